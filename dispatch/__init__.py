@@ -1,0 +1,50 @@
+"""dispatch: the call center and SMS dispatch service of a gig-labour market (零工市场)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from dispatch.runtime import Runtime, init_runtime
+from dispatch.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = None) -> Flask:
+    """The web app. `config` overrides settings by their environment names."""
+    settings = runtime.settings if runtime is not None else Settings.load(config)
+    runtime = runtime or init_runtime(settings)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.SECRET_KEY,
+        MAX_CONTENT_LENGTH=256 * 1024,  # a Twilio webhook is a few kB; anything larger is refused with 413
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+    )
+    app.extensions["dispatch.runtime"] = runtime
+
+    from dispatch.sms.views import bp as sms_bp
+
+    app.register_blueprint(sms_bp)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        """Liveness: the database answers; Twilio is never called."""
+        from sqlalchemy import text
+
+        with runtime.db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return jsonify(status="ok", transport=settings.SMS_TRANSPORT)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        return Response(
+            f"{error.code} {error.name}: {error.description}\n", status=error.code, mimetype="text/plain"
+        )
+
+    return app

@@ -1,0 +1,95 @@
+"""The `dispatch` command: serve, worker, db, seed."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from dispatch.settings import Settings, SettingsError
+
+log = logging.getLogger(__name__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dispatch", description="零工市场 call center and SMS dispatch")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the web app (development server)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5000)
+
+    worker = commands.add_parser("worker", help="run an RQ worker with the scheduler and periodic jobs")
+    worker.add_argument("--burst", action="store_true", help="stop when the queues are empty")
+    worker.add_argument("--queues", default="sms,matching,default")
+
+    db = commands.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade", "downgrade"])
+    db.add_argument("revision", nargs="?", default=None)
+
+    seed = commands.add_parser("seed", help="load config/sites.toml and config/trades.toml (idempotent)")
+    seed.add_argument("--config-dir", default=None)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.load()
+    except SettingsError as exc:
+        print(f"dispatch: {exc}", file=sys.stderr)
+        return 2
+    return COMMANDS[args.command](settings, args)
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch import create_app
+    from dispatch.worker import EmbeddedWorker
+
+    app = create_app()
+    runtime = app.extensions["dispatch.runtime"]
+    if settings.embedded_redis and settings.EMBEDDED_WORKER:
+        EmbeddedWorker(runtime).start()
+        log.info("embedded queue worker started (REDIS_URL=embedded)")
+    app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch.runtime import init_runtime
+    from dispatch.worker import run_worker
+
+    if settings.embedded_redis:
+        print("dispatch worker: REDIS_URL=embedded lives inside `dispatch serve`; set a real REDIS_URL")
+        return 2
+    runtime = init_runtime(settings)
+    queues = tuple(name.strip() for name in args.queues.split(",") if name.strip())
+    run_worker(runtime, queues, burst=args.burst)
+    return 0
+
+
+def _db(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch import migrate
+
+    if args.action == "upgrade":
+        migrate.upgrade(settings.DATABASE_URL, revision=args.revision or "head")
+    else:
+        migrate.downgrade(settings.DATABASE_URL, revision=args.revision or "-1")
+    print(f"database {args.action} done")
+    return 0
+
+
+def _seed(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch.db import Database
+    from dispatch.seed import seed
+
+    database = Database(settings.DATABASE_URL)
+    with database.transaction() as session:
+        counts = seed(session, Path(args.config_dir or settings.CONFIG_DIR))
+    print("seeded: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
+    return 0
+
+
+COMMANDS = {"serve": _serve, "worker": _worker, "db": _db, "seed": _seed}
+
+if __name__ == "__main__":
+    sys.exit(main())

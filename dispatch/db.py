@@ -1,0 +1,136 @@
+"""Engine, sessions and the unit of work: one transaction per request or job, outbox relayed after commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Called with the ids of outbox rows a session wrote, once its transaction has committed.
+AfterCommitHook = Callable[[list[int]], None]
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps are stored in UTC and always come back timezone-aware (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use dispatch.clock.utcnow()")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def normalise_database_url(url: str) -> str:
+    """`postgresql://` and `postgres://` (what operators paste) mean the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    url = normalise_database_url(url)
+    if url.startswith("sqlite"):
+        _ensure_sqlite_dir(url)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    from pathlib import Path
+
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class Database:
+    """The engine and the session factory; tests rebind the factory to a rolled-back connection."""
+
+    def __init__(self, url: str = "", engine: Engine | None = None, **engine_kwargs: Any) -> None:
+        self.engine = engine if engine is not None else make_engine(url, **engine_kwargs)
+        self.sessionmaker: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+        self.after_commit_hooks: list[AfterCommitHook] = []
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: commit at the end, roll back on any exception, then relay the outbox."""
+        session = self.sessionmaker()
+        try:
+            yield session
+            outbox_ids = pending_outbox_ids(session)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        self.run_after_commit(outbox_ids)
+
+    def run_after_commit(self, outbox_ids: list[int]) -> None:
+        if not outbox_ids:
+            return
+        for hook in self.after_commit_hooks:
+            try:
+                hook(outbox_ids)
+            except Exception:  # the sweeper relays whatever a failed hook left behind
+                log.exception("after-commit hook failed for outbox rows %s", outbox_ids)
+
+
+def pending_outbox_ids(session: Session) -> list[int]:
+    """Ids of outbox rows this session wrote; flushes so that new rows have ids."""
+    session.flush()
+    return [event.id for event in session.info.get("outbox_events", [])]
+
+
+def insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, Any], conflict_column: str):
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: None when a row with that key already exists."""
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = (
+        module.insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[conflict_column])
+        .returning(table.c.id)
+    )
+    return session.execute(statement).scalar_one_or_none()

@@ -1,0 +1,116 @@
+"""Every SMS in and out, the numbers we talk to, and SMS dialogues in progress."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dispatch.clock import utcnow
+from dispatch.db import Base
+from dispatch.models.types import JSON, UTCDateTime, str_enum
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class MessageStatus(enum.StrEnum):
+    # inbound
+    RECEIVED = "received"  # stored, not yet handled
+    HANDLED = "handled"  # understood and acted on
+    UNPARSED = "unparsed"  # nobody could read it: a ticket waits for an agent
+    REJECTED = "rejected"  # a required field (From, MessageSid) was missing: kept, not acted on
+    # outbound, in the order Twilio reports them; a status never moves backwards
+    PENDING = "pending"  # written, waiting for its send job (or for quiet hours to end)
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"  # terminal
+    FAILED = "failed"  # terminal
+    SUPPRESSED = "suppressed"  # terminal: never sent (opted out, undeliverable number)
+
+
+# Rank of outbound statuses: a callback may only move a message to a higher rank.
+OUTBOUND_STATUS_RANK: dict[MessageStatus, int] = {
+    MessageStatus.PENDING: 0,
+    MessageStatus.QUEUED: 1,
+    MessageStatus.SENDING: 2,
+    MessageStatus.SENT: 3,
+    MessageStatus.DELIVERED: 4,
+    MessageStatus.UNDELIVERED: 5,
+    MessageStatus.FAILED: 5,
+    MessageStatus.SUPPRESSED: 5,
+}
+TERMINAL_STATUSES = frozenset({MessageStatus.UNDELIVERED, MessageStatus.FAILED, MessageStatus.SUPPRESSED})
+
+
+class Message(Base):
+    __tablename__ = "message"
+    __table_args__ = (Index("ix_message_phone_created_at", "phone", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    direction: Mapped[Direction] = mapped_column(str_enum(Direction, 10))
+    # The other party: E.164 when it parses, else what the carrier sent.
+    phone: Mapped[str] = mapped_column(String(40))
+    # Our side: the number or messaging service it went from or came to.
+    service_address: Mapped[str] = mapped_column(String(40), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[MessageStatus] = mapped_column(str_enum(MessageStatus), index=True)
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    error_message: Mapped[str] = mapped_column(Text, default="")
+    segments: Mapped[int] = mapped_column(Integer, default=1)
+    # What the message is for, e.g. registration.ask_trade, help, opt_out.confirm, unparsed.
+    kind: Mapped[str] = mapped_column(String(48), default="")
+    language: Mapped[str] = mapped_column(String(2), default="zh")
+    # A reply to something the person just sent: never held for quiet hours.
+    is_reply: Mapped[bool] = mapped_column(Boolean, default=False)
+    in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
+    send_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"), index=True)
+    employer_id: Mapped[int | None] = mapped_column(ForeignKey("employer.id"), index=True)
+    # Everything Twilio posted with an inbound message, for the agent and for audits.
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Contact(Base):
+    """A phone number we exchange SMS with: its language and whether we may text it at all."""
+
+    __tablename__ = "contact"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    language: Mapped[str] = mapped_column(String(2), default="zh")
+    # Set by STOP/退订 (or Twilio's 21610); cleared by START/订阅. While set, nothing is sent.
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the carrier says the number cannot take SMS; cleared when the number texts us.
+    undeliverable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    undeliverable_error: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def may_receive(self) -> bool:
+        return self.opted_out_at is None and self.undeliverable_at is None
+
+
+class Conversation(Base):
+    """An SMS dialogue in progress (registration), so a restart or another process can go on with it."""
+
+    __tablename__ = "conversation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    flow: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(32))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,63 @@
+"""The transactional outbox and the agents' queue of tickets."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dispatch.clock import utcnow
+from dispatch.db import Base
+from dispatch.models.types import JSON, UTCDateTime, str_enum
+
+
+class OutboxEvent(Base):
+    """A job that must run: written in the request's transaction, relayed to RQ after commit."""
+
+    __tablename__ = "outbox_event"
+    __table_args__ = (Index("ix_outbox_event_unrelayed", "relayed_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task: Mapped[str] = mapped_column(String(128))  # dotted path of a function in <area>/tasks.py
+    args: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    queue: Mapped[str] = mapped_column(String(32), default="default")
+    run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: as soon as possible
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    relayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    relay_attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TicketKind(enum.StrEnum):
+    UNPARSED_SMS = "unparsed_sms"  # an SMS the parser could not read
+    FAILED_SMS = "failed_sms"  # an inbound SMS whose handling raised: kept for an agent
+
+
+class TicketStatus(enum.StrEnum):
+    OPEN = "open"  # waiting for an agent
+    CLAIMED = "claimed"  # an agent is working it
+    RESOLVED = "resolved"  # done, with a resolution
+
+
+class Ticket(Base):
+    """An item on the agents' queue page: whatever a machine could not finish."""
+
+    __tablename__ = "ticket"
+    __table_args__ = (Index("ix_ticket_status_priority", "status", "priority", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[int] = mapped_column(Integer, default=3)  # 1 most urgent
+    status: Mapped[TicketStatus] = mapped_column(str_enum(TicketStatus), default=TicketStatus.OPEN)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"))
+    employer_id: Mapped[int | None] = mapped_column(ForeignKey("employer.id"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

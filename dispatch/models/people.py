@@ -1,0 +1,93 @@
+"""Workers (零工) and employers (用工主体)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from dispatch.clock import utcnow
+from dispatch.db import Base
+from dispatch.models.places import Site, Trade
+from dispatch.models.types import UTCDateTime, str_enum
+
+
+class Language(enum.StrEnum):
+    ZH = "zh"  # Chinese, the default
+    EN = "en"  # English
+
+
+class WorkerStatus(enum.StrEnum):
+    PENDING = "pending"  # registered, has not confirmed consent: gets no offers
+    ACTIVE = "active"  # gets offers
+    PAUSED = "paused"  # said 忙/BUSY: no offers until 空/FREE
+    OPTED_OUT = "opted_out"  # said STOP/退订 (or Twilio reported 21610): nothing is sent
+    UNDELIVERABLE = "undeliverable"  # the number cannot take SMS (21211, 21614, 30006)
+    BLOCKED = "blocked"  # an agent stopped offers to this worker
+
+
+class RegisteredVia(enum.StrEnum):
+    SMS = "sms"
+    IVR = "ivr"
+    COUNTER = "counter"
+    AGENT = "agent"
+
+
+class Worker(Base):
+    __tablename__ = "worker"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(64), default="")
+    home_site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)
+    min_daily_pay: Mapped[int] = mapped_column(Integer, default=0)  # yuan
+    status: Mapped[WorkerStatus] = mapped_column(str_enum(WorkerStatus), default=WorkerStatus.PENDING)
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    registered_via: Mapped[RegisteredVia] = mapped_column(str_enum(RegisteredVia))
+    rating_sum: Mapped[int] = mapped_column(Integer, default=0)
+    rating_count: Mapped[int] = mapped_column(Integer, default=0)
+    placements_worked: Mapped[int] = mapped_column(Integer, default=0)
+    no_shows: Mapped[int] = mapped_column(Integer, default=0)
+    last_offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_placed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    home_site: Mapped[Site | None] = relationship()
+    trades: Mapped[list[WorkerTrade]] = relationship(
+        back_populates="worker", cascade="all, delete-orphan", order_by="WorkerTrade.trade_id"
+    )
+
+
+class WorkerTrade(Base):
+    __tablename__ = "worker_trade"
+
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"), primary_key=True)
+    trade_id: Mapped[int] = mapped_column(ForeignKey("trade.id"), primary_key=True, index=True)
+    years_experience: Mapped[int] = mapped_column(Integer, default=0)
+
+    worker: Mapped[Worker] = relationship(back_populates="trades")
+    trade: Mapped[Trade] = relationship()
+
+
+class EmployerStatus(enum.StrEnum):
+    ACTIVE = "active"  # may post jobs
+    HELD = "held"  # new jobs wait for an agent's review (e.g. an open wage case)
+    BLOCKED = "blocked"  # may not post jobs
+
+
+class Employer(Base):
+    __tablename__ = "employer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(64), default="")
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)
+    address: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[EmployerStatus] = mapped_column(str_enum(EmployerStatus), default=EmployerStatus.ACTIVE)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    site: Mapped[Site | None] = relationship()

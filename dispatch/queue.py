@@ -1,0 +1,132 @@
+"""The job queue: the transactional outbox, its relay to RQ, named queues and periodic jobs.
+
+A job that must happen is first an `OutboxEvent` row written in the caller's transaction (`defer`).
+After the commit the relay enqueues it to RQ; if Redis was down, the periodic sweeper relays it later.
+Jobs are idempotent, so the rare double relay (a crash between enqueue and marking) does no harm.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.clock import utcnow
+from dispatch.models import OutboxEvent
+
+if TYPE_CHECKING:
+    from dispatch.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# Named queues by latency: a worker listens to them in this order.
+QUEUE_TIMEOUTS = {"sms": 30, "matching": 120, "default": 300}
+QUEUE_NAMES = tuple(QUEUE_TIMEOUTS)
+RELAY_BATCH = 500
+
+
+def task_path(task: Callable[..., Any] | str) -> str:
+    return task if isinstance(task, str) else f"{task.__module__}.{task.__qualname__}"
+
+
+def defer(
+    session: Session,
+    task: Callable[..., Any] | str,
+    *args: Any,
+    queue: str = "default",
+    run_at: datetime | None = None,
+) -> OutboxEvent:
+    """Write a job into the outbox inside the caller's transaction; it is enqueued after commit."""
+    if queue not in QUEUE_TIMEOUTS:
+        raise ValueError(f"unknown queue {queue!r}")
+    event = OutboxEvent(task=task_path(task), args=list(args), queue=queue, run_at=run_at)
+    session.add(event)
+    session.info.setdefault("outbox_events", []).append(event)
+    return event
+
+
+def get_queue(name: str, connection: Redis) -> Queue:
+    return Queue(name, connection=connection, default_timeout=QUEUE_TIMEOUTS[name])
+
+
+def _enqueue(event: OutboxEvent, connection: Redis) -> None:
+    queue = get_queue(event.queue, connection)
+    options = {"job_id": f"outbox-{event.id}", "result_ttl": 3600, "failure_ttl": 7 * 24 * 3600}
+    if event.run_at is not None and event.run_at > utcnow():
+        queue.enqueue_at(event.run_at, event.task, *event.args, **options)
+    else:
+        queue.enqueue(event.task, *event.args, **options)
+
+
+def relay(runtime: Runtime, ids: list[int] | None = None, older_than: timedelta | None = None) -> int:
+    """Enqueue unrelayed outbox rows (these ids, or all older than `older_than`); returns how many.
+
+    Rows are claimed with SKIP LOCKED so that two relays never enqueue the same row at once.
+    Stops at the first Redis error and keeps what it relayed so far.
+    """
+    relayed = 0
+    with runtime.db.transaction() as session:
+        query = select(OutboxEvent).where(OutboxEvent.relayed_at.is_(None)).order_by(OutboxEvent.id)
+        if ids is not None:
+            query = query.where(OutboxEvent.id.in_(ids))
+        if older_than is not None:
+            query = query.where(OutboxEvent.created_at < utcnow() - older_than)
+        query = query.limit(RELAY_BATCH).with_for_update(skip_locked=True)
+        for event in session.scalars(query):
+            try:
+                _enqueue(event, runtime.redis)
+            except RedisError as exc:
+                event.relay_attempts += 1
+                log.warning("outbox relay stopped, Redis unavailable: %s", exc)
+                break
+            event.relayed_at = utcnow()
+            relayed += 1
+    return relayed
+
+
+def relay_outbox_after_commit(runtime: Runtime, ids: list[int]) -> None:
+    relay(runtime, ids=ids)
+
+
+@dataclass(frozen=True)
+class PeriodicTask:
+    id: str
+    task: str
+    every_seconds: Callable[[Runtime], int]
+    queue: str = "default"
+
+
+PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
+    PeriodicTask(
+        id="sweep-outbox",
+        task="dispatch.tasks.sweep_outbox",
+        every_seconds=lambda runtime: runtime.settings.OUTBOX_SWEEP_SECONDS,
+    ),
+)
+
+
+def enqueue_due_periodic_tasks(runtime: Runtime) -> list[str]:
+    """Enqueue each periodic task whose interval has passed; a non-blocking Redis lock per task
+    (SET NX EX) means that however many workers tick, each task runs once per interval."""
+    started = []
+    for periodic in PERIODIC_TASKS:
+        interval = max(1, periodic.every_seconds(runtime))
+        try:
+            if not runtime.redis.set(f"dispatch:periodic:{periodic.id}", "1", nx=True, ex=interval):
+                continue
+            get_queue(periodic.queue, runtime.redis).enqueue(
+                periodic.task, job_id=f"periodic-{periodic.id}", result_ttl=interval * 2
+            )
+        except RedisError as exc:
+            log.warning("periodic task %s not enqueued: %s", periodic.id, exc)
+            continue
+        started.append(periodic.id)
+    return started

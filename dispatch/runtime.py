@@ -1,0 +1,82 @@
+"""The process's wiring: settings, database, Redis and SMS transport, shared by the web app and jobs.
+
+RQ jobs are plain module-level functions that take ids; they reach the database and the transport
+through `get_runtime()`, set up by `create_app` in a web process and by `dispatch worker` in a worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from redis import Redis
+
+from dispatch.db import Database
+from dispatch.settings import Settings
+
+if TYPE_CHECKING:
+    from dispatch.sms.gateway import SmsTransport
+
+log = logging.getLogger(__name__)
+
+_current: Runtime | None = None
+_embedded_server = None
+_embedded_lock = threading.Lock()
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    redis: Redis
+    _transport: SmsTransport | None = field(default=None, repr=False)
+
+    @property
+    def transport(self) -> SmsTransport:
+        if self._transport is None:
+            from dispatch.sms.gateway import make_transport
+
+            self._transport = make_transport(self.settings)
+        return self._transport
+
+    @transport.setter
+    def transport(self, value: SmsTransport) -> None:
+        self._transport = value
+
+
+def connect_redis(url: str) -> Redis:
+    """`embedded` is an in-process fakeredis (Lua included, so RQ's scheduler runs on it)."""
+    if url == "embedded":
+        import fakeredis
+
+        global _embedded_server
+        with _embedded_lock:
+            if _embedded_server is None:
+                _embedded_server = fakeredis.FakeServer()
+        return fakeredis.FakeRedis(server=_embedded_server)
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+
+
+def init_runtime(settings: Settings) -> Runtime:
+    from dispatch.queue import relay_outbox_after_commit
+
+    global _current
+    runtime = Runtime(
+        settings=settings, db=Database(settings.DATABASE_URL), redis=connect_redis(settings.REDIS_URL)
+    )
+    runtime.db.after_commit_hooks.append(lambda ids: relay_outbox_after_commit(runtime, ids))
+    _current = runtime
+    return runtime
+
+
+def get_runtime() -> Runtime:
+    if _current is None:
+        raise RuntimeError("dispatch runtime not initialised: call create_app() or init_runtime() first")
+    return _current
+
+
+def set_runtime(runtime: Runtime | None) -> None:
+    global _current
+    _current = runtime

@@ -1,0 +1,152 @@
+"""Every setting of the service, read from the environment, with the defaults of a first run.
+
+Operators and our own checks rely on these names; `create_app(config)` and `Settings.load(overrides)`
+take overrides by the same names.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_AUTH_TOKEN = "dev-auth-token"  # development only: the simulator and tests sign with it
+DEV_SECRET_KEY = "dev-secret-key-not-for-production"
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed; the service refuses to start."""
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{PROJECT_ROOT / 'instance' / 'dispatch.sqlite3'}"
+
+
+def _parse_bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def parse_quiet_hours(value: str) -> tuple[time, time] | None:
+    """`21:00-08:00` -> (21:00, 08:00); empty or `off` disables quiet hours."""
+    value = value.strip()
+    if not value or value.lower() in {"off", "none"}:
+        return None
+    try:
+        start_text, end_text = value.split("-")
+        start = time.fromisoformat(start_text.strip())
+        end = time.fromisoformat(end_text.strip())
+    except ValueError as exc:
+        raise SettingsError(f"QUIET_HOURS must look like 21:00-08:00, not {value!r}") from exc
+    return start, end
+
+
+@dataclass(frozen=True)
+class Settings:
+    DISPATCH_ENV: str = "development"
+    SECRET_KEY: str = ""
+    DATABASE_URL: str = field(default_factory=_default_database_url)
+    REDIS_URL: str = "embedded"
+    SMS_TRANSPORT: str = "outbox"
+    TWILIO_ACCOUNT_SID: str = "ACdevelopment00000000000000000000"
+    TWILIO_AUTH_TOKEN: str = ""
+    TWILIO_FROM_NUMBER: str = ""
+    TWILIO_MESSAGING_SERVICE_SID: str = ""
+    TWILIO_API_BASE_URL: str = ""
+    PUBLIC_BASE_URL: str = ""
+    DEFAULT_REGION: str = "CN"
+    MARKET_TIMEZONE: str = "Asia/Shanghai"
+    QUIET_HOURS: str = "21:00-08:00"
+    # Messages per second per sender number; a long code manages about 1 segment/s.
+    SMS_SEND_RATE: float = 1.0
+    # Longest a send job waits in-process for its rate slot before it reschedules itself.
+    SMS_MAX_RATE_WAIT: float = 5.0
+    SMS_MAX_ATTEMPTS: int = 6
+    OUTBOX_SWEEP_SECONDS: int = 30
+    # An outbox row younger than this is left to the after-commit relay, not the sweeper.
+    OUTBOX_SWEEP_GRACE_SECONDS: int = 10
+    CONFIG_DIR: str = str(PROJECT_ROOT / "config")
+    SMS_SIGNATURE_ZH: str = "潞州零工"
+    SMS_SIGNATURE_EN: str = "Luzhou Jobs"
+    # Dialogues (registration) older than this start afresh.
+    CONVERSATION_TTL_HOURS: int = 72
+    EMBEDDED_WORKER: bool = True
+
+    @classmethod
+    def load(cls, overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
+        environ = dict(os.environ if environ is None else environ)
+        overrides = overrides or {}
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name in overrides:
+                values[f.name] = overrides[f.name]
+            elif f.name in environ and environ[f.name] != "":
+                values[f.name] = _coerce(f.type, environ[f.name], f.name)
+        settings = cls(**values)
+        settings.check()
+        return settings.with_development_defaults()
+
+    @property
+    def is_production(self) -> bool:
+        return self.DISPATCH_ENV == "production"
+
+    @property
+    def embedded_redis(self) -> bool:
+        return self.REDIS_URL == "embedded"
+
+    @property
+    def quiet_hours(self) -> tuple[time, time] | None:
+        return parse_quiet_hours(self.QUIET_HOURS)
+
+    def check(self) -> None:
+        if self.DISPATCH_ENV not in {"development", "production", "test"}:
+            raise SettingsError("DISPATCH_ENV must be development, production or test")
+        if self.SMS_TRANSPORT not in {"outbox", "twilio"}:
+            raise SettingsError("SMS_TRANSPORT must be outbox or twilio")
+        parse_quiet_hours(self.QUIET_HOURS)
+        if self.SMS_SEND_RATE <= 0:
+            raise SettingsError("SMS_SEND_RATE must be above zero")
+        if self.is_production:
+            missing = [name for name in ("SECRET_KEY", "TWILIO_AUTH_TOKEN") if not getattr(self, name)]
+            if missing:
+                raise SettingsError(f"production refuses to start without {', '.join(missing)}")
+            if self.embedded_redis:
+                # Each process would hold its own in-memory queue: jobs would be stranded.
+                raise SettingsError("production needs a real REDIS_URL, not the embedded one")
+        if self.SMS_TRANSPORT == "twilio":
+            if not (self.TWILIO_FROM_NUMBER or self.TWILIO_MESSAGING_SERVICE_SID):
+                raise SettingsError(
+                    "SMS_TRANSPORT=twilio needs TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID"
+                )
+            if not self.PUBLIC_BASE_URL:
+                # Twilio needs an absolute status callback URL on every message.
+                raise SettingsError("SMS_TRANSPORT=twilio needs PUBLIC_BASE_URL (where Twilio reaches us)")
+
+    def with_development_defaults(self) -> Settings:
+        """Outside production, a missing secret or token gets a fixed, well-known value."""
+        if self.is_production:
+            return self
+        changes: dict[str, Any] = {}
+        if not self.SECRET_KEY:
+            changes["SECRET_KEY"] = DEV_SECRET_KEY
+        if not self.TWILIO_AUTH_TOKEN:
+            changes["TWILIO_AUTH_TOKEN"] = DEV_AUTH_TOKEN
+        if not changes:
+            return self
+        return type(self)(**{**self.__dict__, **changes})
+
+
+def _coerce(kind: Any, raw: str, name: str) -> Any:
+    kind = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "bool":
+            return _parse_bool(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a {kind}, not {raw!r}") from exc
+    return raw

@@ -1,0 +1,1 @@
+"""The SMS channel: inbound webhooks, the reply parser, dialogues, and outbound sending."""

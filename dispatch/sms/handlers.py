@@ -1,0 +1,107 @@
+"""What the service does with each inbound SMS, after it has been stored."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.models import Employer, Message, MessageStatus, Site, TicketKind, Worker, WorkerStatus
+from dispatch.settings import Settings
+from dispatch.sms import registration
+from dispatch.sms.parser import Command, CommandKind, parse
+from dispatch.sms.services import (
+    get_or_create_contact,
+    mark_opted_in,
+    mark_opted_out,
+    open_ticket,
+    reply,
+)
+
+log = logging.getLogger(__name__)
+
+
+def handle_inbound(session: Session, settings: Settings, message: Message) -> None:
+    """Act on a stored inbound message: a command, a dialogue answer, or a ticket for an agent."""
+    contact = get_or_create_contact(session, message.phone, first_text=message.body)
+    # A number that texts us can take texts: whatever a carrier said before no longer holds.
+    contact.undeliverable_at = None
+    worker = session.scalar(select(Worker).where(Worker.phone == message.phone))
+    employer = session.scalar(select(Employer).where(Employer.phone == message.phone))
+    message.worker_id = worker.id if worker else None
+    message.employer_id = employer.id if employer else None
+    if worker is not None and worker.status == WorkerStatus.UNDELIVERABLE:
+        worker.status = WorkerStatus.ACTIVE if worker.consent_at else WorkerStatus.PENDING
+    command = parse(message.body)
+    message.kind = command.kind.value
+    message.status = MessageStatus.HANDLED
+
+    if command.kind == CommandKind.OPT_OUT:
+        already = contact.opted_out_at is not None
+        mark_opted_out(session, message.phone)
+        if not already:  # exactly one confirmation, then silence
+            reply(session, settings, message, "opt_out_confirm", "opt_out.confirm")
+        return
+    if command.kind == CommandKind.OPT_IN:
+        mark_opted_in(session, message.phone)
+        reply(session, settings, message, "opt_in_confirm", "opt_in.confirm")
+        return
+    if command.kind == CommandKind.LANGUAGE:
+        contact.language = command.language or contact.language
+        reply(session, settings, message, "language_set", "language.set")
+        return
+    if command.kind == CommandKind.HELP:
+        reply(session, settings, message, "help", "help")
+        return
+    if command.kind == CommandKind.REGISTER:
+        registration.start(session, settings, message, command.args)
+        return
+    conversation = registration.active_conversation(session, settings, message.phone)
+    if conversation is not None:
+        registration.answer(session, settings, message, conversation, command.text)
+        return
+    if command.kind in {CommandKind.PAUSE, CommandKind.RESUME, CommandKind.PROFILE}:
+        _worker_command(session, settings, message, command, worker)
+        return
+    _not_understood(session, settings, message)
+
+
+def _worker_command(
+    session: Session, settings: Settings, message: Message, command: Command, worker: Worker | None
+) -> None:
+    if worker is None:
+        reply(session, settings, message, "not_registered", "not_registered")
+        return
+    if command.kind == CommandKind.PAUSE:
+        if worker.status == WorkerStatus.ACTIVE:
+            worker.status = WorkerStatus.PAUSED
+        reply(session, settings, message, "paused", "worker.paused")
+    elif command.kind == CommandKind.RESUME:
+        if worker.status == WorkerStatus.PAUSED:
+            worker.status = WorkerStatus.ACTIVE
+        template = "resumed" if worker.status == WorkerStatus.ACTIVE else "not_active"
+        reply(session, settings, message, template, "worker.resumed", status=worker.status.value)
+    else:
+        contact = get_or_create_contact(session, message.phone)
+        language = contact.language
+        home: Site | None = worker.home_site
+        reply(
+            session,
+            settings,
+            message,
+            "profile",
+            "worker.profile",
+            name=worker.name,
+            trade_names=[wt.trade.name(language) for wt in worker.trades],
+            area=home.name(language) if home else "",
+            pay=worker.min_daily_pay,
+            status=worker.status.value,
+        )
+
+
+def _not_understood(session: Session, settings: Settings, message: Message) -> None:
+    """Never dropped: the message waits on the agents' queue, and the sender gets the help hint."""
+    message.status = MessageStatus.UNPARSED
+    open_ticket(session, message, TicketKind.UNPARSED_SMS)
+    reply(session, settings, message, "not_understood", "not_understood")

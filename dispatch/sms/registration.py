@@ -1,0 +1,235 @@
+"""Registering a worker by SMS: a short dialogue (trade, area, pay, name, confirm) or a one-shot form.
+
+The dialogue's state is a `Conversation` row, so any process can take the next reply and a restart
+loses nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.catalogue import find_site, find_trade, towns_in_number_order, trades_in_menu_order
+from dispatch.clock import utcnow
+from dispatch.models import (
+    Contact,
+    Conversation,
+    Message,
+    RegisteredVia,
+    Site,
+    TicketKind,
+    Trade,
+    Worker,
+    WorkerStatus,
+    WorkerTrade,
+)
+from dispatch.settings import Settings
+from dispatch.sms.services import open_ticket, reply
+
+FLOW = "registration"
+STEPS = ("trade", "area", "pay", "name", "confirm")
+MIN_PAY, MAX_PAY = 30, 5000  # yuan a day; outside this a number is not a daily wage
+MAX_NAME = 10  # Chinese names are 2-4 characters; the summary SMS must stay within 2 segments
+MAX_TRADES = 3
+MAX_RETRIES = 2  # a third answer the dialogue cannot read goes to an agent
+YES_WORDS = frozenset({"1", "是", "确认", "对", "好", "y", "yes", "ok"})
+NO_WORDS = frozenset({"2", "否", "不", "不对", "重填", "n", "no"})
+_PAY = re.compile(r"^(\d{2,5})(元|块|块钱|yuan|rmb)?(/天|每天)?$")
+
+
+def active_conversation(session: Session, settings: Settings, phone: str) -> Conversation | None:
+    """The phone's dialogue in progress; one left idle past the TTL is dropped."""
+    conversation = session.scalar(select(Conversation).where(Conversation.phone == phone))
+    if conversation is None:
+        return None
+    if conversation.updated_at < utcnow() - timedelta(hours=settings.CONVERSATION_TTL_HOURS):
+        session.delete(conversation)
+        session.flush()
+        return None
+    return conversation
+
+
+def start(session: Session, settings: Settings, inbound: Message, args: list[str]) -> None:
+    """`注册` alone starts the dialogue; `注册 水电工 太西 300 张三` fills what it can in one go."""
+    conversation = session.scalar(select(Conversation).where(Conversation.phone == inbound.phone))
+    if conversation is None:
+        conversation = Conversation(phone=inbound.phone, flow=FLOW, step="trade", answers={})
+        session.add(conversation)
+    conversation.flow, conversation.answers = FLOW, _one_shot_answers(session, args)
+    conversation.step = _next_step(conversation.answers)
+    session.flush()
+    _ask(session, settings, inbound, conversation)
+
+
+def answer(
+    session: Session, settings: Settings, inbound: Message, conversation: Conversation, text: str
+) -> None:
+    """Take the reply to the dialogue's current question."""
+    answers = dict(conversation.answers)
+    if conversation.step == "confirm":
+        key = text.casefold()
+        if key in YES_WORDS:
+            worker = save_worker(session, inbound.phone, answers)
+            inbound.worker_id = worker.id
+            session.delete(conversation)
+            session.flush()
+            summary = _summary(session, answers, _language(session, inbound.phone))
+            reply(session, settings, inbound, "reg_done", "registration.done", **summary)
+            return
+        if key in NO_WORDS:
+            conversation.answers, conversation.step = {}, "trade"
+            session.flush()
+            _ask(session, settings, inbound, conversation)
+            return
+        _retry(session, settings, inbound, conversation, answers)
+        return
+    value = _read(session, conversation.step, text)
+    if value is None:
+        _retry(session, settings, inbound, conversation, answers)
+        return
+    answers[conversation.step] = value
+    answers.pop("retries", None)
+    conversation.answers = answers
+    conversation.step = _next_step(answers)
+    session.flush()
+    _ask(session, settings, inbound, conversation)
+
+
+def _read(session: Session, step: str, text: str) -> int | str | list[int] | None:
+    tokens = text.split()
+    if step == "trade":
+        trades = [find_trade(session, token) for token in tokens] or [None]
+        if any(trade is None for trade in trades):
+            whole = find_trade(session, text)
+            return [whole.id] if whole else None
+        chosen = list(dict.fromkeys(trade.id for trade in trades if trade))
+        return chosen if len(chosen) <= MAX_TRADES else None
+    if step == "area":
+        site = find_site(session, text.replace(" ", ""))
+        return site.id if site else None
+    if step == "pay":
+        return _pay(text.replace(" ", ""))
+    if step == "name":
+        name = text.strip()
+        return name if 0 < len(name) <= MAX_NAME and not name.isdigit() else None
+    return None
+
+
+def _pay(token: str) -> int | None:
+    match = _PAY.match(token.casefold())
+    if not match:
+        return None
+    amount = int(match.group(1))
+    return amount if MIN_PAY <= amount <= MAX_PAY else None
+
+
+def _one_shot_answers(session: Session, args: list[str]) -> dict:
+    """Sort the words of `注册 水电工 太西 300 张三` into trade, area, pay and name, in any order."""
+    answers: dict = {}
+    names = []
+    for token in args:
+        trade = None if token.isdigit() else find_trade(session, token)
+        if trade is not None:
+            trades = answers.setdefault("trade", [])
+            if trade.id not in trades and len(trades) < MAX_TRADES:
+                trades.append(trade.id)
+            continue
+        site = find_site(session, token, by_number=False)
+        pay = _pay(token)
+        if site is not None and "area" not in answers:
+            answers["area"] = site.id
+        elif pay is not None and "pay" not in answers:
+            answers["pay"] = pay
+        elif not token.isdigit():
+            names.append(token)
+    if names and len(" ".join(names)) <= MAX_NAME:
+        answers["name"] = " ".join(names)
+    return answers
+
+
+def _next_step(answers: dict) -> str:
+    return next((step for step in STEPS[:-1] if step not in answers), "confirm")
+
+
+def _retry(
+    session: Session, settings: Settings, inbound: Message, conversation: Conversation, answers: dict
+) -> None:
+    retries = int(answers.get("retries", 0)) + 1
+    if retries > MAX_RETRIES:
+        open_ticket(
+            session, inbound, TicketKind.UNPARSED_SMS, summary=f"registration stuck at {conversation.step}"
+        )
+        session.delete(conversation)
+        session.flush()
+        reply(session, settings, inbound, "reg_to_agent", "registration.to_agent")
+        return
+    conversation.answers = {**answers, "retries": retries}
+    session.flush()
+    _ask(session, settings, inbound, conversation, retry=True)
+
+
+def _ask(
+    session: Session, settings: Settings, inbound: Message, conversation: Conversation, retry: bool = False
+) -> None:
+    language = _language(session, inbound.phone)
+    step = conversation.step
+    context: dict = {"retry": retry}
+    if step == "trade":
+        context["trades"] = [
+            (trade.ivr_digit, trade.name(language)) for trade in trades_in_menu_order(session)
+        ]
+    if step == "area":
+        context["towns"] = [
+            (town.number, town_short_name(town, language)) for town in towns_in_number_order(session)
+        ]
+    if step == "confirm":
+        context.update(_summary(session, conversation.answers, language))
+    reply(session, settings, inbound, f"reg_ask_{step}", f"registration.ask_{step}", **context)
+
+
+def town_short_name(site: Site, language: str) -> str:
+    """What people call a town in a list: 太西 rather than 太行西街街道."""
+    if language == "en":
+        return site.name_en
+    return site.aliases[0] if site.aliases else site.name_zh
+
+
+def _language(session: Session, phone: str) -> str:
+    contact = session.scalar(select(Contact).where(Contact.phone == phone))
+    return contact.language if contact else "zh"
+
+
+def _summary(session: Session, answers: dict, language: str) -> dict:
+    trades = [session.get(Trade, trade_id) for trade_id in answers.get("trade", [])]
+    site = session.get(Site, answers["area"]) if "area" in answers else None
+    return {
+        "trade_names": [trade.name(language) for trade in trades if trade],
+        "area": site.name(language) if site else "",
+        "pay": answers.get("pay", 0),
+        "name": answers.get("name", ""),
+    }
+
+
+def save_worker(session: Session, phone: str, answers: dict) -> Worker:
+    """Create or update the worker; confirming the summary is the worker's consent to get offers."""
+    worker = session.scalar(select(Worker).where(Worker.phone == phone))
+    if worker is None:
+        worker = Worker(phone=phone, registered_via=RegisteredVia.SMS, status=WorkerStatus.PENDING)
+        session.add(worker)
+    worker.name = answers["name"]
+    worker.home_site_id = answers["area"]
+    worker.min_daily_pay = answers["pay"]
+    wanted = set(answers["trade"])
+    worker.trades = [wt for wt in worker.trades if wt.trade_id in wanted] + [
+        WorkerTrade(trade_id=trade_id)
+        for trade_id in answers["trade"]
+        if trade_id not in {wt.trade_id for wt in worker.trades}
+    ]
+    worker.consent_at = worker.consent_at or utcnow()
+    if worker.status in {WorkerStatus.PENDING, WorkerStatus.UNDELIVERABLE}:
+        worker.status = WorkerStatus.ACTIVE
+    session.flush()
+    return worker

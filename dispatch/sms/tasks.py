@@ -1,0 +1,86 @@
+"""RQ jobs of the SMS channel."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from dispatch.clock import utcnow
+from dispatch.models import Contact, Message, MessageStatus
+from dispatch.queue import defer
+from dispatch.runtime import get_runtime
+from dispatch.sms.gateway import SendError
+from dispatch.sms.rate_limit import SendRateLimiter
+from dispatch.sms.services import SENT_WHILE_OPTED_OUT, apply_error_to_contact, apply_status
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF_SECONDS = 600
+
+
+def backoff_seconds(attempt: int) -> int:
+    """2, 4, 8 ... seconds, at most ten minutes."""
+    return min(2**attempt, MAX_BACKOFF_SECONDS)
+
+
+def send_message(message_id: int) -> dict[str, int]:
+    """Send one pending outbound message through the configured transport, within the send rate.
+
+    Idempotent: a message that is no longer pending (sent, suppressed, failed) is left alone, and the
+    row stays locked while it is sent so that a second run of this job waits, then does nothing.
+    """
+    runtime = get_runtime()
+    settings = runtime.settings
+    transport = runtime.transport
+    with runtime.db.transaction() as session:
+        message = session.get(Message, message_id, with_for_update=True)
+        if message is None or message.status != MessageStatus.PENDING:
+            return {"skipped": 1}
+        now = utcnow()
+        if message.send_after is not None and message.send_after > now:
+            defer(session, send_message, message.id, queue="sms", run_at=message.send_after)
+            return {"deferred": 1}
+        contact = session.scalar(select(Contact).where(Contact.phone == message.phone))
+        if contact is not None and (
+            contact.undeliverable_at is not None
+            or (contact.opted_out_at is not None and message.kind not in SENT_WHILE_OPTED_OUT)
+        ):
+            message.status = MessageStatus.SUPPRESSED
+            return {"suppressed": 1}
+        limiter = SendRateLimiter(runtime.redis, settings.SMS_SEND_RATE)
+        reserved, wait = limiter.reserve(transport.sender, settings.SMS_MAX_RATE_WAIT)
+        if not reserved:
+            defer(session, send_message, message.id, queue="sms", run_at=now + timedelta(seconds=wait))
+            return {"rate_limited": 1}
+        if wait > 0:
+            time.sleep(wait)
+        # The id in the URL lets the callback find the message even before its Sid is committed.
+        base_url = settings.PUBLIC_BASE_URL.rstrip("/")
+        callback = f"{base_url}/sms/status?m={message.id}" if base_url else None
+        message.attempts += 1
+        try:
+            result = transport.send_sms(message.phone, message.body, status_callback=callback)
+        except SendError as exc:
+            return _failed(session, settings.SMS_MAX_ATTEMPTS, message, exc)
+        message.provider_sid = result.provider_sid
+        message.sent_at = utcnow()
+        message.status = MessageStatus.QUEUED
+        apply_status(session, message, result.status, None)
+        return {"sent": 1}
+
+
+def _failed(session, max_attempts: int, message: Message, exc: SendError) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    message.error_code = exc.code
+    message.error_message = str(exc)[:500]
+    if exc.retryable and message.attempts < max_attempts:
+        delay = timedelta(seconds=backoff_seconds(message.attempts))
+        log.warning("SMS %s not taken (%s); retrying in %s", message.id, exc, delay)
+        defer(session, send_message, message.id, queue="sms", run_at=utcnow() + delay)
+        return {"retrying": 1}
+    log.warning("SMS %s failed for good: %s", message.id, exc)
+    message.status = MessageStatus.FAILED
+    if exc.code is not None:
+        apply_error_to_contact(session, message.phone, exc.code)
+    return {"failed": 1}

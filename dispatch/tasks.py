@@ -1,0 +1,15 @@
+"""Service-wide RQ jobs (feature jobs live in <area>/tasks.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dispatch.queue import relay
+from dispatch.runtime import get_runtime
+
+
+def sweep_outbox() -> dict[str, int]:
+    """Relay outbox rows the after-commit relay left behind (e.g. while Redis was down)."""
+    runtime = get_runtime()
+    grace = timedelta(seconds=runtime.settings.OUTBOX_SWEEP_GRACE_SECONDS)
+    return {"relayed": relay(runtime, older_than=grace)}

@@ -1,0 +1,171 @@
+"""Real-service fixtures: PostgreSQL (each test in a rolled-back transaction), Redis (flushed), RQ.
+
+TEST_DATABASE_URL / TEST_REDIS_URL default to the local servers. Where neither can be had, the
+suite says so loudly and runs on SQLite and fakeredis; with DISPATCH_REQUIRE_SERVICES=1 it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from redis import Redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatch import create_app
+from dispatch.db import Database, make_engine, normalise_database_url
+from dispatch.migrate import upgrade
+from dispatch.models import Base
+from dispatch.queue import relay_outbox_after_commit
+from dispatch.runtime import Runtime, connect_redis, set_runtime
+from dispatch.seed import seed
+from dispatch.settings import PROJECT_ROOT, Settings
+from tests.helpers import TEST_AUTH_TOKEN
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def _require_services() -> bool:
+    return os.environ.get("DISPATCH_REQUIRE_SERVICES", "") in {"1", "true", "yes"}
+
+
+def _loud(message: str) -> None:
+    banner = "!" * 100
+    print(f"\n{banner}\n{message}\n{banner}", file=sys.stderr)
+    warnings.warn(message, stacklevel=2)
+
+
+def _database_url(tmp_root: Path) -> str:
+    url = os.environ.get("TEST_DATABASE_URL", DEFAULT_DATABASE_URL)
+    try:
+        engine = create_engine(normalise_database_url(url))
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+        return url
+    except Exception as exc:
+        if _require_services():
+            pytest.exit(f"PostgreSQL at {url} is required (DISPATCH_REQUIRE_SERVICES=1): {exc}", returncode=3)
+        _loud(f"PostgreSQL at {url} unavailable ({exc}); RUNNING ON SQLITE INSTEAD")
+        return f"sqlite:///{tmp_root / 'test.sqlite3'}"
+
+
+def _redis_url() -> str:
+    url = os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS_URL)
+    try:
+        Redis.from_url(url, socket_connect_timeout=2).ping()
+        return url
+    except Exception as exc:
+        if _require_services():
+            pytest.exit(f"Redis at {url} is required (DISPATCH_REQUIRE_SERVICES=1): {exc}", returncode=3)
+        _loud(f"Redis at {url} unavailable ({exc}); RUNNING ON FAKEREDIS INSTEAD")
+        return "embedded"
+
+
+@pytest.fixture(scope="session")
+def service_urls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return {"database": _database_url(tmp_path_factory.mktemp("db")), "redis": _redis_url()}
+
+
+@pytest.fixture(scope="session")
+def engine(service_urls: dict[str, str]):
+    """The test database, emptied and migrated from scratch once per run (so migrations are tested)."""
+    engine = make_engine(service_urls["database"])
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        else:
+            Base.metadata.drop_all(connection)
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    with engine.begin() as connection:
+        upgrade(connection=connection)
+    yield engine
+    engine.dispose()
+
+
+def make_settings(service_urls: dict[str, str], **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "DISPATCH_ENV": "test",
+        "DATABASE_URL": service_urls["database"],
+        "REDIS_URL": service_urls["redis"],
+        "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
+        "SECRET_KEY": "test-secret",
+        "QUIET_HOURS": "off",  # tests run at any hour; quiet-hours tests set their own
+        "SMS_SEND_RATE": 1000.0,
+        "CONFIG_DIR": str(PROJECT_ROOT / "config"),
+        "EMBEDDED_WORKER": False,
+    }
+    values.update(overrides)
+    return Settings.load(values, environ={})
+
+
+def build_runtime(settings: Settings, database: Database, redis: Redis) -> Runtime:
+    runtime = Runtime(settings=settings, db=database, redis=redis)
+    runtime.db.after_commit_hooks.append(lambda ids: relay_outbox_after_commit(runtime, ids))
+    set_runtime(runtime)
+    return runtime
+
+
+@pytest.fixture
+def redis(service_urls: dict[str, str]) -> Iterator[Redis]:
+    connection = connect_redis(service_urls["redis"])
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Override in a test module to change settings for its tests."""
+    return {}
+
+
+@pytest.fixture
+def runtime(engine, service_urls, redis, settings_overrides) -> Iterator[Runtime]:
+    """The runtime of one test: every session joins one outer transaction that is rolled back."""
+    connection = engine.connect()
+    outer = connection.begin()
+    database = Database(engine=engine)
+    database.sessionmaker = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    runtime = build_runtime(make_settings(service_urls, **settings_overrides), database, redis)
+    yield runtime
+    set_runtime(None)
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def session(runtime: Runtime) -> Iterator[Session]:
+    """A session inside the test's transaction, for arranging and checking rows."""
+    session = runtime.db.sessionmaker()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def seeded(runtime: Runtime) -> dict[str, int]:
+    with runtime.db.transaction() as session:
+        return seed(session, Path(runtime.settings.CONFIG_DIR))
+
+
+@pytest.fixture
+def app(runtime: Runtime):
+    app = create_app(runtime=runtime)
+    app.testing = True
+    return app
+
+
+@pytest.fixture
+def client(app) -> FlaskClient:
+    return app.test_client()

@@ -1,0 +1,249 @@
+"""A local HTTP server that speaks the Twilio REST API's Messages resource (2010-04-01).
+
+Point a real ``twilio.rest.Client`` at ``base_url`` (see ``RewritingHttpClient`` in test_twilio_api.py).
+JSON shapes follow Twilio's API reference and twilio-python's tests/integration/.../test_message.py.
+Initial status is "queued", or "accepted" with a MessagingServiceSid (Twilio's documented initial status;
+``from`` is then null and ``num_segments`` "0" until a sender is picked).
+
+Errors use Twilio's legacy JSON shape ``{"code", "message", "more_info", "status"}``. The real client
+(twilio 9.x) turns every non-2xx answer into ``twilio.base.exceptions.TwilioRestException`` with
+``.status`` = HTTP status, ``.code`` = the JSON ``code`` (int), ``.msg`` = ``"Unable to create record: "``
++ JSON ``message`` (``"Unable to fetch record: ..."`` for GET), ``.method`` = "POST"/"GET", ``.uri`` = the
+path ``/Accounts/{sid}/Messages.json``. E.g. wrong auth -> status 401 / code 20003; ``fail_next(400, 21610)``
+-> 400 / 21610; ``fail_next(429, 20429)`` -> 429 / 20429 (the client does not retry); ``fail_next(500,
+20500)`` -> 500 / 20500; unknown message sid on fetch -> 404 / 20404.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+import threading
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+API_VERSION = "2010-04-01"
+_MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Messages(?:/(?P<sid>[^/]+))?\.json$")
+_GSM = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿"
+    "abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXT = set("^{}\\[~]|€\f")
+DEFAULT_MESSAGES: dict[int, str] = {
+    20003: "Authenticate",
+    20429: "Too Many Requests",
+    20500: "An internal server error has occurred",
+    21211: "Invalid 'To' Phone Number",
+    21602: "Message body is required.",
+    21603: "A 'From' phone number is required.",
+    21604: "A 'To' phone number is required.",
+    21610: "Attempt to send to unsubscribed recipient",
+}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # default 5 drops SYNs under concurrent clients (1 s retransmit stalls)
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    form: dict[str, list[str]]
+    auth: tuple[str, str] | None
+    headers: dict[str, str]
+
+
+def twilio_error(status: int, code: int, message: str | None = None) -> dict[str, Any]:
+    """Twilio's JSON error body."""
+    return {
+        "code": code,
+        "message": message if message is not None else DEFAULT_MESSAGES.get(code, "Error"),
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+def num_segments(body: str) -> int:
+    """Segments as Twilio bills them: GSM-7 160/153 septets, else UCS-2 70/67 code units."""
+    if all(c in _GSM or c in _GSM_EXT for c in body):
+        units, single, multi = len(body) + sum(c in _GSM_EXT for c in body), 160, 153
+    else:
+        units, single, multi = len(body.encode("utf-16-le")) // 2, 70, 67
+    return 1 if units <= single else math.ceil(units / multi)
+
+
+class FakeTwilioApi:
+    """Threaded fake of ``https://api.twilio.com`` Messages on 127.0.0.1:<ephemeral port>.
+
+    Public API: ``start()``/``stop()`` or ``with``; ``base_url``; ``requests`` (every request, in order,
+    as ``RecordedRequest``); ``messages`` (created Message JSON dicts); ``fail_next(status, code,
+    message=None, times=1)`` (the next ``times`` authenticated creates answer with that error);
+    ``fail_for_number(to, status, code, message=None)`` (every create to ``to`` fails); ``reset()``.
+    Lists returned are snapshots; all state is guarded by one lock.
+    """
+
+    def __init__(self, account_sid: str = "AC" + "0" * 32, auth_token: str = "test-token") -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self._lock = threading.Lock()
+        self._requests: list[RecordedRequest] = []
+        self._messages: dict[str, dict[str, Any]] = {}
+        self._fail_queue: deque[dict[str, Any]] = deque()  # Twilio error bodies; "status" is the HTTP status
+        self._fail_numbers: dict[str, dict[str, Any]] = {}
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> FakeTwilioApi:
+        if self._server is not None:
+            raise RuntimeError("FakeTwilioApi already started")
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                fake._handle(self)
+
+            do_POST = do_GET
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-twilio", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread, self._server, self._thread = self._server, self._thread, None, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> FakeTwilioApi:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("FakeTwilioApi is not running")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(m) for m in self._messages.values()]
+
+    def fail_next(self, status: int, code: int, message: str | None = None, times: int = 1) -> None:
+        with self._lock:
+            self._fail_queue.extend([twilio_error(status, code, message)] * times)
+
+    def fail_for_number(self, to: str, status: int, code: int, message: str | None = None) -> None:
+        with self._lock:
+            self._fail_numbers[to] = twilio_error(status, code, message)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._requests.clear()
+            self._messages.clear()
+            self._fail_queue.clear()
+            self._fail_numbers.clear()
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        path = urlsplit(h.path).path
+        raw = h.rfile.read(int(h.headers.get("Content-Length") or 0)).decode("utf-8")
+        form = parse_qs(raw, keep_blank_values=True) if h.command == "POST" else {}
+        auth = _basic_auth(h.headers.get("Authorization"))
+        with self._lock:
+            self._requests.append(RecordedRequest(h.command, path, form, auth, dict(h.headers.items())))
+            status, payload = self._route(h.command, path, form, auth)
+        body = json.dumps(payload).encode("utf-8")
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json; charset=utf-8")
+        h.send_header("Content-Length", str(len(body)))
+        h.send_header("Twilio-Request-Id", "RQ" + uuid.uuid4().hex)
+        h.end_headers()
+        h.wfile.write(body)
+
+    def _route(
+        self, method: str, path: str, form: dict[str, list[str]], auth: tuple[str, str] | None
+    ) -> tuple[int, dict[str, Any]]:
+        not_found = 404, twilio_error(404, 20404, f"The requested resource {path} was not found")
+        match = _MESSAGES.match(path)
+        if match is None or (method == "POST") != (match["sid"] is None):
+            return not_found
+        if auth != (self.account_sid, self.auth_token) or match["account"] != self.account_sid:
+            return 401, twilio_error(401, 20003)
+        if method == "GET":
+            msg = self._messages.get(match["sid"])
+            return (200, msg) if msg is not None else not_found
+        if self._fail_queue:
+            error = self._fail_queue.popleft()
+            return error["status"], error
+        first = {k: v[0] for k, v in form.items() if v and v[0] != ""}
+        to, from_, service = first.get("To"), first.get("From"), first.get("MessagingServiceSid")
+        if to is None:
+            return 400, twilio_error(400, 21604)
+        if from_ is None and service is None:
+            return 400, twilio_error(400, 21603)
+        if "Body" not in first and "MediaUrl" not in first and "ContentSid" not in first:
+            return 400, twilio_error(400, 21602)
+        if (error := self._fail_numbers.get(to)) is not None:
+            return error["status"], error
+        sid, body = "SM" + uuid.uuid4().hex, first.get("Body", "")
+        now = format_datetime(datetime.now(UTC))
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}"
+        msg: dict[str, Any] = {
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "body": body,
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": from_,
+            "messaging_service_sid": service,
+            "num_media": str(len(form.get("MediaUrl", []))),
+            "num_segments": str(num_segments(body)) if from_ is not None else "0",
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "accepted" if service is not None else "queued",
+            "subresource_uris": {"media": f"{uri}/Media.json"},
+            "to": to,
+            "uri": f"{uri}.json",
+        }
+        self._messages[sid] = msg
+        return 201, msg
+
+
+def _basic_auth(header: str | None) -> tuple[str, str] | None:
+    if not header or not header.startswith("Basic "):
+        return None
+    try:
+        user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+    except ValueError:
+        return None
+    return user, password
