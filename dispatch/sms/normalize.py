@@ -55,27 +55,19 @@ def _is_invisible(ch: str) -> bool:
         return not ch.isspace()
     # Cf: zero-width space/joiners, BOM, soft hyphen; Cs: lone surrogates, which have no text meaning;
     # Me and variation selectors: keycap and emoji styling, so `1️⃣` reads as `1`.
-    return (
-        category in ("Cf", "Cs", "Me")
-        or 0xFE00 <= ord(ch) <= 0xFE0F
-        or 0xE0100 <= ord(ch) <= 0xE01EF
-    )
+    return category in ("Cf", "Cs", "Me") or 0xFE00 <= ord(ch) <= 0xFE0F or 0xE0100 <= ord(ch) <= 0xE01EF
 
 
 def _keeps(text: str, i: int) -> bool:
-    ch = text[i]
-    if ch in "#*":
-        # Feature-phone users type these as part of codes, e.g. `*123#`.
-        return True
-    if ch == "+":
+    if text[i] == "+":
         # Only as the leading plus of a phone number; elsewhere it separates, as other punctuation does.
-        follows_token = i > 0 and _keeps_as_word(text[i - 1])
+        follows_token = i > 0 and _is_token_char(text[i - 1])
         return not follows_token and i + 1 < len(text) and text[i + 1] in "0123456789"
-    return _keeps_as_word(ch)
+    return _is_token_char(text[i])
 
 
-def _keeps_as_word(ch: str) -> bool:
-    # Letters, digits and combining marks (so accented or Indic letters are not torn apart).
+def _is_token_char(ch: str) -> bool:
+    # Combining marks stay with their letter; feature-phone users type # and * as part of codes (`*123#`).
     return ch in "#*" or unicodedata.category(ch)[0] in "LNM"
 
 
