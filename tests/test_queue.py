@@ -1,0 +1,90 @@
+"""The transactional outbox: enqueue only after commit, survive a Redis outage, periodic jobs once."""
+
+from datetime import timedelta
+
+import pytest
+from redis import Redis
+from rq.registry import ScheduledJobRegistry
+from sqlalchemy import func, select
+
+from dispatch.clock import utcnow
+from dispatch.models import Message, MessageStatus, OutboxEvent
+from dispatch.queue import defer, enqueue_due_periodic_tasks, get_queue, relay
+from tests.helpers import last_reply, run_jobs, text_in
+
+PHONE = "+8613800138000"
+UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+
+@pytest.fixture
+def settings_overrides():
+    return {"OUTBOX_SWEEP_GRACE_SECONDS": 0}
+
+
+def test_a_deferred_job_reaches_rq_only_after_commit(runtime):
+    queue = get_queue("default", runtime.redis)
+    with runtime.db.transaction() as session:
+        event = defer(session, "dispatch.tasks.sweep_outbox")
+        session.flush()
+        assert queue.count == 0  # not visible to a worker while the transaction is open
+    assert queue.job_ids == [f"outbox-{event.id}"]
+    with runtime.db.transaction() as session:
+        assert session.get(OutboxEvent, event.id).relayed_at is not None
+
+
+def test_a_rolled_back_transaction_enqueues_nothing(runtime, session):
+    with pytest.raises(RuntimeError), runtime.db.transaction() as work:
+        defer(work, "dispatch.tasks.sweep_outbox")
+        work.flush()
+        raise RuntimeError("the request failed")
+    assert get_queue("default", runtime.redis).count == 0
+    assert session.scalar(select(func.count()).select_from(OutboxEvent)) == 0
+
+
+def test_a_job_for_later_waits_in_the_scheduled_registry(runtime):
+    run_at = utcnow() + timedelta(hours=2)
+    with runtime.db.transaction() as session:
+        event = defer(session, "dispatch.tasks.sweep_outbox", run_at=run_at)
+    queue = get_queue("default", runtime.redis)
+    registry = ScheduledJobRegistry(queue=queue)
+    assert queue.count == 0
+    assert registry.get_job_ids() == [f"outbox-{event.id}"]
+    scheduled = registry.get_scheduled_time(f"outbox-{event.id}")
+    assert abs((scheduled - run_at).total_seconds()) < 1
+
+
+def test_an_sms_written_while_redis_is_down_is_sent_after_it_returns(runtime, client, seeded, session, redis):
+    runtime.redis = Redis.from_url(UNREACHABLE_REDIS, socket_connect_timeout=0.2)
+    text_in(client, "帮助", PHONE)  # the webhook still succeeds: PostgreSQL holds the truth
+    reply = last_reply(session, PHONE)
+    assert reply.status == MessageStatus.PENDING
+    event = session.scalar(select(OutboxEvent))
+    assert event.relayed_at is None and event.relay_attempts == 1
+
+    runtime.redis = redis  # Redis is back: the periodic sweeper relays what was left behind
+    assert enqueue_due_periodic_tasks(runtime) == ["sweep-outbox"]
+    run_jobs(runtime)
+    session.expire_all()
+    assert session.get(OutboxEvent, event.id).relayed_at is not None
+    assert session.get(Message, reply.id).status == MessageStatus.SENT
+    assert [sent.to for sent in runtime.transport.sent] == [PHONE]
+
+
+def test_the_sweeper_leaves_young_rows_to_the_after_commit_relay(runtime, session):
+    runtime.redis = Redis.from_url(UNREACHABLE_REDIS, socket_connect_timeout=0.2)
+    with runtime.db.transaction() as work:
+        defer(work, "dispatch.tasks.sweep_outbox")
+    assert relay(runtime, older_than=timedelta(minutes=5)) == 0
+
+
+def test_a_periodic_task_is_enqueued_once_per_interval_however_many_workers_tick(runtime):
+    assert enqueue_due_periodic_tasks(runtime) == ["sweep-outbox"]
+    assert enqueue_due_periodic_tasks(runtime) == []  # a second worker's tick in the same interval
+    assert get_queue("default", runtime.redis).job_ids == ["periodic-sweep-outbox"]
+
+
+def test_relaying_twice_does_not_enqueue_twice(runtime):
+    with runtime.db.transaction() as session:
+        defer(session, "dispatch.tasks.sweep_outbox")
+    assert relay(runtime) == 0  # the after-commit relay already took it
+    assert get_queue("default", runtime.redis).count == 1
