@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from redis import Redis
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import func, select
@@ -88,3 +89,18 @@ def test_relaying_twice_does_not_enqueue_twice(runtime):
         defer(session, "dispatch.tasks.sweep_outbox")
     assert relay(runtime) == 0  # the after-commit relay already took it
     assert get_queue("default", runtime.redis).count == 1
+
+
+def test_dispatch_worker_runs_due_scheduled_jobs_with_its_scheduler(runtime, session):
+    from dispatch.worker import run_worker
+
+    with runtime.db.transaction() as work:
+        due = defer(work, "dispatch.tasks.sweep_outbox", run_at=utcnow() + timedelta(seconds=1))
+        later = defer(work, "dispatch.tasks.sweep_outbox", run_at=utcnow() + timedelta(hours=1))
+    queue = get_queue("default", runtime.redis)
+    registry = ScheduledJobRegistry(queue=queue)
+    assert set(registry.get_job_ids()) == {f"outbox-{due.id}", f"outbox-{later.id}"}
+    with time_machine.travel(utcnow() + timedelta(seconds=5)):
+        run_worker(runtime, burst=True)
+    assert queue.fetch_job(f"outbox-{due.id}").get_status() == "finished"
+    assert registry.get_job_ids() == [f"outbox-{later.id}"]
