@@ -33,18 +33,25 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     app.register_blueprint(sms_bp)
 
     @app.get("/healthz")
-    def healthz() -> Response:
+    def healthz() -> Response | tuple[Response, int]:
         """Liveness: the database answers; Twilio is never called."""
         from sqlalchemy import text
+        from sqlalchemy.exc import SQLAlchemyError
 
-        with runtime.db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        try:
+            with runtime.db.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            log.warning("health check: database unavailable: %s", exc)
+            return jsonify(status="error", database="unavailable"), 503
         return jsonify(status="ok", transport=settings.SMS_TRANSPORT)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
-        return Response(
-            f"{error.code} {error.name}: {error.description}\n", status=error.code, mimetype="text/plain"
-        )
+        # Plain text, but keep the error's own headers (e.g. Allow on a 405).
+        response = error.get_response()
+        response.set_data(f"{error.code} {error.name}: {error.description}\n")
+        response.mimetype = "text/plain"
+        return response
 
     return app

@@ -19,10 +19,12 @@ def public_url(req: Request, public_base_url: str = "") -> str:
     query = req.query_string.decode("latin-1")
     path = req.path + (f"?{query}" if query else "")
     if public_base_url:
+        # The public base includes any prefix the proxy strips, e.g. https://example.org/dispatch.
         return public_base_url.rstrip("/") + path
     proto = req.headers.get("X-Forwarded-Proto", "").split(",")[0].strip() or req.scheme
     host = req.headers.get("X-Forwarded-Host", "").split(",")[0].strip() or req.host
-    return f"{proto}://{host}{path}"
+    # script_root: the app may be mounted under a prefix (SCRIPT_NAME), which Twilio's URL includes.
+    return f"{proto}://{host}{req.script_root}{path}"
 
 
 def signature_is_valid(req: Request, auth_token: str, public_base_url: str = "") -> bool:

@@ -7,7 +7,8 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.models import Employer, Message, MessageStatus, Site, TicketKind, Worker, WorkerStatus
+from dispatch.catalogue import trade_short_name
+from dispatch.models import Contact, Employer, Message, MessageStatus, Site, TicketKind, Worker, WorkerStatus
 from dispatch.settings import Settings
 from dispatch.sms import registration
 from dispatch.sms.parser import Command, CommandKind, parse
@@ -24,7 +25,12 @@ log = logging.getLogger(__name__)
 
 def handle_inbound(session: Session, settings: Settings, message: Message) -> None:
     """Act on a stored inbound message: a command, a dialogue answer, or a ticket for an agent."""
-    contact = get_or_create_contact(session, message.phone, first_text=message.body)
+    command = parse(message.body)
+    is_new_contact = session.scalar(select(Contact.id).where(Contact.phone == message.phone)) is None
+    # The language is guessed from the person's words, not from a carrier's 【中国移动】 around them.
+    contact = get_or_create_contact(session, message.phone, first_text=command.text)
+    if is_new_contact and command.kind == CommandKind.OPT_OUT and command.language:
+        contact.language = command.language  # `TD` is Chinese, though it is written in Latin letters
     # A number that texts us can take texts: whatever a carrier said before no longer holds.
     contact.undeliverable_at = None
     worker = session.scalar(select(Worker).where(Worker.phone == message.phone))
@@ -33,13 +39,13 @@ def handle_inbound(session: Session, settings: Settings, message: Message) -> No
     message.employer_id = employer.id if employer else None
     if worker is not None and worker.status == WorkerStatus.UNDELIVERABLE:
         worker.status = WorkerStatus.ACTIVE if worker.consent_at else WorkerStatus.PENDING
-    command = parse(message.body)
     message.kind = command.kind.value
     message.status = MessageStatus.HANDLED
 
     if command.kind == CommandKind.OPT_OUT:
         already = contact.opted_out_at is not None
         mark_opted_out(session, message.phone)
+        registration.drop_conversation(session, message.phone)  # START must not resume a half dialogue
         if not already:  # exactly one confirmation, then silence
             reply(session, settings, message, "opt_out_confirm", "opt_out.confirm")
         return
@@ -57,12 +63,14 @@ def handle_inbound(session: Session, settings: Settings, message: Message) -> No
     if command.kind == CommandKind.REGISTER:
         registration.start(session, settings, message, command.args)
         return
+    # Commands win over a dialogue in progress, which goes on afterwards: 我的 or 忙 is never a trade,
+    # a place, a wage or a name, and must not count as a wrong answer.
+    if command.kind in {CommandKind.PAUSE, CommandKind.RESUME, CommandKind.PROFILE}:
+        _worker_command(session, settings, message, command, worker)
+        return
     conversation = registration.active_conversation(session, settings, message.phone)
     if conversation is not None:
         registration.answer(session, settings, message, conversation, command.text)
-        return
-    if command.kind in {CommandKind.PAUSE, CommandKind.RESUME, CommandKind.PROFILE}:
-        _worker_command(session, settings, message, command, worker)
         return
     _not_understood(session, settings, message)
 
@@ -93,7 +101,7 @@ def _worker_command(
             "profile",
             "worker.profile",
             name=worker.name,
-            trade_names=[wt.trade.name(language) for wt in worker.trades],
+            trade_names=[trade_short_name(wt.trade, language) for wt in worker.trades],
             area=home.name(language) if home else "",
             pay=worker.min_daily_pay,
             status=worker.status.value,

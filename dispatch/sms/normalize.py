@@ -42,7 +42,7 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     # After NFKC because the vertical forms ︻︼ become 【】. A space rather than nothing, so the words
     # either side stay apart.
-    previous = None
+    previous: str | None = None
     while previous != text:
         previous, text = text, _SIGNATURE.sub(" ", text)
     kept = "".join(ch if _keeps(text, i) else " " for i, ch in enumerate(text))

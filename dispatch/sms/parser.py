@@ -27,6 +27,8 @@ OPT_OUT_WORDS = frozenset(
     {"stop", "unsubscribe", "end", "quit", "stopall", "revoke", "optout", "cancel", "退订", "td", "t", "r"}
     | {"取消订阅", "退订短信"}
 )
+# Chinese carriers' codes (回复TD退订, R拒收): a number whose first message is one of these reads Chinese.
+CHINESE_OPT_OUT_WORDS = frozenset({"退订", "td", "t", "r", "取消订阅", "退订短信"})
 OPT_IN_WORDS = frozenset({"start", "unstop", "订阅"})
 HELP_WORDS = frozenset({"help", "帮助", "?", "info", "菜单"})
 LANGUAGE_WORDS = {
@@ -50,7 +52,7 @@ class Command:
     kind: CommandKind
     text: str  # the normalised message, Chinese numerals as digits
     args: list[str] = field(default_factory=list)
-    language: str | None = None
+    language: str | None = None  # the language asked for (EN/中文), or implied (TD)
 
 
 def parse(raw: str) -> Command:
@@ -61,7 +63,7 @@ def parse(raw: str) -> Command:
     if light in {"?", "??"} or key in HELP_WORDS:
         return Command(CommandKind.HELP, text)
     if key in OPT_OUT_WORDS:
-        return Command(CommandKind.OPT_OUT, text)
+        return Command(CommandKind.OPT_OUT, text, language="zh" if key in CHINESE_OPT_OUT_WORDS else None)
     if key in OPT_IN_WORDS:
         return Command(CommandKind.OPT_IN, text)
     if key in LANGUAGE_WORDS:

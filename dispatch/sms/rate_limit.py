@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from redis import Redis
 
 # Reserve the next free slot unless the wait exceeds the caller's limit. Redis's own clock is used so
@@ -24,7 +26,8 @@ return {1, wait}
 class SendRateLimiter:
     def __init__(self, redis: Redis, per_second: float) -> None:
         self.redis = redis
-        self.interval_us = int(1_000_000 / per_second)
+        # Rounded up: a slot a microsecond short would let the rate be exceeded.
+        self.interval_us = math.ceil(1_000_000 / per_second)
         self._script = redis.register_script(_RESERVE_SLOT)
 
     def reserve(self, sender: str, max_wait_seconds: float) -> tuple[bool, float]:

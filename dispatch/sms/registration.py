@@ -12,7 +12,13 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.catalogue import find_site, find_trade, towns_in_number_order, trades_in_menu_order
+from dispatch.catalogue import (
+    find_site,
+    find_trade,
+    towns_in_number_order,
+    trade_short_name,
+    trades_in_menu_order,
+)
 from dispatch.clock import utcnow
 from dispatch.models import (
     Contact,
@@ -27,6 +33,7 @@ from dispatch.models import (
     WorkerTrade,
 )
 from dispatch.settings import Settings
+from dispatch.sms.normalize import chinese_numeral_to_int
 from dispatch.sms.services import open_ticket, reply
 
 FLOW = "registration"
@@ -37,7 +44,8 @@ MAX_TRADES = 3
 MAX_RETRIES = 2  # a third answer the dialogue cannot read goes to an agent
 YES_WORDS = frozenset({"1", "是", "确认", "对", "好", "y", "yes", "ok"})
 NO_WORDS = frozenset({"2", "否", "不", "不对", "重填", "n", "no"})
-_PAY = re.compile(r"^(\d{2,5})(元|块|块钱|yuan|rmb)?(/天|每天)?$")
+# `300`, `300元`, `三百块钱`, `300元/天` (the slash is gone by now: `300元天`), `三百一天`.
+_PAY = re.compile(r"^(?P<amount>.+?)(元|块钱|块|yuan|rmb)?(一天|每天|天|aday|perday|day)?$")
 
 
 def active_conversation(session: Session, settings: Settings, phone: str) -> Conversation | None:
@@ -50,6 +58,14 @@ def active_conversation(session: Session, settings: Settings, phone: str) -> Con
         session.flush()
         return None
     return conversation
+
+
+def drop_conversation(session: Session, phone: str) -> None:
+    """End the phone's dialogue, if one is in progress."""
+    conversation = session.scalar(select(Conversation).where(Conversation.phone == phone))
+    if conversation is not None:
+        session.delete(conversation)
+        session.flush()
 
 
 def start(session: Session, settings: Settings, inbound: Message, args: list[str]) -> None:
@@ -122,8 +138,10 @@ def _pay(token: str) -> int | None:
     match = _PAY.match(token.casefold())
     if not match:
         return None
-    amount = int(match.group(1))
-    return amount if MIN_PAY <= amount <= MAX_PAY else None
+    text = match.group("amount")
+    # Chinese numerals inside a token (`三百元`) are not turned into digits by the parser.
+    amount = int(text) if text.isascii() and text.isdigit() else chinese_numeral_to_int(text)
+    return amount if amount is not None and MIN_PAY <= amount <= MAX_PAY else None
 
 
 def _one_shot_answers(session: Session, args: list[str]) -> dict:
@@ -179,7 +197,7 @@ def _ask(
     context: dict = {"retry": retry}
     if step == "trade":
         context["trades"] = [
-            (trade.ivr_digit, trade.name(language)) for trade in trades_in_menu_order(session)
+            (trade.ivr_digit, trade_short_name(trade, language)) for trade in trades_in_menu_order(session)
         ]
     if step == "area":
         context["towns"] = [
@@ -206,7 +224,7 @@ def _summary(session: Session, answers: dict, language: str) -> dict:
     trades = [session.get(Trade, trade_id) for trade_id in answers.get("trade", [])]
     site = session.get(Site, answers["area"]) if "area" in answers else None
     return {
-        "trade_names": [trade.name(language) for trade in trades if trade],
+        "trade_names": [trade_short_name(trade, language) for trade in trades if trade],
         "area": site.name(language) if site else "",
         "pay": answers.get("pay", 0),
         "name": answers.get("name", ""),
@@ -229,7 +247,11 @@ def save_worker(session: Session, phone: str, answers: dict) -> Worker:
         if trade_id not in {wt.trade_id for wt in worker.trades}
     ]
     worker.consent_at = worker.consent_at or utcnow()
-    if worker.status in {WorkerStatus.PENDING, WorkerStatus.UNDELIVERABLE}:
+    contact = session.scalar(select(Contact).where(Contact.phone == phone))
+    if contact is not None and contact.opted_out_at is not None:
+        # Only START/订阅 lifts an opt-out; registering while opted out must not make the worker active.
+        worker.status = WorkerStatus.OPTED_OUT
+    elif worker.status in {WorkerStatus.PENDING, WorkerStatus.UNDELIVERABLE}:
         worker.status = WorkerStatus.ACTIVE
     session.flush()
     return worker

@@ -44,12 +44,16 @@ SENT_WHILE_OPTED_OUT = frozenset({"opt_out.confirm"})
 
 
 def get_or_create_contact(session: Session, phone: str, first_text: str = "") -> Contact:
-    """The contact for `phone`; a new one speaks the language of its first message."""
+    """The contact for `phone`; a new one speaks the language of its first message.
+
+    Two messages from a new number may arrive at once: the insert ignores a conflict on the phone,
+    then both requests read the one row.
+    """
     contact = session.scalar(select(Contact).where(Contact.phone == phone))
     if contact is None:
-        contact = Contact(phone=phone, language=guess_language(first_text))
-        session.add(contact)
-        session.flush()
+        values = {"phone": phone, "language": guess_language(first_text), "created_at": utcnow()}
+        insert_ignoring_conflicts(session, Contact.__table__, values, "phone")
+        contact = session.scalars(select(Contact).where(Contact.phone == phone)).one()
     return contact
 
 
@@ -195,9 +199,8 @@ def store_inbound(session: Session, settings: Settings, form: Mapping[str, str])
     message = session.get(Message, message_id)
     assert message is not None
     if phone is None and message.status == MessageStatus.REJECTED:
-        message.error_message = (message.error_message + "; " if message.error_message else "") + (
-            f"sender {raw_from!r} is not a valid phone number"
-        )
+        problem = f"sender {raw_from!r} is not a valid phone number" if raw_from else "missing From"
+        message.error_message = (message.error_message + "; " if message.error_message else "") + problem
     return message
 
 
@@ -235,6 +238,8 @@ def apply_status(session: Session, message: Message, status_text: str, error_cod
     try:
         status = MessageStatus(status_text)
     except ValueError:
+        return False
+    if message.direction != Direction.OUTBOUND:
         return False
     if status not in OUTBOUND_STATUS_RANK or message.status in TERMINAL_STATUSES:
         return False

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from dispatch.clock import utcnow
 from dispatch.models import Contact, Message, MessageStatus
 from dispatch.queue import defer
+from dispatch.quiet_hours import quiet_hours_end
 from dispatch.runtime import get_runtime
+from dispatch.settings import Settings
 from dispatch.sms.gateway import SendError
 from dispatch.sms.rate_limit import SendRateLimiter
 from dispatch.sms.services import SENT_WHILE_OPTED_OUT, apply_error_to_contact, apply_status
@@ -39,8 +41,10 @@ def send_message(message_id: int) -> dict[str, int]:
         if message is None or message.status != MessageStatus.PENDING:
             return {"skipped": 1}
         now = utcnow()
-        if message.send_after is not None and message.send_after > now:
-            defer(session, send_message, message.id, queue="sms", run_at=message.send_after)
+        hold_until = _hold_until(message, now, settings)
+        if hold_until is not None:
+            message.send_after = hold_until
+            defer(session, send_message, message.id, queue="sms", run_at=hold_until)
             return {"deferred": 1}
         contact = session.scalar(select(Contact).where(Contact.phone == message.phone))
         if contact is not None and (
@@ -66,9 +70,22 @@ def send_message(message_id: int) -> dict[str, int]:
             return _failed(session, settings.SMS_MAX_ATTEMPTS, message, exc)
         message.provider_sid = result.provider_sid
         message.sent_at = utcnow()
+        # An earlier attempt's transient error (20429, 5xx) is not this message's outcome.
+        message.error_code = None
+        message.error_message = ""
         message.status = MessageStatus.QUEUED
         apply_status(session, message, result.status, None)
         return {"sent": 1}
+
+
+def _hold_until(message: Message, now: datetime, settings: Settings) -> datetime | None:
+    """When a message due now must wait: its own send_after, or, for anything but a reply, the end
+    of quiet hours that began after it was queued (a retry, a rate-limit wait or a backlog)."""
+    if message.send_after is not None and message.send_after > now:
+        return message.send_after
+    if message.is_reply:
+        return None
+    return quiet_hours_end(now, settings.quiet_hours, settings.MARKET_TIMEZONE)
 
 
 def _failed(session, max_attempts: int, message: Message, exc: SendError) -> dict[str, int]:  # type: ignore[no-untyped-def]

@@ -21,6 +21,7 @@ import json
 import math
 import re
 import threading
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ class RecordedRequest:
     form: dict[str, list[str]]
     auth: tuple[str, str] | None
     headers: dict[str, str]
+    received_at: float  # time.monotonic() once its request line and headers were read
 
 
 def twilio_error(status: int, code: int, message: str | None = None) -> dict[str, Any]:
@@ -86,8 +88,9 @@ class FakeTwilioApi:
     """Threaded fake of ``https://api.twilio.com`` Messages on 127.0.0.1:<ephemeral port>.
 
     Public API: ``start()``/``stop()`` or ``with``; ``base_url``; ``requests`` (every request, in order,
-    as ``RecordedRequest``); ``messages`` (created Message JSON dicts); ``fail_next(status, code,
-    message=None, times=1)`` (the next ``times`` authenticated creates answer with that error);
+    as ``RecordedRequest``; ``received_at`` is its ``time.monotonic()`` arrival); ``messages`` (created
+    Message JSON dicts); ``fail_next(status, code, message=None, times=1)`` (the next ``times``
+    authenticated creates answer with that error);
     ``fail_for_number(to, status, code, message=None)`` (every create to ``to`` fails); ``reset()``.
     Lists returned are snapshots; all state is guarded by one lock.
     """
@@ -170,12 +173,14 @@ class FakeTwilioApi:
             self._fail_numbers.clear()
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        received_at = time.monotonic()
         path = urlsplit(h.path).path
         raw = h.rfile.read(int(h.headers.get("Content-Length") or 0)).decode("utf-8")
         form = parse_qs(raw, keep_blank_values=True) if h.command == "POST" else {}
         auth = _basic_auth(h.headers.get("Authorization"))
         with self._lock:
-            self._requests.append(RecordedRequest(h.command, path, form, auth, dict(h.headers.items())))
+            headers = dict(h.headers.items())
+            self._requests.append(RecordedRequest(h.command, path, form, auth, headers, received_at))
             status, payload = self._route(h.command, path, form, auth)
         body = json.dumps(payload).encode("utf-8")
         h.send_response(status)

@@ -1,0 +1,209 @@
+"""Every SMS template, rendered with the longest realistic values, fits its segment budget.
+
+Chinese: at most 2 UCS-2 segments (134 code units). English: one GSM-7 segment (160 septets) and
+nothing in it that would force the whole text into UCS-2.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import tomllib
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from dispatch.catalogue import towns_in_number_order, trade_short_name, trades_in_menu_order
+from dispatch.models import Site, WorkerStatus
+from dispatch.settings import PROJECT_ROOT
+from dispatch.sms.normalize import has_cjk
+from dispatch.sms.registration import MAX_NAME, MAX_TRADES, town_short_name
+from dispatch.sms.segments import count_segments, is_gsm7
+from dispatch.sms.texts import TEMPLATE_DIR, render, template_names
+from tests.helpers import outbound_to, text_in
+
+LANGUAGES = ("zh", "en")
+LONG_NAMES = {"zh": "欧阳慕容司马诸葛上官", "en": "Ouyang Xia"}  # MAX_NAME characters
+LONGEST_PAY = 99999  # more digits than any daily wage the dialogue accepts (MAX_PAY is 5000)
+STATUSES = [status.value for status in WorkerStatus]
+RETRY = (False, True)
+
+# What each template needs; a new template must be added here (see test_every_template_has_a_context).
+NEEDS: dict[str, set[str]] = {
+    "help": set(),
+    "language_set": set(),
+    "not_active": {"status"},
+    "not_registered": set(),
+    "not_understood": set(),
+    "opt_in_confirm": set(),
+    "opt_out_confirm": set(),
+    "paused": set(),
+    "profile": {"name", "trade_names", "area", "pay", "status"},
+    "reg_ask_area": {"retry", "towns"},
+    "reg_ask_confirm": {"retry", "name", "trade_names", "area", "pay"},
+    "reg_ask_name": {"retry"},
+    "reg_ask_pay": {"retry"},
+    "reg_ask_trade": {"retry", "trades"},
+    "reg_done": set(),
+    "reg_to_agent": set(),
+    "resumed": set(),
+}
+
+
+def _config(name: str) -> dict[str, Any]:
+    with (PROJECT_ROOT / "config" / name).open("rb") as file:
+        return tomllib.load(file)
+
+
+def _template_files(language: str) -> set[str]:
+    return {path.name for path in (TEMPLATE_DIR / language).glob("*.txt")}
+
+
+def _signature(runtime, language: str) -> str:
+    settings = runtime.settings
+    return settings.SMS_SIGNATURE_EN if language == "en" else settings.SMS_SIGNATURE_ZH
+
+
+def _longest(values: list[str], count: int = 1) -> list[str]:
+    return sorted(values, key=len, reverse=True)[:count]
+
+
+def _contexts(session, runtime, template: str, language: str) -> list[dict[str, Any]]:
+    """Every variant of `template` worth measuring, each with the longest values it can be given."""
+    trades = trades_in_menu_order(session)
+    towns = towns_in_number_order(session)
+    sites = list(session.scalars(select(Site)))  # any site, villages included, can be a home area
+    values: dict[str, list[Any]] = {
+        "sig": [_signature(runtime, language)],
+        "retry": list(RETRY),
+        "status": STATUSES,
+        "name": [LONG_NAMES[language]],
+        "trade_names": [_longest([trade_short_name(t, language) for t in trades], MAX_TRADES)],
+        "area": _longest([site.name(language) for site in sites]),
+        "pay": [LONGEST_PAY],
+        "trades": [[(t.ivr_digit, trade_short_name(t, language)) for t in trades]],
+        "towns": [[(town.number, town_short_name(town, language)) for town in towns]],
+    }
+    keys = ["sig", *sorted(NEEDS[template])]
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(values[k] for k in keys))]
+
+
+def test_long_values_are_as_long_as_promised(session, seeded) -> None:
+    assert all(len(name) == MAX_NAME for name in LONG_NAMES.values())
+    trades = trades_in_menu_order(session)
+    assert len(trades) == len(_config("trades.toml")["trade"]) == 12
+    assert len(towns_in_number_order(session)) == 17
+    assert MAX_TRADES == 3
+
+
+def test_every_template_has_a_context() -> None:
+    assert set(template_names()) == set(NEEDS)
+
+
+def test_chinese_and_english_have_the_same_templates() -> None:
+    zh, en = _template_files("zh"), _template_files("en")
+    assert zh == en
+    assert "_status.txt" in zh  # partials are in both too
+    assert {name.removesuffix(".txt") for name in zh if not name.startswith("_")} == set(template_names())
+
+
+def test_english_template_sources_are_pure_gsm7() -> None:
+    """Even branches a test might not render: no Chinese, no curly quotes, no other UCS-2 characters."""
+    for path in (TEMPLATE_DIR / "en").glob("*.txt"):
+        source = path.read_text(encoding="utf-8")
+        assert is_gsm7(source), (path.name, [ch for ch in source if not is_gsm7(ch)])
+        assert not has_cjk(source), path.name
+
+
+@pytest.mark.parametrize("template", sorted(NEEDS))
+def test_chinese_fits_two_ucs2_segments(session, seeded, runtime, template: str) -> None:
+    for context in _contexts(session, runtime, template, "zh"):
+        body = render(template, "zh", **context)
+        count = count_segments(body)
+        assert count.encoding == "UCS-2", body
+        assert count.units <= 134 and count.segments <= 2, (count, body)
+        assert body.startswith(f"【{runtime.settings.SMS_SIGNATURE_ZH}】"), body
+        assert not re.search(r"[{}%]", body), body  # nothing left of the template syntax
+
+
+@pytest.mark.parametrize("template", sorted(NEEDS))
+def test_english_fits_one_gsm7_segment(session, seeded, runtime, template: str) -> None:
+    for context in _contexts(session, runtime, template, "en"):
+        body = render(template, "en", **context)
+        assert is_gsm7(body), (body, [ch for ch in body if not is_gsm7(ch)])
+        assert not has_cjk(body) and "‘" not in body and "’" not in body and "“" not in body
+        count = count_segments(body)
+        assert count.encoding == "GSM-7", body
+        assert count.units <= 160 and count.segments == 1, (count, body)
+        assert body.startswith(f"{runtime.settings.SMS_SIGNATURE_EN}: "), body
+        assert not re.search(r"[{}%]", body), body
+
+
+def test_trade_list_prompt_lists_every_configured_trade(session, seeded, runtime) -> None:
+    trades = _config("trades.toml")["trade"]
+    zh = render(
+        "reg_ask_trade",
+        "zh",
+        sig=runtime.settings.SMS_SIGNATURE_ZH,
+        retry=False,
+        trades=[(t.ivr_digit, trade_short_name(t, "zh")) for t in trades_in_menu_order(session)],
+    )
+    listed = " ".join(f"{t['ivr_digit']}{t['name_zh']}" for t in trades)
+    assert zh == f"【潞州零工】请回复工种编号：{listed}"
+    assert "4水电工" in zh and "12学生兼职" in zh
+
+    en = render(
+        "reg_ask_trade",
+        "en",
+        sig=runtime.settings.SMS_SIGNATURE_EN,
+        retry=False,
+        trades=[(t.ivr_digit, trade_short_name(t, "en")) for t in trades_in_menu_order(session)],
+    )
+    # English lists each trade by its first English keyword, a word the worker can also type back.
+    labels = [next(k for k in t["keywords"] if k.isascii()) for t in trades]
+    listed = " ".join(f"{t['ivr_digit']}={label}" for t, label in zip(trades, labels, strict=True))
+    assert en == f"Luzhou Jobs: Your trade? {listed}"
+    assert "4=plumber" in en and "12=part-time" in en
+
+
+def test_area_list_prompt_lists_every_configured_town(session, seeded, runtime) -> None:
+    towns = [site for site in _config("sites.toml")["site"] if site["level"] == "town"]
+    zh = render(
+        "reg_ask_area",
+        "zh",
+        sig=runtime.settings.SMS_SIGNATURE_ZH,
+        retry=True,
+        towns=[(town.number, town_short_name(town, "zh")) for town in towns_in_number_order(session)],
+    )
+    listed = " ".join(f"{town['number']}{town['aliases'][0]}" for town in towns)
+    assert zh == f"【潞州零工】没找到这个地方。您住哪个乡镇/街道？回复编号或名称：{listed}"
+    assert "8太行西街" in zh and "17西白兔" in zh
+
+    en = render(
+        "reg_ask_area",
+        "en",
+        sig=runtime.settings.SMS_SIGNATURE_EN,
+        retry=False,
+        towns=[(town.number, town_short_name(town, "en")) for town in towns_in_number_order(session)],
+    )
+    assert (
+        en == "Luzhou Jobs: Which town or street do you live in? "
+        "Reply its number 1-17 or its name, e.g. Dongjie."
+    )
+
+
+@pytest.mark.parametrize(
+    "settings_overrides", [{"SMS_SIGNATURE_ZH": "长治市潞州区零工", "SMS_SIGNATURE_EN": "Luzhou Gig Market"}]
+)
+def test_the_service_signs_with_the_configured_signature(runtime, session, seeded, client) -> None:
+    text_in(client, "帮助")
+    text_in(client, "HELP", sender="+8613900139000")
+    [zh] = outbound_to(session, "+8613800138000")
+    [en] = outbound_to(session, "+8613900139000")
+    assert zh.body == render("help", "zh", sig="长治市潞州区零工")
+    assert zh.body.startswith("【长治市潞州区零工】回复：")
+    assert en.body == render("help", "en", sig="Luzhou Gig Market")
+    assert en.body.startswith("Luzhou Gig Market: Reply REG")
+    # A longer signature still fits: the budget is checked with the one in the settings.
+    assert count_segments(zh.body).segments <= 2 and count_segments(en.body).segments == 1
