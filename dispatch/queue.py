@@ -110,6 +110,12 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
         task="dispatch.tasks.sweep_outbox",
         every_seconds=lambda runtime: runtime.settings.OUTBOX_SWEEP_SECONDS,
     ),
+    PeriodicTask(
+        id="requeue-stuck-sms",
+        task="dispatch.sms.tasks.requeue_stuck_messages",
+        every_seconds=lambda runtime: 300,
+        queue="sms",
+    ),
 )
 
 

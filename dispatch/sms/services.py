@@ -58,9 +58,11 @@ def get_or_create_contact(session: Session, phone: str, first_text: str = "") ->
 
 
 def guess_language(text: str) -> str:
+    """Chinese unless the text holds an English word; a lone letter (`Y`, `1 a`) says nothing."""
     if has_cjk(text):
         return "zh"
-    return "en" if any(ch.isascii() and ch.isalpha() for ch in text) else "zh"
+    words = text.split()
+    return "en" if any(len(word) >= 2 and word.isascii() and word.isalpha() for word in words) else "zh"
 
 
 def mark_opted_out(session: Session, phone: str) -> None:
@@ -85,9 +87,16 @@ def mark_undeliverable(session: Session, phone: str, error_code: int) -> None:
     _set_worker_status(session, phone, WorkerStatus.UNDELIVERABLE)
 
 
+# A stop an agent or the worker chose outranks what a carrier reports afterwards.
+_STATUS_KEPT_OVER = {
+    WorkerStatus.OPTED_OUT: {WorkerStatus.BLOCKED},
+    WorkerStatus.UNDELIVERABLE: {WorkerStatus.BLOCKED, WorkerStatus.OPTED_OUT},
+}
+
+
 def _set_worker_status(session: Session, phone: str, status: WorkerStatus) -> None:
     worker = session.scalar(select(Worker).where(Worker.phone == phone))
-    if worker is not None:
+    if worker is not None and worker.status not in _STATUS_KEPT_OVER.get(status, set()):
         worker.status = status
 
 

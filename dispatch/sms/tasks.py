@@ -6,10 +6,10 @@ import logging
 import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from dispatch.clock import utcnow
-from dispatch.models import Contact, Message, MessageStatus
+from dispatch.models import Contact, Direction, Message, MessageStatus
 from dispatch.queue import defer
 from dispatch.quiet_hours import quiet_hours_end
 from dispatch.runtime import get_runtime
@@ -20,6 +20,9 @@ from dispatch.sms.services import SENT_WHILE_OPTED_OUT, apply_error_to_contact, 
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 600
+# A pending message untouched this long, and not waiting for a later time, lost its send job.
+STUCK_AFTER = timedelta(minutes=15)
+REQUEUE_BATCH = 500
 
 
 def backoff_seconds(attempt: int) -> int:
@@ -56,7 +59,8 @@ def send_message(message_id: int) -> dict[str, int]:
         limiter = SendRateLimiter(runtime.redis, settings.SMS_SEND_RATE)
         reserved, wait = limiter.reserve(transport.sender, settings.SMS_MAX_RATE_WAIT)
         if not reserved:
-            defer(session, send_message, message.id, queue="sms", run_at=now + timedelta(seconds=wait))
+            message.send_after = now + timedelta(seconds=wait)
+            defer(session, send_message, message.id, queue="sms", run_at=message.send_after)
             return {"rate_limited": 1}
         if wait > 0:
             time.sleep(wait)
@@ -94,10 +98,36 @@ def _failed(session, max_attempts: int, message: Message, exc: SendError) -> dic
     if exc.retryable and message.attempts < max_attempts:
         delay = timedelta(seconds=backoff_seconds(message.attempts))
         log.warning("SMS %s not taken (%s); retrying in %s", message.id, exc, delay)
-        defer(session, send_message, message.id, queue="sms", run_at=utcnow() + delay)
+        message.send_after = utcnow() + delay
+        defer(session, send_message, message.id, queue="sms", run_at=message.send_after)
         return {"retrying": 1}
     log.warning("SMS %s failed for good: %s", message.id, exc)
     message.status = MessageStatus.FAILED
     if exc.code is not None:
         apply_error_to_contact(session, message.phone, exc.code)
     return {"failed": 1}
+
+
+def requeue_stuck_messages() -> dict[str, int]:
+    """Give a new send job to pending messages whose job was lost (a worker killed mid-send, Redis
+    lost after the relay); send_message is idempotent, so a job that was merely slow does no harm."""
+    runtime = get_runtime()
+    cutoff = utcnow() - STUCK_AFTER
+    with runtime.db.transaction() as session:
+        query = (
+            select(Message)
+            .where(
+                Message.direction == Direction.OUTBOUND,
+                Message.status == MessageStatus.PENDING,
+                Message.updated_at < cutoff,
+                or_(Message.send_after.is_(None), Message.send_after < cutoff),
+            )
+            .order_by(Message.id)
+            .limit(REQUEUE_BATCH)
+            .with_for_update(skip_locked=True)
+        )
+        messages = list(session.scalars(query))
+        for message in messages:
+            message.updated_at = utcnow()  # the next sweep waits STUCK_AFTER again
+            defer(session, send_message, message.id, queue="sms")
+    return {"requeued": len(messages)}
