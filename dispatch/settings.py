@@ -73,6 +73,15 @@ class Settings:
     # Dialogues (registration) older than this start afresh.
     CONVERSATION_TTL_HOURS: int = 72
     EMBEDDED_WORKER: bool = True
+    # Phone intake (IVR): agents answer calls in these hours (market time); outside them, voicemail.
+    OPENING_HOURS: str = "08:00-18:00"
+    AGENT_QUEUE: str = "agents"  # the Twilio <Enqueue> queue agents take calls from
+    # Audio files named after a prompt (e.g. main_menu.mp3) replace its spoken text.
+    PROMPTS_DIR: str = str(PROJECT_ROOT / "config" / "prompts")
+    # Matching: fair (rotation, the default), greedy (best fit only) or lottery (random among eligible).
+    MATCHING_POLICY: str = "fair"
+    # A worker who says yes when a job is full waits on standby for a place that reopens.
+    STANDBY_ENABLED: bool = True
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
@@ -106,6 +115,9 @@ class Settings:
         if self.SMS_TRANSPORT not in {"outbox", "twilio"}:
             raise SettingsError("SMS_TRANSPORT must be outbox or twilio")
         parse_quiet_hours(self.QUIET_HOURS)
+        parse_quiet_hours(self.OPENING_HOURS)  # same shape: HH:MM-HH:MM
+        if self.MATCHING_POLICY not in {"fair", "greedy", "lottery"}:
+            raise SettingsError("MATCHING_POLICY must be fair, greedy or lottery")
         if self.SMS_SEND_RATE <= 0:
             raise SettingsError("SMS_SEND_RATE must be above zero")
         if self.is_production:

@@ -1,6 +1,15 @@
 """Typed SQLAlchemy 2.x models, split by domain; import them from here."""
 
 from dispatch.db import Base
+from dispatch.models.jobs import (
+    ACTIVE_JOB_STATUSES,
+    OPEN_OFFER_STATUSES,
+    Job,
+    JobSource,
+    JobStatus,
+    Offer,
+    OfferStatus,
+)
 from dispatch.models.messaging import (
     Contact,
     Conversation,
@@ -11,6 +20,7 @@ from dispatch.models.messaging import (
 from dispatch.models.operations import OutboxEvent, Ticket, TicketKind, TicketStatus
 from dispatch.models.people import (
     Employer,
+    EmployerBlock,
     EmployerStatus,
     Language,
     RegisteredVia,
@@ -21,15 +31,23 @@ from dispatch.models.people import (
 from dispatch.models.places import Site, SiteLevel, Trade
 
 __all__ = [
+    "ACTIVE_JOB_STATUSES",
+    "OPEN_OFFER_STATUSES",
     "Base",
     "Contact",
     "Conversation",
     "Direction",
     "Employer",
+    "EmployerBlock",
     "EmployerStatus",
+    "Job",
+    "JobSource",
+    "JobStatus",
     "Language",
     "Message",
     "MessageStatus",
+    "Offer",
+    "OfferStatus",
     "OutboxEvent",
     "RegisteredVia",
     "Site",

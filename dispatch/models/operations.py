@@ -33,6 +33,11 @@ class OutboxEvent(Base):
 class TicketKind(enum.StrEnum):
     UNPARSED_SMS = "unparsed_sms"  # an SMS the parser could not read
     FAILED_SMS = "failed_sms"  # an inbound SMS whose handling raised: kept for an agent
+    UNFILLED_JOB = "unfilled_job"  # matching ran out of waves or candidates
+    VOICEMAIL = "voicemail"  # a caller left a message outside opening hours
+    AGENT_CALL = "agent_call"  # a caller waits in (or left) the agents' call queue
+    CALL_BACK = "call_back"  # a call ended part-way: call the person back with what was collected
+    RECORDED_NAME = "recorded_name"  # a worker registered by phone: type the spoken name
 
 
 class TicketStatus(enum.StrEnum):
@@ -56,6 +61,10 @@ class Ticket(Base):
     worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"))
     employer_id: Mapped[int | None] = mapped_column(ForeignKey("employer.id"))
     message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("job.id"), index=True)
+    call_sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    # What a machine had collected before it gave up (IVR answers, a recording URL ...).
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     summary: Mapped[str] = mapped_column(Text, default="")
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     resolution: Mapped[str] = mapped_column(Text, default="")

@@ -8,6 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.catalogue import trade_short_name
+from dispatch.jobs import sms_requests as job_requests
+from dispatch.matching import replies as offer_replies
 from dispatch.models import Contact, Employer, Message, MessageStatus, Site, TicketKind, Worker, WorkerStatus
 from dispatch.settings import Settings
 from dispatch.sms import registration
@@ -21,6 +23,11 @@ from dispatch.sms.services import (
 )
 
 log = logging.getLogger(__name__)
+
+# What answers the next message of a dialogue in progress, by the dialogue's flow.
+CONVERSATION_FLOWS = {
+    registration.FLOW: registration.answer,
+}
 
 
 def handle_inbound(session: Session, settings: Settings, message: Message) -> None:
@@ -69,8 +76,16 @@ def handle_inbound(session: Session, settings: Settings, message: Message) -> No
         _worker_command(session, settings, message, command, worker)
         return
     conversation = registration.active_conversation(session, settings, message.phone)
+    # -- offer replies (matching) -- a reply naming a job code (`1 123`) wins over a dialogue.
+    if offer_replies.handle_coded_reply(session, settings, message, command):
+        return
     if conversation is not None:
-        registration.answer(session, settings, message, conversation, command.text)
+        CONVERSATION_FLOWS[conversation.flow](session, settings, message, conversation, command.text)
+        return
+    # -- bare offer replies (`1`, `好`, `没空`) and employers' one-line job requests (`招 水电工 2人 ...`)
+    if offer_replies.handle_bare_reply(session, settings, message, command):
+        return
+    if job_requests.handle_job_request(session, settings, message, command):
         return
     _not_understood(session, settings, message)
 

@@ -1,0 +1,125 @@
+"""Creating and cancelling jobs: one path for the IVR, SMS requests, agents and the API."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.clock import utcnow
+from dispatch.models import (
+    OPEN_OFFER_STATUSES,
+    Employer,
+    EmployerStatus,
+    Job,
+    JobSource,
+    JobStatus,
+    Offer,
+    OfferStatus,
+)
+from dispatch.queue import defer
+
+log = logging.getLogger(__name__)
+CODE_OFFSET = 100  # codes start at 101: three digits for the first nine hundred jobs
+
+
+class JobRequestError(ValueError):
+    """A job request that cannot be taken as it is (e.g. no places, pay of zero)."""
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """What an employer asks for, as any channel collected it."""
+
+    trade_id: int
+    headcount: int
+    work_date: date
+    start_time: time
+    days: int
+    daily_pay: int
+    site_id: int
+    address: str = ""
+    notes: str = ""
+    recording_url: str = ""
+
+    def check(self) -> None:
+        if not 1 <= self.headcount <= 99:
+            raise JobRequestError("headcount must be 1-99")
+        if not 1 <= self.days <= 60:
+            raise JobRequestError("days must be 1-60")
+        if not 1 <= self.daily_pay <= 100_000:
+            raise JobRequestError("daily pay must be a positive number of yuan")
+
+
+def create_job(
+    session: Session,
+    employer: Employer,
+    request: JobRequest,
+    source: JobSource,
+    status: JobStatus | None = None,
+) -> Job:
+    """Write the job and, in the same transaction, the outbox row that starts matching.
+
+    An employer whose status is `held` (e.g. an open wage case) gets a `held` job that waits for an
+    agent; a `draft` (an SMS request awaiting the employer's `1`) starts nothing yet.
+    """
+    request.check()
+    if status is None:
+        status = JobStatus.HELD if employer.status == EmployerStatus.HELD else JobStatus.OPEN
+    job = Job(
+        employer_id=employer.id,
+        trade_id=request.trade_id,
+        headcount=request.headcount,
+        filled=0,
+        work_date=request.work_date,
+        start_time=request.start_time,
+        days=request.days,
+        end_date=Job.last_day(request.work_date, request.days),
+        daily_pay=request.daily_pay,
+        site_id=request.site_id,
+        address=request.address or employer.address,
+        notes=request.notes,
+        recording_url=request.recording_url,
+        status=status,
+        source=source,
+        matching={},
+    )
+    session.add(job)
+    session.flush()
+    job.code = str(CODE_OFFSET + job.id)
+    if status == JobStatus.OPEN:
+        start_matching(session, job)
+    session.flush()
+    return job
+
+
+def start_matching(session: Session, job: Job) -> None:
+    """Matching starts after the commit, through the outbox (a draft confirmed, a held job released)."""
+    job.status = JobStatus.OPEN
+    defer(session, "dispatch.matching.tasks.match_job", job.id, queue="matching")
+
+
+def find_job_by_code(session: Session, code: str) -> Job | None:
+    return session.scalar(select(Job).where(Job.code == code.strip()))
+
+
+def cancel_job(session: Session, job: Job) -> list[Offer]:
+    """Call the job off: its open offers and accepted places are cancelled. Returns the offers whose
+    workers must be told (the caller sends them the cancellation SMS)."""
+    if job.status in {JobStatus.CANCELLED, JobStatus.EXPIRED}:
+        return []
+    job.status = JobStatus.CANCELLED
+    job.cancelled_at = utcnow()
+    affected = [
+        offer
+        for offer in session.scalars(select(Offer).where(Offer.job_id == job.id).with_for_update())
+        if offer.status in OPEN_OFFER_STATUSES | {OfferStatus.ACCEPTED, OfferStatus.STANDBY}
+    ]
+    for offer in affected:
+        offer.status = OfferStatus.CANCELLED
+        offer.responded_at = offer.responded_at or utcnow()
+    session.flush()
+    return affected

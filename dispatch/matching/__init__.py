@@ -1,0 +1,1 @@
+"""Matching: candidates in SQL, ranking, offer waves, replies. No Flask imports here."""
