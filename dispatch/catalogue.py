@@ -56,7 +56,7 @@ def find_site(session: Session, token: str, by_number: bool = True) -> Site | No
     key = _key(token)
     if not key:
         return None
-    if key.isdigit():
+    if key.isascii() and key.isdecimal():
         if not by_number:
             return None
         query = select(Site).where(Site.level == SiteLevel.TOWN, Site.number == int(key))

@@ -64,6 +64,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _ensure_sqlite_dir(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -77,11 +78,20 @@ def _ensure_sqlite_dir(url: str) -> None:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite opens transactions lazily and never for SAVEPOINT, so a released savepoint would commit
+    # for real; we issue BEGIN ourselves (the SQLAlchemy pysqlite recipe).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # IMMEDIATE takes the write lock up front: two deferred transactions that both later write would
+    # fail with "database is locked" instead of waiting (SQLite is the single-machine first run).
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -115,6 +125,20 @@ class Database:
                 hook(outbox_ids)
             except Exception:  # the sweeper relays whatever a failed hook left behind
                 log.exception("after-commit hook failed for outbox rows %s", outbox_ids)
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """A savepoint whose rollback also forgets the outbox rows written inside it (else their ids
+    would still be relayed after the outer commit)."""
+    events = session.info.setdefault("outbox_events", [])
+    before = len(events)
+    try:
+        with session.begin_nested():
+            yield
+    except BaseException:
+        del events[before:]
+        raise
 
 
 def pending_outbox_ids(session: Session) -> list[int]:

@@ -8,6 +8,7 @@ Jobs are idempotent, so the rare double relay (a crash between enqueue and marki
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -85,6 +86,7 @@ def relay(runtime: Runtime, ids: list[int] | None = None, older_than: timedelta 
                 _enqueue(event, runtime.redis)
             except RedisError as exc:
                 event.relay_attempts += 1
+                runtime.relay_paused_until = time.monotonic() + REDIS_BACKOFF_SECONDS
                 log.warning("outbox relay stopped, Redis unavailable: %s", exc)
                 break
             event.relayed_at = utcnow()
@@ -92,8 +94,26 @@ def relay(runtime: Runtime, ids: list[int] | None = None, older_than: timedelta 
     return relayed
 
 
+# After Redis failed, requests skip their after-commit relay for this long and leave the rows to the
+# sweeper: otherwise every webhook would wait out Redis's connect timeout during an outage.
+REDIS_BACKOFF_SECONDS = 10.0
+
+
 def relay_outbox_after_commit(runtime: Runtime, ids: list[int]) -> None:
+    if time.monotonic() < runtime.relay_paused_until:
+        return
     relay(runtime, ids=ids)
+
+
+def relay_all(runtime: Runtime, older_than: timedelta | None = None, max_batches: int = 20) -> int:
+    """Relay batch after batch until one comes back short (a long outage leaves many rows)."""
+    total = 0
+    for _ in range(max_batches):
+        relayed = relay(runtime, older_than=older_than)
+        total += relayed
+        if relayed < RELAY_BATCH:
+            break
+    return total
 
 
 @dataclass(frozen=True)

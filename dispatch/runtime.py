@@ -32,6 +32,9 @@ class Runtime:
     db: Database
     redis: Redis
     _transport: SmsTransport | None = field(default=None, repr=False)
+    # When Redis refused the outbox relay, requests leave relaying to the sweeper until then
+    # (time.monotonic()), instead of each waiting out Redis's connect timeout.
+    relay_paused_until: float = 0.0
 
     @property
     def transport(self) -> SmsTransport:

@@ -11,10 +11,14 @@ from dataclasses import dataclass, field, fields
 from datetime import time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_AUTH_TOKEN = "dev-auth-token"  # development only: the simulator and tests sign with it
 DEV_SECRET_KEY = "dev-secret-key-not-for-production"
+DEV_ACCOUNT_SID = "ACdevelopment00000000000000000000"
 
 
 class SettingsError(RuntimeError):
@@ -29,7 +33,7 @@ def _parse_bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def parse_quiet_hours(value: str) -> tuple[time, time] | None:
+def parse_quiet_hours(value: str, name: str = "QUIET_HOURS") -> tuple[time, time] | None:
     """`21:00-08:00` -> (21:00, 08:00); empty or `off` disables quiet hours."""
     value = value.strip()
     if not value or value.lower() in {"off", "none"}:
@@ -39,7 +43,7 @@ def parse_quiet_hours(value: str) -> tuple[time, time] | None:
         start = time.fromisoformat(start_text.strip())
         end = time.fromisoformat(end_text.strip())
     except ValueError as exc:
-        raise SettingsError(f"QUIET_HOURS must look like 21:00-08:00, not {value!r}") from exc
+        raise SettingsError(f"{name} must look like 21:00-08:00, not {value!r}") from exc
     return start, end
 
 
@@ -50,7 +54,7 @@ class Settings:
     DATABASE_URL: str = field(default_factory=_default_database_url)
     REDIS_URL: str = "embedded"
     SMS_TRANSPORT: str = "outbox"
-    TWILIO_ACCOUNT_SID: str = "ACdevelopment00000000000000000000"
+    TWILIO_ACCOUNT_SID: str = DEV_ACCOUNT_SID
     TWILIO_AUTH_TOKEN: str = ""
     TWILIO_FROM_NUMBER: str = ""
     TWILIO_MESSAGING_SERVICE_SID: str = ""
@@ -90,7 +94,8 @@ class Settings:
         values: dict[str, Any] = {}
         for f in fields(cls):
             if f.name in overrides:
-                values[f.name] = overrides[f.name]
+                value = overrides[f.name]
+                values[f.name] = _coerce(f.type, value, f.name) if isinstance(value, str) else value
             elif f.name in environ and environ[f.name] != "":
                 values[f.name] = _coerce(f.type, environ[f.name], f.name)
         settings = cls(**values)
@@ -115,15 +120,23 @@ class Settings:
         if self.SMS_TRANSPORT not in {"outbox", "twilio"}:
             raise SettingsError("SMS_TRANSPORT must be outbox or twilio")
         parse_quiet_hours(self.QUIET_HOURS)
-        parse_quiet_hours(self.OPENING_HOURS)  # same shape: HH:MM-HH:MM
+        parse_quiet_hours(self.OPENING_HOURS, "OPENING_HOURS")  # same shape: HH:MM-HH:MM
         if self.MATCHING_POLICY not in {"fair", "greedy", "lottery"}:
             raise SettingsError("MATCHING_POLICY must be fair, greedy or lottery")
-        if self.SMS_SEND_RATE <= 0:
-            raise SettingsError("SMS_SEND_RATE must be above zero")
+        if not 0 < self.SMS_SEND_RATE < 10_000:  # also refuses nan and inf, which would lift the limit
+            raise SettingsError("SMS_SEND_RATE must be a number of messages a second above zero")
+        try:
+            ZoneInfo(self.MARKET_TIMEZONE)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise SettingsError(f"MARKET_TIMEZONE {self.MARKET_TIMEZONE!r} is not a time zone") from exc
+        if self.DEFAULT_REGION not in phonenumbers.SUPPORTED_REGIONS:
+            raise SettingsError(f"DEFAULT_REGION {self.DEFAULT_REGION!r} is not a region code like CN")
         if self.is_production:
             missing = [name for name in ("SECRET_KEY", "TWILIO_AUTH_TOKEN") if not getattr(self, name)]
             if missing:
                 raise SettingsError(f"production refuses to start without {', '.join(missing)}")
+            if self.SMS_TRANSPORT == "twilio" and self.TWILIO_ACCOUNT_SID == DEV_ACCOUNT_SID:
+                raise SettingsError("production refuses to start without TWILIO_ACCOUNT_SID")
             if self.embedded_redis:
                 # Each process would hold its own in-memory queue: jobs would be stranded.
                 raise SettingsError("production needs a real REDIS_URL, not the embedded one")
@@ -137,9 +150,16 @@ class Settings:
                 raise SettingsError("SMS_TRANSPORT=twilio needs PUBLIC_BASE_URL (where Twilio reaches us)")
 
     def with_development_defaults(self) -> Settings:
-        """Outside production, a missing secret or token gets a fixed, well-known value."""
+        """A first run gets a fixed, well-known secret and signing token. Only a first run: a service
+        that sends real SMS or is reachable at a public URL must be given its own, or it would accept
+        webhooks forged with the token printed in the README."""
         if self.is_production:
             return self
+        first_run = self.SMS_TRANSPORT == "outbox" and not self.PUBLIC_BASE_URL
+        if not self.TWILIO_AUTH_TOKEN and not first_run:
+            raise SettingsError(
+                "TWILIO_AUTH_TOKEN is required with SMS_TRANSPORT=twilio or a PUBLIC_BASE_URL"
+            )
         changes: dict[str, Any] = {}
         if not self.SECRET_KEY:
             changes["SECRET_KEY"] = DEV_SECRET_KEY

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from dispatch.queue import relay
+from dispatch.queue import relay_all
 from dispatch.runtime import get_runtime
 
 
@@ -12,4 +12,4 @@ def sweep_outbox() -> dict[str, int]:
     """Relay outbox rows the after-commit relay left behind (e.g. while Redis was down)."""
     runtime = get_runtime()
     grace = timedelta(seconds=runtime.settings.OUTBOX_SWEEP_GRACE_SECONDS)
-    return {"relayed": relay(runtime, older_than=grace)}
+    return {"relayed": relay_all(runtime, older_than=grace)}

@@ -18,7 +18,10 @@ log = logging.getLogger(__name__)
 def start_periodic_ticker(runtime: Runtime, stop: threading.Event, interval: float = 1.0) -> threading.Thread:
     def tick() -> None:
         while not stop.wait(interval):
-            enqueue_due_periodic_tasks(runtime)
+            try:
+                enqueue_due_periodic_tasks(runtime)
+            except Exception:  # a bad tick must not stop the periodic jobs for good
+                log.exception("periodic tick failed")
 
     thread = threading.Thread(target=tick, name="dispatch-periodic", daemon=True)
     thread.start()

@@ -105,3 +105,28 @@ def test_dispatch_worker_runs_due_scheduled_jobs_with_its_scheduler(runtime, ses
         run_worker(runtime, burst=True)
     assert queue.fetch_job(f"outbox-{due.id}").get_status() == "finished"
     assert registry.get_job_ids() == [f"outbox-{later.id}"]
+
+
+def test_after_redis_fails_requests_leave_relaying_to_the_sweeper_for_a_while(runtime, session):
+    runtime.redis = Redis.from_url(UNREACHABLE_REDIS, socket_connect_timeout=0.2)
+    with runtime.db.transaction() as work:
+        first = defer(work, "dispatch.tasks.sweep_outbox")
+    with runtime.db.transaction() as work:
+        second = defer(work, "dispatch.tasks.sweep_outbox")
+    session.expire_all()
+    # The first request tried Redis and failed; the second did not even try (no connect timeout).
+    assert session.get(OutboxEvent, first.id).relay_attempts == 1
+    assert session.get(OutboxEvent, second.id).relay_attempts == 0
+
+
+def test_the_sweeper_relays_batch_after_batch(runtime, session, redis, monkeypatch):
+    import dispatch.queue
+
+    monkeypatch.setattr(dispatch.queue, "RELAY_BATCH", 3)
+    runtime.redis = Redis.from_url(UNREACHABLE_REDIS, socket_connect_timeout=0.2)
+    with runtime.db.transaction() as work:
+        for _ in range(7):
+            defer(work, "dispatch.tasks.sweep_outbox")
+    runtime.redis = redis
+    assert dispatch.queue.relay_all(runtime) == 7
+    assert get_queue("default", runtime.redis).count == 7

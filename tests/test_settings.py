@@ -27,6 +27,7 @@ def test_environment_names_are_read_and_typed():
             "SMS_MAX_ATTEMPTS": "3",
             "QUIET_HOURS": "22:30-07:15",
             "PUBLIC_BASE_URL": "https://d.example.org",
+            "TWILIO_AUTH_TOKEN": "t" * 32,
         }
     )
     assert settings.DATABASE_URL == "postgresql://u@db/x"
@@ -78,6 +79,12 @@ def test_production_with_everything_starts_and_keeps_its_own_secrets():
         ({"SMS_SEND_RATE": "fast"}, "SMS_SEND_RATE"),
         ({"SMS_TRANSPORT": "twilio", "PUBLIC_BASE_URL": "https://x"}, "TWILIO_FROM_NUMBER"),
         ({"SMS_TRANSPORT": "twilio", "TWILIO_FROM_NUMBER": "+15005550006"}, "PUBLIC_BASE_URL"),
+        ({"SMS_SEND_RATE": "nan"}, "SMS_SEND_RATE"),
+        ({"SMS_SEND_RATE": "inf"}, "SMS_SEND_RATE"),
+        ({"MARKET_TIMEZONE": "Asia/Nowhere"}, "MARKET_TIMEZONE"),
+        ({"DEFAULT_REGION": "XX"}, "DEFAULT_REGION"),
+        ({"OPENING_HOURS": "always"}, "OPENING_HOURS"),
+        ({"MATCHING_POLICY": "seniority"}, "MATCHING_POLICY"),
     ],
 )
 def test_malformed_settings_are_refused_with_their_name(environ, message):
@@ -87,3 +94,36 @@ def test_malformed_settings_are_refused_with_their_name(environ, message):
 
 def test_quiet_hours_can_be_switched_off():
     assert Settings.load(environ={"QUIET_HOURS": "off"}).quiet_hours is None
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"SMS_TRANSPORT": "twilio", "TWILIO_FROM_NUMBER": "+15005550006", "PUBLIC_BASE_URL": "https://x"},
+        {"PUBLIC_BASE_URL": "https://dispatch.example.org"},
+    ],
+)
+def test_the_well_known_development_token_is_only_for_a_first_run(environ):
+    """A service that sends real SMS or is reachable from outside would accept forged webhooks."""
+    with pytest.raises(SettingsError, match="TWILIO_AUTH_TOKEN"):
+        Settings.load(environ=environ)
+
+
+def test_production_with_twilio_needs_a_real_account_sid():
+    environ = {
+        "DISPATCH_ENV": "production",
+        "SECRET_KEY": "s" * 32,
+        "TWILIO_AUTH_TOKEN": "t" * 32,
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "SMS_TRANSPORT": "twilio",
+        "TWILIO_FROM_NUMBER": "+15005550006",
+        "PUBLIC_BASE_URL": "https://dispatch.example.org",
+    }
+    with pytest.raises(SettingsError, match="TWILIO_ACCOUNT_SID"):
+        Settings.load(environ=environ)
+    assert Settings.load(environ={**environ, "TWILIO_ACCOUNT_SID": "AC" + "1" * 32}).is_production
+
+
+def test_overrides_given_as_text_are_typed_like_the_environment():
+    assert Settings.load({"SMS_SEND_RATE": "5", "STANDBY_ENABLED": "no"}, environ={}).SMS_SEND_RATE == 5.0
+    assert Settings.load({"STANDBY_ENABLED": "no"}, environ={}).STANDBY_ENABLED is False

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatch.catalogue import trade_short_name
+from dispatch.db import savepoint
 from dispatch.jobs import sms_requests as job_requests
 from dispatch.matching import replies as offer_replies
 from dispatch.models import Contact, Employer, Message, MessageStatus, Site, TicketKind, Worker, WorkerStatus
@@ -23,11 +25,37 @@ from dispatch.sms.services import (
 )
 
 log = logging.getLogger(__name__)
+HANDLE_ATTEMPTS = 2
 
 # What answers the next message of a dialogue in progress, by the dialogue's flow.
 CONVERSATION_FLOWS = {
     registration.FLOW: registration.answer,
 }
+
+
+def handle_stored_inbound(session: Session, settings: Settings, message: Message) -> None:
+    """Act on a stored message in a savepoint: a failure undoes only the handling, never the message,
+    which then goes to an agent."""
+    for attempt in range(1, HANDLE_ATTEMPTS + 1):
+        try:
+            with savepoint(session):
+                handle_inbound(session, settings, message)
+            return
+        except IntegrityError:
+            # Another request (e.g. another message from the same new number) created the same row at
+            # the same moment. It has committed by now, so another try finds the row.
+            session.refresh(message)
+            if attempt < HANDLE_ATTEMPTS:
+                log.info("inbound message %s raced another request; handling it again", message.id)
+                continue
+            log.exception("handling inbound message %s failed; it goes to an agent", message.id)
+        except Exception:
+            session.refresh(message)
+            log.exception("handling inbound message %s failed; it goes to an agent", message.id)
+        break
+    message.status = MessageStatus.UNPARSED
+    message.error_message = "handling failed"
+    open_ticket(session, message, TicketKind.FAILED_SMS)
 
 
 def handle_inbound(session: Session, settings: Settings, message: Message) -> None:
@@ -80,8 +108,11 @@ def handle_inbound(session: Session, settings: Settings, message: Message) -> No
     if offer_replies.handle_coded_reply(session, settings, message, command):
         return
     if conversation is not None:
-        CONVERSATION_FLOWS[conversation.flow](session, settings, message, conversation, command.text)
-        return
+        answer = CONVERSATION_FLOWS.get(conversation.flow)
+        if answer is not None:
+            answer(session, settings, message, conversation, command.text)
+            return
+        session.delete(conversation)  # a flow this version does not know: start afresh
     # -- bare offer replies (`1`, `好`, `没空`) and employers' one-line job requests (`招 水电工 2人 ...`)
     if offer_replies.handle_bare_reply(session, settings, message, command):
         return

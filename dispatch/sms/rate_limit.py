@@ -1,4 +1,7 @@
-"""The send rate per sender: slots spaced 1/rate apart, handed out atomically by Redis to every worker."""
+"""The send rate per sender: slots spaced 1/rate apart, handed out atomically by Redis to every worker.
+
+A message of n segments takes n slots: carriers count segments (a long code sends about 1 a second).
+"""
 
 from __future__ import annotations
 
@@ -30,10 +33,11 @@ class SendRateLimiter:
         self.interval_us = math.ceil(1_000_000 / per_second)
         self._script = redis.register_script(_RESERVE_SLOT)
 
-    def reserve(self, sender: str, max_wait_seconds: float) -> tuple[bool, float]:
+    def reserve(self, sender: str, max_wait_seconds: float, segments: int = 1) -> tuple[bool, float]:
         """(True, wait): a slot is yours after `wait` seconds. (False, wait): none within the limit;
         nothing was reserved, try again in about `wait` seconds."""
         reserved, wait_us = self._script(
-            keys=[f"dispatch:sms-rate:{sender}"], args=[self.interval_us, int(max_wait_seconds * 1_000_000)]
+            keys=[f"dispatch:sms-rate:{sender}"],
+            args=[self.interval_us * max(1, segments), int(max_wait_seconds * 1_000_000)],
         )
         return bool(reserved), int(wait_us) / 1_000_000

@@ -50,7 +50,9 @@ _PAY = re.compile(r"^(?P<amount>.+?)(元|块钱|块|yuan|rmb)?(一天|每天|天
 
 def active_conversation(session: Session, settings: Settings, phone: str) -> Conversation | None:
     """The phone's dialogue in progress; one left idle past the TTL is dropped."""
-    conversation = session.scalar(select(Conversation).where(Conversation.phone == phone))
+    # Locked: two quick replies are answered one after the other, each at its own step.
+    query = select(Conversation).where(Conversation.phone == phone).with_for_update()
+    conversation = session.scalar(query)
     if conversation is None:
         return None
     if conversation.updated_at < utcnow() - timedelta(hours=settings.CONVERSATION_TTL_HOURS):

@@ -242,6 +242,27 @@ def open_ticket(session: Session, message: Message, kind: TicketKind, summary: s
 # -- delivery reports ---------------------------------------------------------------------------
 
 
+def find_reported_message(session: Session, message_id: str, sid: str) -> Message | None:
+    """Our outbound message the report is about: by its Sid, else by the ?m= id we put in its callback
+    URL (the send job may not have stored the Sid yet). Inbound messages have no delivery reports."""
+    if sid:
+        message = session.scalar(
+            select(Message)
+            .where(Message.provider_sid == sid, Message.direction == Direction.OUTBOUND)
+            .with_for_update()
+        )
+        if message is not None:
+            return message
+    # isascii: str.isdigit() is also true of "²" and other digits int() refuses.
+    if not (message_id.isascii() and message_id.isdigit() and len(message_id) < 18):
+        return None
+    # Locking waits for a send job still holding the row; it returns the row as that job committed it.
+    message = session.get(Message, int(message_id), with_for_update=True)
+    if message is None or message.direction != Direction.OUTBOUND:
+        return None
+    return message if not sid or message.provider_sid in {None, sid} else None
+
+
 def apply_status(session: Session, message: Message, status_text: str, error_code: int | None) -> bool:
     """Apply a delivery report; a status never moves backwards (callbacks arrive out of order)."""
     try:

@@ -1,6 +1,6 @@
 """Recovering from lost jobs, and which worker status wins when several causes stop the texts."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
@@ -10,7 +10,7 @@ from dispatch.clock import utcnow
 from dispatch.models import Message, MessageStatus, OutboxEvent, RegisteredVia, Worker, WorkerStatus
 from dispatch.sms.services import guess_language, mark_opted_out, mark_undeliverable, queue_sms
 from dispatch.sms.tasks import requeue_stuck_messages
-from tests.helpers import run_jobs
+from tests.helpers import outbound_to, run_jobs
 
 PHONE = "+8613800138000"
 
@@ -87,3 +87,24 @@ def test_a_carrier_report_never_undoes_an_agents_block_or_a_workers_opt_out(sess
 )
 def test_the_first_message_sets_the_language_only_when_it_holds_a_word(text, language):
     assert guess_language(text) == language
+
+
+def test_a_reply_delayed_past_the_reply_window_waits_out_quiet_hours(runtime, session, client, seeded):
+    from zoneinfo import ZoneInfo
+
+    from dispatch.settings import Settings
+    from tests.helpers import text_in
+
+    runtime.settings = Settings.load({**runtime.settings.__dict__, "QUIET_HOURS": "21:00-08:00"}, environ={})
+    late_evening = datetime(2026, 12, 1, 22, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with time_machine.travel(late_evening, tick=False):
+        text_in(client, "帮助", PHONE)  # a reply: not held, even at 22:00
+        reply_id = outbound_to(session, PHONE)[-1].id
+        runtime.redis.flushdb()  # ... but its job is lost (an outage)
+    with time_machine.travel(late_evening + timedelta(minutes=20), tick=False):
+        requeue_stuck_messages()
+        run_jobs(runtime)
+    session.expire_all()
+    held = session.get(Message, reply_id)
+    assert held.status == MessageStatus.PENDING  # 20 minutes on, it is no longer an answer to wait for
+    assert held.send_after == datetime(2026, 12, 2, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
