@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from dispatch.db import make_engine
+from dispatch.db import UTCDateTime, make_engine
 from dispatch.models import Base
 
 config = context.config
@@ -22,12 +22,20 @@ def run_migrations() -> None:
     engine.dispose()
 
 
+def _render_item(type_: str, obj, autogen_context):  # type: ignore[no-untyped-def]
+    """Migrations spell our UTCDateTime as the plain type it stores, so they never import app code."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -10,8 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import dispatch.db
-
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -25,10 +23,10 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("phone", sa.String(length=20), nullable=False),
         sa.Column("language", sa.String(length=2), nullable=False),
-        sa.Column("opted_out_at", dispatch.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("undeliverable_at", dispatch.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("opted_out_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("undeliverable_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("undeliverable_error", sa.Integer(), nullable=True),
-        sa.Column("created_at", dispatch.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_contact")),
         sa.UniqueConstraint("phone", name=op.f("uq_contact_phone")),
     )
@@ -39,7 +37,7 @@ def upgrade() -> None:
         sa.Column("flow", sa.String(length=32), nullable=False),
         sa.Column("step", sa.String(length=32), nullable=False),
         sa.Column("answers", sa.JSON(), nullable=False),
-        sa.Column("updated_at", dispatch.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_conversation")),
         sa.UniqueConstraint("phone", name=op.f("uq_conversation_phone")),
     )
@@ -49,9 +47,9 @@ def upgrade() -> None:
         sa.Column("task", sa.String(length=128), nullable=False),
         sa.Column("args", sa.JSON(), nullable=False),
         sa.Column("queue", sa.String(length=32), nullable=False),
-        sa.Column("run_at", dispatch.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", dispatch.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("relayed_at", dispatch.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("run_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("relayed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("relay_attempts", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_event")),
     )
@@ -106,7 +104,7 @@ def upgrade() -> None:
             sa.Enum("active", "held", "blocked", name="employerstatus", native_enum=False, length=24),
             nullable=False,
         ),
-        sa.Column("created_at", dispatch.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["site_id"], ["site.id"], name=op.f("fk_employer_site_id_site")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_employer")),
         sa.UniqueConstraint("phone", name=op.f("uq_employer_phone")),
@@ -136,7 +134,7 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("consent_at", dispatch.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("consent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column(
             "registered_via",
             sa.Enum("sms", "ivr", "counter", "agent", name="registeredvia", native_enum=False, length=24),
@@ -146,11 +144,11 @@ def upgrade() -> None:
         sa.Column("rating_count", sa.Integer(), nullable=False),
         sa.Column("placements_worked", sa.Integer(), nullable=False),
         sa.Column("no_shows", sa.Integer(), nullable=False),
-        sa.Column("last_offered_at", dispatch.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("last_placed_at", dispatch.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_offered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_placed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("notes", sa.Text(), nullable=False),
-        sa.Column("created_at", dispatch.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", dispatch.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["home_site_id"], ["site.id"], name=op.f("fk_worker_home_site_id_site")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_worker")),
         sa.UniqueConstraint("phone", name=op.f("uq_worker_phone")),
@@ -198,14 +196,14 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=2), nullable=False),
         sa.Column("is_reply", sa.Boolean(), nullable=False),
         sa.Column("in_reply_to_id", sa.Integer(), nullable=True),
-        sa.Column("send_after", dispatch.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("send_after", sa.DateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("worker_id", sa.Integer(), nullable=True),
         sa.Column("employer_id", sa.Integer(), nullable=True),
         sa.Column("raw", sa.JSON(), nullable=False),
-        sa.Column("created_at", dispatch.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", dispatch.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("updated_at", dispatch.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["employer_id"], ["employer.id"], name=op.f("fk_message_employer_id_employer")
         ),
@@ -254,8 +252,8 @@ def upgrade() -> None:
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("claimed_by", sa.String(length=64), nullable=True),
         sa.Column("resolution", sa.Text(), nullable=False),
-        sa.Column("created_at", dispatch.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("resolved_at", dispatch.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["employer_id"], ["employer.id"], name=op.f("fk_ticket_employer_id_employer")
         ),

@@ -10,8 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import dispatch.db
-
 revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
@@ -25,7 +23,7 @@ def upgrade() -> None:
         sa.Column("employer_id", sa.Integer(), nullable=False),
         sa.Column("worker_id", sa.Integer(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("created_at", dispatch.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["employer_id"],
             ["employer.id"],
@@ -81,10 +79,10 @@ def upgrade() -> None:
         sa.Column("urgency", sa.Integer(), nullable=False),
         sa.Column("wave", sa.Integer(), nullable=False),
         sa.Column("matching", sa.JSON(), nullable=False),
-        sa.Column("created_at", dispatch.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", dispatch.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("filled_at", dispatch.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("cancelled_at", dispatch.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("filled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["employer_id"], ["employer.id"], name=op.f("fk_job_employer_id_employer")),
         sa.ForeignKeyConstraint(["site_id"], ["site.id"], name=op.f("fk_job_site_id_site")),
         sa.ForeignKeyConstraint(["trade_id"], ["trade.id"], name=op.f("fk_job_trade_id_trade")),
@@ -122,10 +120,10 @@ def upgrade() -> None:
         sa.Column("score", sa.Float(), nullable=False),
         sa.Column("explanation", sa.JSON(), nullable=False),
         sa.Column("message_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", dispatch.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", dispatch.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("expires_at", dispatch.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("responded_at", dispatch.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("responded_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["job_id"], ["job.id"], name=op.f("fk_offer_job_id_job")),
         sa.ForeignKeyConstraint(["message_id"], ["message.id"], name=op.f("fk_offer_message_id_message")),
         sa.ForeignKeyConstraint(["worker_id"], ["worker.id"], name=op.f("fk_offer_worker_id_worker")),
