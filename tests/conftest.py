@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
 from sqlalchemy import create_engine, text
@@ -169,3 +170,26 @@ def app(runtime: Runtime):
 @pytest.fixture
 def client(app) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def committed(engine, service_urls: dict[str, str], redis: Redis) -> Iterator[tuple[Runtime, Flask]]:
+    """A runtime whose requests really commit, so that concurrent requests really race.
+
+    The tables are emptied afterwards, for the tests that run in rolled-back transactions.
+    """
+    if engine.dialect.name == "sqlite":
+        pytest.skip("concurrent deliveries need PostgreSQL: SQLite serialises every writer")
+    database = Database(engine=engine)
+    runtime = build_runtime(make_settings(service_urls), database, redis)
+    with database.transaction() as session:
+        seed(session, Path(runtime.settings.CONFIG_DIR))
+    app = create_app(runtime=runtime)
+    app.testing = True
+    try:
+        yield runtime, app
+    finally:
+        set_runtime(None)
+        tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+        with engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from redis import Redis
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatch import create_app
@@ -31,10 +29,8 @@ from dispatch.models import (
     WorkerStatus,
 )
 from dispatch.queue import QUEUE_NAMES, get_queue
-from dispatch.runtime import Runtime, set_runtime
-from dispatch.seed import seed
+from dispatch.runtime import Runtime
 from dispatch.sms.services import queue_sms
-from tests.conftest import build_runtime, make_settings
 from tests.helpers import (
     BASE_URL,
     TEST_AUTH_TOKEN,
@@ -396,29 +392,6 @@ def test_duplicate_of_a_rejected_message_is_not_stored_twice(client, session: Se
 
 
 # -- concurrent duplicates (committed transactions) ---------------------------------------------
-
-
-@pytest.fixture
-def committed(engine, service_urls: dict[str, str], redis: Redis) -> Iterator[tuple[Runtime, Flask]]:
-    """A runtime whose requests really commit, so that concurrent requests really race.
-
-    The tables are emptied afterwards, for the tests that run in rolled-back transactions.
-    """
-    if engine.dialect.name == "sqlite":
-        pytest.skip("concurrent deliveries need PostgreSQL: SQLite serialises every writer")
-    database = Database(engine=engine)
-    runtime = build_runtime(make_settings(service_urls), database, redis)
-    with database.transaction() as session:
-        seed(session, Path(runtime.settings.CONFIG_DIR))
-    app = create_app(runtime=runtime)
-    app.testing = True
-    try:
-        yield runtime, app
-    finally:
-        set_runtime(None)
-        tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
-        with engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 def deliver_concurrently(app: Flask, params_list: list[dict[str, str]]) -> list[int]:
