@@ -28,9 +28,11 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     )
     app.extensions["dispatch.runtime"] = runtime
 
+    from dispatch.ivr.views import bp as ivr_bp
     from dispatch.sms.views import bp as sms_bp
 
     app.register_blueprint(sms_bp)
+    app.register_blueprint(ivr_bp)
 
     @app.get("/healthz")
     def healthz() -> Response | tuple[Response, int]:

@@ -136,6 +136,12 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
         every_seconds=lambda runtime: 300,
         queue="sms",
     ),
+    PeriodicTask(
+        id="sweep-offers",
+        task="dispatch.matching.tasks.sweep_offers",
+        every_seconds=lambda runtime: 60,
+        queue="matching",
+    ),
 )
 
 

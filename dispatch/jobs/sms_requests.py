@@ -1,17 +1,184 @@
-"""Employers' one-line job requests by SMS (`招 水电工 2人 明天 300元 太西`).
+"""Employers' one-line job requests by SMS: `招 水电工 2人 明天 300元 太西`, `NEED 2 plumber tomorrow 300`.
 
-Placeholder until the phone-intake issue lands: no text is taken as a job request yet.
+A request from a known employer becomes a draft job with its code; the reply reads it back and asks
+for `1` (post it) or `2` (drop it). The confirmation is a `Conversation` in this module's flow, so any
+process takes the answer. What cannot be read goes to an agent's ticket.
 """
 
 from __future__ import annotations
 
+import logging
+from datetime import time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.models import Message
+from dispatch.catalogue import trade_short_name
+from dispatch.clock import utcnow
+from dispatch.jobs.request_parser import DEFAULT_HOUR, ParsedRequest, parse_request, strip_keyword
+from dispatch.jobs.services import JobRequest, create_job, start_matching
+from dispatch.models import (
+    Conversation,
+    Employer,
+    EmployerStatus,
+    Job,
+    JobSource,
+    JobStatus,
+    Message,
+    MessageStatus,
+    TicketKind,
+)
 from dispatch.settings import Settings
 from dispatch.sms.parser import Command
+from dispatch.sms.registration import NO_WORDS, YES_WORDS
+from dispatch.sms.services import get_or_create_contact, open_ticket, reply
+
+log = logging.getLogger(__name__)
+FLOW = "job_request"
+MAX_RETRIES = 2
 
 
 def handle_job_request(session: Session, settings: Settings, message: Message, command: Command) -> bool:
     """True when the text was a job request from a known employer and has been acted on."""
-    return False
+    employer = session.scalar(select(Employer).where(Employer.phone == message.phone))
+    if employer is None:
+        return False  # only known employers post by SMS; the text goes to an agent as any other
+    body = strip_keyword(command.text)
+    if body is None:
+        return False
+    _take_request(session, settings, message, employer, body)
+    return True
+
+
+def _take_request(
+    session: Session, settings: Settings, message: Message, employer: Employer, body: str
+) -> None:
+    today = utcnow().astimezone(ZoneInfo(settings.MARKET_TIMEZONE)).date()
+    parsed = parse_request(session, body, today)
+    if parsed.site_id is None:
+        parsed.site_id = last_job_site(session, employer.id) or employer.site_id
+    missing = parsed.missing() + ([] if parsed.site_id is not None else ["place"])
+    if missing or employer.status == EmployerStatus.BLOCKED:
+        why = "blocked employer" if not missing else f"missing {', '.join(missing)}"
+        _to_agent(session, settings, message, f"job request not taken: {why}")
+        return
+    job = create_job(session, employer, _request(parsed), JobSource.SMS, status=JobStatus.DRAFT)
+    conversation = session.scalar(select(Conversation).where(Conversation.phone == message.phone))
+    if conversation is None:
+        conversation = Conversation(phone=message.phone)
+        session.add(conversation)
+    conversation.flow, conversation.step = FLOW, "confirm"
+    conversation.answers = {"job_id": job.id}
+    conversation.updated_at = utcnow()
+    session.flush()
+    _ask(session, settings, message, job)
+
+
+def last_job_site(session: Session, employer_id: int) -> int | None:
+    query = (
+        select(Job.site_id)
+        .where(Job.employer_id == employer_id)
+        .order_by(Job.created_at.desc(), Job.id.desc())
+    )
+    return session.scalars(query.limit(1)).first()
+
+
+def _request(parsed: ParsedRequest) -> JobRequest:
+    assert parsed.trade_id and parsed.work_date and parsed.pay and parsed.site_id
+    return JobRequest(
+        trade_id=parsed.trade_id,
+        headcount=parsed.headcount or 1,
+        work_date=parsed.work_date,
+        start_time=time(parsed.hour if parsed.hour is not None else DEFAULT_HOUR),
+        days=parsed.days or 1,
+        daily_pay=parsed.pay,
+        site_id=parsed.site_id,
+        notes=" ".join(parsed.unknown)[:500],
+    )
+
+
+def answer(
+    session: Session, settings: Settings, message: Message, conversation: Conversation, text: str
+) -> None:
+    """The employer's answer to the read-back: 1 posts the job, 2 drops it; a new request replaces it."""
+    job = session.get(Job, int(conversation.answers.get("job_id", 0)))
+    key = text.casefold()
+    if job is None or job.status != JobStatus.DRAFT:
+        session.delete(conversation)
+        session.flush()
+        _to_agent(session, settings, message, "job request answer without a draft")
+        return
+    if key in YES_WORDS or key in NO_WORDS:
+        session.delete(conversation)
+        if key in YES_WORDS:
+            held = job.employer.status == EmployerStatus.HELD
+            if held:
+                job.status = JobStatus.HELD  # waits for an agent, like any job of a held employer
+            else:
+                start_matching(session, job)
+            session.flush()
+            _reply(session, settings, message, "job_request_posted", "job_request.posted", job, held=held)
+        else:
+            job.status, job.cancelled_at = JobStatus.CANCELLED, utcnow()
+            session.flush()
+            _reply(session, settings, message, "job_request_dropped", "job_request.dropped", job)
+        return
+    body = strip_keyword(text)
+    if body is not None:  # a corrected request replaces the draft
+        job.status, job.cancelled_at = JobStatus.CANCELLED, utcnow()
+        session.delete(conversation)
+        session.flush()
+        _take_request(session, settings, message, job.employer, body)
+        return
+    retries = int(conversation.answers.get("retries", 0)) + 1
+    if retries > MAX_RETRIES:
+        session.delete(conversation)
+        session.flush()
+        _to_agent(session, settings, message, f"job request {job.code}: confirmation not understood", job)
+        return
+    conversation.answers = {**conversation.answers, "retries": retries}
+    session.flush()
+    _ask(session, settings, message, job, retry=True)
+
+
+def _ask(session: Session, settings: Settings, message: Message, job: Job, retry: bool = False) -> None:
+    _reply(session, settings, message, "job_request_confirm", "job_request.confirm", job, retry=retry)
+
+
+def _reply(
+    session: Session,
+    settings: Settings,
+    message: Message,
+    template: str,
+    kind: str,
+    job: Job,
+    **extra: object,
+) -> None:
+    language = get_or_create_contact(session, message.phone).language
+    reply(session, settings, message, template, kind, **sms_summary(job, language), **extra)
+
+
+def sms_summary(job: Job, language: str) -> dict[str, object]:
+    return {
+        "code": job.code or "",
+        "trade": trade_short_name(job.trade, language),
+        "headcount": job.headcount,
+        "date": job.work_date,
+        "hour": job.start_time.hour,
+        "days": job.days,
+        "pay": job.daily_pay,
+        "area": job.site.name(language),
+    }
+
+
+def _to_agent(
+    session: Session, settings: Settings, message: Message, summary: str, job: Job | None = None
+) -> None:
+    message.status = MessageStatus.UNPARSED
+    ticket = open_ticket(
+        session, message, TicketKind.UNPARSED_SMS, summary=f"{summary}: {message.body[:400]}"
+    )
+    ticket.job_id = job.id if job is not None else None
+    session.flush()
+    reply(session, settings, message, "job_request_unclear", "job_request.unclear")

@@ -1,6 +1,7 @@
 """Typed SQLAlchemy 2.x models, split by domain; import them from here."""
 
 from dispatch.db import Base
+from dispatch.models.calls import Call, CallOutcome
 from dispatch.models.jobs import (
     ACTIVE_JOB_STATUSES,
     OPEN_OFFER_STATUSES,
@@ -34,6 +35,8 @@ __all__ = [
     "ACTIVE_JOB_STATUSES",
     "OPEN_OFFER_STATUSES",
     "Base",
+    "Call",
+    "CallOutcome",
     "Contact",
     "Conversation",
     "Direction",

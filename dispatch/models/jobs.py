@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.clock import utcnow
@@ -42,6 +42,8 @@ class Job(Base):
     __table_args__ = (
         Index("ix_job_status_trade", "status", "trade_id"),
         Index("ix_job_employer_created", "employer_id", "created_at"),
+        # Matching's overlap check: jobs still running on or after a date.
+        Index("ix_job_end_date", "end_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -108,6 +110,13 @@ class Offer(Base):
         UniqueConstraint("job_id", "worker_id", name="uq_offer_job_worker"),
         Index("ix_offer_worker_status", "worker_id", "status"),
         Index("ix_offer_job_status", "job_id", "status"),
+        # The expiry sweep: offers still waiting for an answer, by when they lapse.
+        Index(
+            "ix_offer_open_expiry",
+            "expires_at",
+            postgresql_where=text("status IN ('queued', 'sent')"),
+            sqlite_where=text("status IN ('queued', 'sent')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

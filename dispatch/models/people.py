@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.clock import utcnow
@@ -50,6 +50,8 @@ class Worker(Base):
     rating_count: Mapped[int] = mapped_column(Integer, default=0)
     placements_worked: Mapped[int] = mapped_column(Integer, default=0)
     no_shows: Mapped[int] = mapped_column(Integer, default=0)
+    # Places the worker took and then gave back (`取消 123`): matching's reliability counts them.
+    cancellations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_placed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notes: Mapped[str] = mapped_column(Text, default="")
@@ -71,6 +73,60 @@ class WorkerTrade(Base):
 
     worker: Mapped[Worker] = relationship(back_populates="trades")
     trade: Mapped[Trade] = relationship()
+
+
+class MatchPool(Base):
+    """One row per worker and trade with everything candidate selection filters and ranks on.
+
+    A copy of `worker` and `worker_trade` kept in step by database triggers (migration 0004), never
+    written by the application: one covering index then answers "active workers of this trade near
+    here who take this pay" without touching the million-row worker table. Times are epoch seconds
+    (0 = never) so that ranking does plain arithmetic.
+    """
+
+    __tablename__ = "match_pool"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["worker_id", "trade_id"],
+            ["worker_trade.worker_id", "worker_trade.trade_id"],
+            name="fk_match_pool_worker_trade",
+            ondelete="CASCADE",
+            onupdate="CASCADE",
+        ),
+        Index(
+            "ix_match_pool_candidates",
+            "trade_id",
+            "home_site_id",
+            "min_daily_pay",
+            postgresql_include=[
+                "worker_id",
+                "years_experience",
+                "rating_sum",
+                "rating_count",
+                "placements_worked",
+                "no_shows",
+                "cancellations",
+                "offered_at_s",
+                "placed_at_s",
+            ],
+            postgresql_where=text("status = 'active'"),
+            sqlite_where=text("status = 'active'"),
+        ),
+    )
+
+    worker_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trade_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    years_experience: Mapped[int] = mapped_column(Integer)
+    home_site_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(24))
+    min_daily_pay: Mapped[int] = mapped_column(Integer)
+    rating_sum: Mapped[int] = mapped_column(Integer)
+    rating_count: Mapped[int] = mapped_column(Integer)
+    placements_worked: Mapped[int] = mapped_column(Integer)
+    no_shows: Mapped[int] = mapped_column(Integer)
+    cancellations: Mapped[int] = mapped_column(Integer)
+    offered_at_s: Mapped[int] = mapped_column(BigInteger)
+    placed_at_s: Mapped[int] = mapped_column(BigInteger)
 
 
 class EmployerStatus(enum.StrEnum):

@@ -30,6 +30,7 @@ HANDLE_ATTEMPTS = 2
 # What answers the next message of a dialogue in progress, by the dialogue's flow.
 CONVERSATION_FLOWS = {
     registration.FLOW: registration.answer,
+    job_requests.FLOW: job_requests.answer,
 }
 
 

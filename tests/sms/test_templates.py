@@ -9,12 +9,14 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
+from datetime import date
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from dispatch.catalogue import towns_in_number_order, trade_short_name, trades_in_menu_order
+from dispatch.matching.notices import MAX_ADDRESS, MAX_CODES_LISTED, WORKERS_PER_SMS
 from dispatch.models import Site, WorkerStatus
 from dispatch.settings import PROJECT_ROOT
 from dispatch.sms.normalize import has_cjk
@@ -28,17 +30,37 @@ LONG_NAMES = {"zh": "欧阳慕容司马诸葛上官", "en": "Ouyang Xia"}  # MAX
 LONGEST_PAY = 99999  # more digits than any daily wage the dialogue accepts (MAX_PAY is 5000)
 STATUSES = [status.value for status in WorkerStatus]
 RETRY = (False, True)
+MATCH_PHONE = "0351 8888 88888"  # a phone as phones.display() shows it, a little longer than any
 
 # What each template needs; a new template must be added here (see test_every_template_has_a_context).
 NEEDS: dict[str, set[str]] = {
     "help": set(),
+    "ivr_reg_confirm": {"trade", "area", "pay"},
+    "job_cancelled": {"code", "trade", "date", "area"},
+    "job_created": {"code", "trade", "headcount", "date", "hour", "days", "pay", "area"},
+    "job_request_confirm": {"retry", "code", "trade", "headcount", "date", "hour", "days", "pay", "area"},
+    "job_request_dropped": {"code"},
+    "job_request_posted": {"code", "held"},
+    "job_request_unclear": set(),
     "language_set": set(),
+    "match_cancel_employer": {"name", "worker_phone", "code", "trade", "filled", "headcount"},
+    "match_cancel_ok": {"code"},
+    "match_closed": {"code", "cancelled"},
+    "match_declined": {"code"},
+    "match_full": {"code", "standby"},
+    "match_overlap": {"code", "other_code"},
+    "match_unfilled": {"code", "trade", "remaining"},
+    "match_unknown_code": {"code", "codes"},
+    "match_which_code": {"codes", "cancel"},
     "not_active": {"status"},
     "not_registered": set(),
     "not_understood": set(),
+    "offer": {"reopened", "trade", "date", "day_word", "hour", "minute", "days", "pay", "area", "code"},
     "opt_in_confirm": set(),
     "opt_out_confirm": set(),
     "paused": set(),
+    "placement_employer": {"code", "trade", "filled", "headcount", "placed"},
+    "placement_worker": {"code", "trade", "date", "day_word", "hour", "minute", "address", "employer_phone"},
     "profile": {"name", "trade_names", "area", "pay", "status"},
     "reg_ask_area": {"retry", "towns"},
     "reg_ask_confirm": {"retry", "name", "trade_names", "area", "pay"},
@@ -84,6 +106,27 @@ def _contexts(session, runtime, template: str, language: str) -> list[dict[str, 
         "pay": [LONGEST_PAY],
         "trades": [[(t.ivr_digit, trade_short_name(t, language)) for t in trades]],
         "towns": [[(town.number, town_short_name(town, language)) for town in towns]],
+        "trade": _longest([trade_short_name(t, language) for t in trades]),
+        "code": ["99999999"],  # Job.code holds up to 8 digits
+        "headcount": [99],
+        "date": [date(2026, 12, 31)],  # two-digit month and day
+        "hour": [23],
+        "days": [60],
+        "held": [False, True],
+        "day_word": ["", "today", "tomorrow", "day_after"],  # matching: how far ahead the job starts
+        "minute": [0, 30],
+        "reopened": [False, True],
+        "address": ["地" * MAX_ADDRESS["zh"] if language == "zh" else "W" * MAX_ADDRESS["en"]],
+        "employer_phone": [MATCH_PHONE],
+        "worker_phone": [MATCH_PHONE],
+        "placed": [[(LONG_NAMES[language], MATCH_PHONE)] * WORKERS_PER_SMS],
+        "filled": [99],
+        "standby": [False, True],
+        "codes": [["99999999"] * MAX_CODES_LISTED],
+        "cancel": [False, True],
+        "other_code": ["99999999"],
+        "cancelled": [False, True],
+        "remaining": [99],
     }
     keys = ["sig", *sorted(NEEDS[template])]
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(values[k] for k in keys))]

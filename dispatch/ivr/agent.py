@@ -1,0 +1,104 @@
+"""Where a call goes when the menu cannot help: the agents' queue in opening hours, else voicemail.
+
+Either way a ticket holds the caller's number and whatever the call had collected, before the caller
+hears a word, so a hang-up in the queue or before the beep loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from dispatch.ivr import services, tickets
+from dispatch.ivr.turn import DONE, INVALID, Step, Turn
+from dispatch.models import CallOutcome, TicketKind
+from dispatch.settings import parse_quiet_hours
+
+log = logging.getLogger(__name__)
+VOICEMAIL_SECONDS = 120  # Twilio transcribes recordings of up to two minutes
+# <Enqueue> results after which the caller is still on the line and nobody answered.
+QUEUE_FAILURES = frozenset({"queue-full", "error", "system-error"})
+
+
+def to_agent(turn: Turn, reason: str) -> str:
+    """Put the caller in the agents' queue, or, outside opening hours, take a voicemail."""
+    if not services.agents_available(turn.settings):
+        return voicemail(turn, reason)
+    call = turn.call
+    tickets.call_ticket(turn.session, call, TicketKind.AGENT_CALL, 2, reason, reason=reason)
+    call.outcome, call.step, call.retries = CallOutcome.AGENT, "queue_result", 0
+    turn.say("to_agent")
+    turn.response.enqueue(
+        turn.settings.AGENT_QUEUE,
+        action=turn.step_url("queue_result"),
+        method="POST",
+        wait_url=turn.url("/ivr/step/hold"),
+        wait_url_method="POST",
+    )
+    log.info("call %s queued for an agent: %s", call.call_sid, reason)
+    return DONE
+
+
+def voicemail(turn: Turn, reason: str, busy: bool = False) -> str:
+    """A voicemail with a transcription request: outside opening hours, or when the queue failed."""
+    call = turn.call
+    tickets.call_ticket(turn.session, call, TicketKind.VOICEMAIL, 2, reason, reason=reason)
+    call.outcome, call.step, call.retries = CallOutcome.VOICEMAIL, "voicemail", 0
+    start, end = parse_quiet_hours(turn.settings.OPENING_HOURS) or (None, None)  # same HH:MM-HH:MM shape
+    turn.say("voicemail", start=start, end=end, busy=busy)
+    callback = turn.url("/ivr/recording", purpose="voicemail")
+    turn.response.record(
+        action=turn.step_url("voicemail"),
+        method="POST",
+        max_length=VOICEMAIL_SECONDS,
+        timeout=10,
+        finish_on_key="#",
+        play_beep=True,
+        transcribe=True,
+        transcribe_callback=callback,
+        recording_status_callback=callback,
+        recording_status_callback_method="POST",
+    )
+    # Reached only when the caller said nothing: Twilio skips the action of an empty recording.
+    turn.say("goodbye")
+    turn.response.hangup()
+    return DONE
+
+
+def hold(turn: Turn) -> None:
+    """What a caller hears while waiting in the queue (Twilio plays it again when it ends)."""
+    turn.say("hold")
+    turn.response.pause(length=20)
+
+
+def _ask_voicemail(turn: Turn, retry: str) -> None:
+    voicemail(turn, "voicemail asked again")
+
+
+def _answer_voicemail(turn: Turn, digits: str) -> str:
+    tickets.attach_recording(turn.session, turn.call, "voicemail", turn.form)
+    turn.say("voicemail_thanks")
+    turn.response.hangup()
+    return DONE
+
+
+def _ask_queue_result(turn: Turn, retry: str) -> None:
+    to_agent(turn, "queue asked again")
+
+
+def _answer_queue_result(turn: Turn, digits: str) -> str:
+    """The caller left the queue: answered and done, hung up, or the queue failed them."""
+    result = (turn.form.get("QueueResult") or "").strip()[:32]
+    ticket = tickets.call_ticket(turn.session, turn.call, TicketKind.AGENT_CALL, 2, "", queue_result=result)
+    if result in QUEUE_FAILURES:
+        log.warning("call %s: agent queue failed (%s); taking a voicemail", turn.call.call_sid, result)
+        return voicemail(turn, f"agent queue {result}; ticket {ticket.id}", busy=True)
+    if not result:
+        return INVALID
+    turn.response.hangup()
+    return DONE
+
+
+STEPS = {
+    "voicemail": Step(_ask_voicemail, _answer_voicemail),
+    "queue_result": Step(_ask_queue_result, _answer_queue_result),
+}

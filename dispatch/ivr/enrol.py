@@ -1,0 +1,84 @@
+"""A worker registers by phone: trade and area (the intake's steps), minimum pay, the name spoken and
+recorded, a read-back, then an SMS to confirm and a ticket asking an agent to type the name."""
+
+from __future__ import annotations
+
+from dispatch.ivr import services
+from dispatch.ivr.agent import to_agent
+from dispatch.ivr.choices import ask_trade, spoken_trade
+from dispatch.ivr.turn import DONE, INVALID, TIMEOUT, Step, Turn, after, entry_step
+from dispatch.ivr.workers import register_worker
+from dispatch.models import Site, Trade
+from dispatch.sms.registration import MAX_PAY, MIN_PAY
+
+NAME_SECONDS = 10
+REQUIRED = ("trade", "site", "pay", "name_recording")
+
+
+def ask_name(turn: Turn, retry: str) -> None:
+    if retry:
+        turn.say("no_input")
+    turn.say("record_name")
+    turn.response.record(
+        action=turn.step_url("name"),
+        method="POST",
+        max_length=NAME_SECONDS,
+        timeout=4,
+        finish_on_key="#",
+        play_beep=True,
+    )
+    # An empty recording skips the action: the same step without a RecordingUrl asks again.
+    turn.response.redirect(turn.step_url("name"), method="POST")
+
+
+def answer_name(turn: Turn, digits: str) -> str:
+    url = (turn.form.get("RecordingUrl") or "").strip()[:500]
+    if not url:
+        return TIMEOUT
+    turn.keep(name_recording=url)
+    return after(turn, "name")
+
+
+def ask_review(turn: Turn, retry: str) -> None:
+    answers = turn.call.answers
+    missing = next((key for key in REQUIRED if key not in answers), None)
+    if missing is not None:  # cannot happen through the menu; never confirm half a registration
+        turn.call.answers, turn.call.step = {}, "trade"
+        ask_trade(turn, "")
+        return
+    trade = turn.session.get(Trade, int(answers["trade"]))
+    site = turn.session.get(Site, int(answers["site"]))
+    gather = turn.gather("reg_review", retry)
+    turn.say(
+        "reg_review",
+        gather,
+        trade=spoken_trade(trade, turn.language) if trade else "",
+        area=site.name(turn.language) if site else "",
+        pay=answers["pay"],
+    )
+    turn.say("reg_review_keys", gather)
+
+
+def answer_review(turn: Turn, digits: str) -> str:
+    call = turn.call
+    if digits == "1":
+        if not services.can_text(call, turn.settings):
+            return to_agent(turn, "registration from a number we cannot text")
+        register_worker(turn.session, turn.settings, call)
+        call.step = "done"
+        turn.say("reg_done")
+        turn.response.hangup()
+        return DONE
+    if digits == "2":
+        call.answers = {}
+        return "trade"
+    if digits == "9":
+        return "reg_review"
+    return INVALID if digits else TIMEOUT
+
+
+STEPS = {
+    "min_pay": entry_step("min_pay", MIN_PAY, MAX_PAY, "pay"),
+    "name": Step(ask_name, answer_name),
+    "reg_review": Step(ask_review, answer_review),
+}

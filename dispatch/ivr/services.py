@@ -1,0 +1,185 @@
+"""Phone intake's domain changes: calls, the caller as an employer, and the jobs calls end in
+(tickets are in tickets.py, workers registered by phone in workers.py).
+
+Plain functions that take a session; they flush, never commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.clock import utcnow
+from dispatch.db import insert_ignoring_conflicts
+from dispatch.jobs.services import JobRequest, create_job
+from dispatch.jobs.sms_requests import sms_summary
+from dispatch.models import (
+    ACTIVE_JOB_STATUSES,
+    Call,
+    CallOutcome,
+    Employer,
+    EmployerStatus,
+    Job,
+    JobSource,
+)
+from dispatch.phones import try_e164
+from dispatch.settings import Settings, parse_quiet_hours
+from dispatch.sms.services import queue_sms
+
+log = logging.getLogger(__name__)
+
+MAX_LISTED_JOBS = 8  # the manage menu keys jobs 1-8; 9 repeats
+
+
+# -- calls --------------------------------------------------------------------------------------
+
+
+def open_call(session: Session, settings: Settings, form: Mapping[str, str]) -> tuple[Call, bool]:
+    """The call for the form's CallSid, created on its first webhook; True when it is new."""
+    sid = form["CallSid"].strip()[:64]
+    raw_from = (form.get("From") or "").strip()
+    phone = try_e164(raw_from, settings.DEFAULT_REGION) or raw_from[:40]
+    now = utcnow()
+    values = {
+        "call_sid": sid,
+        "phone": phone,
+        "flow": "menu",
+        "step": "menu",
+        "language": "zh",
+        "answers": {},
+        "retries": 0,
+        "turn": 0,
+        "last_key": "",
+        "last_twiml": "",
+        "status": (form.get("CallStatus") or "ringing")[:24],
+        "recording_url": "",
+        "created_at": now,
+        "updated_at": now,
+    }
+    created = insert_ignoring_conflicts(session, Call.__table__, values, "call_sid") is not None
+    call = find_call(session, sid)
+    assert call is not None
+    if created:
+        employer = employer_for(session, call.phone)
+        call.employer_id = employer.id if employer else None
+    return call, created
+
+
+def find_call(session: Session, call_sid: str) -> Call | None:
+    """The call, locked: two deliveries of one step wait for each other instead of both acting."""
+    if not call_sid:
+        return None
+    return session.scalar(select(Call).where(Call.call_sid == call_sid[:64]).with_for_update())
+
+
+def can_text(call: Call, settings: Settings) -> bool:
+    """A number we can text and call back: a valid one, not a withheld (`anonymous`, `+266696687`) one."""
+    return bool(call.phone) and try_e164(call.phone, settings.DEFAULT_REGION) == call.phone
+
+
+def employer_for(session: Session, phone: str) -> Employer | None:
+    return session.scalar(select(Employer).where(Employer.phone == phone)) if phone else None
+
+
+def last_job(session: Session, employer_id: int | None) -> Job | None:
+    if employer_id is None:
+        return None
+    query = select(Job).where(Job.employer_id == employer_id).order_by(Job.created_at.desc(), Job.id.desc())
+    return session.scalars(query.limit(1)).first()
+
+
+def open_jobs(session: Session, employer_id: int | None) -> list[Job]:
+    """The employer's jobs that still want workers, soonest first."""
+    if employer_id is None:
+        return []
+    query = (
+        select(Job)
+        .where(Job.employer_id == employer_id, Job.status.in_(ACTIVE_JOB_STATUSES))
+        .order_by(Job.work_date, Job.id)
+        .limit(MAX_LISTED_JOBS)
+    )
+    return list(session.scalars(query))
+
+
+# -- the market's clock -------------------------------------------------------------------------
+
+
+def market_today(settings: Settings, now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(ZoneInfo(settings.MARKET_TIMEZONE)).date()
+
+
+def agents_available(settings: Settings, now: datetime | None = None) -> bool:
+    """Inside OPENING_HOURS (market time). `08:00-08:00` is all day; `off` is never (voicemail only)."""
+    window = parse_quiet_hours(settings.OPENING_HOURS)
+    if window is None:
+        return False
+    start, end = window
+    clock = (now or utcnow()).astimezone(ZoneInfo(settings.MARKET_TIMEZONE)).time().replace(tzinfo=None)
+    if start == end:
+        return True
+    return start <= clock < end if start < end else (clock >= start or clock < end)
+
+
+# -- jobs ---------------------------------------------------------------------------------------
+
+
+def job_request(answers: Mapping[str, Any], note: str = "") -> JobRequest:
+    return JobRequest(
+        trade_id=int(answers["trade"]),
+        headcount=int(answers["headcount"]),
+        work_date=date.fromisoformat(answers["date"]),
+        start_time=time(int(answers["hour"])),
+        days=int(answers["days"]),
+        daily_pay=int(answers["pay"]),
+        site_id=int(answers["site"]),
+        notes=note,
+        recording_url=answers.get("recording", ""),
+    )
+
+
+def employer_by_phone(session: Session, phone: str) -> Employer:
+    """The caller as an employer; an unknown caller becomes one."""
+    employer = employer_for(session, phone)
+    if employer is None:
+        # Two calls from one new number may confirm at once: the second finds the first one's row.
+        values = {"phone": phone, "name": "", "address": "", "status": EmployerStatus.ACTIVE}
+        insert_ignoring_conflicts(session, Employer.__table__, {**values, "created_at": utcnow()}, "phone")
+        employer = employer_for(session, phone)
+        assert employer is not None
+    return employer
+
+
+def post_job(session: Session, settings: Settings, call: Call) -> Job:
+    """The confirmed request becomes a job (matching starts after commit); the caller gets its summary."""
+    employer = employer_by_phone(session, call.phone)
+    if employer.site_id is None:
+        employer.site_id = int(call.answers["site"])
+    job = create_job(session, employer, job_request(call.answers), JobSource.IVR)
+    call.employer_id, call.job_id, call.outcome = employer.id, job.id, CallOutcome.JOB
+    queue_sms(
+        session,
+        settings,
+        phone=call.phone,
+        template="job_created",
+        kind="job.created",
+        language=call.language,
+        employer_id=employer.id,
+        **job_summary(job, call.language),
+    )
+    session.flush()
+    return job
+
+
+def job_summary(job: Job, language: str) -> dict[str, Any]:
+    """What an SMS or a read-back says about a job."""
+    return {**sms_summary(job, language), "filled": job.filled}
+
+
+def days_ahead(today: date, wanted: date) -> int:
+    return (wanted - today) // timedelta(days=1)

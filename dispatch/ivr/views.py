@@ -1,0 +1,143 @@
+"""The voice webhooks Twilio calls: a call arrives, each step's answer, a recording, the call's status.
+
+Each validates the Twilio signature first, runs in one transaction, and answers TwiML: bad input gets a
+4xx with a message or a prompt that leads on, never a 5xx.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, request, send_from_directory
+from sqlalchemy.orm import Session
+from twilio.twiml.voice_response import VoiceResponse
+
+from dispatch.ivr import flows, prompts, services, tickets
+from dispatch.ivr.prompts import AUDIO_SUFFIXES
+from dispatch.runtime import Runtime
+from dispatch.twilio_auth import public_url, twilio_signed
+
+log = logging.getLogger(__name__)
+bp = Blueprint("ivr", __name__, url_prefix="/ivr")
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+ENDED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+RECORDING_PURPOSES = frozenset({"voicemail", "description", "name"})
+
+
+def _runtime() -> Runtime:
+    return current_app.extensions["dispatch.runtime"]
+
+
+def _twiml(xml: str, status: int = 200) -> Response:
+    return Response(xml, status=status, mimetype="text/xml")
+
+
+def _base_url() -> str:
+    """Where Twilio reaches us: PUBLIC_BASE_URL, else this request's own root (proxy aware)."""
+    query = request.query_string.decode("latin-1")
+    own = request.path + (f"?{query}" if query else "")
+    full = public_url(request, _runtime().settings.PUBLIC_BASE_URL)
+    return full[: len(full) - len(own)] if full.endswith(own) else full
+
+
+def _call_sid() -> str:
+    sid = (request.form.get("CallSid") or "").strip()
+    if not sid:
+        abort(400, description="missing CallSid")
+    return sid
+
+
+def _respond(step: str, work: Callable[[Session], str]) -> Response:
+    """Run one turn; should it fail, the caller goes to an agent with what was collected, and should
+    even that fail, to the agents' queue with nothing stored (the caller is never left in silence)."""
+    runtime = _runtime()
+    form = request.form.to_dict(flat=True)
+    base_url = _base_url()
+    try:
+        with runtime.db.transaction() as session:
+            try:
+                with session.begin_nested():
+                    return _twiml(work(session))
+            except Exception:
+                log.exception("voice step %s failed for call %s", step, form.get("CallSid"))
+                # Outbox rows the failed step wrote are gone with its savepoint: relay none of them.
+                events = session.info.get("outbox_events", [])
+                events[:] = [event for event in events if event in session]
+            return _twiml(flows.rescue(session, runtime.settings, form, base_url, step))
+    except Exception:
+        log.exception("voice step %s could not even be rescued for call %s", step, form.get("CallSid"))
+    # Nothing could be stored: in opening hours an agent may still take the call, else an apology.
+    response = VoiceResponse()
+    prompts.add(response, "sorry", "zh", f"{base_url}/ivr/prompts", runtime.settings.PROMPTS_DIR)
+    if services.agents_available(runtime.settings):
+        response.enqueue(runtime.settings.AGENT_QUEUE)
+    else:
+        prompts.add(response, "goodbye", "zh", f"{base_url}/ivr/prompts", runtime.settings.PROMPTS_DIR)
+        response.hangup()
+    return _twiml(str(response))
+
+
+@bp.post("/voice")
+@twilio_signed
+def voice() -> Response:
+    """A call arrives: the welcome and the main menu."""
+    _call_sid()
+    settings, form, base_url = _runtime().settings, request.form.to_dict(flat=True), _base_url()
+    return _respond("voice", lambda session: flows.begin(session, settings, form, base_url))
+
+
+@bp.post("/step/<step>")
+@twilio_signed
+def step(step: str) -> Response:
+    """An answer to one step (keys, silence, a recording, a queue result), or the queue's wait music."""
+    _call_sid()
+    step = step[:32]
+    settings, form, base_url = _runtime().settings, request.form.to_dict(flat=True), _base_url()
+    if step == "hold":
+        return _respond(step, lambda session: flows.hold(session, settings, form, base_url))
+    turn = request.args.get("t", "")[:12]
+    return _respond(step, lambda session: flows.take_step(session, settings, step, turn, form, base_url))
+
+
+@bp.post("/recording")
+@twilio_signed
+def recording() -> Response:
+    """A recording or its transcription is ready (a voicemail, mostly): it goes with the call's tickets."""
+    sid = _call_sid()
+    purpose = request.args.get("purpose", "voicemail")
+    purpose = purpose if purpose in RECORDING_PURPOSES else "voicemail"
+    with _runtime().db.transaction() as session:
+        call = services.find_call(session, sid)
+        if call is None:
+            log.info("recording for unknown call %s ignored", sid)
+            return _twiml(EMPTY_TWIML)
+        tickets.attach_recording(session, call, purpose, request.form)
+    return _twiml(EMPTY_TWIML)
+
+
+@bp.post("/status")
+@twilio_signed
+def status() -> Response:
+    """The call's status changed; a call that ended part-way leaves a call-back ticket."""
+    sid = _call_sid()
+    call_status = (request.form.get("CallStatus") or "").strip()
+    with _runtime().db.transaction() as session:
+        call = services.find_call(session, sid)
+        if call is None:
+            log.info("status %s for unknown call %s ignored", call_status, sid)
+            return _twiml(EMPTY_TWIML)
+        if call_status in ENDED:
+            tickets.finish_call(session, call, call_status)
+        elif call_status and call.ended_at is None:
+            call.status = call_status[:24]
+    return _twiml(EMPTY_TWIML)
+
+
+@bp.get("/prompts/<path:name>")
+def prompt_audio(name: str) -> Response:
+    """A recorded prompt a market dropped into PROMPTS_DIR, for <Play> (public audio, not a webhook)."""
+    if Path(name).suffix.lower() not in AUDIO_SUFFIXES:
+        abort(404)
+    return send_from_directory(_runtime().settings.PROMPTS_DIR, name, max_age=3600)

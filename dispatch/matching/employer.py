@@ -1,0 +1,53 @@
+"""Telling the employer who confirmed: one SMS per confirmation, or one summary for those that
+arrive within a short window (config/matching.toml, `employer_summary_seconds`)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.matching import config as matching_config
+from dispatch.matching import notices
+from dispatch.models import Job, Offer, OfferStatus
+from dispatch.queue import defer
+from dispatch.settings import Settings
+
+NOTIFY_EMPLOYER = "dispatch.matching.tasks.notify_employer"
+
+
+def notice_due(session: Session, settings: Settings, job: Job, now: datetime) -> None:
+    """One SMS per confirmation, or one summary for those arriving within the window: the first
+    confirmation schedules the notice, later ones within the window join it."""
+    due = job.matching.get("employer_notice_due")
+    if due is not None and datetime.fromisoformat(due) > now:
+        return
+    seconds = matching_config.load(settings).employer_summary_seconds
+    run_at = now + timedelta(seconds=seconds)
+    job.matching = {**job.matching, "employer_notice_due": run_at.isoformat()}
+    defer(session, NOTIFY_EMPLOYER, job.id, queue="matching", run_at=run_at if seconds else None)
+
+
+def notify(session: Session, settings: Settings, job_id: int, now: datetime) -> dict[str, int]:
+    """Tell the employer about the workers who confirmed since the last notice (idempotent)."""
+    job = session.scalars(select(Job).where(Job.id == job_id).with_for_update()).first()
+    if job is None:
+        return {"missing": 1}
+    told = set(job.matching.get("employer_told", []))
+    placed = [
+        offer
+        for offer in session.scalars(
+            select(Offer)
+            .where(Offer.job_id == job.id, Offer.status == OfferStatus.ACCEPTED)
+            .order_by(Offer.responded_at, Offer.id)
+        )
+        if offer.id not in told
+    ]
+    matching = {key: value for key, value in job.matching.items() if key != "employer_notice_due"}
+    if not placed:
+        job.matching = matching
+        return {"told": 0}
+    messages = notices.tell_employer_placed(session, settings, job, [offer.worker for offer in placed], now)
+    job.matching = {**matching, "employer_told": sorted(told | {offer.id for offer in placed})}
+    return {"told": len(placed), "messages": len(messages)}

@@ -1,0 +1,201 @@
+"""The texts matching sends: offers, confirmations, employers' summaries. Context only; the words
+are in dispatch/sms/templates/<language>/ (offer*, placement*, match_*)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from dispatch.catalogue import trade_short_name
+from dispatch.clock import utcnow
+from dispatch.models import Job, Message, Offer, Worker
+from dispatch.phones import display
+from dispatch.quiet_hours import quiet_hours_end
+from dispatch.settings import Settings
+from dispatch.sms.segments import is_gsm7
+from dispatch.sms.services import get_or_create_contact, queue_sms, reply
+
+# What keeps every text within its budget (tests/sms/test_templates.py measures them at these).
+MAX_ADDRESS = {"zh": 30, "en": 36}
+MAX_NAME = 10
+WORKERS_PER_SMS = 3  # an employer's summary lists this many workers a text
+MAX_CODES_LISTED = 5
+_DAY_WORDS = {0: "today", 1: "tomorrow", 2: "day_after"}
+
+
+def language_of(session: Session, phone: str) -> str:
+    return get_or_create_contact(session, phone).language
+
+
+def send_time(settings: Settings, now: datetime) -> datetime:
+    """When a text queued now goes out: at once, or when quiet hours end."""
+    return quiet_hours_end(now, settings.quiet_hours, settings.MARKET_TIMEZONE) or now
+
+
+def local_date(settings: Settings, moment: datetime):  # type: ignore[no-untyped-def]
+    return moment.astimezone(ZoneInfo(settings.MARKET_TIMEZONE)).date()
+
+
+def when(job: Job, settings: Settings, read_at: datetime) -> dict[str, Any]:
+    """The job's start as the reader will see it: `today`/`tomorrow`/... relative to `read_at`."""
+    ahead = (job.work_date - local_date(settings, read_at)).days
+    return {
+        "date": job.work_date,
+        "day_word": _DAY_WORDS.get(ahead, ""),
+        "hour": job.start_time.hour,
+        "minute": job.start_time.minute,
+    }
+
+
+def job_context(job: Job, language: str, settings: Settings, read_at: datetime) -> dict[str, Any]:
+    return {
+        "code": job.code,
+        "trade": trade_short_name(job.trade, language),
+        "days": job.days,
+        "pay": job.daily_pay,
+        "area": job.site.name(language),
+        "headcount": job.headcount,
+        **when(job, settings, read_at),
+    }
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + ("…" if not text.isascii() else ".")
+
+
+def address(job: Job, language: str) -> str:
+    """Where to go, within the text's budget; an English text never carries Chinese (it would turn the
+    whole text into UCS-2), so it names the job's site instead of a Chinese street address."""
+    text = job.address or job.site.name(language)
+    if language == "en" and not is_gsm7(text):
+        text = job.site.name_en
+    return _shorten(text, MAX_ADDRESS["en" if language == "en" else "zh"])
+
+
+def person_name(name: str, language: str) -> str:
+    name = _shorten(name, MAX_NAME)
+    return name if language != "en" or is_gsm7(name) else ""
+
+
+def send_offer(
+    session: Session,
+    settings: Settings,
+    offer: Offer,
+    job: Job,
+    worker: Worker,
+    now: datetime,
+    reopened: bool,
+) -> Message:
+    language = language_of(session, worker.phone)
+    context = job_context(job, language, settings, send_time(settings, now))
+    kind = "offer.reopened" if reopened else "offer"
+    return queue_sms(
+        session,
+        settings,
+        phone=worker.phone,
+        template="offer",
+        kind=kind,
+        worker_id=worker.id,
+        reopened=reopened,
+        **context,
+    )
+
+
+def _answer(
+    session: Session,
+    settings: Settings,
+    inbound: Message | None,
+    worker: Worker,
+    template: str,
+    kind: str,
+    **context: Any,
+) -> Message:
+    """A reply to the worker's text, or (no text to answer, e.g. an agent acted) a plain SMS."""
+    if inbound is not None:
+        return reply(session, settings, inbound, template, kind, **context)
+    return queue_sms(
+        session, settings, phone=worker.phone, template=template, kind=kind, worker_id=worker.id, **context
+    )
+
+
+def tell_worker(
+    session: Session,
+    settings: Settings,
+    inbound: Message | None,
+    worker: Worker,
+    template: str,
+    kind: str,
+    job: Job | None = None,
+    now: datetime | None = None,
+    **context: Any,
+) -> Message:
+    """A matching text to a worker, with the job's details when there is a job."""
+    if job is not None:
+        language = language_of(session, worker.phone)
+        context = {**job_context(job, language, settings, now or utcnow()), **context}
+        if template == "placement_worker":
+            context["address"] = address(job, language)
+            context["employer_phone"] = display(job.employer.phone)
+    return _answer(session, settings, inbound, worker, template, kind, **context)
+
+
+def tell_employer_placed(
+    session: Session, settings: Settings, job: Job, workers: Sequence[Worker], now: datetime
+) -> list[Message]:
+    """The workers who confirmed, a few a text: each with name and phone."""
+    employer = job.employer
+    language = language_of(session, employer.phone)
+    base = job_context(job, language, settings, now)
+    messages = []
+    told_before = job.filled - len(workers)
+    for start in range(0, len(workers), WORKERS_PER_SMS):
+        chunk = workers[start : start + WORKERS_PER_SMS]
+        placed = [(person_name(worker.name, language), display(worker.phone)) for worker in chunk]
+        filled = told_before + start + len(chunk)  # a running count: the last text says the total
+        messages.append(
+            queue_sms(
+                session,
+                settings,
+                phone=employer.phone,
+                template="placement_employer",
+                kind="placement.employer",
+                employer_id=employer.id,
+                placed=placed,
+                filled=filled,
+                **base,
+            )
+        )
+    return messages
+
+
+def tell_employer(
+    session: Session, settings: Settings, job: Job, template: str, kind: str, now: datetime, **context: Any
+) -> Message:
+    employer = job.employer
+    language = language_of(session, employer.phone)
+    return queue_sms(
+        session,
+        settings,
+        phone=employer.phone,
+        template=template,
+        kind=kind,
+        employer_id=employer.id,
+        **{**job_context(job, language, settings, now), **context},
+    )
+
+
+def worker_for_employer(worker: Worker, language: str) -> dict[str, str]:
+    return {"name": person_name(worker.name, language), "worker_phone": display(worker.phone)}
+
+
+def expiry(
+    settings: Settings, minutes_same_day: int, minutes_later: int, job: Job, sent_at: datetime
+) -> datetime:
+    """A job starting the day the offer goes out needs a quicker answer."""
+    same_day = job.work_date <= local_date(settings, sent_at)
+    return sent_at + timedelta(minutes=minutes_same_day if same_day else minutes_later)

@@ -1,0 +1,90 @@
+"""RQ jobs of matching: module-level functions that take ids, are idempotent and return counts."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from dispatch.clock import utcnow
+from dispatch.matching import employer, services, waves
+from dispatch.models import OPEN_OFFER_STATUSES, Job, JobStatus, Offer, OfferStatus
+from dispatch.queue import defer
+from dispatch.runtime import get_runtime
+
+log = logging.getLogger(__name__)
+# The sweep leaves an expiry this young to the wave job scheduled for it.
+SWEEP_GRACE = timedelta(minutes=2)
+SWEEP_BATCH = 1000
+
+
+def match_job(job_id: int) -> dict[str, int]:
+    """Start matching a new (or released) job: wave 1."""
+    return send_wave(job_id, 1)
+
+
+def send_wave(job_id: int, wave: int) -> dict[str, int]:
+    """Send wave `wave` of a job's offers (nothing if it went out already or the job is settled)."""
+    runtime = get_runtime()
+    with runtime.db.transaction() as session:
+        return waves.send_wave(session, runtime.settings, job_id, wave, utcnow())
+
+
+def refill_job(job_id: int) -> dict[str, int]:
+    """A place reopened: standby workers first, else the next wave."""
+    runtime = get_runtime()
+    with runtime.db.transaction() as session:
+        return waves.refill(session, runtime.settings, job_id, utcnow())
+
+
+def notify_employer(job_id: int) -> dict[str, int]:
+    """Tell the employer who confirmed since the last notice: one SMS, or a summary of several."""
+    runtime = get_runtime()
+    with runtime.db.transaction() as session:
+        return employer.notify(session, runtime.settings, job_id, utcnow())
+
+
+def sweep_offers() -> dict[str, int]:
+    """Periodic safety net: expire offers whose wave job never ran (lost from Redis), start the next
+    wave for jobs left with none out, and restart jobs whose first wave never went."""
+    runtime = get_runtime()
+    now = utcnow()
+    with runtime.db.transaction() as session:
+        stale = session.scalars(
+            select(Offer)
+            .where(Offer.status.in_(OPEN_OFFER_STATUSES), Offer.expires_at < now - SWEEP_GRACE)
+            .order_by(Offer.expires_at)
+            .limit(SWEEP_BATCH)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for offer in stale:
+            offer.status = OfferStatus.EXPIRED
+        session.flush()
+        job_ids = {offer.job_id for offer in stale}
+        waiting = (
+            select(Offer.id).where(Offer.job_id == Job.id, Offer.status.in_(OPEN_OFFER_STATUSES)).exists()
+        )
+        restarted = 0
+        for job in session.scalars(
+            select(Job).where(Job.id.in_(job_ids), Job.status == JobStatus.OPEN, ~waiting)
+        ):
+            if job.remaining > 0:
+                defer(session, services.SEND_WAVE, job.id, job.wave + 1, queue="matching")
+                restarted += 1
+        # A job whose first wave never went out (its match_job lost after the relay).
+        forgotten = select(Job.id).where(
+            Job.status == JobStatus.OPEN, Job.wave == 0, Job.created_at < now - SWEEP_GRACE
+        )
+        never_started = 0
+        for job_id in session.scalars(forgotten.limit(SWEEP_BATCH)):
+            defer(session, services.SEND_WAVE, job_id, 1, queue="matching")
+            never_started += 1
+        if stale or restarted or never_started:
+            log.info(
+                "offer sweep: %s expired, %s jobs restarted, %s never started",
+                len(stale),
+                restarted,
+                never_started,
+            )
+        return {"expired": len(stale), "restarted": restarted, "never_started": never_started}

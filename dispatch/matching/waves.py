@@ -1,0 +1,218 @@
+"""Offer waves: a few ranked workers at a time, the radius widening wave by wave, until the job is
+filled or the last wave lapses and the job goes to an agent as an `unfilled job` ticket.
+
+A wave is sized from the places still open and the expected acceptance rate; its offers expire
+(sooner for a job starting that day) and the next wave is an RQ job scheduled, through the outbox,
+for that expiry. Running a wave twice does nothing the second time: the job's row is locked and its
+`wave` counter says which waves have gone out.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from dispatch.matching import candidates as pool_candidates
+from dispatch.matching import config as matching_config
+from dispatch.matching import notices
+from dispatch.matching.config import MatchingConfig
+from dispatch.matching.services import SEND_WAVE, open_offers
+from dispatch.models import Job, JobStatus, Offer, OfferStatus, Ticket, TicketKind, Worker
+from dispatch.models.messaging import MessageStatus
+from dispatch.queue import defer
+from dispatch.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _locked_job(session: Session, job_id: int) -> Job | None:
+    return session.scalars(select(Job).where(Job.id == job_id).with_for_update()).first()
+
+
+def expire_due_offers(session: Session, job: Job, now: datetime) -> int:
+    expired = 0
+    for offer in open_offers(session, job):
+        if offer.expires_at is not None and offer.expires_at <= now:
+            offer.status = OfferStatus.EXPIRED
+            expired += 1
+    return expired
+
+
+def send_wave(session: Session, settings: Settings, job_id: int, wave: int, now: datetime) -> dict[str, int]:
+    """Send wave `wave` of offers for the job, unless it went out already or is no longer wanted."""
+    job = _locked_job(session, job_id)
+    if job is None:
+        return {"missing": 1}
+    if job.status != JobStatus.OPEN or job.wave >= wave:
+        return {"skipped": 1}
+    counts = {"expired": expire_due_offers(session, job, now)}
+    if job.end_date < notices.local_date(settings, now):
+        # Its last day is over: nobody is asked any more, and nobody is left waiting.
+        job.status = JobStatus.EXPIRED
+        for offer in open_offers(session, job):
+            offer.status = OfferStatus.EXPIRED
+        return {**counts, "job_over": 1}
+    config = matching_config.load(settings)
+    if job.remaining <= 0:
+        return {**counts, "skipped": 1}
+    still_open = open_offers(session, job)
+    size = config.wave_size(job.remaining) - len(still_open)
+    if size <= 0:
+        # The offers still out may fill it: look again when they lapse.
+        _look_again(session, job, wave, still_open)
+        return {**counts, "waiting": 1}
+    seed = int(job.matching.get("seed", job.id))
+    for number in range(wave, config.last_wave + 1):
+        radius = config.radius_for(number)
+        found = pool_candidates.rank(
+            session,
+            job,
+            radius_km=radius,
+            limit=size,
+            policy=settings.MATCHING_POLICY,
+            config=config,
+            seed=seed,
+            now=now,
+        )
+        if found:
+            expires_at = _offer(session, settings, config, job, number, radius, found, now)
+            defer(session, SEND_WAVE, job.id, number + 1, queue="matching", run_at=expires_at)
+            return {**counts, "wave": number, "offers": len(found)}
+    job.wave = max(job.wave, config.last_wave)
+    if still_open:
+        _look_again(session, job, config.last_wave + 1, still_open)
+        return {**counts, "waiting": 1}
+    escalate(session, settings, job, now)
+    return {**counts, "escalated": 1}
+
+
+def _look_again(session: Session, job: Job, wave: int, still_open: list[Offer]) -> None:
+    later = max((offer.expires_at for offer in still_open if offer.expires_at is not None), default=None)
+    defer(session, SEND_WAVE, job.id, wave, queue="matching", run_at=later)
+
+
+def _offer(
+    session: Session,
+    settings: Settings,
+    config: MatchingConfig,
+    job: Job,
+    wave: int,
+    radius: float,
+    found: list[pool_candidates.Candidate],
+    now: datetime,
+) -> datetime:
+    """Write the wave's offers and queue their texts; returns when they expire."""
+    sent_at = notices.send_time(settings, now)
+    expires_at = notices.expiry(
+        settings, config.expiry_same_day_minutes, config.expiry_later_minutes, job, sent_at
+    )
+    offers = [
+        Offer(
+            job_id=job.id,
+            worker_id=candidate.worker_id,
+            wave=wave,
+            status=OfferStatus.SENT,
+            score=candidate.score,
+            explanation=candidate.explanation.as_json(),
+            created_at=now,
+            sent_at=sent_at,
+            expires_at=expires_at,
+        )
+        for candidate in found
+    ]
+    session.add_all(offers)
+    session.flush()
+    for offer in offers:
+        message = notices.send_offer(session, settings, offer, job, offer.worker, now, reopened=False)
+        offer.message_id = message.id
+        if message.status == MessageStatus.SUPPRESSED:  # the number stopped taking texts meanwhile
+            offer.status = OfferStatus.CANCELLED
+    mark_offered(session, [offer.worker_id for offer in offers], now)
+    job.wave = wave
+    history = list(job.matching.get("waves", []))
+    history.append(
+        {"wave": wave, "radius_km": radius, "offers": len(offers), "expires_at": expires_at.isoformat()}
+    )
+    job.matching = {**job.matching, "waves": history}
+    return expires_at
+
+
+def mark_offered(session: Session, worker_ids: list[int], now: datetime) -> None:
+    """Rotation: the workers just offered go to the back. A worker row another transaction holds
+    (an answer being handled) is skipped rather than waited for, so a wave never deadlocks with one."""
+    if not worker_ids:
+        return
+    free = select(Worker.id).where(Worker.id.in_(worker_ids)).with_for_update(skip_locked=True)
+    session.execute(
+        update(Worker)
+        .where(Worker.id.in_(free.scalar_subquery()))
+        .values(last_offered_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def reoffer_standby(session: Session, settings: Settings, job: Job, now: datetime) -> int:
+    """A place reopened: those who said yes when it was full come first, in the order they answered."""
+    config = matching_config.load(settings)
+    waiting = select(Offer).where(Offer.job_id == job.id, Offer.status == OfferStatus.STANDBY)
+    chosen = list(
+        session.scalars(waiting.order_by(Offer.responded_at, Offer.id).limit(config.wave_size(job.remaining)))
+    )
+    if not chosen:
+        return 0
+    sent_at = notices.send_time(settings, now)
+    expires_at = notices.expiry(
+        settings, config.expiry_same_day_minutes, config.expiry_later_minutes, job, sent_at
+    )
+    for offer in chosen:
+        offer.status = OfferStatus.SENT
+        offer.sent_at = sent_at
+        offer.expires_at = expires_at
+        offer.responded_at = None
+        message = notices.send_offer(session, settings, offer, job, offer.worker, now, reopened=True)
+        offer.message_id = message.id
+    defer(session, SEND_WAVE, job.id, job.wave + 1, queue="matching", run_at=expires_at)
+    return len(chosen)
+
+
+def refill(session: Session, settings: Settings, job_id: int, now: datetime) -> dict[str, int]:
+    """A placed worker gave a place back: standby first, else the next wave at once."""
+    job = _locked_job(session, job_id)
+    if job is None or job.status != JobStatus.OPEN or job.remaining <= 0:
+        return {"skipped": 1}
+    reoffered = reoffer_standby(session, settings, job, now)
+    if reoffered:
+        return {"standby": reoffered}
+    return send_wave(session, settings, job.id, job.wave + 1, now)
+
+
+def escalate(session: Session, settings: Settings, job: Job, now: datetime) -> Ticket:
+    """No wave left (or nobody left to ask): an agent takes over the job, and the employer is told."""
+    job.status = JobStatus.ESCALATED
+    offered = session.scalars(select(Offer.status).where(Offer.job_id == job.id)).all()
+    ticket = Ticket(
+        kind=TicketKind.UNFILLED_JOB,
+        priority=2,
+        site_id=job.site_id,
+        phone=job.employer.phone,
+        employer_id=job.employer_id,
+        job_id=job.id,
+        summary=f"{job.code} {job.trade.name_zh} {job.filled}/{job.headcount}",
+        details={
+            "waves": job.wave,
+            "offers": len(offered),
+            "declined": sum(status == OfferStatus.DECLINED for status in offered),
+            "expired": sum(status == OfferStatus.EXPIRED for status in offered),
+            "remaining": job.remaining,
+        },
+    )
+    session.add(ticket)
+    session.flush()
+    notices.tell_employer(
+        session, settings, job, "match_unfilled", "match.unfilled", now, remaining=job.remaining
+    )
+    log.info("job %s escalated after %s waves with %s places open", job.code, job.wave, job.remaining)
+    return ticket

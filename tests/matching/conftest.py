@@ -1,0 +1,189 @@
+"""Fixtures for matching: a small market on the seeded sites and trades, and a committed runtime for
+the concurrency tests."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+from redis import Redis
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from dispatch import create_app
+from dispatch.clock import utcnow
+from dispatch.db import Database
+from dispatch.jobs.services import JobRequest, create_job
+from dispatch.models import (
+    Base,
+    Contact,
+    Employer,
+    Job,
+    JobSource,
+    RegisteredVia,
+    Site,
+    Trade,
+    Worker,
+    WorkerStatus,
+    WorkerTrade,
+)
+from dispatch.queue import relay
+from dispatch.runtime import Runtime, set_runtime
+from dispatch.seed import seed
+from tests.conftest import build_runtime, make_settings
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_phones = itertools.count(1)
+
+
+def next_phone() -> str:
+    return f"+86137{next(_phones):08d}"
+
+
+class Market:
+    """Builds employers, workers and jobs in a session (flushed, not committed)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._sites = {site.code: site for site in session.scalars(select(Site))}
+        self._trades = {trade.code: trade for trade in session.scalars(select(Trade))}
+
+    def site(self, code: str) -> Site:
+        return self._sites[code]
+
+    def trade(self, code: str) -> Trade:
+        return self._trades[code]
+
+    def employer(
+        self,
+        phone: str | None = None,
+        name: str = "王老板",
+        site: str = "LZ-TX",
+        address: str = "太行西街88号",
+    ) -> Employer:
+        employer = Employer(
+            phone=phone or next_phone(), name=name, site_id=self.site(site).id, address=address
+        )
+        self.session.add(employer)
+        self.session.flush()
+        return employer
+
+    def worker(
+        self,
+        phone: str | None = None,
+        *,
+        name: str = "张三",
+        trades: tuple[str, ...] = ("plumber_electrician",),
+        years: int = 3,
+        site: str | None = "LZ-TX",
+        pay: int = 200,
+        status: WorkerStatus = WorkerStatus.ACTIVE,
+        language: str | None = None,
+        rating: tuple[int, int] = (0, 0),
+        placements: int = 0,
+        no_shows: int = 0,
+        cancellations: int = 0,
+        last_offered_at: datetime | None = None,
+        last_placed_at: datetime | None = None,
+    ) -> Worker:
+        worker = Worker(
+            phone=phone or next_phone(),
+            name=name,
+            home_site_id=self.site(site).id if site else None,
+            min_daily_pay=pay,
+            status=status,
+            consent_at=utcnow(),
+            registered_via=RegisteredVia.COUNTER,
+            rating_sum=rating[0],
+            rating_count=rating[1],
+            placements_worked=placements,
+            no_shows=no_shows,
+            cancellations=cancellations,
+            last_offered_at=last_offered_at,
+            last_placed_at=last_placed_at,
+        )
+        worker.trades = [WorkerTrade(trade_id=self.trade(code).id, years_experience=years) for code in trades]
+        self.session.add(worker)
+        if language is not None:
+            self.session.add(Contact(phone=worker.phone, language=language))
+        self.session.flush()
+        return worker
+
+    def job(
+        self,
+        employer: Employer | None = None,
+        *,
+        trade: str = "plumber_electrician",
+        headcount: int = 1,
+        work_date: date | None = None,
+        start: time = time(8, 0),
+        days: int = 1,
+        pay: int = 300,
+        site: str = "LZ-TX",
+        address: str = "",
+    ) -> Job:
+        request = JobRequest(
+            trade_id=self.trade(trade).id,
+            headcount=headcount,
+            work_date=work_date or tomorrow(),
+            start_time=start,
+            days=days,
+            daily_pay=pay,
+            site_id=self.site(site).id,
+            address=address,
+        )
+        job = create_job(self.session, employer or self.employer(), request, JobSource.AGENT)
+        self.session.flush()
+        return job
+
+
+def today() -> date:
+    return utcnow().astimezone(SHANGHAI).date()
+
+
+def tomorrow() -> date:
+    return today() + timedelta(days=1)
+
+
+@pytest.fixture
+def market(session: Session, seeded: dict[str, int]) -> Market:
+    return Market(session)
+
+
+@pytest.fixture
+def committed(engine, service_urls: dict[str, str], redis: Redis) -> Iterator[tuple[Runtime, Flask]]:
+    """A runtime whose requests really commit, so that concurrent requests really race.
+
+    The tables are emptied afterwards, for the tests that run in rolled-back transactions.
+    """
+    if engine.dialect.name == "sqlite":
+        pytest.skip("concurrent answers need PostgreSQL: SQLite serialises every writer")
+    database = Database(engine=engine)
+    runtime = build_runtime(make_settings(service_urls), database, redis)
+    with database.transaction() as session:
+        seed(session, Path(runtime.settings.CONFIG_DIR))
+    app = create_app(runtime=runtime)
+    app.testing = True
+    try:
+        yield runtime, app
+    finally:
+        set_runtime(None)
+        tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+        with engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+def commit(runtime: Runtime, session: Session) -> None:
+    """Commit what a test arranged and relay its outbox rows, as a request's transaction would."""
+    session.commit()
+    relay(runtime)
+
+
+def bodies(messages: list[Any]) -> list[str]:
+    return [message.body for message in messages]

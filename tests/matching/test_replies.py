@@ -1,0 +1,348 @@
+"""Workers' answers to offers, every form in both languages, through the signed /sms/inbound webhook;
+and the texts both sides get when a place is taken, refused, full or given back."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from dispatch.clock import utcnow
+from dispatch.matching import services
+from dispatch.models import (
+    Job,
+    JobStatus,
+    Message,
+    Offer,
+    OfferStatus,
+    Ticket,
+    TicketKind,
+    Worker,
+    WorkerStatus,
+)
+from dispatch.sms.texts import render
+from tests.helpers import outbound_to, run_jobs, text_in
+from tests.matching.conftest import SHANGHAI, Market, commit
+
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI)
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+def offered(runtime, session, market: Market, *workers: Worker, **job_options) -> Job:
+    """A job whose wave 1 went to exactly these workers."""
+    job = market.job(**job_options)
+    commit(runtime, session)
+    run_jobs(runtime)
+    assert {o.worker_id for o in offers(session, job)} == {w.id for w in workers}
+    return job
+
+
+def offers(session, job: Job) -> list[Offer]:
+    session.expire_all()
+    return list(session.scalars(select(Offer).where(Offer.job_id == job.id).order_by(Offer.id)))
+
+
+def status_of(session, job: Job, worker: Worker) -> OfferStatus:
+    session.expire_all()
+    return session.scalar(select(Offer.status).where(Offer.job_id == job.id, Offer.worker_id == worker.id))
+
+
+def last_body(session, worker: Worker) -> str:
+    return outbound_to(session, worker.phone)[-1].body
+
+
+YES_FORMS = [
+    "1 {code}",
+    "Y {code}",
+    "y{code}",
+    "YES {code}",
+    "ok {code}",
+    "是 {code}",
+    "接 {code}",
+    "接{code}",
+    "好 {code}",
+    "可以 {code}",
+    "１ {wide}",
+    "１，{wide}。",
+    "  1   {code}  ",
+    "1,{code}!",
+    "【中国移动】1 {code}",
+    "一 {chinese}",
+    "{code} 1",
+    "1",
+    "Y",
+    "yes",
+    "是",
+    "接",
+    "好",
+    "好的",
+    "可以",
+    "１",
+    "一",
+    "好！",
+]
+NO_FORMS = [
+    "2 {code}",
+    "N {code}",
+    "no {code}",
+    "不 {code}",
+    "没空 {code}",
+    "２　{wide}",
+    "{code} 2",
+    "2",
+    "N",
+    "不",
+    "没空",
+    "不接",
+    "没空。",
+]
+
+
+def _fill(form: str, job: Job) -> str:
+    wide = "".join(chr(ord(ch) + 0xFEE0) for ch in job.code)
+    chinese = "".join("〇一二三四五六七八九"[int(ch)] for ch in job.code)
+    return form.format(code=job.code, wide=wide, chinese=chinese)
+
+
+def _answer_each(runtime, session, market: Market, client, forms: list[str], language: str, **job_options):  # type: ignore[no-untyped-def]
+    """Each form from its own worker to its own job offer; yields (form, worker, job, reply)."""
+    for form in forms:
+        worker = market.worker(language=language)
+        job = offered(runtime, session, market, worker, **job_options)
+        text = _fill(form, job)
+        text_in(client, text, sender=worker.phone)
+        yield text, worker, job, outbound_to(session, worker.phone)[-1]
+        # Neither this worker nor this job's next wave may meet the next form's.
+        session.get(Worker, worker.id).status = WorkerStatus.PAUSED
+        session.get(Job, job.id).status = JobStatus.CANCELLED
+        session.commit()
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_every_yes(runtime, session, market: Market, client, language: str) -> None:
+    forms = YES_FORMS if language == "zh" else [form for form in YES_FORMS if form.isascii()]
+    for text, worker, job, reply in _answer_each(
+        runtime, session, market, client, forms, language, address="太行西街88号"
+    ):
+        assert status_of(session, job, worker) == OfferStatus.ACCEPTED, text
+        assert session.get(Job, job.id).filled == 1, text
+        assert reply.kind == "placement.worker" and reply.is_reply, text
+        phone = "137 " + job.employer.phone[6:10] + " " + job.employer.phone[10:]
+        if language == "zh":
+            assert reply.body == (
+                f"【潞州零工】岗位{job.code}已确认给您：水电工 明天8点上工，地址：太行西街88号，"
+                f"雇主电话{phone}。去不了请回复 取消 {job.code}"
+            ), text
+        else:  # a Chinese street address would turn the text into UCS-2: the site's English name instead
+            assert reply.body == (
+                f"Luzhou Jobs: Job {job.code} is yours: plumber, tomorrow 8:00, Taihang West Street. "
+                f"Employer {phone}. Cannot go? Reply CANCEL {job.code}"
+            ), text
+            assert reply.segments == 1
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_every_no(runtime, session, market: Market, client, language: str) -> None:
+    forms = NO_FORMS if language == "zh" else [form for form in NO_FORMS if form.isascii()]
+    for text, worker, job, reply in _answer_each(runtime, session, market, client, forms, language):
+        assert status_of(session, job, worker) == OfferStatus.DECLINED, text
+        expected = {
+            "zh": f"【潞州零工】收到，岗位{job.code}您不接。有合适的活再通知您。",
+            "en": f"Luzhou Jobs: OK, you pass on job {job.code}. We will text you other jobs.",
+        }
+        assert reply.body == expected[language], text
+
+
+def test_the_employer_hears_of_each_worker(runtime, session, market: Market, client, clock) -> None:
+    a = market.worker(name="张三")
+    b = market.worker(name="李四")
+    job = offered(runtime, session, market, a, b, headcount=2)
+    text_in(client, f"1 {job.code}", sender=a.phone)
+    clock.shift(timedelta(seconds=61))
+    run_jobs(runtime, with_scheduler=True)
+    text_in(client, f"1 {job.code}", sender=b.phone)
+    clock.shift(timedelta(seconds=61))
+    run_jobs(runtime, with_scheduler=True)
+    first, second = outbound_to(session, job.employer.phone)
+    phone_a = "137 " + a.phone[6:10] + " " + a.phone[10:]
+    phone_b = "137 " + b.phone[6:10] + " " + b.phone[10:]
+    assert first.body == f"【潞州零工】岗位{job.code}（水电工）已确认1/2人：张三 {phone_a}"
+    assert second.body == f"【潞州零工】岗位{job.code}（水电工）已确认2/2人：李四 {phone_b}。已招满"
+    assert first.kind == "placement.employer"
+
+
+def test_confirmations_arriving_together_make_one_summary(
+    runtime, session, market: Market, client, clock
+) -> None:
+    workers = [market.worker(name=name) for name in ("张三", "李四", "王五", "赵六")]
+    job = offered(runtime, session, market, *workers, headcount=4, pay=300)
+    for worker in workers:
+        text_in(client, f"1 {job.code}", sender=worker.phone)
+        clock.shift(timedelta(seconds=10))
+    clock.shift(timedelta(seconds=60))
+    run_jobs(runtime, with_scheduler=True)
+    run_jobs(runtime, with_scheduler=True)  # later notices find nothing new
+    texts = outbound_to(session, job.employer.phone)
+    assert [t.body.count("137 ") for t in texts] == [3, 1]  # three workers a text, in the order they said yes
+    assert texts[0].body.startswith(f"【潞州零工】岗位{job.code}（水电工）已确认3/4人：张三 ")
+    assert "李四" in texts[0].body and "王五" in texts[0].body and "已招满" not in texts[0].body
+    assert texts[1].body.startswith(f"【潞州零工】岗位{job.code}（水电工）已确认4/4人：赵六 ")
+    assert texts[1].body.endswith("。已招满")
+
+
+@pytest.mark.parametrize("settings_overrides", [{"STANDBY_ENABLED": True}, {"STANDBY_ENABLED": False}])
+def test_a_yes_after_the_job_is_full(runtime, session, market: Market, client, settings_overrides) -> None:
+    first, late = market.worker(), market.worker()
+    job = offered(runtime, session, market, first, late)
+    text_in(client, "1", sender=first.phone)
+    assert status_of(session, job, late) == OfferStatus.CANCELLED  # the filled job closed it
+    text_in(client, f"1 {job.code}", sender=late.phone)
+    standby = settings_overrides["STANDBY_ENABLED"]
+    assert status_of(session, job, late) == (OfferStatus.STANDBY if standby else OfferStatus.LATE)
+    expected = f"【潞州零工】岗位{job.code}名额已满，谢谢您！" + (
+        "您已排上候补，有人取消会先通知您。" if standby else ""
+    )
+    assert last_body(session, late) == expected
+    session.expire_all()
+    assert session.get(Job, job.id).filled == 1
+
+
+def test_a_repeated_yes_keeps_one_place(runtime, session, market: Market, client) -> None:
+    worker = market.worker()
+    job = offered(runtime, session, market, worker, headcount=3)
+    text_in(client, f"1 {job.code}", sender=worker.phone)
+    text_in(client, "好", sender=worker.phone)  # no open offer left: not an answer to anything
+    text_in(client, f"1 {job.code}", sender=worker.phone)
+    session.expire_all()
+    assert session.get(Job, job.id).filled == 1
+    kinds = [m.kind for m in outbound_to(session, worker.phone)]
+    assert kinds == ["offer", "placement.worker", "not_understood", "placement.worker"]
+
+
+def test_several_open_offers_ask_which(runtime, session, market: Market, client) -> None:
+    worker = market.worker(trades=("plumber_electrician", "porter"))
+    first = offered(runtime, session, market, worker)
+    second = offered(
+        runtime, session, market, worker, trade="porter", work_date=first.work_date + timedelta(days=1)
+    )
+    text_in(client, "1", sender=worker.phone)
+    assert last_body(session, worker) == (
+        f"【潞州零工】您有2个岗位：{first.code}、{second.code}。请回复 1 加岗位号接单，如 1 {first.code}；"
+        "2 加岗位号不接"
+    )
+    assert status_of(session, first, worker) == status_of(session, second, worker) == OfferStatus.SENT
+    text_in(client, f"1 {second.code}", sender=worker.phone)
+    assert status_of(session, second, worker) == OfferStatus.ACCEPTED
+    text_in(client, "2", sender=worker.phone)  # only one open now
+    assert status_of(session, first, worker) == OfferStatus.DECLINED
+
+
+def test_a_code_never_offered_gets_a_clear_answer(runtime, session, market: Market, client) -> None:
+    worker = market.worker()
+    job = offered(runtime, session, market, worker)
+    text_in(client, "1 999", sender=worker.phone)
+    assert (
+        last_body(session, worker) == f"【潞州零工】没有发给您的岗位999，请核对岗位号。您的岗位：{job.code}"
+    )
+    other = market.job(trade="porter")  # a real job, offered to others
+    commit(runtime, session)
+    text_in(client, f"1 {other.code}", sender=worker.phone)
+    assert last_body(session, worker).startswith(f"【潞州零工】没有发给您的岗位{other.code}，")
+    assert status_of(session, job, worker) == OfferStatus.SENT
+
+
+def test_a_clash_with_a_place_already_held(runtime, session, market: Market, client) -> None:
+    worker = market.worker()
+    first = offered(runtime, session, market, worker, days=3)
+    second = offered(runtime, session, market, worker, work_date=first.work_date + timedelta(days=2))
+    text_in(client, f"1 {first.code}", sender=worker.phone)
+    text_in(client, f"1 {second.code}", sender=worker.phone)
+    assert status_of(session, second, worker) == OfferStatus.DECLINED
+    assert last_body(session, worker) == (
+        f"【潞州零工】岗位{second.code}和您已接的岗位{first.code}时间冲突，不能再接。"
+    )
+
+
+def test_giving_a_place_back(runtime, session, market: Market, client, clock) -> None:
+    worker = market.worker(name="张三")
+    job = offered(runtime, session, market, worker)
+    text_in(client, f"1 {job.code}", sender=worker.phone)
+    clock.shift(timedelta(seconds=61))
+    run_jobs(runtime, with_scheduler=True)  # the employer heard of 张三
+    text_in(client, "取消", sender=worker.phone)  # no code: asked which, nothing given back yet
+    assert last_body(session, worker) == (
+        f"【潞州零工】您有1个岗位：{job.code}。要取消哪个？请回复 取消 加岗位号，如 取消 {job.code}"
+    )
+    text_in(client, f"2 {job.code}", sender=worker.phone)  # a no is not a cancellation
+    assert status_of(session, job, worker) == OfferStatus.ACCEPTED
+    text_in(client, f"取消{job.code}", sender=worker.phone)
+    assert status_of(session, job, worker) == OfferStatus.CANCELLED
+    assert (
+        last_body(session, worker)
+        == f"【潞州零工】已为您取消岗位{job.code}。临时取消会影响以后派活，请尽量提前告知。"
+    )
+    employer_text = outbound_to(session, job.employer.phone)[-1]
+    assert employer_text.kind == "match.cancel_employer"
+    assert employer_text.body.endswith(f"取消了岗位{job.code}（水电工），现0/1人，正在为您补招。")
+    session.expire_all()
+    assert session.get(Worker, worker.id).cancellations == 1
+    assert session.get(Job, job.id).status == JobStatus.OPEN
+
+
+def test_cancel_alone_is_still_an_opt_out(runtime, session, market: Market, client) -> None:
+    worker = market.worker(language="en")
+    job = offered(runtime, session, market, worker)
+    text_in(client, f"1 {job.code}", sender=worker.phone)
+    text_in(client, "CANCEL", sender=worker.phone)
+    assert outbound_to(session, worker.phone)[-1].kind == "opt_out.confirm"
+    assert status_of(session, job, worker) == OfferStatus.ACCEPTED  # the place stands: agents follow up
+
+
+def test_answers_from_strangers_are_left_to_the_other_handlers(
+    runtime, session, market: Market, client
+) -> None:
+    worker = market.worker()
+    job = offered(runtime, session, market, worker)
+    text_in(client, f"1 {job.code}", sender="+8613911112222")
+    [reply] = outbound_to(session, "+8613911112222")
+    assert reply.kind == "not_understood"
+    assert (
+        session.scalar(select(Ticket.kind).where(Ticket.phone == "+8613911112222")) == TicketKind.UNPARSED_SMS
+    )
+    assert status_of(session, job, worker) == OfferStatus.SENT
+
+
+def test_a_cancelled_job_tells_its_workers(runtime, session, market: Market, client) -> None:
+    placed, waiting = market.worker(), market.worker()
+    job = offered(runtime, session, market, placed, waiting, headcount=2)
+    text_in(client, f"1 {job.code}", sender=placed.phone)
+    with runtime.db.transaction() as work:
+        told = services.cancel_job(work, runtime.settings, work.get(Job, job.id), utcnow())
+        assert {offer.worker_id for offer in told} == {placed.id, waiting.id}
+    for worker in (placed, waiting):
+        text = outbound_to(session, worker.phone)[-1]
+        assert text.kind == "match.job_cancelled"
+        assert text.body == render(
+            "job_cancelled",
+            "zh",
+            sig="潞州零工",
+            code=job.code,
+            trade="水电工",
+            date=job.work_date,
+            area="太行西街街道",
+        )
+    text_in(client, f"1 {job.code}", sender=waiting.phone)
+    assert last_body(session, waiting) == f"【潞州零工】岗位{job.code}已取消，不再招人。"
+    assert (
+        session.scalar(
+            select(Message.id).where(Message.phone == waiting.phone, Message.kind == "placement.worker")
+        )
+        is None
+    )
