@@ -142,6 +142,12 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
         every_seconds=lambda runtime: 60,
         queue="matching",
     ),
+    PeriodicTask(
+        # Hang-ups whose status callback never came still leave a call-back ticket.
+        id="finish-stale-calls",
+        task="dispatch.ivr.tasks.finish_stale_calls",
+        every_seconds=lambda runtime: 600,
+    ),
 )
 
 

@@ -7,6 +7,7 @@ hears a word, so a hang-up in the queue or before the beep loses nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from dispatch.ivr import services, tickets
 from dispatch.ivr.turn import DONE, INVALID, Step, Turn
@@ -15,8 +16,12 @@ from dispatch.settings import parse_quiet_hours
 
 log = logging.getLogger(__name__)
 VOICEMAIL_SECONDS = 120  # Twilio transcribes recordings of up to two minutes
-# <Enqueue> results after which the caller is still on the line and nobody answered.
-QUEUE_FAILURES = frozenset({"queue-full", "error", "system-error"})
+HOLD_PAUSE_SECONDS = 20  # the hold prompt, then this long a pause, over and over
+HOLD_LIMIT_SECONDS = 180  # after this long in the queue the caller leaves a voicemail instead
+# <Enqueue> results after which the caller is still on the line and nobody answered (`leave`: the hold
+# step gave up waiting).
+NO_TRANSCRIPTION = "none: Twilio transcribes English only; listen to the recording"
+QUEUE_FAILURES = frozenset({"queue-full", "error", "system-error", "leave"})
 
 
 def to_agent(turn: Turn, reason: str) -> str:
@@ -39,13 +44,17 @@ def to_agent(turn: Turn, reason: str) -> str:
 
 
 def voicemail(turn: Turn, reason: str, busy: bool = False) -> str:
-    """A voicemail with a transcription request: outside opening hours, or when the queue failed."""
+    """A voicemail, outside opening hours or when the queue failed. Twilio transcribes English only: an
+    English voicemail asks for a transcription; for any other the ticket says there will be none."""
     call = turn.call
-    tickets.call_ticket(turn.session, call, TicketKind.VOICEMAIL, 2, reason, reason=reason)
+    english = call.language == "en"
+    details = {"reason": reason} | ({} if english else {"transcription": NO_TRANSCRIPTION})
+    tickets.call_ticket(turn.session, call, TicketKind.VOICEMAIL, 2, reason, **details)
     call.outcome, call.step, call.retries = CallOutcome.VOICEMAIL, "voicemail", 0
     start, end = parse_quiet_hours(turn.settings.OPENING_HOURS) or (None, None)  # same HH:MM-HH:MM shape
     turn.say("voicemail", start=start, end=end, busy=busy)
     callback = turn.url("/ivr/recording", purpose="voicemail")
+    transcription = {"transcribe": True, "transcribe_callback": callback} if english else {}
     turn.response.record(
         action=turn.step_url("voicemail"),
         method="POST",
@@ -53,8 +62,7 @@ def voicemail(turn: Turn, reason: str, busy: bool = False) -> str:
         timeout=10,
         finish_on_key="#",
         play_beep=True,
-        transcribe=True,
-        transcribe_callback=callback,
+        **transcription,
         recording_status_callback=callback,
         recording_status_callback_method="POST",
     )
@@ -65,9 +73,22 @@ def voicemail(turn: Turn, reason: str, busy: bool = False) -> str:
 
 
 def hold(turn: Turn) -> None:
-    """What a caller hears while waiting in the queue (Twilio plays it again when it ends)."""
+    """What a caller hears while waiting in the queue (Twilio plays it again when it ends); after
+    HOLD_LIMIT_SECONDS the caller leaves the queue, and the <Enqueue> action takes a voicemail."""
+    if queue_time(turn.form) >= HOLD_LIMIT_SECONDS:
+        log.info(
+            "call %s waited %ss for an agent: leaving the queue", turn.call.call_sid, queue_time(turn.form)
+        )
+        turn.response.leave()
+        return
     turn.say("hold")
-    turn.response.pause(length=20)
+    turn.response.pause(length=HOLD_PAUSE_SECONDS)
+
+
+def queue_time(form: Mapping[str, str]) -> int:
+    """Seconds the caller has waited in the queue, as Twilio's waitUrl request says (0 if unreadable)."""
+    raw = (form.get("QueueTime") or "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 9 else 0
 
 
 def _ask_voicemail(turn: Turn, retry: str) -> None:

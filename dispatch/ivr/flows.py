@@ -17,7 +17,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from dispatch.ivr import agent, choices, enrol, intake, manage, menu, services, tickets
 from dispatch.ivr.agent import to_agent
-from dispatch.ivr.turn import DONE, INVALID, TIMEOUT, Step, Turn
+from dispatch.ivr.turn import DONE, INVALID, PAST, TIMEOUT, Step, Turn
 from dispatch.models import Call, Contact
 from dispatch.settings import Settings
 
@@ -70,7 +70,7 @@ def take_step(
     turn = Turn(session, settings, call, base_url, form)
     digits = (form.get("Digits") or "").strip()[:32]
     result = STEPS[step].answer(turn, digits)
-    if result in {INVALID, TIMEOUT}:
+    if result in {INVALID, TIMEOUT, PAST}:
         _retry(turn, step, result)
     elif result != DONE:
         goto(turn, result)
@@ -87,7 +87,7 @@ def _retry(turn: Turn, step: str, reason: str) -> None:
     call = turn.call
     call.retries += 1
     if call.retries > MAX_RETRIES:
-        what = "no answer" if reason == TIMEOUT else "wrong keys"
+        what = {TIMEOUT: "no answer", PAST: "a start time already past"}.get(reason, "wrong keys")
         to_agent(turn, f"{what} {call.retries} times at {call.flow}/{step}")
         return
     STEPS[step].ask(turn, reason)

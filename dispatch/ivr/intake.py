@@ -10,9 +10,9 @@ from dispatch.ivr import services
 from dispatch.ivr.agent import to_agent
 from dispatch.ivr.choices import STEPS as CHOICE_STEPS
 from dispatch.ivr.choices import spoken_trade
-from dispatch.ivr.turn import DONE, INVALID, TIMEOUT, Step, Turn, after, entry_step
+from dispatch.ivr.turn import DONE, INVALID, PAST, TIMEOUT, Step, Turn, after, entry_step, number
 from dispatch.jobs.services import JobRequestError
-from dispatch.models import EmployerStatus, Site, Trade
+from dispatch.models import EmployerStatus, JobStatus, Site, Trade
 from dispatch.sms.registration import MAX_PAY, MIN_PAY
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,36 @@ def answer_date(turn: Turn, digits: str) -> str:
         return INVALID if digits else TIMEOUT
     turn.keep(date=wanted.isoformat())
     return after(turn, "date")
+
+
+# -- the start hour: not one already gone by, when the work is today ------------------------------
+
+
+def ask_hour(turn: Turn, retry: str) -> None:
+    turn.say("hour", turn.entry("hour", retry), low=0, high=23)
+
+
+def answer_hour(turn: Turn, digits: str) -> str:
+    hour = number(digits, 0, 23)
+    if isinstance(hour, str):
+        return hour
+    wanted = turn.call.answers.get("date")
+    if wanted and services.start_passed(turn.settings, date.fromisoformat(wanted), hour):
+        return PAST
+    turn.keep(hour=hour)
+    return after(turn, "hour")
+
+
+def _passed(turn: Turn) -> str | None:
+    """The step to ask again when the request's start is already past (the read-back may have changed
+    the day, or the call gone on past the hour): the day when it is gone, else the hour."""
+    answers = turn.call.answers
+    wanted = date.fromisoformat(answers["date"])
+    if wanted < services.market_today(turn.settings):
+        return "date"
+    if services.start_passed(turn.settings, wanted, int(answers["hour"])):
+        return "hour"
+    return None
 
 
 # -- a spoken description ------------------------------------------------------------------------
@@ -118,6 +148,12 @@ def answer_review(turn: Turn, digits: str) -> str:
 
 def _confirm(turn: Turn) -> str:
     call = turn.call
+    step = _passed(turn)
+    if step is not None:  # asked again with the reason, then straight back to the read-back
+        turn.keep(_changing=True)
+        call.step, call.retries = step, 0
+        STEPS[step].ask(turn, PAST)
+        return DONE
     if not services.can_text(call, turn.settings):
         return to_agent(turn, "job request from a number we cannot text or call back")
     employer = services.employer_for(turn.session, call.phone)
@@ -129,7 +165,7 @@ def _confirm(turn: Turn) -> str:
         log.warning("call %s: job request refused: %s", call.call_sid, exc)
         return to_agent(turn, f"job request refused: {exc}")
     call.step = "done"
-    turn.say("job_done", code=job.code)
+    turn.say("job_done", code=job.code, held=job.status == JobStatus.HELD)
     turn.response.hangup()
     return DONE
 
@@ -150,7 +186,7 @@ def answer_change(turn: Turn, digits: str) -> str:
 STEPS = {
     "headcount": entry_step("headcount", 1, 99, "headcount"),
     "date": Step(ask_date, answer_date),
-    "hour": entry_step("hour", 0, 23, "hour"),
+    "hour": Step(ask_hour, answer_hour),
     "days": entry_step("days", 1, MAX_DAYS, "days"),
     "pay": entry_step("pay", MIN_PAY, MAX_PAY, "pay"),
     "describe": Step(ask_describe, answer_describe),

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
 from dispatch.db import insert_ignoring_conflicts
+from dispatch.ivr import tickets
+from dispatch.jobs.request_parser import has_started
 from dispatch.jobs.services import JobRequest, create_job
 from dispatch.jobs.sms_requests import sms_summary
 from dispatch.models import (
@@ -27,6 +29,7 @@ from dispatch.models import (
     EmployerStatus,
     Job,
     JobSource,
+    JobStatus,
 )
 from dispatch.phones import try_e164
 from dispatch.settings import Settings, parse_quiet_hours
@@ -35,6 +38,9 @@ from dispatch.sms.services import queue_sms
 log = logging.getLogger(__name__)
 
 MAX_LISTED_JOBS = 8  # the manage menu keys jobs 1-8; 9 repeats
+STALE_CALL_AFTER = timedelta(minutes=30)  # no webhook for this long and not ended: the hang-up was missed
+STALE_CALL_BATCH = 500
+STALE_CALL_STATUS = "stale"  # the status a call gets when it is finished for want of a status callback
 
 
 # -- calls --------------------------------------------------------------------------------------
@@ -107,11 +113,42 @@ def open_jobs(session: Session, employer_id: int | None) -> list[Job]:
     return list(session.scalars(query))
 
 
+def finish_stale_calls(session: Session, now: datetime | None = None) -> dict[str, int]:
+    """A safety net for hang-ups whose status callback never came: calls not ended and untouched for
+    STALE_CALL_AFTER are finished as a status callback would finish them (a call-back ticket for one
+    left part-way). Calls another process holds are skipped, to be taken on the next run."""
+    cutoff = (now or utcnow()) - STALE_CALL_AFTER
+    query = (
+        select(Call)
+        .where(Call.ended_at.is_(None), Call.updated_at < cutoff)
+        .order_by(Call.id)
+        .limit(STALE_CALL_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    finished = ticketed = 0
+    for call in session.scalars(query).all():
+        ticket = tickets.finish_call(session, call, STALE_CALL_STATUS)
+        finished += 1
+        ticketed += ticket is not None
+        log.info("call %s had no status callback for %s: finished", call.call_sid, STALE_CALL_AFTER)
+    session.flush()
+    return {"finished": finished, "tickets": ticketed}
+
+
 # -- the market's clock -------------------------------------------------------------------------
 
 
+def market_now(settings: Settings, now: datetime | None = None) -> datetime:
+    return (now or utcnow()).astimezone(ZoneInfo(settings.MARKET_TIMEZONE))
+
+
 def market_today(settings: Settings, now: datetime | None = None) -> date:
-    return (now or utcnow()).astimezone(ZoneInfo(settings.MARKET_TIMEZONE)).date()
+    return market_now(settings, now).date()
+
+
+def start_passed(settings: Settings, work_date: date, hour: int, now: datetime | None = None) -> bool:
+    """Work from `hour` on `work_date` would start at or before the current hour in the market."""
+    return has_started(work_date, hour, market_now(settings, now))
 
 
 def agents_available(settings: Settings, now: datetime | None = None) -> bool:
@@ -156,7 +193,8 @@ def employer_by_phone(session: Session, phone: str) -> Employer:
 
 
 def post_job(session: Session, settings: Settings, call: Call) -> Job:
-    """The confirmed request becomes a job (matching starts after commit); the caller gets its summary."""
+    """The confirmed request becomes a job (matching starts after commit); the caller gets its summary.
+    A held employer's job waits for an agent, and the summary says so."""
     employer = employer_by_phone(session, call.phone)
     if employer.site_id is None:
         employer.site_id = int(call.answers["site"])
@@ -170,6 +208,7 @@ def post_job(session: Session, settings: Settings, call: Call) -> Job:
         kind="job.created",
         language=call.language,
         employer_id=employer.id,
+        held=job.status == JobStatus.HELD,
         **job_summary(job, call.language),
     )
     session.flush()

@@ -21,6 +21,8 @@ from dispatch.models import Call
 from dispatch.settings import Settings
 
 INVALID, TIMEOUT, DONE = "!invalid", "!timeout", "!done"
+PAST = "!past"  # a start time that has already gone by: re-prompted like a wrong key, with its own reason
+RETRY_PROMPTS = {TIMEOUT: "no_input", INVALID: "invalid_input", PAST: "time_passed"}
 GATHER_TIMEOUT = 6  # seconds of silence after the prompt (Twilio's default is 5)
 ENTRY_TIMEOUT = 8  # a number ended by #: callers type slowly
 # The steps of each flow, in order; the last one reads everything back.
@@ -78,7 +80,7 @@ class Turn:
         )
         self.response.redirect(self.step_url(step), method="POST")
         if retry:
-            self.say("no_input" if retry == TIMEOUT else "invalid_input", gather)
+            self.say(RETRY_PROMPTS.get(retry, "invalid_input"), gather)
         return gather
 
     def entry(self, step: str, retry: str) -> Gather:

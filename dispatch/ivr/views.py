@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from dispatch.ivr import flows, prompts, services, tickets
+from dispatch.ivr.agent import HOLD_PAUSE_SECONDS
 from dispatch.ivr.prompts import AUDIO_SUFFIXES
 from dispatch.runtime import Runtime
 from dispatch.twilio_auth import public_url, twilio_signed
@@ -79,6 +80,32 @@ def _respond(step: str, work: Callable[[Session], str]) -> Response:
     return _twiml(str(response))
 
 
+def _hold(form: dict[str, str], base_url: str) -> Response:
+    """The queue's wait music. A waitUrl may only answer Say, Play, Pause, Leave, Hangup or Redirect, so
+    should this fail the caller hears the hold prompt and waits on (never an <Enqueue>)."""
+    runtime = _runtime()
+    try:
+        with runtime.db.transaction() as session:
+            return _twiml(flows.hold(session, runtime.settings, form, base_url))
+    except Exception:
+        log.exception("queue hold failed for call %s", form.get("CallSid"))
+    response = VoiceResponse()
+    prompts.add(response, "hold", "zh", f"{base_url}/ivr/prompts", runtime.settings.PROMPTS_DIR)
+    response.pause(length=HOLD_PAUSE_SECONDS)
+    return _twiml(str(response))
+
+
+def _acknowledged(what: str, sid: str, work: Callable[[Session], None]) -> Response:
+    """A callback that answers nothing to the caller (a recording, a status): its work in one
+    transaction; should that fail, it is logged and Twilio still gets an empty 200, never a 500."""
+    try:
+        with _runtime().db.transaction() as session:
+            work(session)
+    except Exception:
+        log.exception("%s callback failed for call %s", what, sid)
+    return _twiml(EMPTY_TWIML)
+
+
 @bp.post("/voice")
 @twilio_signed
 def voice() -> Response:
@@ -96,7 +123,7 @@ def step(step: str) -> Response:
     step = step[:32]
     settings, form, base_url = _runtime().settings, request.form.to_dict(flat=True), _base_url()
     if step == "hold":
-        return _respond(step, lambda session: flows.hold(session, settings, form, base_url))
+        return _hold(form, base_url)
     turn = request.args.get("t", "")[:12]
     return _respond(step, lambda session: flows.take_step(session, settings, step, turn, form, base_url))
 
@@ -108,13 +135,16 @@ def recording() -> Response:
     sid = _call_sid()
     purpose = request.args.get("purpose", "voicemail")
     purpose = purpose if purpose in RECORDING_PURPOSES else "voicemail"
-    with _runtime().db.transaction() as session:
+    form = request.form.to_dict(flat=True)
+
+    def work(session: Session) -> None:
         call = services.find_call(session, sid)
         if call is None:
             log.info("recording for unknown call %s ignored", sid)
-            return _twiml(EMPTY_TWIML)
-        tickets.attach_recording(session, call, purpose, request.form)
-    return _twiml(EMPTY_TWIML)
+            return
+        tickets.attach_recording(session, call, purpose, form)
+
+    return _acknowledged("recording", sid, work)
 
 
 @bp.post("/status")
@@ -123,16 +153,17 @@ def status() -> Response:
     """The call's status changed; a call that ended part-way leaves a call-back ticket."""
     sid = _call_sid()
     call_status = (request.form.get("CallStatus") or "").strip()
-    with _runtime().db.transaction() as session:
+
+    def work(session: Session) -> None:
         call = services.find_call(session, sid)
         if call is None:
             log.info("status %s for unknown call %s ignored", call_status, sid)
-            return _twiml(EMPTY_TWIML)
-        if call_status in ENDED:
+        elif call_status in ENDED:
             tickets.finish_call(session, call, call_status)
         elif call_status and call.ended_at is None:
             call.status = call_status[:24]
-    return _twiml(EMPTY_TWIML)
+
+    return _acknowledged("status", sid, work)
 
 
 @bp.get("/prompts/<path:name>")

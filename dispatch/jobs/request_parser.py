@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +28,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("days", re.compile(_NUM + r"天")),
     ("day_word", re.compile(r"今天|今日|明天|明日|后天|today|tomorrow|tmrw|tmr")),
 ]
+# A part of the day, before the hour (`下午2点`, `下午 2点`) or after it (`2pm`, `2 pm`).
+_DAY_PARTS = frozenset({"早上", "上午", "中午", "下午", "晚上", "am", "pm"})
 _UNIT_WORDS = {
     "headcount": {"worker", "workers", "people", "persons", "person", "ppl", "pax", "人"},
     "pay": {"yuan", "rmb", "cny", "元", "块"},
@@ -65,6 +67,12 @@ class ParsedRequest:
         return [name for name, value in required.items() if value is None]
 
 
+def has_started(work_date: date, hour: int, market_now: datetime) -> bool:
+    """Whether work on `work_date` from `hour` o'clock would start at or before the market's current
+    hour (`market_now` in market time): a request for a time already gone by."""
+    return (work_date, hour) <= (market_now.date(), market_now.hour)
+
+
 def strip_keyword(text: str) -> str | None:
     """The request without its leading 招/NEED, or None when it does not start with one."""
     lowered = text.casefold()
@@ -81,9 +89,34 @@ def parse_request(session: Session, text: str, today: date) -> ParsedRequest:
     parsed = ParsedRequest()
     pieces = _segment(session, text.casefold().split())
     for i, piece in enumerate(pieces):
-        following = pieces[i + 1].text if i + 1 < len(pieces) else ""
-        _take(session, parsed, piece, following, today)
+        previous = pieces[i - 1] if i else None
+        following = pieces[i + 1] if i + 1 < len(pieces) else None
+        if piece.text in _DAY_PARTS and _part_of_an_hour(piece, previous, following):
+            continue  # read with its hour
+        part = previous.text if previous is not None and previous.text in _DAY_PARTS else None
+        _take(session, parsed, piece, following.text if following else "", today, part)
     return parsed
+
+
+def _part_of_an_hour(piece: Piece, previous: Piece | None, following: Piece | None) -> bool:
+    """`下午` before an hour (`下午 2点`), or `pm` after a bare number (`2 pm`)."""
+    if piece.text in {"am", "pm"}:
+        return previous is not None and previous.text.isascii() and previous.text.isdigit()
+    return following is not None and following.kind == "hour"
+
+
+def clock_hour(hour: int, part: str | None) -> int:
+    """The hour on the 24-hour clock: `下午2点`/`2pm` 14, `晚上12点`/`12am` 0, `中午12点`/`12pm` 12,
+    `中午1点` 13; `早上`/`上午` (and no part at all) keep the hour as it is."""
+    if part in {"下午", "晚上", "pm"}:
+        if hour == 12:
+            return 0 if part == "晚上" else 12
+        return hour + 12 if hour < 12 else hour
+    if part == "中午":
+        return hour + 12 if hour < 6 else hour
+    if part == "am" and hour == 12:
+        return 0
+    return hour
 
 
 def _segment(session: Session, words: list[str]) -> list[Piece]:
@@ -132,13 +165,21 @@ def _number(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() else chinese_numeral_to_int(text)
 
 
-def _take(session: Session, parsed: ParsedRequest, piece: Piece, following: str, today: date) -> None:
+def _take(
+    session: Session,
+    parsed: ParsedRequest,
+    piece: Piece,
+    following: str,
+    today: date,
+    part: str | None = None,
+) -> None:
+    """Read one piece; `part` is a part of the day just before it (`下午` in `下午 2点`)."""
     kind, value, match = piece.kind, piece.text, piece.match
     if match is not None and kind in {"headcount", "days", "pay", "hour"}:
         amount = _number(match.group("n"))
         if amount is not None and kind == "hour":
-            afternoon = match.group("part") in {"下午", "晚上"} or value.endswith("pm")
-            amount = amount + 12 if afternoon and amount < 12 else amount
+            suffix = value[-2:] if value[-2:] in {"am", "pm"} else None
+            amount = clock_hour(amount, match.group("part") or suffix or part)
         _set(parsed, kind, amount, value)
     elif match is not None and kind == "date":
         _set(parsed, "work_date", _month_day(today, int(match.group("m")), int(match.group("n"))), value)
@@ -170,7 +211,11 @@ def _plausible(attribute: str, value: int | date) -> bool:
 
 
 def _bare_number(parsed: ParsedRequest, value: int, following: str) -> None:
-    """`2 workers`, `300 yuan`, `3 days`; alone, a small number is a headcount, a larger one the pay."""
+    """`2 workers`, `300 yuan`, `3 days`, `2 pm`; alone, a small number is a headcount, a larger one
+    the pay."""
+    if following in {"am", "pm"}:
+        _set(parsed, "hour", clock_hour(value, following), f"{value} {following}")
+        return
     for attribute, words in _UNIT_WORDS.items():
         if following in words:
             _set(parsed, attribute, value, str(value))

@@ -16,7 +16,13 @@ from sqlalchemy.orm import Session
 
 from dispatch.catalogue import trade_short_name
 from dispatch.clock import utcnow
-from dispatch.jobs.request_parser import DEFAULT_HOUR, ParsedRequest, parse_request, strip_keyword
+from dispatch.jobs.request_parser import (
+    DEFAULT_HOUR,
+    ParsedRequest,
+    has_started,
+    parse_request,
+    strip_keyword,
+)
 from dispatch.jobs.services import JobRequest, create_job, start_matching
 from dispatch.models import (
     Conversation,
@@ -101,7 +107,8 @@ def _request(parsed: ParsedRequest) -> JobRequest:
 def answer(
     session: Session, settings: Settings, message: Message, conversation: Conversation, text: str
 ) -> None:
-    """The employer's answer to the read-back: 1 posts the job, 2 drops it; a new request replaces it."""
+    """The employer's answer to the read-back: 1 posts the job (unless its start has passed meanwhile:
+    then it is dropped and a new request asked for), 2 drops it; a new request replaces it."""
     job = session.get(Job, int(conversation.answers.get("job_id", 0)))
     key = text.casefold()
     if job is None or job.status != JobStatus.DRAFT:
@@ -111,7 +118,12 @@ def answer(
         return
     if key in YES_WORDS or key in NO_WORDS:
         session.delete(conversation)
-        if key in YES_WORDS:
+        if key in YES_WORDS and _start_passed(settings, job):
+            # Too late to post: the draft goes, and the employer is asked for a new request.
+            job.status, job.cancelled_at = JobStatus.CANCELLED, utcnow()
+            session.flush()
+            _reply(session, settings, message, "job_request_expired", "job_request.expired", job)
+        elif key in YES_WORDS:
             held = job.employer.status == EmployerStatus.HELD
             if held:
                 job.status = JobStatus.HELD  # waits for an agent, like any job of a held employer
@@ -140,6 +152,11 @@ def answer(
     conversation.answers = {**conversation.answers, "retries": retries}
     session.flush()
     _ask(session, settings, message, job, retry=True)
+
+
+def _start_passed(settings: Settings, job: Job) -> bool:
+    market_now = utcnow().astimezone(ZoneInfo(settings.MARKET_TIMEZONE))
+    return has_started(job.work_date, job.start_time.hour, market_now)
 
 
 def _ask(session: Session, settings: Settings, message: Message, job: Job, retry: bool = False) -> None:

@@ -84,7 +84,7 @@ def test_a_description_recorded_as_the_caller_hung_up_reaches_the_call_back_tick
 ) -> None:
     caller = Caller(client)
     caller.dial()
-    for keys in ["1", "3", "1", "1", "8", "1", "150", "1"]:
+    for keys in ["1", "3", "1", "2", "8", "1", "150", "1"]:
         caller.press(keys)
     describe = caller.action()
     caller.hang_up()  # the status callback overtakes the recording's action request
@@ -102,7 +102,7 @@ def test_a_caller_who_withheld_their_number_is_put_through_to_an_agent_at_confir
 ) -> None:
     caller = Caller(client, phone=withheld)
     caller.dial()
-    for keys in ["1", "3", "1", "1", "8", "1", "150", "1"]:
+    for keys in ["1", "3", "1", "2", "8", "1", "150", "1"]:
         caller.press(keys)
     caller.skip_recording()
     caller.press("1")

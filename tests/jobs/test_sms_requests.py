@@ -71,6 +71,18 @@ def codes(session, model) -> dict[str, int]:
         ),
         ("3 movers today 7am 250 yuan 2 days dongjie", ("porter", 3, TODAY, 7, 2, 250, "LZ-DJ")),
         ("welder 1 1月3日 400", ("welder", 1, date(2027, 1, 3), None, None, 400, None)),
+        # A part of the day apart from its hour, and the hours around noon and midnight.
+        ("水电工 明天 下午 2点 300元", ("plumber_electrician", None, date(2026, 12, 5), 14, None, 300, None)),
+        ("plumber tomorrow 2 pm 300", ("plumber_electrician", None, date(2026, 12, 5), 14, None, 300, None)),
+        ("plumber tomorrow 8 am 300", ("plumber_electrician", None, date(2026, 12, 5), 8, None, 300, None)),
+        ("2 plumber tomorrow 2pm 300", ("plumber_electrician", 2, date(2026, 12, 5), 14, None, 300, None)),
+        ("水电工 明天 晚上12点 300元", ("plumber_electrician", None, date(2026, 12, 5), 0, None, 300, None)),
+        ("水电工 明天 晚上 8点 300元", ("plumber_electrician", None, date(2026, 12, 5), 20, None, 300, None)),
+        ("plumber tomorrow 12am 300", ("plumber_electrician", None, date(2026, 12, 5), 0, None, 300, None)),
+        ("水电工 明天 中午12点 300元", ("plumber_electrician", None, date(2026, 12, 5), 12, None, 300, None)),
+        ("plumber tomorrow 12pm 300", ("plumber_electrician", None, date(2026, 12, 5), 12, None, 300, None)),
+        ("水电工 明天 早上 7点 300元", ("plumber_electrician", None, date(2026, 12, 5), 7, None, 300, None)),
+        ("水电工明天上午9点300元", ("plumber_electrician", None, date(2026, 12, 5), 9, None, 300, None)),
     ],
 )
 def test_requests_are_read_in_chinese_and_english(session, seeded, text: str, expected: tuple) -> None:
@@ -87,6 +99,12 @@ def test_requests_are_read_in_chinese_and_english(session, seeded, text: str, ex
     )
     assert parsed.site_id == (sites[site] if site else None)
     assert parsed.missing() == []
+
+
+def test_a_part_of_the_day_is_not_kept_as_a_note(session, seeded) -> None:
+    assert parse_request(session, "水电工 明天 下午 2点 300元", TODAY).unknown == []
+    assert parse_request(session, "plumber tomorrow 2 pm 300", TODAY).unknown == []
+    assert parse_request(session, "水电工 明天 300元 下午", TODAY).unknown == ["下午"]  # no hour with it
 
 
 def test_words_it_does_not_know_are_kept_and_what_is_missing_is_named(session, seeded) -> None:
@@ -143,15 +161,15 @@ def test_an_english_request_is_answered_in_english_and_2_drops_it(client, sessio
 def test_a_held_employers_confirmed_request_waits_for_an_agent(client, session, employer) -> None:
     employer.status = EmployerStatus.HELD
     session.commit()
-    text_in(client, "招 小工 1人 今天 200元 东街", sender=PHONE)
+    text_in(client, "招 小工 1人 明天 200元 东街", sender=PHONE)
     text_in(client, "确认", sender=PHONE)
     job = session.scalars(select(Job)).one()
     assert job.status == JobStatus.HELD and "工作人员审核后发布" in last_reply(session, PHONE).body
 
 
 def test_a_corrected_request_replaces_the_draft(client, session, employer) -> None:
-    text_in(client, "招 小工 1人 今天 200元 东街", sender=PHONE)
-    text_in(client, "招 小工 4人 今天 200元 东街", sender=PHONE)
+    text_in(client, "招 小工 1人 明天 200元 东街", sender=PHONE)
+    text_in(client, "招 小工 4人 明天 200元 东街", sender=PHONE)
     first, second = session.scalars(select(Job).order_by(Job.id)).all()
     assert (first.status, second.status, second.headcount) == (JobStatus.CANCELLED, JobStatus.DRAFT, 4)
     text_in(client, "1", sender=PHONE)
@@ -160,7 +178,7 @@ def test_a_corrected_request_replaces_the_draft(client, session, employer) -> No
 
 
 def test_a_request_without_a_place_uses_the_last_jobs(client, session, employer) -> None:
-    text_in(client, "招 小工 1人 今天 200元 东街", sender=PHONE)
+    text_in(client, "招 小工 1人 明天 200元 东街", sender=PHONE)
     text_in(client, "1", sender=PHONE)
     text_in(client, "招 保洁 2人 明天 150元", sender=PHONE)
     first, second = session.scalars(select(Job).order_by(Job.id)).all()
@@ -197,3 +215,30 @@ def test_a_stranger_cannot_post_by_sms(client, session, seeded) -> None:
     [ticket] = session.scalars(select(Ticket))
     assert ticket.kind == TicketKind.UNPARSED_SMS
     assert [m.kind for m in outbound_to(session, "+8613600136000")] == ["not_understood"]
+
+
+def test_a_request_whose_start_has_passed_by_the_1_is_dropped_and_a_new_one_asked_for(
+    client, session, employer
+) -> None:
+    """Market time, not UTC: at 17:00 UTC on Dec 3 it is already 01:00 on Dec 4 in Shanghai."""
+    with time_machine.travel(datetime(2026, 12, 3, 15, 30, tzinfo=UTC), tick=False):  # 23:30 in the market
+        text_in(client, "招 小工 1人 明天 1点 200元 东街", sender=PHONE)
+    job = session.scalars(select(Job)).one()
+    assert (job.work_date, job.start_time, job.status) == (date(2026, 12, 4), time(1), JobStatus.DRAFT)
+    with time_machine.travel(datetime(2026, 12, 3, 17, 0, tzinfo=UTC), tick=False):  # 01:00 on Dec 4
+        text_in(client, "1", sender=PHONE)
+    session.expire_all()
+    assert job.status == JobStatus.CANCELLED
+    reply_ = last_reply(session, PHONE)
+    assert reply_.kind == "job_request.expired" and "请重新发一条招工短信" in reply_.body
+    assert session.scalar(select(Conversation).where(Conversation.phone == PHONE)) is None
+    assert session.scalars(select(OutboxEvent).where(OutboxEvent.task.like("%match_job"))).all() == []
+
+
+def test_a_request_confirmed_before_its_start_is_posted(client, session, employer) -> None:
+    with time_machine.travel(datetime(2026, 12, 3, 15, 30, tzinfo=UTC), tick=False):
+        text_in(client, "招 小工 1人 明天 1点 200元 东街", sender=PHONE)
+    with time_machine.travel(datetime(2026, 12, 3, 16, 30, tzinfo=UTC), tick=False):  # 00:30 on Dec 4
+        text_in(client, "1", sender=PHONE)
+    session.expire_all()
+    assert session.scalars(select(Job)).one().status == JobStatus.OPEN

@@ -1,0 +1,12 @@
+"""Phone intake's periodic RQ jobs."""
+
+from __future__ import annotations
+
+from dispatch.ivr import services
+from dispatch.runtime import get_runtime
+
+
+def finish_stale_calls() -> dict[str, int]:
+    """Finish calls whose status callback never arrived (see services.finish_stale_calls)."""
+    with get_runtime().db.transaction() as session:
+        return services.finish_stale_calls(session)
