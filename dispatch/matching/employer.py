@@ -31,7 +31,7 @@ def notice_due(session: Session, settings: Settings, job: Job, now: datetime) ->
 
 def notify(session: Session, settings: Settings, job_id: int, now: datetime) -> dict[str, int]:
     """Tell the employer about the workers who confirmed since the last notice (idempotent)."""
-    job = session.scalars(select(Job).where(Job.id == job_id).with_for_update()).first()
+    job = session.scalars(select(Job).where(Job.id == job_id).with_for_update(key_share=True)).first()
     if job is None:
         return {"missing": 1}
     told = set(job.matching.get("employer_told", []))

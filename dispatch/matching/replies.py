@@ -23,7 +23,6 @@ from dispatch.models import (
     OPEN_OFFER_STATUSES,
     Conversation,
     Job,
-    JobStatus,
     Message,
     Offer,
     OfferStatus,
@@ -57,7 +56,8 @@ _GLUED = re.compile(
     + "|".join(sorted((re.escape(w) for w in ANSWER_WORDS if not w.isdigit()), key=len, reverse=True))
     + r")(\d{3,8})$"
 )
-# A bare answer may still mean an offer that lapsed this recently, if its job still wants workers.
+# An answer may still mean an offer that lapsed this recently, if its job still wants workers; a yes
+# takes such an offer only when it names the job's code.
 RECENT = timedelta(hours=24)
 
 
@@ -127,20 +127,34 @@ def handle_bare_reply(session: Session, settings: Settings, message: Message, co
     offers = _open_offers(session, worker)
     if answer.answer == Answer.CANCEL and not offers:
         # `取消` alone: a place is given back only when its code is said.
-        held = _placements(session, worker)
+        held = _placements(session, settings, worker)
         if not held:
             return False
         _ask_which(session, settings, message, worker, held, cancel=True)
         return True
     if not offers:
-        offers = _recently_lapsed(session, worker)
-    if not offers:
-        return False
+        lapsed = _recently_lapsed(session, worker)
+        if not lapsed:
+            return False
+        if answer.answer == Answer.YES:
+            # `好`, `ok`, `行` may be a thank-you: a lapsed offer is taken only with its code (`1 123`).
+            _ask_which(session, settings, message, worker, lapsed, cancel=False)
+            return True
+        offers = lapsed
     if len(offers) > 1:
         _ask_which(session, settings, message, worker, offers, cancel=False)
         return True
     _act(session, settings, message, offers[0], answer.answer)
     return True
+
+
+def on_opt_out(session: Session, settings: Settings, message: Message) -> None:
+    """A bare opt-out from a worker: any place they hold goes to an agent to follow up."""
+    if message.worker_id is None:
+        return
+    worker = session.get(Worker, message.worker_id)
+    assert worker is not None
+    services.on_worker_opted_out(session, settings, worker, utcnow())
 
 
 def _act(session: Session, settings: Settings, message: Message, offer: Offer, answer: Answer) -> None:
@@ -174,14 +188,15 @@ def _open_offers(session: Session, worker: Worker) -> list[Offer]:
     return list(session.scalars(query))
 
 
-def _placements(session: Session, worker: Worker) -> list[Offer]:
+def _placements(session: Session, settings: Settings, worker: Worker) -> list[Offer]:
+    """The places the worker holds on jobs not yet over."""
     query = (
         select(Offer)
         .join(Job, Job.id == Offer.job_id)
         .where(
             Offer.worker_id == worker.id,
             Offer.status == OfferStatus.ACCEPTED,
-            Job.status.in_((JobStatus.OPEN, JobStatus.FILLED, JobStatus.ESCALATED)),
+            services.not_over(settings, utcnow()),
         )
         .order_by(Offer.id)
     )
@@ -189,7 +204,7 @@ def _placements(session: Session, worker: Worker) -> list[Offer]:
 
 
 def _recently_lapsed(session: Session, worker: Worker) -> list[Offer]:
-    """Offers that expired lately on jobs still wanting workers: a late `1` may still get a place."""
+    """Offers that expired lately on jobs still wanting workers: a late `1 123` may still get a place."""
     query = (
         select(Offer)
         .join(Job, Job.id == Offer.job_id)

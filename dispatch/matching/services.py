@@ -11,14 +11,17 @@ from __future__ import annotations
 import enum
 import logging
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
+from dispatch.clock import utcnow
 from dispatch.jobs import services as jobs
 from dispatch.matching import employer, notices
 from dispatch.models import (
     OPEN_OFFER_STATUSES,
+    EmployerBlock,
     Job,
     JobStatus,
     Message,
@@ -28,6 +31,7 @@ from dispatch.models import (
     TicketKind,
     TicketStatus,
     Worker,
+    WorkerStatus,
 )
 from dispatch.queue import defer
 from dispatch.settings import Settings
@@ -38,6 +42,7 @@ log = logging.getLogger(__name__)
 TAKING = (JobStatus.OPEN, JobStatus.ESCALATED)
 SEND_WAVE = "dispatch.matching.tasks.send_wave"
 REFILL = "dispatch.matching.tasks.refill_job"
+OPTED_OUT = "placed_worker_opted_out"  # the reason on the ticket of a placed worker's opt-out
 
 
 class Outcome(enum.StrEnum):
@@ -49,14 +54,22 @@ class Outcome(enum.StrEnum):
     DECLINED = "declined"
     GIVEN_BACK = "given_back"  # a placed worker cancelled
     NOT_HELD = "not_held"  # a cancel for a place the worker does not hold
+    REFUSED = "refused"  # the worker may not take this offer (paused, blocked, refused or gave it back)
 
 
+# Offers whose yes may claim a place: still open, lapsed (the job's days not over), or waiting on standby.
+# Never one the worker declined or gave back, one closed by the job filling, or one already told 名额已满.
+CLAIMABLE = frozenset({*OPEN_OFFER_STATUSES, OfferStatus.EXPIRED, OfferStatus.STANDBY})
+
+
+# Row locks are FOR NO KEY UPDATE: an Offer or Message inserted meanwhile (its foreign key takes a
+# KEY SHARE lock on the worker or job) neither waits for them nor deadlocks with them.
 def _lock_worker(session: Session, worker_id: int) -> Worker:
-    return session.scalars(select(Worker).where(Worker.id == worker_id).with_for_update()).one()
+    return session.scalars(select(Worker).where(Worker.id == worker_id).with_for_update(key_share=True)).one()
 
 
 def _lock_job(session: Session, job_id: int) -> Job:
-    return session.scalars(select(Job).where(Job.id == job_id).with_for_update()).one()
+    return session.scalars(select(Job).where(Job.id == job_id).with_for_update(key_share=True)).one()
 
 
 def open_offers(session: Session, job: Job) -> list[Offer]:
@@ -94,9 +107,22 @@ def accept(
             session, settings, inbound, worker, "placement_worker", "placement.worker", job, now
         )
         return Outcome.ALREADY
-    if job.status not in (*TAKING, JobStatus.FILLED):
+    if job.status not in (*TAKING, JobStatus.FILLED) or job.end_date < notices.local_date(settings, now):
         _tell_closed(session, settings, inbound, worker, job, now)
         return Outcome.CLOSED
+    if not _may_take(session, worker, job, offer):
+        if offer.status in OPEN_OFFER_STATUSES:  # paused or blocked since the offer went: it closes
+            job = _lock_job(session, job.id)  # before the offer's row, as everywhere
+            session.refresh(offer)
+            if offer.status in OPEN_OFFER_STATUSES:
+                offer.status = OfferStatus.CANCELLED
+                offer.responded_at = now
+                session.flush()
+                maybe_next_wave(session, job)
+        notices.tell_worker(
+            session, settings, inbound, worker, "match_offer_gone", "match.offer_gone", job, now
+        )
+        return Outcome.REFUSED
     clash = clashing_job(session, worker, job)
     if clash is not None:
         job = _lock_job(session, job.id)  # before the offer's row, as everywhere
@@ -118,13 +144,17 @@ def accept(
             other_code=clash.code,
         )
         return Outcome.OVERLAP
-    claimed = session.execute(
-        update(Job)
-        .where(Job.id == job.id, Job.filled < Job.headcount, Job.status.in_(TAKING))
-        .values(filled=Job.filled + 1, updated_at=now)
-        .returning(Job.filled)
-        .execution_options(synchronize_session=False)
-    ).first()
+    # An offer closed when the job filled still hears 名额已满 (and may wait on standby); it never
+    # claims a place itself, even one that reopened meanwhile (standby workers are asked first).
+    claimed = None
+    if offer.status in CLAIMABLE:
+        claimed = session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.filled < Job.headcount, Job.status.in_(TAKING))
+            .values(filled=Job.filled + 1, updated_at=now)
+            .returning(Job.filled)
+            .execution_options(synchronize_session=False)
+        ).first()
     session.refresh(job)  # the row is ours now (or full): read it as committed
     if claimed is None:
         if job.status not in (*TAKING, JobStatus.FILLED):
@@ -156,6 +186,24 @@ def accept(
     return Outcome.PLACED
 
 
+def _may_take(session: Session, worker: Worker, job: Job, offer: Offer) -> bool:
+    """Whether this worker may still say yes to this offer at all (places aside): an active worker the
+    employer has not blocked, answering an offer they did not refuse, give back or hear was full; or
+    one closed when the job filled, while it is still full (名额已满, standby)."""
+    if worker.status != WorkerStatus.ACTIVE:
+        return False
+    blocked = select(EmployerBlock.worker_id).where(
+        EmployerBlock.employer_id == job.employer_id, EmployerBlock.worker_id == worker.id
+    )
+    if session.scalar(blocked) is not None:
+        return False
+    if offer.status in CLAIMABLE:
+        return True
+    given_back = offer.id in job.matching.get("given_back", [])
+    closed_by_filling = offer.status in (OfferStatus.CANCELLED, OfferStatus.LATE) and not given_back
+    return closed_by_filling and job.status == JobStatus.FILLED
+
+
 def _filled(session: Session, job: Job, now: datetime) -> None:
     """The last place went: outstanding offers close (late answers get 名额已满), the agents' ticket
     for this job, if any, is resolved."""
@@ -170,6 +218,8 @@ def _filled(session: Session, job: Job, now: datetime) -> None:
         Ticket.status != TicketStatus.RESOLVED,
     )
     for ticket in session.scalars(tickets):
+        if ticket.details.get("reason") == OPTED_OUT:
+            continue  # filling the job does not tell whether the worker who opted out still comes
         ticket.status = TicketStatus.RESOLVED
         ticket.resolved_at = now
         ticket.resolution = "filled by SMS replies"
@@ -224,6 +274,13 @@ def give_back(
     if offer.status != OfferStatus.ACCEPTED:
         return decline(session, settings, offer, inbound, now)
     job = offer.job
+    session.refresh(job)
+    if job.end_date < notices.local_date(settings, now):  # the work is done: nothing to give back
+        notices.tell_worker(
+            session, settings, inbound, worker, "match_cancel_over", "match.cancel_over", job, now
+        )
+        return Outcome.NOT_HELD
+    job = _lock_job(session, job.id)  # before the offer's row, as everywhere
     session.execute(
         update(Job)
         .where(Job.id == job.id, Job.filled > 0)
@@ -234,6 +291,8 @@ def give_back(
     offer.status = OfferStatus.CANCELLED
     offer.responded_at = now
     worker.cancellations += 1
+    given_back = [*job.matching.get("given_back", []), offer.id]
+    job.matching = {**job.matching, "given_back": given_back}  # a later yes to it takes nothing
     if job.status == JobStatus.FILLED:
         job.status = JobStatus.OPEN
         job.filled_at = None
@@ -253,8 +312,40 @@ def give_back(
             **notices.worker_for_employer(worker, language),
         )
     if job.status == JobStatus.OPEN:
-        defer(session, REFILL, job.id, queue="matching")
+        if _under_way(settings, job, now):
+            # Too late for texts to find someone in time: an agent phones round instead.
+            _call_for_refill(session, job, worker, now)
+        else:
+            defer(session, REFILL, job.id, queue="matching")
     return Outcome.GIVEN_BACK
+
+
+def _under_way(settings: Settings, job: Job, now: datetime) -> bool:
+    """The job's work has started: its first day's start time is past (and its last day not over)."""
+    local = now.astimezone(ZoneInfo(settings.MARKET_TIMEZONE))
+    started = datetime.combine(job.work_date, job.start_time, tzinfo=local.tzinfo)
+    return local >= started and local.date() <= job.end_date
+
+
+def _call_for_refill(session: Session, job: Job, worker: Worker, now: datetime) -> Ticket:
+    """A placed worker dropped out after the start: the job goes to an agent (no automatic wave)."""
+    job.status = JobStatus.ESCALATED
+    ticket = Ticket(
+        kind=TicketKind.UNFILLED_JOB,
+        priority=1,
+        site_id=job.site_id,
+        phone=job.employer.phone,
+        employer_id=job.employer_id,
+        worker_id=worker.id,
+        job_id=job.id,
+        summary=f"{job.code}: {worker.name} cancelled after the start; {job.filled}/{job.headcount}, "
+        "find a replacement by phone",
+        details={"reason": "cancelled_after_start", "remaining": job.remaining},
+        created_at=now,
+    )
+    session.add(ticket)
+    session.flush()
+    return ticket
 
 
 def maybe_next_wave(session: Session, job: Job) -> bool:
@@ -268,8 +359,59 @@ def maybe_next_wave(session: Session, job: Job) -> bool:
     )
     if still_open:
         return False
+    job.updated_at = utcnow()  # the sweep's grace for a lost next wave runs from here
     defer(session, SEND_WAVE, job.id, job.wave + 1, queue="matching")
     return True
+
+
+def not_over(settings: Settings, now: datetime):  # type: ignore[no-untyped-def]
+    """The condition for a job that still takes (or holds) workers: still wanted, its last day to come."""
+    return and_(
+        Job.status.in_((*TAKING, JobStatus.FILLED)), Job.end_date >= notices.local_date(settings, now)
+    )
+
+
+def on_worker_opted_out(session: Session, settings: Settings, worker: Worker, now: datetime) -> list[Ticket]:
+    """A placed worker sent a bare opt-out (`CANCEL`, `退订`): the place is not given back by itself
+    (an opt-out is no cancellation), but an agent is asked to call, once per place. Returns new tickets."""
+    held = session.scalars(
+        select(Offer)
+        .join(Job, Job.id == Offer.job_id)
+        .where(Offer.worker_id == worker.id, Offer.status == OfferStatus.ACCEPTED, not_over(settings, now))
+        .order_by(Offer.id)
+    ).all()
+    tickets = []
+    for offer in held:
+        job = offer.job
+        open_already = session.scalar(
+            select(Ticket.id).where(
+                Ticket.job_id == job.id,
+                Ticket.worker_id == worker.id,
+                Ticket.kind == TicketKind.UNFILLED_JOB,
+                Ticket.status != TicketStatus.RESOLVED,
+            )
+        )
+        if open_already is not None:
+            continue
+        ticket = Ticket(
+            kind=TicketKind.UNFILLED_JOB,
+            priority=2,
+            site_id=job.site_id,
+            phone=worker.phone,
+            worker_id=worker.id,
+            employer_id=job.employer_id,
+            job_id=job.id,
+            summary=f"{job.code}: placed worker {worker.name} ({worker.phone}) opted out of texts; "
+            "call to confirm they still come",
+            details={"reason": OPTED_OUT, "offer_id": offer.id},
+            created_at=now,
+        )
+        session.add(ticket)
+        tickets.append(ticket)
+    session.flush()
+    if tickets:
+        log.info("worker %s opted out holding %s places: tickets opened", worker.id, len(tickets))
+    return tickets
 
 
 def cancel_job(session: Session, settings: Settings, job: Job, now: datetime) -> list[Offer]:

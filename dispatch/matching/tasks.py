@@ -47,7 +47,8 @@ def notify_employer(job_id: int) -> dict[str, int]:
 
 def sweep_offers() -> dict[str, int]:
     """Periodic safety net: expire offers whose wave job never ran (lost from Redis), start the next
-    wave for jobs left with none out, and restart jobs whose first wave never went."""
+    wave for jobs left with none out (including those whose offers were all declined and whose queued
+    next wave was lost), and restart jobs whose first wave never went."""
     runtime = get_runtime()
     now = utcnow()
     with runtime.db.transaction() as session:
@@ -65,6 +66,16 @@ def sweep_offers() -> dict[str, int]:
         waiting = (
             select(Offer.id).where(Offer.job_id == Job.id, Offer.status.in_(OPEN_OFFER_STATUSES)).exists()
         )
+        # A job past wave 0 with places left and nothing out, untouched for the grace: its queued next
+        # wave (declines exhausted the last one) was lost from Redis, and nothing else would move it.
+        stalled = select(Job.id).where(
+            Job.status == JobStatus.OPEN,
+            Job.wave > 0,
+            Job.filled < Job.headcount,
+            Job.updated_at < now - SWEEP_GRACE,
+            ~waiting,
+        )
+        job_ids.update(session.scalars(stalled.order_by(Job.updated_at).limit(SWEEP_BATCH)))
         restarted = 0
         for job in session.scalars(
             select(Job).where(Job.id.in_(job_ids), Job.status == JobStatus.OPEN, ~waiting)

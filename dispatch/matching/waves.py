@@ -11,16 +11,28 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from dispatch.matching import candidates as pool_candidates
 from dispatch.matching import config as matching_config
 from dispatch.matching import notices
 from dispatch.matching.config import MatchingConfig
 from dispatch.matching.services import SEND_WAVE, open_offers
-from dispatch.models import Job, JobStatus, Offer, OfferStatus, Ticket, TicketKind, Worker
+from dispatch.models import (
+    Contact,
+    EmployerBlock,
+    Job,
+    JobStatus,
+    Offer,
+    OfferStatus,
+    Ticket,
+    TicketKind,
+    Worker,
+    WorkerStatus,
+)
 from dispatch.models.messaging import MessageStatus
 from dispatch.queue import defer
 from dispatch.settings import Settings
@@ -29,7 +41,7 @@ log = logging.getLogger(__name__)
 
 
 def _locked_job(session: Session, job_id: int) -> Job | None:
-    return session.scalars(select(Job).where(Job.id == job_id).with_for_update()).first()
+    return session.scalars(select(Job).where(Job.id == job_id).with_for_update(key_share=True)).first()
 
 
 def expire_due_offers(session: Session, job: Job, now: datetime) -> int:
@@ -41,8 +53,13 @@ def expire_due_offers(session: Session, job: Job, now: datetime) -> int:
     return expired
 
 
-def send_wave(session: Session, settings: Settings, job_id: int, wave: int, now: datetime) -> dict[str, int]:
-    """Send wave `wave` of offers for the job, unless it went out already or is no longer wanted."""
+def send_wave(
+    session: Session, settings: Settings, job_id: int, wave: int, now: datetime, refill: bool = False
+) -> dict[str, int]:
+    """Send wave `wave` of offers for the job, unless it went out already or is no longer wanted.
+
+    A refill (a place given back) past the last wave still asks once more at the widest radius (new
+    workers may have come within reach) before the job goes to an agent."""
     job = _locked_job(session, job_id)
     if job is None:
         return {"missing": 1}
@@ -65,7 +82,8 @@ def send_wave(session: Session, settings: Settings, job_id: int, wave: int, now:
         _look_again(session, job, wave, still_open)
         return {**counts, "waiting": 1}
     seed = int(job.matching.get("seed", job.id))
-    for number in range(wave, config.last_wave + 1):
+    numbers = range(wave, max(config.last_wave, wave if refill else 0) + 1)
+    for number in numbers:
         radius = config.radius_for(number)
         found = pool_candidates.rank(
             session,
@@ -145,7 +163,9 @@ def mark_offered(session: Session, worker_ids: list[int], now: datetime) -> None
     (an answer being handled) is skipped rather than waited for, so a wave never deadlocks with one."""
     if not worker_ids:
         return
-    free = select(Worker.id).where(Worker.id.in_(worker_ids)).with_for_update(skip_locked=True)
+    free = (
+        select(Worker.id).where(Worker.id.in_(worker_ids)).with_for_update(skip_locked=True, key_share=True)
+    )
     session.execute(
         update(Worker)
         .where(Worker.id.in_(free.scalar_subquery()))
@@ -154,12 +174,56 @@ def mark_offered(session: Session, worker_ids: list[int], now: datetime) -> None
     )
 
 
+def _standby_eligible(job: Job) -> Any:
+    """The checks of a normal wave, for a worker on standby: still active, their number taking texts,
+    no place on another job on these days, not blocked by the employer."""
+    held = aliased(Offer)
+    held_job = aliased(Job)
+    booked = (
+        select(held.id)
+        .join(held_job, held_job.id == held.job_id)
+        .where(
+            held.worker_id == Offer.worker_id,
+            held.status == OfferStatus.ACCEPTED,
+            held.job_id != job.id,
+            held_job.end_date >= job.work_date,
+            held_job.work_date <= job.end_date,
+        )
+        .exists()
+    )
+    unreachable = (
+        select(Contact.id)
+        .where(
+            Contact.phone == Worker.phone,
+            or_(Contact.opted_out_at.is_not(None), Contact.undeliverable_at.is_not(None)),
+        )
+        .exists()
+    )
+    blocked = (
+        select(EmployerBlock.worker_id)
+        .where(EmployerBlock.employer_id == job.employer_id, EmployerBlock.worker_id == Offer.worker_id)
+        .exists()
+    )
+    return and_(Worker.status == WorkerStatus.ACTIVE, ~booked, ~unreachable, ~blocked)
+
+
 def reoffer_standby(session: Session, settings: Settings, job: Job, now: datetime) -> int:
-    """A place reopened: those who said yes when it was full come first, in the order they answered."""
+    """A place reopened: those who said yes when it was full come first, in the order they answered,
+    if they could still be offered it in a normal wave (the others' standby lapses)."""
     config = matching_config.load(settings)
-    waiting = select(Offer).where(Offer.job_id == job.id, Offer.status == OfferStatus.STANDBY)
+    waiting = (
+        select(Offer)
+        .join(Worker, Worker.id == Offer.worker_id)
+        .where(Offer.job_id == job.id, Offer.status == OfferStatus.STANDBY)
+    )
+    for gone in session.scalars(waiting.where(~_standby_eligible(job))):
+        gone.status = OfferStatus.CANCELLED
     chosen = list(
-        session.scalars(waiting.order_by(Offer.responded_at, Offer.id).limit(config.wave_size(job.remaining)))
+        session.scalars(
+            waiting.where(_standby_eligible(job))
+            .order_by(Offer.responded_at, Offer.id)
+            .limit(config.wave_size(job.remaining))
+        )
     )
     if not chosen:
         return 0
@@ -167,6 +231,7 @@ def reoffer_standby(session: Session, settings: Settings, job: Job, now: datetim
     expires_at = notices.expiry(
         settings, config.expiry_same_day_minutes, config.expiry_later_minutes, job, sent_at
     )
+    reoffered = 0
     for offer in chosen:
         offer.status = OfferStatus.SENT
         offer.sent_at = sent_at
@@ -174,8 +239,13 @@ def reoffer_standby(session: Session, settings: Settings, job: Job, now: datetim
         offer.responded_at = None
         message = notices.send_offer(session, settings, offer, job, offer.worker, now, reopened=True)
         offer.message_id = message.id
-    defer(session, SEND_WAVE, job.id, job.wave + 1, queue="matching", run_at=expires_at)
-    return len(chosen)
+        if message.status == MessageStatus.SUPPRESSED:  # the number stopped taking texts meanwhile
+            offer.status = OfferStatus.CANCELLED
+        else:
+            reoffered += 1
+    if reoffered:
+        defer(session, SEND_WAVE, job.id, job.wave + 1, queue="matching", run_at=expires_at)
+    return reoffered
 
 
 def refill(session: Session, settings: Settings, job_id: int, now: datetime) -> dict[str, int]:
@@ -186,7 +256,7 @@ def refill(session: Session, settings: Settings, job_id: int, now: datetime) -> 
     reoffered = reoffer_standby(session, settings, job, now)
     if reoffered:
         return {"standby": reoffered}
-    return send_wave(session, settings, job.id, job.wave + 1, now)
+    return send_wave(session, settings, job.id, job.wave + 1, now, refill=True)
 
 
 def escalate(session: Session, settings: Settings, job: Job, now: datetime) -> Ticket:

@@ -82,6 +82,7 @@ def handle_inbound(session: Session, settings: Settings, message: Message) -> No
         already = contact.opted_out_at is not None
         mark_opted_out(session, message.phone)
         registration.drop_conversation(session, message.phone)  # START must not resume a half dialogue
+        offer_replies.on_opt_out(session, settings, message)  # a place held: an agent calls
         if not already:  # exactly one confirmation, then silence
             reply(session, settings, message, "opt_out_confirm", "opt_out.confirm")
         return

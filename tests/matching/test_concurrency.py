@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from dispatch.jobs.services import JobRequest, create_job
-from dispatch.matching import tasks
+from dispatch.matching import services, tasks, waves
 from dispatch.models import (
     Direction,
     Employer,
@@ -178,3 +179,31 @@ def test_one_worker_never_holds_two_places_on_the_same_days(committed: tuple[Run
             assert 1 <= len(held) <= 2
             for earlier, later in itertools.pairwise(held):
                 assert earlier.end_date < later.work_date  # never on the same day
+
+
+@pytest.mark.committed
+def test_an_answers_row_locks_let_new_offers_in(committed: tuple[Runtime, Flask]) -> None:
+    """The worker and job locks are FOR NO KEY UPDATE: an Offer inserted meanwhile (its foreign keys
+    take KEY SHARE locks on both rows) goes in at once, instead of waiting (or deadlocking)."""
+    runtime, _app = committed
+    [worker] = make_workers(runtime, 1, 90, "painter")
+    job = post_job(runtime, 1, 90, "painter")
+    with runtime.db.transaction() as holder:
+        services._lock_worker(holder, worker.id)
+        waves._locked_job(holder, job.id)
+        with runtime.db.engine.connect() as other:
+            other.execute(text("SET lock_timeout = '2s'"))
+            with Session(bind=other) as inserting:
+                inserting.add(
+                    Offer(job_id=job.id, worker_id=worker.id, wave=2, status=OfferStatus.SENT, explanation={})
+                )
+                inserting.flush()  # a lock wait would raise here after 2 s
+                inserting.rollback()
+
+
+@pytest.mark.committed
+def test_the_pool_trigger_reads_the_worker_for_share(committed: tuple[Runtime, Flask]) -> None:
+    runtime, _app = committed
+    with runtime.db.engine.connect() as connection:
+        source = connection.scalar(text("SELECT prosrc FROM pg_proc WHERE proname = 'match_pool_add'"))
+    assert "FOR SHARE OF w" in source

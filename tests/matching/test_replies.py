@@ -12,6 +12,7 @@ from sqlalchemy import select
 from dispatch.clock import utcnow
 from dispatch.matching import services
 from dispatch.models import (
+    EmployerBlock,
     Job,
     JobStatus,
     Message,
@@ -19,6 +20,7 @@ from dispatch.models import (
     OfferStatus,
     Ticket,
     TicketKind,
+    TicketStatus,
     Worker,
     WorkerStatus,
 )
@@ -303,6 +305,23 @@ def test_cancel_alone_is_still_an_opt_out(runtime, session, market: Market, clie
     text_in(client, "CANCEL", sender=worker.phone)
     assert outbound_to(session, worker.phone)[-1].kind == "opt_out.confirm"
     assert status_of(session, job, worker) == OfferStatus.ACCEPTED  # the place stands: agents follow up
+    [ticket] = session.scalars(select(Ticket).where(Ticket.job_id == job.id)).all()
+    assert (ticket.kind, ticket.worker_id, ticket.job_id) == (TicketKind.UNFILLED_JOB, worker.id, job.id)
+    assert "opted out" in ticket.summary
+    text_in(client, "STOP", sender=worker.phone)  # again: still one ticket
+    assert len(session.scalars(select(Ticket).where(Ticket.job_id == job.id)).all()) == 1
+
+
+def test_an_opt_out_after_the_job_is_over_opens_no_ticket(
+    runtime, session, market: Market, client, clock
+) -> None:
+    worker = market.worker()
+    job = offered(runtime, session, market, worker)
+    text_in(client, f"1 {job.code}", sender=worker.phone)
+    clock.shift(timedelta(days=2))
+    text_in(client, "退订", sender=worker.phone)
+    assert outbound_to(session, worker.phone)[-1].kind == "opt_out.confirm"
+    assert session.scalars(select(Ticket).where(Ticket.job_id == job.id)).all() == []
 
 
 def test_answers_from_strangers_are_left_to_the_other_handlers(
@@ -346,3 +365,132 @@ def test_a_cancelled_job_tells_its_workers(runtime, session, market: Market, cli
         )
         is None
     )
+
+
+def test_a_bare_yes_never_takes_a_lapsed_offer(runtime, session, market: Market, client, clock) -> None:
+    worker = market.worker()
+    job = offered(runtime, session, market, worker)
+    clock.shift(timedelta(hours=2))
+    with runtime.db.transaction() as work:  # the offer lapsed; the job still wants a worker
+        work.execute(
+            Offer.__table__.update().where(Offer.job_id == job.id).values(status=OfferStatus.EXPIRED)
+        )
+    for thanks in ("好", "ok", "行"):
+        text_in(client, thanks, sender=worker.phone)
+        assert status_of(session, job, worker) == OfferStatus.EXPIRED
+        assert last_body(session, worker) == (
+            f"【潞州零工】您有1个岗位：{job.code}。请回复 1 加岗位号接单，如 1 {job.code}；2 加岗位号不接"
+        )
+    text_in(client, f"1 {job.code}", sender=worker.phone)  # with its code, a late yes still gets the place
+    assert status_of(session, job, worker) == OfferStatus.ACCEPTED
+
+
+GONE = "【潞州零工】岗位{code}的邀请对您已失效，不能再接。有合适的活再通知您。"
+
+
+@pytest.mark.parametrize("change", ["paused", "blocked"])
+def test_a_yes_from_a_worker_no_longer_eligible_takes_nothing(
+    runtime, session, market: Market, client, change
+) -> None:
+    worker, other = market.worker(), market.worker()
+    job = offered(runtime, session, market, worker, other)
+    with runtime.db.transaction() as work:
+        if change == "paused":
+            work.get(Worker, worker.id).status = WorkerStatus.PAUSED
+        else:
+            work.add(EmployerBlock(employer_id=job.employer_id, worker_id=worker.id, reason="no-show"))
+    text_in(client, f"1 {job.code}", sender=worker.phone)
+    assert status_of(session, job, worker) == OfferStatus.CANCELLED
+    assert last_body(session, worker) == GONE.format(code=job.code)
+    session.expire_all()
+    assert session.get(Job, job.id).filled == 0
+    text_in(client, f"1 {job.code}", sender=other.phone)  # the place is still there for others
+    assert status_of(session, job, other) == OfferStatus.ACCEPTED
+
+
+def test_a_declined_offer_cannot_be_taken_back(runtime, session, market: Market, client) -> None:
+    worker, other = market.worker(), market.worker()
+    job = offered(runtime, session, market, worker, other)
+    text_in(client, f"2 {job.code}", sender=worker.phone)
+    text_in(client, f"1 {job.code}", sender=worker.phone)
+    assert status_of(session, job, worker) == OfferStatus.DECLINED
+    assert last_body(session, worker) == GONE.format(code=job.code)
+    session.expire_all()
+    assert session.get(Job, job.id).filled == 0
+
+
+@pytest.mark.parametrize("settings_overrides", [{"STANDBY_ENABLED": False}])
+def test_a_given_back_or_late_offer_cannot_take_a_reopened_place(
+    runtime, session, market: Market, client, settings_overrides
+) -> None:
+    placed, late, third = market.worker(), market.worker(), market.worker()
+    job = offered(runtime, session, market, placed, late, third)
+    text_in(client, f"1 {job.code}", sender=placed.phone)
+    text_in(client, f"1 {job.code}", sender=late.phone)  # 名额已满
+    assert status_of(session, job, late) == OfferStatus.LATE
+    text_in(client, f"取消 {job.code}", sender=placed.phone)  # the place reopens
+    for worker in (placed, late, third):  # third's offer was closed when the job filled
+        text_in(client, f"1 {job.code}", sender=worker.phone)
+        assert last_body(session, worker) == GONE.format(code=job.code)
+    assert status_of(session, job, placed) == OfferStatus.CANCELLED
+    session.expire_all()
+    assert session.get(Job, job.id).filled == 0
+
+
+def test_a_lapsed_offer_is_taken_only_while_the_job_lasts(runtime, session, market: Market, client, clock):
+    worker = market.worker()
+    job = offered(runtime, session, market, worker)
+    with runtime.db.transaction() as work:
+        work.execute(
+            Offer.__table__.update().where(Offer.job_id == job.id).values(status=OfferStatus.EXPIRED)
+        )
+    clock.shift(timedelta(days=2))  # the job's day went by without a wave noticing
+    text_in(client, f"1 {job.code}", sender=worker.phone)
+    assert status_of(session, job, worker) == OfferStatus.EXPIRED
+    assert last_body(session, worker) == f"【潞州零工】岗位{job.code}已结束，不再招人。"
+
+
+def test_a_cancel_after_the_start_goes_to_an_agent(runtime, session, market: Market, client) -> None:
+    placed, other = market.worker(), market.worker()
+    job = offered(runtime, session, market, placed, other, work_date=NOW.date(), days=2)  # began at 8:00
+    text_in(client, f"1 {job.code}", sender=placed.phone)
+    text_in(client, f"取消 {job.code}", sender=placed.phone)
+    run_jobs(runtime)
+    assert status_of(session, job, placed) == OfferStatus.CANCELLED
+    assert status_of(session, job, other) == OfferStatus.CANCELLED  # closed when it filled; no refill
+    session.expire_all()
+    job = session.get(Job, job.id)
+    assert (job.status, job.filled) == (JobStatus.ESCALATED, 0)
+    [ticket] = session.scalars(select(Ticket).where(Ticket.job_id == job.id)).all()
+    assert (ticket.kind, ticket.worker_id, ticket.priority) == (TicketKind.UNFILLED_JOB, placed.id, 1)
+    assert "cancelled after the start" in ticket.summary
+
+
+def test_a_cancel_after_the_job_is_over_is_refused(runtime, session, market: Market, client, clock) -> None:
+    worker = market.worker()
+    job = offered(runtime, session, market, worker)  # tomorrow, one day
+    text_in(client, f"1 {job.code}", sender=worker.phone)
+    clock.shift(timedelta(days=2))
+    text_in(client, f"取消 {job.code}", sender=worker.phone)
+    assert status_of(session, job, worker) == OfferStatus.ACCEPTED
+    assert (
+        last_body(session, worker)
+        == f"【潞州零工】岗位{job.code}的工期已结束，不能再取消。如有问题请联系客服。"
+    )
+    session.expire_all()
+    assert session.get(Job, job.id).filled == 1
+    assert session.get(Worker, worker.id).cancellations == 0
+    text_in(client, "取消", sender=worker.phone)  # no place left to list
+    assert outbound_to(session, worker.phone)[-1].kind != "match.which_code"
+
+
+def test_filling_the_job_leaves_an_opt_out_ticket_open(runtime, session, market: Market, client) -> None:
+    quitter, other = market.worker(), market.worker()
+    job = offered(runtime, session, market, quitter, other, headcount=2)
+    text_in(client, f"1 {job.code}", sender=quitter.phone)
+    text_in(client, "退订", sender=quitter.phone)
+    text_in(client, f"1 {job.code}", sender=other.phone)  # the job fills
+    session.expire_all()
+    assert session.get(Job, job.id).status == JobStatus.FILLED
+    [ticket] = session.scalars(select(Ticket).where(Ticket.job_id == job.id)).all()
+    assert (ticket.worker_id, ticket.status) == (quitter.id, TicketStatus.OPEN)

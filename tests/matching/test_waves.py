@@ -14,7 +14,18 @@ from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
 from dispatch.matching import tasks
-from dispatch.models import Job, JobStatus, Offer, OfferStatus, Ticket, TicketKind, TicketStatus, Worker
+from dispatch.models import (
+    Contact,
+    Job,
+    JobStatus,
+    Offer,
+    OfferStatus,
+    Ticket,
+    TicketKind,
+    TicketStatus,
+    Worker,
+    WorkerStatus,
+)
 from dispatch.queue import get_queue
 from tests.helpers import outbound_to, run_jobs, text_in
 from tests.matching.conftest import SHANGHAI, Market, commit
@@ -202,7 +213,7 @@ def test_after_the_last_wave_an_agent_gets_the_job(runtime, session, market: Mar
 
     # A late yes still takes a place on an escalated job; filling it resolves the ticket.
     text_in(client, f"1 {job.code}", sender=workers[0].phone)
-    text_in(client, "好", sender=workers[3].phone)
+    text_in(client, f"好 {job.code}", sender=workers[3].phone)
     session.expire_all()
     assert fresh(session, job).status == JobStatus.FILLED
     assert session.get(Ticket, ticket.id).status == TicketStatus.RESOLVED
@@ -317,3 +328,71 @@ def test_a_job_whose_days_are_over_is_left_alone(runtime, session, market: Marke
     assert tasks.send_wave(job.id, 2) == {"expired": 1, "job_over": 1}
     assert fresh(session, job).status == JobStatus.EXPIRED
     assert [o.status for o in offers_of(session, job)] == [OfferStatus.EXPIRED]
+
+
+def test_the_sweep_moves_a_job_whose_declined_wave_lost_its_next(
+    runtime, session, market: Market, client, clock
+) -> None:
+    near = [market.worker(site="LZ-TX") for _ in range(2)]
+    further = market.worker(site="LZ-CQ")  # 1.7 km: wave 2
+    job = start(runtime, session, market)
+    for worker in near:
+        text_in(client, f"2 {job.code}", sender=worker.phone)
+    runtime.redis.flushdb()  # the next wave, queued at the last decline, is lost
+    assert [o.status for o in offers_of(session, job)] == [OfferStatus.DECLINED] * 2
+
+    assert tasks.sweep_offers() == {"expired": 0, "restarted": 0, "never_started": 0}  # within the grace
+    clock.shift(timedelta(minutes=3))
+    assert tasks.sweep_offers() == {"expired": 0, "restarted": 1, "never_started": 0}
+    run_jobs(runtime)
+    assert [(o.worker_id, o.wave, o.status) for o in offers_of(session, job)][-1] == (
+        further.id,
+        2,
+        OfferStatus.SENT,
+    )
+    assert fresh(session, job).wave == 2
+
+
+def test_standby_workers_are_checked_again_before_a_reopened_place(
+    runtime, session, market: Market, client, clock
+) -> None:
+    a, e, paused, gone, booked, fine = (market.worker(site="LZ-TX") for _ in range(6))
+    job = start(runtime, session, market, headcount=2)
+    other = market.job(work_date=TOMORROW, trade="porter")  # a place elsewhere on the same day
+    session.add(Offer(job_id=other.id, worker_id=booked.id, wave=1, status=OfferStatus.ACCEPTED))
+    commit(runtime, session)
+    for worker in (a, e, paused, gone, booked, fine):
+        text_in(client, f"1 {job.code}", sender=worker.phone)  # a and e placed; the rest on standby
+    with runtime.db.transaction() as work:
+        work.get(Worker, paused.id).status = WorkerStatus.PAUSED
+        contact = work.scalar(select(Contact).where(Contact.phone == gone.phone))
+        contact.opted_out_at = START
+    text_in(client, f"取消 {job.code}", sender=a.phone)
+    run_jobs(runtime)
+    offers = {o.worker_id: o.status for o in offers_of(session, job)}
+    assert offers[fine.id] == OfferStatus.SENT
+    assert (offers[paused.id], offers[gone.id], offers[booked.id]) == (OfferStatus.CANCELLED,) * 3
+    for worker in (paused, gone, booked):
+        assert not outbound_to(session, worker.phone)[-1].body.startswith("【潞州零工】有空位了")
+
+
+def test_a_refill_after_the_last_wave_asks_again_at_the_widest_radius(
+    runtime, session, market: Market, client, clock
+) -> None:
+    far = market.worker(site="LZ-XBT")  # only the last wave reaches it
+    job = start(runtime, session, market)
+    assert fresh(session, job).wave == 4
+    text_in(client, f"1 {job.code}", sender=far.phone)
+    newcomer = market.worker(site="LZ-LDS")  # registered since: 6.7 km
+    commit(runtime, session)
+    text_in(client, f"取消 {job.code}", sender=far.phone)
+    run_jobs(runtime)
+    job = fresh(session, job)
+    assert job.status == JobStatus.OPEN and job.wave == 5
+    assert [(o.worker_id, o.wave, o.status) for o in offers_of(session, job)][-1] == (
+        newcomer.id,
+        5,
+        OfferStatus.SENT,
+    )
+    assert job.matching["waves"][-1]["radius_km"] == job.matching["waves"][0]["radius_km"]  # the widest
+    assert session.scalars(select(Ticket).where(Ticket.job_id == job.id)).all() == []

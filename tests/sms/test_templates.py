@@ -46,6 +46,7 @@ NEEDS: dict[str, set[str]] = {
     "language_set": set(),
     "match_cancel_employer": {"name", "worker_phone", "code", "trade", "filled", "headcount"},
     "match_cancel_ok": {"code"},
+    "match_cancel_over": {"code"},
     "match_closed": {"code", "cancelled"},
     "match_declined": {"code"},
     "match_full": {"code", "standby"},

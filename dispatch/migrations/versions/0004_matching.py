@@ -80,6 +80,9 @@ def _postgresql_triggers() -> list[str]:
             INSERT INTO match_pool ({columns})
             SELECT NEW.worker_id, NEW.trade_id, NEW.years_experience, {_worker_values("postgresql", "w")}
             FROM worker w WHERE w.id = NEW.worker_id
+            -- FOR SHARE: a concurrent update of the worker finishes first (its own trigger then finds
+            -- this row) or waits for us; either way the pool never keeps the worker's old values.
+            FOR SHARE OF w
             ON CONFLICT (worker_id, trade_id) DO UPDATE SET years_experience = EXCLUDED.years_experience;
             RETURN NULL;
         END $$
