@@ -4,24 +4,17 @@ the concurrency tests."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from flask import Flask
-from redis import Redis
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch import create_app
 from dispatch.clock import utcnow
-from dispatch.db import Database
 from dispatch.jobs.services import JobRequest, create_job
 from dispatch.models import (
-    Base,
     Contact,
     Employer,
     Job,
@@ -34,9 +27,7 @@ from dispatch.models import (
     WorkerTrade,
 )
 from dispatch.queue import relay
-from dispatch.runtime import Runtime, set_runtime
-from dispatch.seed import seed
-from tests.conftest import build_runtime, make_settings
+from dispatch.runtime import Runtime
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _phones = itertools.count(1)
@@ -154,29 +145,6 @@ def tomorrow() -> date:
 @pytest.fixture
 def market(session: Session, seeded: dict[str, int]) -> Market:
     return Market(session)
-
-
-@pytest.fixture
-def committed(engine, service_urls: dict[str, str], redis: Redis) -> Iterator[tuple[Runtime, Flask]]:
-    """A runtime whose requests really commit, so that concurrent requests really race.
-
-    The tables are emptied afterwards, for the tests that run in rolled-back transactions.
-    """
-    if engine.dialect.name == "sqlite":
-        pytest.skip("concurrent answers need PostgreSQL: SQLite serialises every writer")
-    database = Database(engine=engine)
-    runtime = build_runtime(make_settings(service_urls), database, redis)
-    with database.transaction() as session:
-        seed(session, Path(runtime.settings.CONFIG_DIR))
-    app = create_app(runtime=runtime)
-    app.testing = True
-    try:
-        yield runtime, app
-    finally:
-        set_runtime(None)
-        tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
-        with engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 def commit(runtime: Runtime, session: Session) -> None:
