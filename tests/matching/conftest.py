@@ -1,5 +1,5 @@
-"""Fixtures for matching: a small market on the seeded sites and trades, and a committed runtime for
-the concurrency tests."""
+"""Fixtures for matching: a small market on the seeded sites and trades (the committed runtime for
+the concurrency tests is the project-wide `committed` fixture)."""
 
 from __future__ import annotations
 
