@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from rq import SimpleWorker
 from sqlalchemy import select
@@ -69,3 +71,26 @@ def last_reply(session: Session, phone: str) -> Message:
     messages = outbound_to(session, phone)
     assert messages, f"no outbound message to {phone}"
     return messages[-1]
+
+
+def deliver_concurrently(app: Flask, params_list: list[dict[str, str]], timeout: float = 120) -> list[Any]:
+    """Post each inbound SMS form from its own thread and test client, all released at once by a
+    barrier (for committed-transaction races); returns each status code, or the exception raised."""
+    barrier = threading.Barrier(len(params_list))
+    results: list[Any] = [None] * len(params_list)
+
+    def deliver(index: int) -> None:
+        client = app.test_client()
+        try:
+            barrier.wait(timeout=30)
+            results[index] = signed_post(client, "/sms/inbound", params_list[index]).status_code
+        except BaseException as exc:  # reported by the assertion below
+            results[index] = exc
+
+    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(len(params_list))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert not any(thread.is_alive() for thread in threads), "a delivery hung"
+    return results

@@ -4,10 +4,8 @@ database session, on the real PostgreSQL (committed transactions, so they truly 
 from __future__ import annotations
 
 import itertools
-import threading
 from collections import Counter
 from datetime import date, time, timedelta
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -33,33 +31,11 @@ from dispatch.models import (
     WorkerTrade,
 )
 from dispatch.runtime import Runtime
-from tests.helpers import inbound_params, signed_post
+from tests.helpers import deliver_concurrently, inbound_params
 
 REPLIERS = 50
 ROUNDS = 2
 WORK_DATE = date.today() + timedelta(days=7)
-
-
-def answer_at_once(app: Flask, params_list: list[dict[str, str]]) -> list[Any]:
-    """Post each answer from its own thread and test client, all released at once by a barrier."""
-    barrier = threading.Barrier(len(params_list))
-    results: list[Any] = [None] * len(params_list)
-
-    def deliver(index: int) -> None:
-        client = app.test_client()
-        try:
-            barrier.wait(timeout=30)
-            results[index] = signed_post(client, "/sms/inbound", params_list[index]).status_code
-        except BaseException as exc:  # reported by the assertion below
-            results[index] = exc
-
-    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(len(params_list))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "an answer hung"
-    return results
 
 
 # Each round in a trade of its own, so that one round's workers are not candidates for the next.
@@ -138,7 +114,7 @@ def test_fifty_yeses_at_once_fill_exactly_the_places(committed: tuple[Runtime, F
         offer_to_everyone(runtime, job, workers)
         answers = [inbound_params(f"1 {job.code}", sender=worker.phone) for worker in workers]
 
-        assert answer_at_once(app, answers) == [200] * REPLIERS
+        assert deliver_concurrently(app, answers) == [200] * REPLIERS
 
         with runtime.db.sessionmaker() as session:
             job = session.get(Job, job.id)
@@ -166,7 +142,7 @@ def test_one_worker_never_holds_two_places_on_the_same_days(committed: tuple[Run
         offer_to_everyone(runtime, job, workers)
     answers = [inbound_params(f"1 {job.code}", sender=worker.phone) for worker in workers for job in jobs]
 
-    assert answer_at_once(app, answers) == [200] * len(answers)
+    assert deliver_concurrently(app, answers) == [200] * len(answers)
 
     with runtime.db.sessionmaker() as session:
         for worker in workers:

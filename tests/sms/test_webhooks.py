@@ -4,11 +4,9 @@ callbacks in any order, malformed posts, and the health check."""
 from __future__ import annotations
 
 import dataclasses
-import threading
 from typing import Any
 
 import pytest
-from flask import Flask
 from redis import Redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,6 +32,7 @@ from dispatch.sms.services import queue_sms
 from tests.helpers import (
     BASE_URL,
     TEST_AUTH_TOKEN,
+    deliver_concurrently,
     inbound_params,
     outbound_to,
     run_jobs,
@@ -392,28 +391,6 @@ def test_duplicate_of_a_rejected_message_is_not_stored_twice(client, session: Se
 
 
 # -- concurrent duplicates (committed transactions) ---------------------------------------------
-
-
-def deliver_concurrently(app: Flask, params_list: list[dict[str, str]]) -> list[int]:
-    """Post each form from its own thread and test client, all released at once by a barrier."""
-    barrier = threading.Barrier(len(params_list))
-    results: list[Any] = [None] * len(params_list)
-
-    def deliver(index: int) -> None:
-        client = app.test_client()
-        try:
-            barrier.wait(timeout=30)
-            results[index] = signed_post(client, "/sms/inbound", params_list[index]).status_code
-        except BaseException as exc:  # reported by the assertion below
-            results[index] = exc
-
-    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(len(params_list))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a delivery hung"
-    return results
 
 
 THREADS = 8
