@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, aliased
@@ -72,6 +73,13 @@ def send_wave(
         for offer in open_offers(session, job):
             offer.status = OfferStatus.EXPIRED
         return {**counts, "job_over": 1}
+    if now >= last_day_starts(settings, job):
+        # Its last working day has begun: a worker texted now could not be there in time. An agent
+        # decides (call workers, move the date, or close) instead of another wave of texts.
+        for offer in open_offers(session, job):
+            offer.status = OfferStatus.EXPIRED
+        escalate(session, settings, job, now)
+        return {**counts, "started": 1}
     config = matching_config.load(settings)
     if job.remaining <= 0:
         return {**counts, "skipped": 1}
@@ -105,6 +113,11 @@ def send_wave(
         return {**counts, "waiting": 1}
     escalate(session, settings, job, now)
     return {**counts, "escalated": 1}
+
+
+def last_day_starts(settings: Settings, job: Job) -> datetime:
+    """The moment work starts on the job's last day, in the market's time zone."""
+    return datetime.combine(job.end_date, job.start_time, tzinfo=ZoneInfo(settings.MARKET_TIMEZONE))
 
 
 def _look_again(session: Session, job: Job, wave: int, still_open: list[Offer]) -> None:

@@ -396,3 +396,30 @@ def test_a_refill_after_the_last_wave_asks_again_at_the_widest_radius(
     )
     assert job.matching["waves"][-1]["radius_km"] == job.matching["waves"][0]["radius_km"]  # the widest
     assert session.scalars(select(Ticket).where(Ticket.job_id == job.id)).all() == []
+
+
+def test_no_wave_goes_out_once_the_last_working_day_has_begun(
+    runtime, session, market: Market, clock
+) -> None:
+    market.worker(site="LZ-TX")
+    market.worker(site="LZ-CQ")
+    job = start(runtime, session, market, work_date=START.date(), start=time(11, 0))
+    assert len(offers_of(session, job)) == 1  # wave 1: the nearest worker
+    clock.shift(timedelta(hours=1, minutes=5))  # 11:05: work has started, the place is still open
+    assert tasks.send_wave(job.id, 2) == {"expired": 1, "started": 1}
+    assert fresh(session, job).status == JobStatus.ESCALATED
+    assert [offer.status for offer in offers_of(session, job)] == [OfferStatus.EXPIRED]
+    tickets = session.scalars(select(Ticket).where(Ticket.job_id == job.id)).all()
+    assert [ticket.kind for ticket in tickets] == [TicketKind.UNFILLED_JOB]
+
+
+def test_a_job_of_several_days_is_still_offered_after_its_first_day_began(
+    runtime, session, market: Market, clock
+) -> None:
+    market.worker(site="LZ-TX")
+    market.worker(site="LZ-CQ")
+    job = start(runtime, session, market, work_date=START.date(), start=time(11, 0), days=3)
+    clock.shift(timedelta(hours=1, minutes=5))  # day 1 has begun; days 2 and 3 are still ahead
+    counts = tasks.send_wave(job.id, 2)
+    assert counts.get("started") is None and fresh(session, job).status == JobStatus.OPEN
+    assert len(offers_of(session, job)) == 2
