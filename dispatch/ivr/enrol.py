@@ -19,20 +19,11 @@ def ask_name(turn: Turn, retry: str) -> None:
     if retry:
         turn.say("no_input")
     turn.say("record_name")
-    turn.response.record(
-        action=turn.step_url("name"),
-        method="POST",
-        max_length=NAME_SECONDS,
-        timeout=4,
-        finish_on_key="#",
-        play_beep=True,
-    )
-    # An empty recording skips the action: the same step without a RecordingUrl asks again.
-    turn.response.redirect(turn.step_url("name"), method="POST")
+    turn.record("name", max_length=NAME_SECONDS, timeout=4)
 
 
 def answer_name(turn: Turn, digits: str) -> str:
-    url = (turn.form.get("RecordingUrl") or "").strip()[:500]
+    url = turn.recording_url()
     if not url:
         return TIMEOUT
     turn.keep(name_recording=url)

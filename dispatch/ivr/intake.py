@@ -82,20 +82,11 @@ def _passed(turn: Turn) -> str | None:
 
 def ask_describe(turn: Turn, retry: str) -> None:
     turn.say("describe")
-    turn.response.record(
-        action=turn.step_url("describe"),
-        method="POST",
-        max_length=RECORD_SECONDS,
-        timeout=5,
-        finish_on_key="#",
-        play_beep=True,
-    )
-    # Twilio skips the action of an empty recording (# pressed at once) and goes on here instead.
-    turn.response.redirect(turn.step_url("describe"), method="POST")
+    turn.record("describe", max_length=RECORD_SECONDS, timeout=5)
 
 
 def answer_describe(turn: Turn, digits: str) -> str:
-    url = (turn.form.get("RecordingUrl") or "").strip()[:500]
+    url = turn.recording_url()
     if url:
         turn.keep(recording=url)
     else:

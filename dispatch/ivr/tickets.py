@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
+from dispatch.ivr.turn import recording_url
 from dispatch.models import Call, CallOutcome, Job, Site, Ticket, TicketKind, Trade
 
 # Outcomes after which nothing is left for an agent to pick up from a hang-up.
@@ -78,7 +79,7 @@ def finish_call(session: Session, call: Call, status: str) -> Ticket | None:
 
 def attach_recording(session: Session, call: Call, purpose: str, form: Mapping[str, str]) -> None:
     """A recording (or its transcription) is ready: keep its URL with the call and its tickets."""
-    url = (form.get("RecordingUrl") or "").strip()[:500]
+    url = recording_url(form)
     text = (form.get("TranscriptionText") or "").strip()
     extra: dict[str, Any] = {}
     if url:

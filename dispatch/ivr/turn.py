@@ -87,12 +87,34 @@ class Turn:
         """A number of any length ended by # (or by a pause)."""
         return self.gather(step, retry, num_digits=None, finish_on_key="#", timeout=ENTRY_TIMEOUT)
 
+    def record(self, step: str, max_length: int, timeout: int) -> None:
+        """Record the caller at `step`, ended by # or by silence. Twilio skips the action of an empty
+        recording and goes on to the next verb: the redirect posts the same step without a
+        RecordingUrl, which asks again."""
+        self.response.record(
+            action=self.step_url(step),
+            method="POST",
+            max_length=max_length,
+            timeout=timeout,
+            finish_on_key="#",
+            play_beep=True,
+        )
+        self.response.redirect(self.step_url(step), method="POST")
+
+    def recording_url(self) -> str:
+        return recording_url(self.form)
+
     def keep(self, **values: Any) -> None:
         """Add answers (the JSON column is replaced, never mutated in place, so the change is saved)."""
         self.call.answers = {**self.call.answers, **values}
 
     def drop(self, *keys: str) -> None:
         self.call.answers = {k: v for k, v in self.call.answers.items() if k not in keys}
+
+
+def recording_url(form: Mapping[str, str]) -> str:
+    """The URL of the recording a Twilio request carries ("" when none), cut to the column's size."""
+    return (form.get("RecordingUrl") or "").strip()[:500]
 
 
 @dataclass(frozen=True)
