@@ -33,6 +33,9 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
 
     app.register_blueprint(sms_bp)
     app.register_blueprint(ivr_bp)
+    from dispatch.console import register_console
+
+    register_console(app)
 
     @app.get("/healthz")
     def healthz() -> Response | tuple[Response, int]:

@@ -1,4 +1,4 @@
-"""The `dispatch` command: serve, worker, db, seed."""
+"""The `dispatch` command: serve, worker, db, seed, agents."""
 
 from __future__ import annotations
 
@@ -30,6 +30,19 @@ def main(argv: list[str] | None = None) -> int:
 
     seed = commands.add_parser("seed", help="load config/sites.toml and config/trades.toml (idempotent)")
     seed.add_argument("--config-dir", default=None)
+
+    agents = commands.add_parser("agents", help="console accounts")
+    agents_commands = agents.add_subparsers(dest="agents_command", required=True)
+    create = agents_commands.add_parser("create", help="create an agent (the password is asked)")
+    create.add_argument("username")
+    create.add_argument("--role", choices=["agent", "supervisor", "admin"], default="agent")
+    create.add_argument("--site", required=True, help="site code from config/sites.toml, e.g. district")
+    create.add_argument("--name", default="", help="the name shown in the console")
+    create.add_argument("--language", choices=["zh", "en"], default="zh")
+    create.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    password = agents_commands.add_parser("password", help="set an agent's password")
+    password.add_argument("username")
+    password.add_argument("--password-stdin", action="store_true")
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -89,7 +102,39 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": _serve, "worker": _worker, "db": _db, "seed": _seed}
+def _read_password(args: argparse.Namespace) -> str:
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise ValueError("the two passwords differ")
+    return first
+
+
+def _agents(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch.console.agents import AgentError, create_agent, set_password
+    from dispatch.db import Database
+
+    try:
+        password = _read_password(args)
+        with Database(settings.DATABASE_URL).transaction() as session:
+            if args.agents_command == "create":
+                agent = create_agent(
+                    session, args.username, password, args.role, args.site, args.name, args.language
+                )
+                print(f"agent {agent.username} created ({agent.role.value}, site {args.site})")
+            else:
+                set_password(session, args.username, password)
+                print(f"password of {args.username} changed")
+    except (AgentError, ValueError) as exc:
+        print(f"dispatch agents: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+COMMANDS = {"serve": _serve, "worker": _worker, "db": _db, "seed": _seed, "agents": _agents}
 
 if __name__ == "__main__":
     sys.exit(main())

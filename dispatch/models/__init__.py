@@ -2,6 +2,7 @@
 
 from dispatch.db import Base
 from dispatch.models.calls import Call, CallOutcome
+from dispatch.models.console import Agent, AgentRole, AuditEvent
 from dispatch.models.jobs import (
     ACTIVE_JOB_STATUSES,
     OPEN_OFFER_STATUSES,
@@ -18,7 +19,7 @@ from dispatch.models.messaging import (
     Message,
     MessageStatus,
 )
-from dispatch.models.operations import OutboxEvent, Ticket, TicketKind, TicketStatus
+from dispatch.models.operations import OutboxEvent, Ticket, TicketKind, TicketOutcome, TicketStatus
 from dispatch.models.people import (
     Employer,
     EmployerBlock,
@@ -34,6 +35,9 @@ from dispatch.models.places import Site, SiteLevel, Trade
 __all__ = [
     "ACTIVE_JOB_STATUSES",
     "OPEN_OFFER_STATUSES",
+    "Agent",
+    "AgentRole",
+    "AuditEvent",
     "Base",
     "Call",
     "CallOutcome",
@@ -57,6 +61,7 @@ __all__ = [
     "SiteLevel",
     "Ticket",
     "TicketKind",
+    "TicketOutcome",
     "TicketStatus",
     "Trade",
     "Worker",

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.clock import utcnow
 from dispatch.db import Base
 from dispatch.models.types import JSON, UTCDateTime, str_enum
+
+if TYPE_CHECKING:
+    from dispatch.models.console import Agent
 
 
 class OutboxEvent(Base):
@@ -40,6 +43,17 @@ class TicketKind(enum.StrEnum):
     RECORDED_NAME = "recorded_name"  # a worker registered by phone: type the spoken name
 
 
+class TicketOutcome(enum.StrEnum):
+    DONE = "done"  # the agent finished what the machine could not (job made, name typed, answered)
+    JOB_CREATED = "job_created"  # a voicemail or call turned into a job
+    WORKER_REGISTERED = "worker_registered"  # a voicemail or call turned into a registration
+    REPLIED = "replied"  # the agent answered the person by SMS
+    CALLED = "called"  # the agent phoned the person
+    NO_ANSWER = "no_answer"  # called, nobody answered
+    NOT_NEEDED = "not_needed"  # nothing to do (spam, duplicate, resolved elsewhere)
+    JOB_CLOSED = "job_closed"  # an unfilled job was cancelled
+
+
 class TicketStatus(enum.StrEnum):
     OPEN = "open"  # waiting for an agent
     CLAIMED = "claimed"  # an agent is working it
@@ -66,7 +80,15 @@ class Ticket(Base):
     # What a machine had collected before it gave up (IVR answers, a recording URL ...).
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     summary: Mapped[str] = mapped_column(Text, default="")
-    claimed_by: Mapped[str | None] = mapped_column(String(64))
-    resolution: Mapped[str] = mapped_column(Text, default="")
+    # The agent working it; claimed with a conditional UPDATE so two agents never hold one ticket.
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(
+        String(32), default="", server_default=""
+    )  # a TicketOutcome value once resolved
+    resolution: Mapped[str] = mapped_column(Text, default="")  # the agent's note
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    claimed_by: Mapped[Agent | None] = relationship(foreign_keys=[claimed_by_id])

@@ -1,0 +1,40 @@
+"""The agent console: sign-in, the queue page, phone intake, counter registration, people and jobs.
+
+One blueprint at /console with a sub-blueprint per area (tickets, intake, people, jobs); each area
+keeps the fixed file names (views.py, services.py, templates/).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+from dispatch.console import i18n
+from dispatch.console.auth import SESSION_LIFETIME
+from dispatch.console.csrf import check_csrf, csrf_token
+
+bp = Blueprint(
+    "console",
+    __name__,
+    url_prefix="/console",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+bp.before_request(check_csrf)  # runs for the sub-blueprints too
+
+# The routes, attached once at import (a blueprint cannot change after an app registered it).
+from dispatch.console import views  # noqa: E402, F401
+from dispatch.console.intake.views import bp as intake_bp  # noqa: E402
+from dispatch.console.jobs.views import bp as jobs_bp  # noqa: E402
+from dispatch.console.people.views import bp as people_bp  # noqa: E402
+from dispatch.console.tickets.views import bp as tickets_bp  # noqa: E402
+
+for _child in (tickets_bp, intake_bp, people_bp, jobs_bp):
+    bp.register_blueprint(_child)
+
+
+def register_console(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    i18n.install(app)

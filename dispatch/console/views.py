@@ -1,0 +1,63 @@
+"""Sign-in, sign-out and the language switch."""
+
+from __future__ import annotations
+
+from flask import current_app, redirect, render_template, request, session, url_for
+
+from dispatch.console import bp
+from dispatch.console.audit import record
+from dispatch.console.auth import (
+    agent_page,
+    authenticate,
+    note_failed_sign_in,
+    safe_next,
+    sign_in_locked,
+    start_session,
+)
+from dispatch.console.i18n import LANGUAGES
+
+
+@bp.get("/")
+def index():
+    """The console opens on the queue."""
+    return redirect(url_for("console.tickets.queue"))
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    """The sign-in form; wrong passwords are throttled per username and per address."""
+    error = ""
+    status = 200
+    username = request.form.get("username", "").strip()[:64]
+    if request.method == "POST":
+        if sign_in_locked(username):
+            error, status = "sign_in.locked", 429
+        else:
+            runtime = current_app.extensions["dispatch.runtime"]
+            with runtime.db.transaction() as db:
+                agent = authenticate(db, username, request.form.get("password", ""))
+                if agent is not None:
+                    start_session(agent)
+                    record(db, agent, "agent.sign_in", agent, remote_addr=request.remote_addr or "")
+                    return redirect(safe_next(request.form.get("next")))
+            note_failed_sign_in(username)
+            error, status = "sign_in.wrong", 401
+    next_url = request.values.get("next", "")
+    return render_template("console/sign_in.html", error=error, username=username, next=next_url), status
+
+
+@bp.post("/sign-out")
+@agent_page()
+def sign_out(db, agent):
+    """End the session."""
+    record(db, agent, "agent.sign_out", agent, remote_addr=request.remote_addr or "")
+    session.clear()
+    return redirect(url_for("console.sign_in"))
+
+
+@bp.post("/language")
+def language():
+    """Switch the console between Chinese and English (kept in the session)."""
+    chosen = request.form.get("lang", "zh")
+    session["lang"] = chosen if chosen in LANGUAGES else "zh"
+    return redirect(safe_next(request.form.get("next")))

@@ -1,0 +1,19 @@
+"""Console fixtures: a seeded database, an agent of the district market, a client signed in as them."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.console.helpers import make_agent, sign_in
+
+
+@pytest.fixture
+def agent(seeded, session):
+    return make_agent(session, "district1", "agent", "LZ")
+
+
+@pytest.fixture
+def agent_client(app, agent):
+    client = app.test_client()
+    sign_in(client, agent.username)
+    return client
