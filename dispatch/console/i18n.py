@@ -62,6 +62,11 @@ def translate(key: str, language: str | None = None, **fields: Any) -> str:
     return text.format(**fields) if fields else text
 
 
+def translate_or(key: str, default: str, language: str | None = None) -> str:
+    """The text for `key` when the catalogue has one, else `default` (for keys built from data)."""
+    return catalogue(language or current_language()).get(key, default)
+
+
 def _zone() -> ZoneInfo:
     return ZoneInfo(current_app.extensions["dispatch.runtime"].settings.MARKET_TIMEZONE)
 
@@ -112,7 +117,9 @@ def waited(since: datetime | None, language: str | None = None) -> str:
 
 
 def install(app) -> None:
-    app.jinja_env.globals.update(t=translate, current_language=current_language, LANGUAGES=LANGUAGES)
+    app.jinja_env.globals.update(
+        t=translate, t_or=translate_or, current_language=current_language, LANGUAGES=LANGUAGES
+    )
     app.jinja_env.filters.update(
         local_datetime=local_datetime, local_date=local_date, money=money, waited=waited
     )

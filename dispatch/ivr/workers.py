@@ -22,7 +22,6 @@ from dispatch.models import (
     Site,
     Ticket,
     TicketKind,
-    TicketStatus,
     Trade,
     Worker,
     WorkerStatus,
@@ -86,9 +85,10 @@ def register_worker(session: Session, settings: Settings, call: Call) -> Worker:
     return worker
 
 
-def set_recorded_name(session: Session, ticket: Ticket, name: str, agent: str) -> Worker | None:
+def set_recorded_name(session: Session, ticket: Ticket, name: str) -> Worker | None:
     """An agent typed the name a worker spoke: it goes on the worker, and into a confirmation still
-    waiting for the worker's `1` (which would otherwise write the name the dialogue held)."""
+    waiting for the worker's `1` (which would otherwise write the name the dialogue held). The console
+    resolves the ticket (with the agent and the audit log)."""
     worker = session.get(Worker, ticket.worker_id) if ticket.worker_id else None
     if worker is None:
         return None
@@ -96,8 +96,5 @@ def set_recorded_name(session: Session, ticket: Ticket, name: str, agent: str) -
     conversation = session.scalar(select(Conversation).where(Conversation.phone == worker.phone))
     if conversation is not None and conversation.flow == registration.FLOW:
         conversation.answers = {**conversation.answers, "name": worker.name}
-    ticket.status, ticket.resolved_at = TicketStatus.RESOLVED, utcnow()
-    ticket.claimed_by = ticket.claimed_by or agent
-    ticket.resolution = f"name typed: {worker.name}"
     session.flush()
     return worker

@@ -15,6 +15,8 @@ from dispatch.models.types import JSON, UTCDateTime, str_enum
 
 if TYPE_CHECKING:
     from dispatch.models.console import Agent
+    from dispatch.models.people import Employer, Worker
+    from dispatch.models.places import Site
 
 
 class OutboxEvent(Base):
@@ -92,3 +94,7 @@ class Ticket(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     claimed_by: Mapped[Agent | None] = relationship(foreign_keys=[claimed_by_id])
+    resolved_by: Mapped[Agent | None] = relationship(foreign_keys=[resolved_by_id])
+    site: Mapped[Site | None] = relationship()
+    worker: Mapped[Worker | None] = relationship()
+    employer: Mapped[Employer | None] = relationship()

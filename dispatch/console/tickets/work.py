@@ -1,0 +1,86 @@
+"""The work an agent does on a ticket of a given kind: read an unreadable SMS again, type what a
+voicemail said, type a spoken name. Plain functions on a session; they flush, never commit."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from dispatch.clock import utcnow
+from dispatch.console.audit import record
+from dispatch.console.tickets.services import resolve_ticket
+from dispatch.db import savepoint
+from dispatch.ivr.workers import set_recorded_name
+from dispatch.models import Agent, Direction, Message, MessageStatus, Ticket, TicketOutcome
+from dispatch.settings import Settings
+from dispatch.sms.handlers import handle_inbound
+
+MAX_TEXT = 1000
+
+
+class StillUnreadable(Exception):
+    """The agent's reading was not understood either; nothing was changed."""
+
+
+class NothingToDo(Exception):
+    """The ticket has no message / no worker for this action."""
+
+
+def reread_message(
+    db: Session, settings: Settings, agent: Agent, ticket: Ticket, text: str, remote_addr: str = ""
+) -> Message:
+    """Handle the agent's reading of an SMS as if the person had sent it, then resolve the ticket.
+
+    The reading is stored as its own inbound message (kind `agent_reading`, pointing at the original),
+    so the conversation shows what the person wrote and what the agent took it to mean.
+    """
+    original = db.get(Message, ticket.message_id) if ticket.message_id else None
+    text = text.strip()[:MAX_TEXT]
+    if original is None or not text:
+        raise NothingToDo()
+    reading = Message(
+        direction=Direction.INBOUND,
+        phone=original.phone,
+        service_address=original.service_address,
+        body=text,
+        status=MessageStatus.RECEIVED,
+        language=original.language,
+        raw={"agent_reading_of": original.id, "agent_id": agent.id},
+        created_at=utcnow(),
+    )
+    try:
+        with savepoint(db):
+            db.add(reading)
+            db.flush()
+            handle_inbound(db, settings, reading)
+            if reading.status == MessageStatus.UNPARSED:
+                raise StillUnreadable()
+    except StillUnreadable:
+        db.expire_all()
+        raise
+    reading.kind = f"agent_reading:{reading.kind}"[:48]
+    record(
+        db, agent, "sms.reread", original, remote_addr=remote_addr, reading=text, understood_as=reading.kind
+    )
+    resolve_ticket(db, agent, ticket, TicketOutcome.DONE, f"read as: {text}", remote_addr)
+    return reading
+
+
+def save_transcript(db: Session, agent: Agent, ticket: Ticket, text: str, remote_addr: str = "") -> None:
+    """What a voicemail or call said, typed by the agent who listened to it."""
+    ticket.details = {**ticket.details, "transcript": text.strip()[:MAX_TEXT]}
+    record(
+        db, agent, "ticket.transcript", ticket, remote_addr=remote_addr, transcript=text.strip()[:MAX_TEXT]
+    )
+    db.flush()
+
+
+def type_recorded_name(db: Session, agent: Agent, ticket: Ticket, name: str, remote_addr: str = "") -> None:
+    """The name a worker spoke when registering by phone, typed by the agent; resolves the ticket."""
+    name = name.strip()
+    if not name:
+        raise NothingToDo()
+    worker = set_recorded_name(db, ticket, name)
+    if worker is None:
+        raise NothingToDo()
+    record(db, agent, "worker.name", worker, remote_addr=remote_addr, name=worker.name)
+    resolve_ticket(db, agent, ticket, TicketOutcome.DONE, f"name typed: {worker.name}", remote_addr)
