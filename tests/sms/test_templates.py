@@ -31,9 +31,13 @@ LONGEST_PAY = 99999  # more digits than any daily wage the dialogue accepts (MAX
 STATUSES = [status.value for status in WorkerStatus]
 RETRY = (False, True)
 MATCH_PHONE = "0351 8888 88888"  # a phone as phones.display() shows it, a little longer than any
+# What an agent types on a person's page: the console caps its length (people.services), not this test.
+AGENT_TEXT = {"zh": "请明天早上7点到市场大厅。", "en": "Please come to the market hall at 7 tomorrow."}
 
 # What each template needs; a new template must be added here (see test_every_template_has_a_context).
 NEEDS: dict[str, set[str]] = {
+    "agent_text": {"text"},
+    "counter_reg_confirm": {"trade_names", "area", "pay"},
     "help": set(),
     "ivr_reg_confirm": {"trade", "area", "pay"},
     "job_cancelled": {"code", "trade", "date", "area"},
@@ -130,6 +134,7 @@ def _contexts(session, runtime, template: str, language: str) -> list[dict[str, 
         "other_code": ["99999999"],
         "cancelled": [False, True],
         "remaining": [99],
+        "text": [AGENT_TEXT[language]],
     }
     keys = ["sig", *sorted(NEEDS[template])]
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(values[k] for k in keys))]

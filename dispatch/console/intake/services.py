@@ -1,0 +1,154 @@
+"""What the intake forms change: a job taken on the phone, a worker registered at the counter.
+
+A job goes through the IVR's own path (the caller as an employer, `create_job`, the `job_created`
+SMS), only with `source=agent`. A worker is written pending and the SMS registration dialogue is opened
+at its confirm step, as dispatch/ivr/workers.py does for a phone registration: the worker's `1` then
+goes through `dispatch.sms.registration.answer` (consent, then active) like any SMS registration.
+
+Plain functions that take a session; they flush, never commit.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.catalogue import trade_short_name
+from dispatch.clock import utcnow
+from dispatch.console.audit import record
+from dispatch.console.intake.forms import JobEntry, WorkerEntry
+from dispatch.ivr import services as ivr_services
+from dispatch.jobs.services import create_job
+from dispatch.models import (
+    Agent,
+    Conversation,
+    Job,
+    JobSource,
+    JobStatus,
+    Message,
+    RegisteredVia,
+    Site,
+    Trade,
+    Worker,
+    WorkerStatus,
+    WorkerTrade,
+)
+from dispatch.settings import Settings
+from dispatch.sms import registration
+from dispatch.sms.services import get_or_create_contact, queue_sms
+
+
+def post_job(
+    db: Session,
+    settings: Settings,
+    agent: Agent,
+    entry: JobEntry,
+    language: str | None = None,
+    remote_addr: str = "",
+    ticket_id: int | None = None,
+) -> Job:
+    """The job the employer asked for on the phone: written as the IVR writes a confirmed request
+    (matching starts after commit; a held employer's job waits), and the employer gets its summary."""
+    employer = ivr_services.employer_by_phone(db, entry.phone)
+    if not employer.name:
+        employer.name = entry.employer_name
+    if employer.site_id is None:
+        employer.site_id = entry.request.site_id
+    job = create_job(db, employer, entry.request, JobSource.AGENT)
+    contact_language = language or get_or_create_contact(db, entry.phone).language
+    queue_sms(
+        db,
+        settings,
+        phone=entry.phone,
+        template="job_created",
+        kind="job.created",
+        language=contact_language,
+        employer_id=employer.id,
+        held=job.status == JobStatus.HELD,
+        **ivr_services.job_summary(job, contact_language),
+    )
+    record(
+        db,
+        agent,
+        "job.create",
+        job,
+        remote_addr=remote_addr,
+        code=job.code,
+        employer_id=employer.id,
+        status=job.status,
+        ticket_id=ticket_id,
+    )
+    db.flush()
+    return job
+
+
+def register_worker(
+    db: Session,
+    settings: Settings,
+    agent: Agent,
+    entry: WorkerEntry,
+    remote_addr: str = "",
+    ticket_id: int | None = None,
+) -> tuple[Worker, Message]:
+    """A walk-in worker, pending until they reply `1` to the consent SMS sent here."""
+    worker = Worker(
+        phone=entry.phone,
+        name=entry.name,
+        registered_via=RegisteredVia.COUNTER,
+        status=WorkerStatus.PENDING,
+        home_site_id=entry.site_id,
+        min_daily_pay=entry.min_pay,
+        notes=entry.notes,
+        trades=[WorkerTrade(trade_id=trade_id, years_experience=years) for trade_id, years in entry.trades],
+    )
+    db.add(worker)
+    db.flush()
+    get_or_create_contact(db, entry.phone).language = entry.language
+    _await_consent(db, entry)
+    trades = [db.get(Trade, trade_id) for trade_id, _ in entry.trades]
+    site = db.get(Site, entry.site_id)
+    sms = queue_sms(
+        db,
+        settings,
+        phone=entry.phone,
+        template="counter_reg_confirm",
+        kind="registration.counter_confirm",
+        language=entry.language,
+        worker_id=worker.id,
+        trade_names=[trade_short_name(trade, entry.language) for trade in trades if trade],
+        area=site.name(entry.language) if site else "",
+        pay=entry.min_pay,
+    )
+    record(
+        db,
+        agent,
+        "worker.register",
+        worker,
+        remote_addr=remote_addr,
+        phone=entry.phone,
+        trades=entry.trades,
+        site_id=entry.site_id,
+        min_pay=entry.min_pay,
+        language=entry.language,
+        sms_status=sms.status,
+        ticket_id=ticket_id,
+    )
+    db.flush()
+    return worker, sms
+
+
+def _await_consent(db: Session, entry: WorkerEntry) -> None:
+    """Open the SMS registration dialogue at its confirm step with what the counter took down: its
+    `1` saves these answers with the consent; a dialogue already running for the phone gives way."""
+    conversation = db.scalar(select(Conversation).where(Conversation.phone == entry.phone))
+    if conversation is None:
+        conversation = Conversation(phone=entry.phone)
+        db.add(conversation)
+    conversation.flow, conversation.step = registration.FLOW, "confirm"
+    conversation.answers = {
+        "trade": [trade_id for trade_id, _ in entry.trades],
+        "area": entry.site_id,
+        "pay": entry.min_pay,
+        "name": entry.name,
+    }
+    conversation.updated_at = utcnow()  # the dialogue's TTL counts from the SMS sent now
