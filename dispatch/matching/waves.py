@@ -104,7 +104,7 @@ def send_wave(
             now=now,
         )
         if found:
-            expires_at = _offer(session, settings, config, job, number, radius, found, now)
+            expires_at = offer_wave(session, settings, config, job, number, radius, found, now)
             defer(session, SEND_WAVE, job.id, number + 1, queue="matching", run_at=expires_at)
             return {**counts, "wave": number, "offers": len(found)}
     job.wave = max(job.wave, config.last_wave)
@@ -125,7 +125,7 @@ def _look_again(session: Session, job: Job, wave: int, still_open: list[Offer]) 
     defer(session, SEND_WAVE, job.id, wave, queue="matching", run_at=later)
 
 
-def _offer(
+def offer_wave(
     session: Session,
     settings: Settings,
     config: MatchingConfig,
