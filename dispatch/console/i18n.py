@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, g, session
 
 from dispatch.clock import utcnow
+from dispatch.phones import display
 
 LANGUAGES = ("zh", "en")
 CONSOLE_DIR = Path(__file__).parent
@@ -121,5 +122,5 @@ def install(app) -> None:
         t=translate, t_or=translate_or, current_language=current_language, LANGUAGES=LANGUAGES
     )
     app.jinja_env.filters.update(
-        local_datetime=local_datetime, local_date=local_date, money=money, waited=waited
+        local_datetime=local_datetime, local_date=local_date, money=money, waited=waited, phone=display
     )

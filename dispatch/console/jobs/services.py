@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.console.audit import record
+from dispatch.console.tickets.work import close_job_tickets
 from dispatch.matching import rescue
 from dispatch.matching import services as matching
 from dispatch.models import Agent, Job, JobStatus, Offer, Worker
@@ -190,6 +191,7 @@ def cancel_job(
         raise JobActionRefused(rescue.Refusal.CLOSED.value)
     before = job.status
     affected = matching.cancel_job(db, settings, job, now)
+    close_job_tickets(db, agent, job.id, f"job {job.code} cancelled", remote_addr)
     record(
         db,
         agent,

@@ -71,32 +71,60 @@ def send_agent_sms(
     typed: str,
     remote_addr: str = "",
 ) -> SmsDraft | Message:
-    """Queue the agent's text through the one outbound path (quiet hours, opt-outs); the draft if refused.
+    """Queue the agent's text to a worker or employer; the draft if refused."""
+    is_worker = isinstance(person, Worker)
+    return send_agent_text(
+        session,
+        settings,
+        agent,
+        person.phone,
+        typed,
+        target=person,
+        worker_id=person.id if is_worker else None,
+        employer_id=None if is_worker else person.id,
+        remote_addr=remote_addr,
+    )
+
+
+def send_agent_text(
+    session: Session,
+    settings: Settings,
+    agent: Agent,
+    phone: str,
+    typed: str,
+    *,
+    target: object = None,
+    worker_id: int | None = None,
+    employer_id: int | None = None,
+    remote_addr: str = "",
+) -> SmsDraft | Message:
+    """Queue the agent's text to a number through the one outbound path (quiet hours, opt-outs); the
+    draft if refused. `target` is the row the audit log files it under (a person, or a ticket).
 
     An opted-out or undeliverable number gets a `suppressed` row and nothing is sent: the agent sees
     why on the page and in the timeline.
     """
-    draft = draft_sms(session, settings, person.phone, typed)
+    draft = draft_sms(session, settings, phone, typed)
     if draft.refusal is not None:
         return draft
-    is_worker = isinstance(person, Worker)
     message = queue_sms(
         session,
         settings,
-        phone=person.phone,
+        phone=phone,
         template=AGENT_TEXT_TEMPLATE,
         kind=AGENT_TEXT_KIND,
         language=draft.language,
-        worker_id=person.id if is_worker else None,
-        employer_id=None if is_worker else person.id,
+        worker_id=worker_id,
+        employer_id=employer_id,
         text=draft.text,
     )
     record(
         session,
         agent,
         "sms.send",
-        person,
+        target,
         remote_addr=remote_addr,
+        phone=phone,
         message_id=message.id,
         segments=message.segments,
         status=message.status,

@@ -23,6 +23,7 @@ from dispatch.models import (
     Employer,
     Job,
     Message,
+    MessageStatus,
     Ticket,
     TicketKind,
     TicketOutcome,
@@ -169,6 +170,27 @@ def reread(db, agent, ticket_id: int):
     except work.NothingToDo:
         return _render_ticket(db, agent, ticket, 400, translate("tickets.nothing_to_do"))
     flash(translate("tickets.reread_done", id=ticket.id), "success")
+    return redirect(url_for(".queue"))
+
+
+@bp.post("/<int:ticket_id>/reply")
+@agent_page()
+def reply(db, agent, ticket_id: int):
+    """Answer the sender by SMS in the agent's own words (quiet hours and opt-outs respected)."""
+    ticket = _ticket(db, agent, ticket_id)
+    if not _may_work(agent, ticket):
+        return _render_ticket(db, agent, ticket, 409, _unavailable_text(ticket))
+    settings = current_app.extensions["dispatch.runtime"].settings
+    try:
+        sent = work.reply_to_sender(
+            db, settings, agent, ticket, request.form.get("text", ""), request.remote_addr or ""
+        )
+    except work.NothingToDo:
+        return _render_ticket(db, agent, ticket, 400, translate("tickets.no_phone"))
+    if not isinstance(sent, Message):
+        return _render_ticket(db, agent, ticket, 422, translate(f"tickets.reply_refused_{sent.refusal}"))
+    key = "tickets.reply_suppressed" if sent.status == MessageStatus.SUPPRESSED else "tickets.replied"
+    flash(translate(key, id=ticket.id), "success")
     return redirect(url_for(".queue"))
 
 

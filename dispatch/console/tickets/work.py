@@ -1,5 +1,5 @@
-"""The work an agent does on a ticket of a given kind: read an unreadable SMS again, type what a
-voicemail said, type a spoken name. Plain functions on a session; they flush, never commit."""
+"""The work an agent does on a ticket of a given kind: read an unreadable SMS again, answer it, type
+what a voicemail said, type a spoken name. Plain functions on a session; they flush, never commit."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
 from dispatch.console.audit import record
-from dispatch.console.tickets.services import resolve_ticket
+from dispatch.console.people.services import SmsDraft, send_agent_text
+from dispatch.console.tickets.services import open_tickets_for_job, resolve_ticket
 from dispatch.db import savepoint
 from dispatch.ivr.workers import set_recorded_name
-from dispatch.models import Agent, Direction, Message, MessageStatus, Ticket, TicketOutcome
+from dispatch.models import Agent, Direction, Message, MessageStatus, Ticket, TicketOutcome, TicketStatus
 from dispatch.settings import Settings
 from dispatch.sms.handlers import handle_inbound
 
@@ -63,6 +64,41 @@ def reread_message(
     )
     resolve_ticket(db, agent, ticket, TicketOutcome.DONE, f"read as: {text}", remote_addr)
     return reading
+
+
+def reply_to_sender(
+    db: Session, settings: Settings, agent: Agent, ticket: Ticket, typed: str, remote_addr: str = ""
+) -> SmsDraft | Message:
+    """Answer the person behind the ticket by SMS (the agent's own words), then resolve it as replied.
+    A refused draft (empty, too long) changes nothing and comes back for the page to show."""
+    if not ticket.phone:
+        raise NothingToDo()
+    sent = send_agent_text(
+        db,
+        settings,
+        agent,
+        ticket.phone,
+        typed,
+        target=ticket,
+        worker_id=ticket.worker_id,
+        employer_id=ticket.employer_id,
+        remote_addr=remote_addr,
+    )
+    if isinstance(sent, Message):
+        resolve_ticket(db, agent, ticket, TicketOutcome.REPLIED, f"SMS: {sent.body}", remote_addr)
+    return sent
+
+
+def close_job_tickets(db: Session, agent: Agent, job_id: int, note: str, remote_addr: str = "") -> int:
+    """A cancelled job leaves nothing to rescue: its open tickets are resolved, whoever held them."""
+    closed = 0
+    for ticket in open_tickets_for_job(db, job_id):
+        ticket.status, ticket.outcome = TicketStatus.RESOLVED, TicketOutcome.JOB_CLOSED.value
+        ticket.resolution, ticket.resolved_by_id, ticket.resolved_at = note[:4000], agent.id, utcnow()
+        record(db, agent, "ticket.resolve", ticket, note=note, remote_addr=remote_addr, outcome="job_closed")
+        closed += 1
+    db.flush()
+    return closed
 
 
 def save_transcript(db: Session, agent: Agent, ticket: Ticket, text: str, remote_addr: str = "") -> None:

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import date, time, timedelta
+
 from sqlalchemy import select
 
-from dispatch.models import AuditEvent, Direction, Message, Ticket, TicketKind, TicketStatus, Worker
+from dispatch.jobs.services import JobRequest, create_job
+from dispatch.models import (
+    AuditEvent,
+    Direction,
+    Employer,
+    EmployerStatus,
+    JobSource,
+    Message,
+    RegisteredVia,
+    Site,
+    Ticket,
+    TicketKind,
+    TicketStatus,
+    Trade,
+    Worker,
+)
 from tests.console.helpers import console_post
 from tests.console.tickets.test_queue import add_ticket
 from tests.helpers import last_reply, text_in
@@ -66,8 +83,6 @@ def test_voicemail_shows_the_recording_keeps_the_transcript_and_links_to_the_for
 
 
 def test_typing_a_spoken_name_names_the_worker_and_resolves(agent_client, session, agent):
-    from dispatch.models import RegisteredVia
-
     worker = Worker(phone="+8613700000012", registered_via=RegisteredVia.IVR)
     session.add(worker)
     session.flush()
@@ -92,3 +107,59 @@ def test_unfilled_job_ticket_links_to_the_job(agent_client, session):
     ticket = add_ticket(session, TicketKind.UNFILLED_JOB)
     page = agent_client.get(f"/console/tickets/{ticket.id}").get_data(as_text=True)
     assert "岗位招不满" in page
+
+
+def test_reply_to_an_unreadable_sms_goes_through_the_outbound_path(agent_client, client, session, agent):
+    ticket = unreadable_ticket(client, session)
+    assert console_post(agent_client, f"/console/tickets/{ticket.id}/reply", {"text": " "}).status_code == 422
+    response = console_post(
+        agent_client, f"/console/tickets/{ticket.id}/reply", {"text": "您好，请回复1 加岗位号接活"}
+    )
+    assert response.status_code == 302
+    reply = last_reply(session, PHONE)
+    assert reply.kind == "agent.text" and "请回复1 加岗位号接活" in reply.body
+    session.refresh(ticket)
+    assert (ticket.status, ticket.outcome) == (TicketStatus.RESOLVED, "replied")
+
+
+def test_reply_to_an_opted_out_number_is_not_sent(agent_client, client, session):
+    ticket = unreadable_ticket(client, session)
+    text_in(client, "退订", PHONE)
+    response = console_post(agent_client, f"/console/tickets/{ticket.id}/reply", {"text": "还需要工作吗"})
+    assert response.status_code == 302
+    reply = last_reply(session, PHONE)
+    assert reply.kind == "agent.text" and reply.status.value == "suppressed"
+    assert "未发送" in agent_client.get("/console/tickets/").get_data(as_text=True)
+
+
+def test_cancelling_a_job_resolves_its_unfilled_ticket(agent_client, session, agent):
+    site = session.scalar(select(Site).where(Site.code == "LZ-TX"))
+    trade = (
+        session.scalar(select(Trade).where(Trade.code == "plumber")) or session.scalars(select(Trade)).first()
+    )
+    employer = Employer(phone="+8613600000099", name="王老板", site_id=site.id, status=EmployerStatus.ACTIVE)
+    session.add(employer)
+    session.flush()
+    request = JobRequest(
+        trade_id=trade.id,
+        headcount=1,
+        work_date=date.today() + timedelta(days=1),
+        start_time=time(8),
+        days=1,
+        daily_pay=300,
+        site_id=site.id,
+    )
+    job = create_job(session, employer, request, source=JobSource.AGENT)
+    ticket = add_ticket(session, TicketKind.UNFILLED_JOB, site="LZ-TX", job_id=job.id)
+    page = agent_client.get(f"/console/tickets/{ticket.id}").get_data(as_text=True)
+    assert f"/console/jobs/{job.id}" in page
+    assert (
+        console_post(agent_client, f"/console/jobs/{job.id}/cancel", {"note": "老板不要了"}).status_code
+        == 302
+    )
+    session.refresh(ticket)
+    assert (ticket.status, ticket.outcome, ticket.resolved_by_id) == (
+        TicketStatus.RESOLVED,
+        "job_closed",
+        agent.id,
+    )
