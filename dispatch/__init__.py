@@ -36,6 +36,11 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     from dispatch.console import register_console
 
     register_console(app)
+    if not settings.is_production:
+        # The phone simulator signs webhooks with the app's own token: never in production.
+        from dispatch.sim import register_sim
+
+        register_sim(app)
 
     @app.get("/healthz")
     def healthz() -> Response | tuple[Response, int]:
@@ -50,6 +55,11 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
             log.warning("health check: database unavailable: %s", exc)
             return jsonify(status="error", database="unavailable"), 503
         return jsonify(status="ok", transport=settings.SMS_TRANSPORT)
+
+    @app.get("/ping")
+    def ping() -> Response:
+        """The web process answers, nothing else is touched: the baseline of scripts/bench_webhooks.py."""
+        return Response("ok\n", mimetype="text/plain")
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

@@ -1,4 +1,4 @@
-"""The `dispatch` command: serve, worker, db, seed, agents."""
+"""The `dispatch` command: serve, worker, db, seed, demo, agents."""
 
 from __future__ import annotations
 
@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
 
     seed = commands.add_parser("seed", help="load config/sites.toml and config/trades.toml (idempotent)")
     seed.add_argument("--config-dir", default=None)
+
+    demo = commands.add_parser("demo", help="add demo workers, employers and agent (development only)")
+    demo.add_argument("--workers", type=int, default=None, help="how many demo workers (default 300)")
 
     agents = commands.add_parser("agents", help="console accounts")
     agents_commands = agents.add_subparsers(dest="agents_command", required=True)
@@ -102,6 +105,22 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch import demo
+    from dispatch.db import Database
+
+    try:
+        with Database(settings.DATABASE_URL).transaction() as session:
+            workers = demo.WORKERS if args.workers is None else args.workers
+            counts = demo.seed_demo(session, settings, workers=workers)
+    except demo.DemoRefused as exc:
+        print(f"dispatch demo: {exc}", file=sys.stderr)
+        return 2
+    print("demo data: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
+    print(f"demo agent: {demo.AGENT_USERNAME} / {demo.AGENT_PASSWORD}")
+    return 0
+
+
 def _read_password(args: argparse.Namespace) -> str:
     import getpass
 
@@ -134,7 +153,7 @@ def _agents(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": _serve, "worker": _worker, "db": _db, "seed": _seed, "agents": _agents}
+COMMANDS = {"serve": _serve, "worker": _worker, "db": _db, "seed": _seed, "agents": _agents, "demo": _demo}
 
 if __name__ == "__main__":
     sys.exit(main())

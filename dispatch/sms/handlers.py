@@ -62,9 +62,12 @@ def handle_stored_inbound(session: Session, settings: Settings, message: Message
 def handle_inbound(session: Session, settings: Settings, message: Message) -> None:
     """Act on a stored inbound message: a command, a dialogue answer, or a ticket for an agent."""
     command = parse(message.body)
-    is_new_contact = session.scalar(select(Contact.id).where(Contact.phone == message.phone)) is None
-    # The language is guessed from the person's words, not from a carrier's 【中国移动】 around them.
-    contact = get_or_create_contact(session, message.phone, first_text=command.text)
+    # One query for a number we know (nearly every message), not a lookup and then another one.
+    contact = session.scalar(select(Contact).where(Contact.phone == message.phone))
+    is_new_contact = contact is None
+    if contact is None:
+        # The language is guessed from the person's words, not from a carrier's 【中国移动】 around them.
+        contact = get_or_create_contact(session, message.phone, first_text=command.text)
     if is_new_contact and command.kind == CommandKind.OPT_OUT and command.language:
         contact.language = command.language  # `TD` is Chinese, though it is written in Latin letters
     # A number that texts us can take texts: whatever a carrier said before no longer holds.
