@@ -27,6 +27,10 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
         SESSION_COOKIE_SECURE=settings.is_production,
     )
     app.extensions["dispatch.runtime"] = runtime
+    if settings.TRUSTED_PROXIES > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.TRUSTED_PROXIES)  # type: ignore[method-assign]
 
     from dispatch.ivr.views import bp as ivr_bp
     from dispatch.sms.views import bp as sms_bp

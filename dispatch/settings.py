@@ -86,6 +86,9 @@ class Settings:
     MATCHING_POLICY: str = "fair"
     # A worker who says yes when a job is full waits on standby for a place that reopens.
     STANDBY_ENABLED: bool = True
+    # How many proxies in front of the app set X-Forwarded-For (0: none); the console's sign-in
+    # throttle and audit log then see the agent's address, not the proxy's.
+    TRUSTED_PROXIES: int = 0
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:

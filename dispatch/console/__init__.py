@@ -11,6 +11,7 @@ from flask import Blueprint, Flask
 from dispatch.console import i18n
 from dispatch.console.auth import SESSION_LIFETIME
 from dispatch.console.csrf import check_csrf, csrf_token
+from dispatch.console.guards import refuse_odd_input, web_url
 
 bp = Blueprint(
     "console",
@@ -20,7 +21,8 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/static",
 )
-bp.before_request(check_csrf)  # runs for the sub-blueprints too
+bp.before_request(refuse_odd_input)  # these run for the sub-blueprints too
+bp.before_request(check_csrf)
 
 # The routes, attached once at import (a blueprint cannot change after an app registered it).
 from dispatch.console import views  # noqa: E402, F401
@@ -37,4 +39,5 @@ def register_console(app: Flask) -> None:
     app.register_blueprint(bp)
     app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.filters["web_url"] = web_url
     i18n.install(app)

@@ -28,11 +28,17 @@ SESSION_LIFETIME = timedelta(hours=12)  # one working day; then sign in again
 FAILURES_PER_USERNAME = 5  # wrong passwords for one username ...
 FAILURES_PER_ADDRESS = 30  # ... or from one address ...
 FAILURE_WINDOW_S = 15 * 60  # ... within 15 minutes lock sign-in for the rest of the window
+# Behind a proxy the address is the proxy's unless TRUSTED_PROXIES lets ProxyFix read X-Forwarded-For.
 
 
 def _session_stamp(agent: Agent) -> str:
-    # Changes when the password changes, which signs out every other session of that agent.
-    return agent.password_hash[-16:]
+    # Changes when the password changes or the agent signs out, which ends every session of theirs
+    # (Flask keeps the session in the cookie: without this a copied cookie would outlive sign-out).
+    return f"{agent.password_hash[-16:]}:{agent.session_epoch}"
+
+
+def end_sessions(agent: Agent) -> None:
+    agent.session_epoch += 1
 
 
 def _failure_keys(username: str) -> list[tuple[str, int]]:
@@ -42,26 +48,30 @@ def _failure_keys(username: str) -> list[tuple[str, int]]:
     ]
 
 
-def sign_in_locked(username: str) -> bool:
+def take_sign_in_attempt(username: str) -> bool:
+    """Count this attempt before the password is checked (so parallel guesses cannot all slip under
+    the limit) and say whether it may go ahead. A success gives its attempts back (`sign_in_succeeded`)."""
     redis = current_app.extensions["dispatch.runtime"].redis
-    try:
-        counts = redis.mget([key for key, _ in _failure_keys(username)])
-    except RedisError as exc:  # the console stays usable without Redis; throttling waits for it
-        log.warning("sign-in throttle unavailable: %s", exc)
-        return False
-    return any(
-        int(count or 0) >= limit for count, (_, limit) in zip(counts, _failure_keys(username), strict=True)
-    )
-
-
-def note_failed_sign_in(username: str) -> None:
-    redis = current_app.extensions["dispatch.runtime"].redis
+    keys = _failure_keys(username)
     try:
         pipe = redis.pipeline()
-        for key, _ in _failure_keys(username):
+        for key, _ in keys:
             pipe.incr(key)
             pipe.expire(key, FAILURE_WINDOW_S, nx=True)
-        pipe.execute()
+        counts = pipe.execute()[::2]
+    except RedisError as exc:  # the console stays usable without Redis; throttling waits for it
+        log.warning("sign-in throttle unavailable: %s", exc)
+        return True
+    return all(count <= limit for count, (_, limit) in zip(counts, keys, strict=True))
+
+
+def sign_in_succeeded(username: str) -> None:
+    """Forget the username's failures, and don't hold a good sign-in against a shared address
+    (a call center's agents all sign in from one address at 08:00)."""
+    redis = current_app.extensions["dispatch.runtime"].redis
+    (user_key, _), (address_key, _) = _failure_keys(username)
+    try:
+        redis.pipeline().delete(user_key).decr(address_key).execute()
     except RedisError as exc:
         log.warning("sign-in throttle unavailable: %s", exc)
 

@@ -9,10 +9,11 @@ from dispatch.console.audit import record
 from dispatch.console.auth import (
     agent_page,
     authenticate,
-    note_failed_sign_in,
+    end_sessions,
     safe_next,
-    sign_in_locked,
+    sign_in_succeeded,
     start_session,
+    take_sign_in_attempt,
 )
 from dispatch.console.i18n import LANGUAGES
 
@@ -30,7 +31,7 @@ def sign_in():
     status = 200
     username = request.form.get("username", "").strip()[:64]
     if request.method == "POST":
-        if sign_in_locked(username):
+        if not take_sign_in_attempt(username):
             error, status = "sign_in.locked", 429
         else:
             runtime = current_app.extensions["dispatch.runtime"]
@@ -39,8 +40,8 @@ def sign_in():
                 if agent is not None:
                     start_session(agent)
                     record(db, agent, "agent.sign_in", agent, remote_addr=request.remote_addr or "")
+                    sign_in_succeeded(username)
                     return redirect(safe_next(request.form.get("next")))
-            note_failed_sign_in(username)
             error, status = "sign_in.wrong", 401
     next_url = request.values.get("next", "")
     return render_template("console/sign_in.html", error=error, username=username, next=next_url), status
@@ -51,6 +52,7 @@ def sign_in():
 def sign_out(db, agent):
     """End the session."""
     record(db, agent, "agent.sign_out", agent, remote_addr=request.remote_addr or "")
+    end_sessions(agent)
     session.clear()
     return redirect(url_for("console.sign_in"))
 

@@ -195,23 +195,42 @@ def employer_by_phone(session: Session, phone: str) -> Employer:
 def post_job(session: Session, settings: Settings, call: Call) -> Job:
     """The confirmed request becomes a job (matching starts after commit); the caller gets its summary.
     A held employer's job waits for an agent, and the summary says so."""
-    employer = employer_by_phone(session, call.phone)
+    job = post_requested_job(
+        session, settings, call.phone, job_request(call.answers), JobSource.IVR, call.language
+    )
+    call.employer_id, call.job_id, call.outcome = job.employer_id, job.id, CallOutcome.JOB
+    session.flush()
+    return job
+
+
+def post_requested_job(
+    session: Session,
+    settings: Settings,
+    phone: str,
+    request: JobRequest,
+    source: JobSource,
+    language: str,
+    employer_name: str = "",
+) -> Job:
+    """What every phone channel does with a confirmed request (the IVR's keypad, an agent's intake
+    form): the employer of that number, the job with its matching outbox row, the summary SMS."""
+    employer = employer_by_phone(session, phone)
+    if not employer.name and employer_name:
+        employer.name = employer_name
     if employer.site_id is None:
-        employer.site_id = int(call.answers["site"])
-    job = create_job(session, employer, job_request(call.answers), JobSource.IVR)
-    call.employer_id, call.job_id, call.outcome = employer.id, job.id, CallOutcome.JOB
+        employer.site_id = request.site_id
+    job = create_job(session, employer, request, source)
     queue_sms(
         session,
         settings,
-        phone=call.phone,
+        phone=phone,
         template="job_created",
         kind="job.created",
-        language=call.language,
+        language=language,
         employer_id=employer.id,
         held=job.status == JobStatus.HELD,
-        **job_summary(job, call.language),
+        **job_summary(job, language),
     )
-    session.flush()
     return job
 
 

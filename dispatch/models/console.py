@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.clock import utcnow
@@ -36,6 +36,8 @@ class Agent(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of every session's stamp: signing out bumps it, so a copy of the old cookie is worthless.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
 
     site: Mapped[Site] = relationship()
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.console.access import sites_for_choice
+from dispatch.console.guards import parse_id
 from dispatch.ivr import services as ivr_services
 from dispatch.ivr.intake import MAX_DAYS, MAX_DAYS_AHEAD
 from dispatch.jobs.services import JobRequest, JobRequestError
@@ -127,9 +128,8 @@ def _site(db: Session, agent: Agent, form: Mapping[str, str], problems: Problems
 
 
 def _trade(db: Session, raw: str) -> int | None:
-    if not (raw.isascii() and raw.isdigit()):
-        return None
-    return db.scalar(select(Trade.id).where(Trade.id == int(raw)))
+    trade_id = parse_id(raw)
+    return db.scalar(select(Trade.id).where(Trade.id == trade_id)) if trade_id else None
 
 
 def _work_date(form: Mapping[str, str], today: date, problems: Problems) -> date | None:

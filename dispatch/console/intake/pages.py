@@ -12,6 +12,7 @@ from werkzeug.routing import BuildError
 
 from dispatch.catalogue import trades_in_menu_order
 from dispatch.console.access import may_see
+from dispatch.console.guards import parse_id
 from dispatch.console.intake import forms, tickets
 from dispatch.ivr import services as ivr_services
 from dispatch.models import Agent, Ticket, Worker
@@ -81,8 +82,8 @@ def worker_context(db: Session, agent: Agent, ticket: Ticket | None, values: dic
     rows = list(values.get("trades") or [])[: forms.MAX_TRADES]
     rows += [("", "")] * (forms.MAX_TRADES - len(rows))
     done = None
-    if request.args.get("done", "").isdigit():  # the worker just registered, shown above a fresh form
-        worker = db.get(Worker, int(request.args["done"]))
+    if done := parse_id(request.args.get("done")):  # the worker just registered, shown above a fresh form
+        worker = db.get(Worker, done)
         done = worker if worker is not None and may_see(db, agent, worker.home_site_id) else None
     done_phone = display(done.phone) if done is not None else ""
     return {

@@ -18,13 +18,11 @@ from dispatch.clock import utcnow
 from dispatch.console.audit import record
 from dispatch.console.intake.forms import JobEntry, WorkerEntry
 from dispatch.ivr import services as ivr_services
-from dispatch.jobs.services import create_job
 from dispatch.models import (
     Agent,
     Conversation,
     Job,
     JobSource,
-    JobStatus,
     Message,
     RegisteredVia,
     Site,
@@ -49,24 +47,11 @@ def post_job(
 ) -> Job:
     """The job the employer asked for on the phone: written as the IVR writes a confirmed request
     (matching starts after commit; a held employer's job waits), and the employer gets its summary."""
-    employer = ivr_services.employer_by_phone(db, entry.phone)
-    if not employer.name:
-        employer.name = entry.employer_name
-    if employer.site_id is None:
-        employer.site_id = entry.request.site_id
-    job = create_job(db, employer, entry.request, JobSource.AGENT)
     contact_language = language or get_or_create_contact(db, entry.phone).language
-    queue_sms(
-        db,
-        settings,
-        phone=entry.phone,
-        template="job_created",
-        kind="job.created",
-        language=contact_language,
-        employer_id=employer.id,
-        held=job.status == JobStatus.HELD,
-        **ivr_services.job_summary(job, contact_language),
+    job = ivr_services.post_requested_job(
+        db, settings, entry.phone, entry.request, JobSource.AGENT, contact_language, entry.employer_name
     )
+    employer = job.employer
     record(
         db,
         agent,

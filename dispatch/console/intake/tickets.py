@@ -14,6 +14,7 @@ from flask import abort
 from sqlalchemy.orm import Session
 
 from dispatch.console.access import require_visible
+from dispatch.console.guards import parse_id
 from dispatch.console.tickets.services import resolve_ticket
 from dispatch.models import Agent, Ticket, TicketKind, TicketOutcome, TicketStatus
 
@@ -29,9 +30,10 @@ def intake_ticket(db: Session, agent: Agent, raw_id: str | None, lock: bool = Fa
     """The `?ticket=` the form works from; 404 for an unknown id, another kind, or another site's."""
     if not raw_id:
         return None
-    if not (raw_id.isascii() and raw_id.isdigit()):
+    ticket_id = parse_id(raw_id)
+    if ticket_id is None:
         abort(404)
-    ticket = db.get(Ticket, int(raw_id), with_for_update=lock)  # locked: nobody resolves it meanwhile
+    ticket = db.get(Ticket, ticket_id, with_for_update=lock)  # locked: nobody resolves it meanwhile
     if ticket is None or ticket.kind not in INTAKE_KINDS:
         abort(404)
     require_visible(db, agent, ticket.site_id)

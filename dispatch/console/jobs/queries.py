@@ -11,7 +11,7 @@ from flask import abort
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from dispatch.console.access import require_visible, site_filter
+from dispatch.console.access import require_visible, site_filter, visible_site_ids
 from dispatch.matching import rescue
 from dispatch.matching import services as matching
 from dispatch.models import (
@@ -114,7 +114,7 @@ class JobPage:
     taking: bool  # the job still takes workers: the rescue actions apply
 
 
-def job_page(db: Session, settings: Settings, job: Job, now: datetime) -> JobPage:
+def job_page(db: Session, agent: Agent, settings: Settings, job: Job, now: datetime) -> JobPage:
     offers = list(
         db.scalars(
             select(Offer)
@@ -156,13 +156,15 @@ def job_page(db: Session, settings: Settings, job: Job, now: datetime) -> JobPag
         waves=sorted(waves.values(), key=lambda wave: (wave.number == 0, -wave.number)),
         confirmed=confirmed,
         tickets=tickets,
-        candidates=_candidates(db, settings, job, now) if taking else [],
+        candidates=_candidates(db, agent, settings, job, now) if taking else [],
         taking=taking,
     )
 
 
-def _candidates(db: Session, settings: Settings, job: Job, now: datetime) -> list[CallRow]:
-    found = rescue.candidates_to_call(db, settings, job, now, limit=CANDIDATES_TO_CALL)
+def _candidates(db: Session, agent: Agent, settings: Settings, job: Job, now: datetime) -> list[CallRow]:
+    """The best workers to phone, among those the agent may see (a town agent: their own town's)."""
+    # Ranked over the whole market, then limited to the agent's sites: fetch more to keep enough.
+    found = rescue.candidates_to_call(db, settings, job, now, limit=CANDIDATES_TO_CALL * 4)
     workers = {
         worker.id: worker
         for worker in db.scalars(
@@ -171,8 +173,10 @@ def _candidates(db: Session, settings: Settings, job: Job, now: datetime) -> lis
             .options(joinedload(Worker.home_site))
         )
     }
-    return [
+    visible = visible_site_ids(db, agent)
+    rows = [
         CallRow(workers[c.worker_id], c.score, c.explanation.as_json())
         for c in found
-        if c.worker_id in workers
+        if c.worker_id in workers and (visible is None or workers[c.worker_id].home_site_id in visible)
     ]
+    return rows[:CANDIDATES_TO_CALL]

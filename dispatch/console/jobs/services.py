@@ -208,6 +208,6 @@ def cancel_job(
 def parse_pay(raw: str) -> int:
     """Integer yuan as typed (full-width digits too)."""
     text = unicodedata.normalize("NFKC", raw or "").strip().removesuffix("元")
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
         raise JobActionRefused("bad_pay")
     return int(text)

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from dispatch.clock import utcnow
+from dispatch.console.access import may_see
 from dispatch.console.auth import agent_page
+from dispatch.console.guards import parse_id, parse_page
 from dispatch.console.i18n import translate
 from dispatch.console.jobs import queries, services
 from dispatch.console.jobs.services import JobActionRefused
@@ -26,9 +28,8 @@ def _settings():
 @agent_page()
 def job_list(db, agent):
     """Jobs of the agent's sites, filtered by status, most urgent and newest first."""
-    page = request.args.get("page", "1")
     listing = queries.job_list(
-        db, agent, request.args.get("status", "active"), int(page) if page.isdigit() else 1
+        db, agent, request.args.get("status", "active"), parse_page(request.args.get("page"))
     )
     return render_template(
         "console/jobs/list.html", listing=listing, filters=list(queries.FILTERS), phone=display
@@ -42,7 +43,7 @@ def job_page(db, agent, job_id: int):
     job = queries.visible_job(db, agent, job_id)
     return render_template(
         "console/jobs/job.html",
-        page=queries.job_page(db, _settings(), job, utcnow()),
+        page=queries.job_page(db, agent, _settings(), job, utcnow()),
         phone=display,
         JobStatus=JobStatus,
         OfferStatus=OfferStatus,
@@ -58,14 +59,16 @@ def _act(job_id: int, action: Callable[[], str]):
     return redirect(url_for("console.jobs.job_page", job_id=job_id))
 
 
-def _worker(db) -> Worker:
-    """The worker the form names: a candidate's id, or a phone number typed by the agent."""
-    worker_id = request.form.get("worker_id", "")
-    if worker_id.isdigit():
-        worker = db.get(Worker, int(worker_id))
-        if worker is not None:
-            return worker
-    return services.worker_by_phone(db, request.form.get("phone", ""))
+def _worker(db, agent) -> Worker:
+    """The worker the form names: a candidate's id, or a phone number typed by the agent; only a
+    worker the agent may see (another town's worker is "not found", as on their page)."""
+    worker_id = parse_id(request.form.get("worker_id"))
+    worker = db.get(Worker, worker_id) if worker_id else None
+    if worker is None:
+        worker = services.worker_by_phone(db, request.form.get("phone", ""))
+    if not may_see(db, agent, worker.home_site_id):
+        raise services.JobActionRefused("no_worker", phone=request.form.get("phone", "")[:20])
+    return worker
 
 
 def _remote() -> str:
@@ -105,7 +108,7 @@ def offer(db, agent, job_id: int):
     job = queries.visible_job(db, agent, job_id)
 
     def action() -> str:
-        worker = _worker(db)
+        worker = _worker(db, agent)
         services.offer_to_worker(db, agent, _settings(), job, worker, utcnow(), _remote())
         return translate("jobs.done.offer", name=worker.name, phone=display(worker.phone))
 
@@ -119,7 +122,7 @@ def confirm(db, agent, job_id: int):
     job = queries.visible_job(db, agent, job_id)
 
     def action() -> str:
-        worker = _worker(db)
+        worker = _worker(db, agent)
         note = request.form.get("note", "").strip()
         outcome = services.confirm_by_phone(db, agent, _settings(), job, worker, utcnow(), note, _remote())
         if outcome != Outcome.PLACED:

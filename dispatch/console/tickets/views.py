@@ -165,6 +165,8 @@ def reread(db, agent, ticket_id: int):
         work.reread_message(
             db, settings, agent, ticket, request.form.get("text", ""), request.remote_addr or ""
         )
+    except TicketUnavailable:
+        return _render_ticket(db, agent, ticket, 409, _unavailable_text(ticket))
     except work.StillUnreadable:
         return _render_ticket(db, agent, ticket, 422, translate("tickets.still_unreadable"))
     except work.NothingToDo:
@@ -185,6 +187,8 @@ def reply(db, agent, ticket_id: int):
         sent = work.reply_to_sender(
             db, settings, agent, ticket, request.form.get("text", ""), request.remote_addr or ""
         )
+    except TicketUnavailable:
+        return _render_ticket(db, agent, ticket, 409, _unavailable_text(ticket))
     except work.NothingToDo:
         return _render_ticket(db, agent, ticket, 400, translate("tickets.no_phone"))
     if not isinstance(sent, Message):
@@ -201,7 +205,10 @@ def transcript(db, agent, ticket_id: int):
     ticket = _ticket(db, agent, ticket_id)
     if not _may_work(agent, ticket):
         return _render_ticket(db, agent, ticket, 409, _unavailable_text(ticket))
-    work.save_transcript(db, agent, ticket, request.form.get("transcript", ""), request.remote_addr or "")
+    try:
+        work.save_transcript(db, agent, ticket, request.form.get("transcript", ""), request.remote_addr or "")
+    except TicketUnavailable:
+        return _render_ticket(db, agent, ticket, 409, _unavailable_text(ticket))
     flash(translate("tickets.transcript_saved"), "success")
     return redirect(url_for(".ticket_page", ticket_id=ticket.id))
 
@@ -215,6 +222,8 @@ def recorded_name(db, agent, ticket_id: int):
         return _render_ticket(db, agent, ticket, 409, _unavailable_text(ticket))
     try:
         work.type_recorded_name(db, agent, ticket, request.form.get("name", ""), request.remote_addr or "")
+    except TicketUnavailable:
+        return _render_ticket(db, agent, ticket, 409, _unavailable_text(ticket))
     except work.NothingToDo:
         return _render_ticket(db, agent, ticket, 400, translate("tickets.name_needed"))
     flash(translate("tickets.name_saved", id=ticket.id), "success")

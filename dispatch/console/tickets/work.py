@@ -3,19 +3,30 @@ what a voicemail said, type a spoken name. Plain functions on a session; they fl
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
 from dispatch.console.audit import record
 from dispatch.console.people.services import SmsDraft, send_agent_text
-from dispatch.console.tickets.services import open_tickets_for_job, resolve_ticket
+from dispatch.console.tickets.services import claim_ticket, open_tickets_for_job, resolve_ticket
 from dispatch.db import savepoint
 from dispatch.ivr.workers import set_recorded_name
 from dispatch.models import Agent, Direction, Message, MessageStatus, Ticket, TicketOutcome, TicketStatus
+from dispatch.quiet_hours import quiet_hours_end
 from dispatch.settings import Settings
 from dispatch.sms.handlers import handle_inbound
+from dispatch.sms.tasks import REPLY_WINDOW
 
 MAX_TEXT = 1000
+
+
+def hold(db: Session, agent: Agent, ticket: Ticket, remote_addr: str = "") -> None:
+    """Working a ticket claims it first, before anything changes: an agent who lost the race is told
+    (TicketUnavailable) with nothing done, and the final resolve cannot fail half-way."""
+    if ticket.status == TicketStatus.CLAIMED and ticket.claimed_by_id == agent.id:
+        return
+    claim_ticket(db, agent, ticket, remote_addr)
 
 
 class StillUnreadable(Exception):
@@ -38,6 +49,7 @@ def reread_message(
     text = text.strip()[:MAX_TEXT]
     if original is None or not text:
         raise NothingToDo()
+    hold(db, agent, ticket, remote_addr)
     reading = Message(
         direction=Direction.INBOUND,
         phone=original.phone,
@@ -58,12 +70,27 @@ def reread_message(
     except StillUnreadable:
         db.expire_all()
         raise
+    _hold_late_replies(db, settings, original, reading)
     reading.kind = f"agent_reading:{reading.kind}"[:48]
     record(
         db, agent, "sms.reread", original, remote_addr=remote_addr, reading=text, understood_as=reading.kind
     )
     resolve_ticket(db, agent, ticket, TicketOutcome.DONE, f"read as: {text}", remote_addr)
     return reading
+
+
+def _hold_late_replies(db: Session, settings: Settings, original: Message, reading: Message) -> None:
+    """Replies go at once only while the sender is plausibly waiting (REPLY_WINDOW); answering an old
+    text, read by an agent hours later, must not wake anyone in quiet hours."""
+    if utcnow() - original.created_at < REPLY_WINDOW:
+        return
+    held_until = quiet_hours_end(utcnow(), settings.quiet_hours, settings.MARKET_TIMEZONE)
+    if held_until is None:
+        return
+    replies = db.scalars(select(Message).where(Message.in_reply_to_id == reading.id))
+    for reply in replies:
+        reply.send_after = held_until  # the send job sees it and waits (dispatch.sms.tasks)
+    db.flush()
 
 
 def reply_to_sender(
@@ -73,6 +100,7 @@ def reply_to_sender(
     A refused draft (empty, too long) changes nothing and comes back for the page to show."""
     if not ticket.phone:
         raise NothingToDo()
+    hold(db, agent, ticket, remote_addr)
     sent = send_agent_text(
         db,
         settings,
@@ -103,6 +131,7 @@ def close_job_tickets(db: Session, agent: Agent, job_id: int, note: str, remote_
 
 def save_transcript(db: Session, agent: Agent, ticket: Ticket, text: str, remote_addr: str = "") -> None:
     """What a voicemail or call said, typed by the agent who listened to it."""
+    hold(db, agent, ticket, remote_addr)
     ticket.details = {**ticket.details, "transcript": text.strip()[:MAX_TEXT]}
     record(
         db, agent, "ticket.transcript", ticket, remote_addr=remote_addr, transcript=text.strip()[:MAX_TEXT]
@@ -113,8 +142,9 @@ def save_transcript(db: Session, agent: Agent, ticket: Ticket, text: str, remote
 def type_recorded_name(db: Session, agent: Agent, ticket: Ticket, name: str, remote_addr: str = "") -> None:
     """The name a worker spoke when registering by phone, typed by the agent; resolves the ticket."""
     name = name.strip()
-    if not name:
+    if not name or ticket.worker_id is None:
         raise NothingToDo()
+    hold(db, agent, ticket, remote_addr)
     worker = set_recorded_name(db, ticket, name)
     if worker is None:
         raise NothingToDo()

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_sign_in_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("session_epoch", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["site_id"], ["site.id"], name=op.f("fk_agent_site_id_site")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agent")),
         sa.UniqueConstraint("username", name=op.f("uq_agent_username")),

@@ -64,7 +64,8 @@ def test_a_reading_the_service_cannot_read_either_changes_nothing(agent_client, 
     session.expire_all()
     assert session.scalars(select(Ticket.id)).all() == tickets_before  # no second ticket
     assert session.scalar(select(Message.id).where(Message.body == "still nonsense xyz")) is None
-    assert session.get(Ticket, ticket.id).status == TicketStatus.OPEN
+    # Working it claimed it (so nobody else works it meanwhile); nothing else changed.
+    assert session.get(Ticket, ticket.id).status == TicketStatus.CLAIMED
 
 
 def test_voicemail_shows_the_recording_keeps_the_transcript_and_links_to_the_forms(agent_client, session):
