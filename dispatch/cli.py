@@ -1,4 +1,4 @@
-"""The `dispatch` command: serve, worker, db, seed, demo, agents."""
+"""The `dispatch` command: serve, worker, db, seed, demo, agents, simulate."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from dispatch.settings import Settings, SettingsError
+from dispatch.simulation.command import add_arguments as simulate_arguments
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = commands.add_parser("demo", help="add demo workers, employers and agent (development only)")
     demo.add_argument("--workers", type=int, default=None, help="how many demo workers (default 300)")
+
+    simulate_arguments(
+        commands.add_parser("simulate", help="a simulated market day through the real webhooks and queue")
+    )
 
     agents = commands.add_parser("agents", help="console accounts")
     agents_commands = agents.add_subparsers(dest="agents_command", required=True)
@@ -153,7 +158,21 @@ def _agents(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": _serve, "worker": _worker, "db": _db, "seed": _seed, "agents": _agents, "demo": _demo}
+def _simulate(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch.simulation.command import run
+
+    return run(settings, args)
+
+
+COMMANDS = {
+    "serve": _serve,
+    "worker": _worker,
+    "db": _db,
+    "seed": _seed,
+    "agents": _agents,
+    "demo": _demo,
+    "simulate": _simulate,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

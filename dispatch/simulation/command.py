@@ -1,0 +1,77 @@
+"""`dispatch simulate`: its arguments (cheap to import: the CLI builds every parser) and its run."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import replace
+from datetime import date
+
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+
+from dispatch.settings import Settings, SettingsError
+
+POLICIES = ("fair", "greedy", "lottery")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=int, default=300, help="synthetic workers (default 300)")
+    parser.add_argument("--employers", type=int, default=30, help="synthetic employers (default 30)")
+    parser.add_argument("--jobs", type=int, default=60, help="jobs posted over the morning (default 60)")
+    parser.add_argument("--seed", type=int, default=1, help="the same seed gives the same day")
+    parser.add_argument("--policy", choices=POLICIES, default="fair", help="MATCHING_POLICY for the day")
+    parser.add_argument("--compare", action="store_true", help="run fair, greedy and lottery side by side")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--date", type=date.fromisoformat, default=None, help="market date (YYYY-MM-DD)")
+    parser.add_argument("--send-rate", type=float, default=None, help="SMS segments a second (default 1)")
+    parser.add_argument(
+        "--database-url", default=None, help="PostgreSQL to run on, in a schema of its own (default: SQLite)"
+    )
+    parser.add_argument(
+        "--redis-url", default=None, help="a Redis database to run on; it is EMPTIED (default: in-process)"
+    )
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    # The service logs every text and wave; a day's worth would bury the report.
+    for name in ("dispatch", "rq", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    from dispatch.simulation import output
+    from dispatch.simulation.day import DayOptions, run_day
+
+    if min(args.workers, args.employers, args.jobs) < 1:
+        return _refuse("--workers, --employers and --jobs must be at least 1")
+    if args.redis_url is not None and args.redis_url == settings.REDIS_URL:
+        # The day empties its Redis: never the service's own queue.
+        return _refuse("--redis-url is the service's own REDIS_URL; name a Redis database of its own")
+    options = DayOptions(
+        workers=args.workers,
+        employers=args.employers,
+        jobs=args.jobs,
+        seed=args.seed,
+        policy=args.policy,
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        config_dir=settings.CONFIG_DIR,
+    )
+    if args.date is not None:
+        options = replace(options, day=args.date)
+    if args.send_rate is not None:
+        options = replace(options, send_rate=args.send_rate)
+    policies = POLICIES if args.compare else (args.policy,)
+    results = []
+    for policy in policies:
+        print(f"simulating a {policy} day ...", file=sys.stderr)
+        try:
+            results.append(run_day(replace(options, policy=policy)))
+        except (SettingsError, ValueError, RedisError, SQLAlchemyError) as exc:
+            return _refuse(str(exc))
+    print(output.as_json(results) if args.json else output.table(results))
+    return 1 if output.violations(results) else 0
+
+
+def _refuse(why: str) -> int:
+    print(f"dispatch simulate: {why}", file=sys.stderr)
+    return 2

@@ -1,0 +1,93 @@
+"""Printing simulated days: a text table (one column per policy), or JSON."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+from dispatch.simulation.day import DayResult
+
+# (report key, label, format); None as a key starts a section.
+ROWS: tuple[tuple[str | None, str, str], ...] = (
+    ("jobs_posted", "jobs posted", "{}"),
+    ("places_posted", "places posted", "{}"),
+    ("places_filled", "places filled", "{}"),
+    ("fill_rate", "fill rate", "{:.1%}"),
+    ("jobs_filled", "jobs filled (every place)", "{}"),
+    ("time_to_fill_median_min", "time to fill, median (min)", "{:.1f}"),
+    ("time_to_fill_p90_min", "time to fill, p90 (min)", "{:.1f}"),
+    ("sms_sent", "SMS sent", "{}"),
+    ("sms_per_filled_place", "SMS per filled place", "{:.2f}"),
+    ("offers", "offers", "{}"),
+    ("offers_accepted", "  accepted", "{}"),
+    ("offers_declined", "  declined", "{}"),
+    ("offers_expired", "  expired (no answer in time)", "{}"),
+    ("eligible_workers", "eligible workers", "{}"),
+    ("gini_offers", "Gini of offers", "{:.3f}"),
+    ("gini_placements", "Gini of placements", "{:.3f}"),
+    ("unfilled_job_tickets", "unfilled-job tickets for agents", "{}"),
+    ("quiet_hours_held", "texts held for quiet hours", "{}"),
+    (None, "what the people did", ""),
+    ("people_calls", "  jobs phoned in (IVR)", "{}"),
+    ("people_calls_not_posted", "    calls that posted nothing", "{}"),
+    ("people_sms_requests", "  jobs texted in (SMS)", "{}"),
+    ("people_sms_requests_not_posted", "    requests not posted", "{}"),
+    ("people_yes_replies", "  yes replies", "{}"),
+    ("people_no_replies", "  no replies", "{}"),
+    ("people_offers_ignored", "  offers never answered", "{}"),
+    ("people_cancellations", "  places given back (取消)", "{}"),
+    ("people_opt_outs", "  opt-outs (退订)", "{}"),
+    (None, "invariants (must be 0)", ""),
+    ("invariants.overbooked", "  overbooked places", "{}"),
+    ("invariants.sent_after_opt_out", "  texts to opted-out workers", "{}"),
+    ("invariants.quiet_hours_sends", "  non-reply texts in quiet hours", "{}"),
+    ("invariants.lost_inbound", "  lost inbound messages", "{}"),
+    ("invariants.webhook_errors", "  webhooks not answered 200", "{}"),
+    ("invariants.failed_jobs", "  queued jobs that failed", "{}"),
+)
+
+
+def _value(report: dict[str, Any], key: str) -> Any:
+    for part in key.split("."):
+        report = report.get(part) if isinstance(report, dict) else None  # type: ignore[assignment]
+    return report
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-aligned in `width` columns of a terminal, where a Chinese character takes two."""
+    shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(0, width - shown)
+
+
+def table(results: Sequence[DayResult]) -> str:
+    first = results[0].options
+    title = (
+        f"Simulated market day {first.day.isoformat()}: {first.workers} workers, {first.employers} "
+        f"employers, {first.jobs} jobs, seed {first.seed}, SMS {first.send_rate:g}/s"
+    )
+    width = 34
+    lines = [title, "", " " * width + "".join(f"{r.options.policy:>10}" for r in results)]
+    for key, label, shape in ROWS:
+        if key is None:
+            lines.append(label)
+            continue
+        cells = []
+        for result in results:
+            value = _value(result.report, key)
+            cells.append(f"{'-' if value is None else shape.format(value):>10}")
+        lines.append(_pad(label, width) + "".join(cells))
+    lines.append(
+        f"{'simulated in (s, real time)':<{width}}" + "".join(f"{r.seconds:>10.1f}" for r in results)
+    )
+    return "\n".join(lines)
+
+
+def as_json(results: Sequence[DayResult]) -> str:
+    days = {r.options.policy: {**r.report, "run_seconds": round(r.seconds, 1)} for r in results}
+    return json.dumps(days if len(results) > 1 else next(iter(days.values())), ensure_ascii=False, indent=2)
+
+
+def violations(results: Sequence[DayResult]) -> int:
+    return sum(sum(r.report["invariants"].values()) for r in results)

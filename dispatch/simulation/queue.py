@@ -1,0 +1,136 @@
+"""Running the service's queued jobs in the simulation: real RQ SimpleWorker burst runs with RQ's
+scheduler (as tests/helpers.run_jobs and the embedded worker do), plus the periodic jobs, whenever
+something is due on the virtual clock.
+
+Two things keep time by Redis's clock, which is the virtual one only for the in-process Redis, so the
+simulation keeps them on its own clock (the same seed then gives the same day on a real Redis too):
+- The send rate. The limiter hands out carrier slots and a send whose slot is ahead sleeps for it;
+  on a virtual clock nobody would wait. So each send moves the clock on by the slot it took (1/rate
+  a segment) and hands the slot back: a wave of 30 offers at 1 segment a second takes its minute of
+  market time, and none of real time.
+- The periodic jobs (dispatch.queue.PERIODIC_TASKS), which a worker's ticker enqueues under a lock
+  that expires after their interval: here they are enqueued when their interval has passed on the
+  virtual clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from rq import Queue, SimpleWorker
+from rq.job import Job as RqJob
+from rq.scheduler import RQScheduler
+from sqlalchemy import select
+
+from dispatch.models import Message
+from dispatch.queue import PERIODIC_TASKS, QUEUE_NAMES, get_queue
+from dispatch.runtime import Runtime
+from dispatch.simulation.clock import VirtualClock
+from dispatch.sms.rate_limit import SendRateLimiter
+
+log = logging.getLogger(__name__)
+SEND_TASK = "dispatch.sms.tasks.send_message"
+RATE_KEY = "dispatch:sms-rate:{sender}"  # dispatch.sms.rate_limit's key
+SCHEDULER_INTERVAL = timedelta(seconds=1)  # RQ's scheduler looks for due jobs once a second
+# Bursts at one instant before the clock is nudged on (on a real clock time would have moved).
+MAX_BURSTS_AT_ONE_INSTANT = 50
+
+
+class Carrier:
+    """Moves the clock past the carrier slot a send took, and frees the limiter for the next send."""
+
+    def __init__(self, runtime: Runtime, clock: VirtualClock) -> None:
+        self.runtime = runtime
+        self.clock = clock
+        self.key = RATE_KEY.format(sender=runtime.transport.sender)
+        self.slot_us = SendRateLimiter(runtime.redis, runtime.settings.SMS_SEND_RATE).interval_us
+
+    def after_send(self, message_id: int) -> None:
+        if not self.runtime.redis.delete(self.key):
+            return  # the job reserved no slot (the text was held, suppressed or sent already)
+        with self.runtime.db.transaction() as session:
+            segments = session.scalar(select(Message.segments).where(Message.id == message_id)) or 1
+        self.clock.advance(timedelta(microseconds=self.slot_us * max(1, segments)))
+
+
+class SimulationWorker(SimpleWorker):
+    """A SimpleWorker whose SMS sends pass their carrier slot on the virtual clock."""
+
+    carrier: Carrier | None = None
+
+    def execute_job(self, job: RqJob, queue: Queue) -> None:
+        super().execute_job(job, queue)
+        if self.carrier is not None and job.func_name == SEND_TASK:
+            self.carrier.after_send(int(job.args[0]))
+
+
+class QueueRunner:
+    """One worker and one scheduler for the whole day, as a `dispatch worker` process has. The
+    scheduler moves due `enqueue_at` jobs onto their queues at most once a second, as RQ's does (it
+    keeps whole seconds, so a job may come up to a second early, and one that reschedules itself for
+    its own due time waits for the next pass, not in a loop); the worker then works the queues empty.
+    (A new worker per burst, as burst mode has, would clean RQ's registries every time.)"""
+
+    def __init__(self, runtime: Runtime, clock: VirtualClock) -> None:
+        self.runtime = runtime
+        self.clock = clock
+        self.queues = [get_queue(name, runtime.redis) for name in QUEUE_NAMES]
+        self.worker = SimulationWorker(self.queues, connection=runtime.redis)
+        self.worker.carrier = Carrier(runtime, clock)
+        self.scheduler = RQScheduler(self.queues, connection=runtime.redis)
+        self.scheduler.prepare_registries(list(QUEUE_NAMES))
+        self._last_pass: datetime | None = None
+        self._periodic_due = {task.id: clock.now() for task in PERIODIC_TASKS}
+
+    def next_scheduled(self) -> datetime | None:
+        """When the scheduler will next find an `enqueue_at` job due."""
+        first = None
+        for queue in self.queues:
+            head = self.runtime.redis.zrange(queue.scheduled_job_registry.key, 0, 0, withscores=True)
+            if head:
+                moment = datetime.fromtimestamp(head[0][1], UTC)
+                first = moment if first is None else min(first, moment)
+        if first is None or self._last_pass is None:
+            return first
+        return max(first, self._last_pass + SCHEDULER_INTERVAL)
+
+    def _schedule(self) -> None:
+        moment = self.next_scheduled()
+        if moment is not None and moment <= self.clock.now():
+            self.scheduler.enqueue_scheduled_jobs()
+            self._last_pass = self.clock.now()
+
+    def _tick(self) -> None:
+        """Enqueue each periodic job whose interval has passed, as the worker's ticker would."""
+        now = self.clock.now()
+        for task in PERIODIC_TASKS:
+            if self._periodic_due[task.id] <= now:
+                interval = max(1, task.every_seconds(self.runtime))
+                self._periodic_due[task.id] = now + timedelta(seconds=interval)
+                get_queue(task.queue, self.runtime.redis).enqueue(
+                    task.task, job_id=f"periodic-{task.id}", result_ttl=interval * 2
+                )
+
+    def settle(self, after_burst: Callable[[], None]) -> None:
+        """Run bursts until nothing is due at the clock's present; `after_burst` looks at what they did."""
+        at_instant, instant = 0, self.clock.now()
+        while True:
+            self._tick()
+            self._schedule()
+            if not any(queue.count for queue in self.queues):
+                return
+            self.worker.work(burst=True, logging_level="ERROR")
+            after_burst()
+            if self.clock.now() != instant:
+                at_instant, instant = 0, self.clock.now()
+                continue
+            at_instant += 1
+            if at_instant >= MAX_BURSTS_AT_ONE_INSTANT:
+                # Only a job that enqueues itself again at once could do this; a worker would spin too.
+                log.warning("jobs keep coming back at %s: moving the clock on a second", instant)
+                self.clock.advance(timedelta(seconds=1))
+
+    def failed_jobs(self) -> int:
+        return sum(queue.failed_job_registry.count for queue in self.queues)
