@@ -23,6 +23,7 @@ from dispatch.models import (
     OPEN_OFFER_STATUSES,
     Conversation,
     Job,
+    JobStatus,
     Message,
     Offer,
     OfferStatus,
@@ -135,7 +136,7 @@ def handle_bare_reply(session: Session, settings: Settings, message: Message, co
     if not offers:
         lapsed = _recently_lapsed(session, worker)
         if not lapsed:
-            return False
+            return _answer_closed(session, settings, message, worker, answer.answer)
         if answer.answer == Answer.YES:
             # `好`, `ok`, `行` may be a thank-you: a lapsed offer is taken only with its code (`1 123`).
             _ask_which(session, settings, message, worker, lapsed, cancel=False)
@@ -201,6 +202,31 @@ def _placements(session: Session, settings: Settings, worker: Worker) -> list[Of
         .order_by(Offer.id)
     )
     return list(session.scalars(query))
+
+
+def _answer_closed(
+    session: Session, settings: Settings, message: Message, worker: Worker, answer: Answer
+) -> bool:
+    """A bare yes/no to an offer that closed meanwhile (its job filled or was called off) is not an
+    unreadable text for an agent: a yes is answered as `1 <code>` would be (名额已满, standby, or the
+    job is over), a no takes a standby worker off the list and otherwise needs no answer."""
+    closed = session.scalars(
+        select(Offer)
+        .join(Job, Job.id == Offer.job_id)
+        .where(
+            Offer.worker_id == worker.id,
+            Offer.status.in_((OfferStatus.CANCELLED, OfferStatus.STANDBY)),
+            Offer.sent_at > utcnow() - RECENT,
+            Job.status.in_((JobStatus.FILLED, JobStatus.CANCELLED)),
+        )
+        .order_by(Offer.id.desc())
+        .limit(1)
+    ).first()
+    if closed is None or answer not in (Answer.YES, Answer.NO):
+        return False
+    if answer == Answer.YES or closed.status == OfferStatus.STANDBY:
+        _act(session, settings, message, closed, answer)  # a no takes the worker off the standby list
+    return True
 
 
 def _recently_lapsed(session: Session, worker: Worker) -> list[Offer]:

@@ -494,3 +494,29 @@ def test_filling_the_job_leaves_an_opt_out_ticket_open(runtime, session, market:
     assert session.get(Job, job.id).status == JobStatus.FILLED
     [ticket] = session.scalars(select(Ticket).where(Ticket.job_id == job.id)).all()
     assert (ticket.worker_id, ticket.status) == (quitter.id, TicketStatus.OPEN)
+
+
+def test_a_bare_yes_after_the_job_filled_is_answered_not_ticketed(
+    runtime, session, market: Market, client
+) -> None:
+    first, late = market.worker(), market.worker()
+    job = offered(runtime, session, market, first, late)
+    text_in(client, "1", sender=first.phone)
+    text_in(client, "好的", sender=late.phone)  # no code: the offer it answers closed a moment ago
+    assert status_of(session, job, late) == OfferStatus.STANDBY
+    assert last_body(session, late).startswith(f"【潞州零工】岗位{job.code}名额已满")
+    text_in(client, "没空", sender=late.phone)  # off the standby list
+    assert status_of(session, job, late) == OfferStatus.DECLINED
+    assert session.scalar(select(Ticket.id).where(Ticket.phone == late.phone)) is None
+
+
+def test_a_bare_yes_after_the_job_was_cancelled_hears_it_is_off(
+    runtime, session, market: Market, client
+) -> None:
+    worker = market.worker()
+    job = offered(runtime, session, market, worker)
+    services.cancel_job(session, runtime.settings, session.get(Job, job.id), utcnow())
+    commit(runtime, session)
+    text_in(client, "1", sender=worker.phone)
+    assert last_body(session, worker) == f"【潞州零工】岗位{job.code}已取消，不再招人。"
+    assert session.scalar(select(Ticket.id).where(Ticket.phone == worker.phone)) is None
