@@ -40,8 +40,9 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     from dispatch.console import register_console
 
     register_console(app)
-    if not settings.is_production:
-        # The phone simulator signs webhooks with the app's own token: never in production.
+    if settings.is_first_run:
+        # The phone simulator signs webhooks with the app's own token: only where nothing is real
+        # (outbox transport, no public URL), never in production.
         from dispatch.sim import register_sim
 
         register_sim(app)

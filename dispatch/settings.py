@@ -114,6 +114,12 @@ class Settings:
         return self.REDIS_URL == "embedded"
 
     @property
+    def is_first_run(self) -> bool:
+        """A service on one machine that sends no real SMS and that Twilio cannot reach: where the
+        development token, the phone simulator and the demo data are safe."""
+        return not self.is_production and self.SMS_TRANSPORT == "outbox" and not self.PUBLIC_BASE_URL
+
+    @property
     def quiet_hours(self) -> tuple[time, time] | None:
         return parse_quiet_hours(self.QUIET_HOURS)
 
@@ -158,8 +164,7 @@ class Settings:
         webhooks forged with the token printed in the README."""
         if self.is_production:
             return self
-        first_run = self.SMS_TRANSPORT == "outbox" and not self.PUBLIC_BASE_URL
-        if not self.TWILIO_AUTH_TOKEN and not first_run:
+        if not self.TWILIO_AUTH_TOKEN and not self.is_first_run:
             raise SettingsError(
                 "TWILIO_AUTH_TOKEN is required with SMS_TRANSPORT=twilio or a PUBLIC_BASE_URL"
             )

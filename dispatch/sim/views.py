@@ -77,7 +77,7 @@ MAX_SMS_CHARS = 1600
 def development_only() -> None:
     # create_app registers the simulator only outside production; this keeps it shut should it ever
     # be registered there all the same.
-    if _runtime().settings.is_production:
+    if not _runtime().settings.is_first_run:
         abort(404)
     check_csrf()
 

@@ -32,6 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--redis-url", default=None, help="a Redis database to run on; it is EMPTIED (default: in-process)"
     )
+    parser.add_argument("--force", action="store_true", help="empty --redis-url even if it holds keys")
+
+
+def _holds_keys(url: str) -> bool:
+    from redis import Redis
+
+    return Redis.from_url(url, socket_connect_timeout=2).dbsize() > 0
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -46,6 +53,10 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     if args.redis_url is not None and args.redis_url == settings.REDIS_URL:
         # The day empties its Redis: never the service's own queue.
         return _refuse("--redis-url is the service's own REDIS_URL; name a Redis database of its own")
+    if args.redis_url is not None and not args.force and _holds_keys(args.redis_url):
+        return _refuse(
+            f"{args.redis_url} holds keys and the day empties it; name an empty database or add --force"
+        )
     options = DayOptions(
         workers=args.workers,
         employers=args.employers,

@@ -97,7 +97,13 @@ def test_seeding_again_changes_nothing(session, seeded, runtime) -> None:
 
 
 @pytest.mark.parametrize(
-    "change", [{"DISPATCH_ENV": "production"}, {"SMS_TRANSPORT": "twilio"}], ids=["production", "twilio"]
+    "change",
+    [
+        {"DISPATCH_ENV": "production"},
+        {"SMS_TRANSPORT": "twilio"},
+        {"PUBLIC_BASE_URL": "https://jobs.example.cn"},
+    ],
+    ids=["production", "twilio", "reachable"],
 )
 def test_the_demo_refuses_where_texts_could_really_go(session, seeded, runtime, change) -> None:
     settings = dataclasses.replace(runtime.settings, **change)

@@ -18,15 +18,27 @@ from tests.helpers import run_jobs
 WORKER = "+8613900000001"  # the first demo worker
 
 
-@pytest.fixture
-def production_app(runtime, service_urls) -> Flask:
-    settings = make_settings(service_urls, DISPATCH_ENV="production")
+REAL_SERVICES = {
+    "production": {"DISPATCH_ENV": "production"},
+    "reachable": {"PUBLIC_BASE_URL": "https://jobs.example.cn"},
+    "twilio": {
+        "SMS_TRANSPORT": "twilio",
+        "PUBLIC_BASE_URL": "https://jobs.example.cn",
+        "TWILIO_FROM_NUMBER": "+8610690000",
+    },
+}
+
+
+@pytest.fixture(params=sorted(REAL_SERVICES))
+def production_app(request, runtime, service_urls) -> Flask:
+    """A service where something is real (production, a public URL Twilio reaches, real SMS)."""
+    settings = make_settings(service_urls, **REAL_SERVICES[request.param])
     app = create_app(runtime=build_runtime(settings, runtime.db, runtime.redis))
     app.testing = True
     return app
 
 
-def test_the_simulator_does_not_exist_in_production(production_app, seeded) -> None:
+def test_the_simulator_exists_only_where_nothing_is_real(production_app, seeded) -> None:
     client = production_app.test_client()
     for path in ["/sim/", f"/sim/phone/{WORKER}", f"/sim/phone/{WORKER}/messages", "/sim/static/sim.js"]:
         assert client.get(path).status_code == 404, path

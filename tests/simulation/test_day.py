@@ -77,8 +77,29 @@ def test_the_same_seed_gives_the_same_day_on_sqlite_and_on_postgresql(capsys, se
         pytest.skip("no PostgreSQL for this run: the day ran on SQLite only")
     services = ["--database-url", service_urls["database"]]
     if service_urls["redis"] != "embedded":
-        services += ["--redis-url", service_urls["redis"]]
+        services += ["--redis-url", service_urls["redis"], "--force"]  # the test run's own Redis database
     assert _cli_day(capsys, "--seed", "3", *services) == (0, first)
+
+
+def test_a_redis_database_holding_keys_is_not_emptied_without_force(capsys, redis, service_urls) -> None:
+    if service_urls["redis"] == "embedded":
+        pytest.skip("needs a Redis server")
+    redis.set("someone:else", "1")
+    code = main(
+        [
+            "simulate",
+            "--workers",
+            "5",
+            "--employers",
+            "1",
+            "--jobs",
+            "1",
+            "--redis-url",
+            service_urls["redis"],
+        ]
+    )
+    assert code != 0 and "holds keys" in capsys.readouterr().err
+    assert redis.get("someone:else") == b"1"
 
 
 def test_compare_prints_the_three_policies_side_by_side(capsys) -> None:
