@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from dispatch.console.access import require_visible
 from dispatch.console.auth import agent_page
 from dispatch.console.i18n import translate
 from dispatch.console.tickets import work
+from dispatch.console.tickets.pages import may_work, render_ticket, unavailable_text
 from dispatch.console.tickets.queries import VIEWS, QueueFilter, open_counts, queue_tickets
 from dispatch.console.tickets.services import (
     TicketUnavailable,
@@ -18,20 +18,8 @@ from dispatch.console.tickets.services import (
     release_ticket,
     resolve_ticket,
 )
-from dispatch.models import (
-    Call,
-    Employer,
-    Job,
-    Message,
-    MessageStatus,
-    Ticket,
-    TicketKind,
-    TicketOutcome,
-    TicketStatus,
-    Worker,
-)
+from dispatch.models import MessageStatus, Ticket, TicketKind, TicketOutcome
 
-log = logging.getLogger(__name__)
 bp = Blueprint("tickets", __name__, url_prefix="/tickets", template_folder="templates")
 POLL_SECONDS = 3
 
@@ -62,53 +50,11 @@ def rows(db, agent):
     )
 
 
-def _ticket(db, agent, ticket_id: int) -> Ticket:
-    ticket = db.get(Ticket, ticket_id)
-    if ticket is None:
-        abort(404)
-    require_visible(db, agent, ticket.site_id)
-    return ticket
-
-
 @bp.get("/<int:ticket_id>")
 @agent_page()
 def ticket_page(db, agent, ticket_id: int):
     """One ticket with what the machine collected and the actions for its kind."""
-    ticket = _ticket(db, agent, ticket_id)
-    return _render_ticket(db, agent, ticket)
-
-
-def _render_ticket(db, agent, ticket: Ticket, status: int = 200, error: str = ""):
-    message = db.get(Message, ticket.message_id) if ticket.message_id else None
-    worker = db.get(Worker, ticket.worker_id) if ticket.worker_id else None
-    employer = db.get(Employer, ticket.employer_id) if ticket.employer_id else None
-    job = db.get(Job, ticket.job_id) if ticket.job_id else None
-    call = db.scalar(select(Call).where(Call.call_sid == ticket.call_sid)) if ticket.call_sid else None
-    return render_template(
-        "console/tickets/ticket.html",
-        ticket=ticket,
-        message=message,
-        worker=worker,
-        employer=employer,
-        job=job,
-        call=call,
-        recordings=_recordings(ticket, call),
-        outcomes=list(TicketOutcome),
-        holds_it=ticket.status == TicketStatus.CLAIMED and ticket.claimed_by_id == agent.id,
-        error=error,
-    ), status
-
-
-def _recordings(ticket: Ticket, call: Call | None) -> list[tuple[str, str]]:
-    """(what, url) of every recording the ticket or its call holds: voicemail, name, description."""
-    found = [
-        (key.removesuffix("_recording_url"), value)
-        for key, value in sorted(ticket.details.items())
-        if key.endswith("_recording_url") and isinstance(value, str)
-    ]
-    if call is not None and call.recording_url and all(url != call.recording_url for _, url in found):
-        found.append(("voicemail", call.recording_url))
-    return found
+    return render_ticket(db, agent, _ticket(db, agent, ticket_id))
 
 
 @bp.post("/<int:ticket_id>/claim")
@@ -117,128 +63,148 @@ def claim(db, agent, ticket_id: int):
     """Take the ticket; if another agent was faster, say who has it."""
     ticket = _ticket(db, agent, ticket_id)
     try:
-        claim_ticket(db, agent, ticket, request.remote_addr or "")
+        claim_ticket(db, agent, ticket, _address())
     except TicketUnavailable:
-        return _render_ticket(db, agent, ticket, 409, _unavailable_text(ticket))
+        return render_ticket(db, agent, ticket, 409, unavailable_text(ticket))
     return redirect(url_for(".ticket_page", ticket_id=ticket.id))
 
 
 @bp.post("/<int:ticket_id>/release")
 @agent_page()
 def release(db, agent, ticket_id: int):
-    """Give the ticket back to the queue."""
-    ticket = _ticket(db, agent, ticket_id)
-    try:
-        release_ticket(db, agent, ticket, request.form.get("note", ""), request.remote_addr or "")
-    except TicketUnavailable:
-        return _render_ticket(db, agent, ticket, 409, _unavailable_text(ticket))
-    flash(translate("tickets.released", id=ticket.id), "success")
-    return redirect(url_for(".queue"))
+    """Give the ticket back to the queue (its holder, or a supervisor)."""
+    return _act(
+        db,
+        agent,
+        ticket_id,
+        "tickets.released",
+        lambda ticket: release_ticket(db, agent, ticket, request.form.get("note", ""), _address()),
+        needs_work=False,
+    )
 
 
 @bp.post("/<int:ticket_id>/resolve")
 @agent_page()
 def resolve(db, agent, ticket_id: int):
     """Close the ticket with an outcome and a note."""
-    ticket = _ticket(db, agent, ticket_id)
     try:
         outcome = TicketOutcome(request.form.get("outcome", ""))
     except ValueError:
-        return _render_ticket(db, agent, ticket, 400, translate("tickets.choose_outcome"))
-    try:
-        resolve_ticket(db, agent, ticket, outcome, request.form.get("note", ""), request.remote_addr or "")
-    except TicketUnavailable:
-        return _render_ticket(db, agent, ticket, 409, _unavailable_text(ticket))
-    flash(translate("tickets.resolved_flash", id=ticket.id), "success")
-    return redirect(url_for(".queue"))
+        return render_ticket(
+            db, agent, _ticket(db, agent, ticket_id), 400, translate("tickets.choose_outcome")
+        )
+    return _act(
+        db,
+        agent,
+        ticket_id,
+        "tickets.resolved_flash",
+        lambda ticket: resolve_ticket(db, agent, ticket, outcome, request.form.get("note", ""), _address()),
+        needs_work=False,
+    )
 
 
 @bp.post("/<int:ticket_id>/reread")
 @agent_page()
 def reread(db, agent, ticket_id: int):
     """Handle an unreadable SMS as the agent reads it (e.g. `1 123`, `退订`, `注册 ...`)."""
-    ticket = _ticket(db, agent, ticket_id)
-    if not _may_work(agent, ticket):
-        return _render_ticket(db, agent, ticket, 409, _unavailable_text(ticket))
-    settings = current_app.extensions["dispatch.runtime"].settings
-    try:
-        work.reread_message(
-            db, settings, agent, ticket, request.form.get("text", ""), request.remote_addr or ""
-        )
-    except TicketUnavailable:
-        return _render_ticket(db, agent, ticket, 409, _unavailable_text(ticket))
-    except work.StillUnreadable:
-        return _render_ticket(db, agent, ticket, 422, translate("tickets.still_unreadable"))
-    except work.NothingToDo:
-        return _render_ticket(db, agent, ticket, 400, translate("tickets.nothing_to_do"))
-    flash(translate("tickets.reread_done", id=ticket.id), "success")
-    return redirect(url_for(".queue"))
+    return _act(
+        db,
+        agent,
+        ticket_id,
+        "tickets.reread_done",
+        lambda ticket: work.reread_message(
+            db, _settings(), agent, ticket, request.form.get("text", ""), _address()
+        ),
+    )
 
 
 @bp.post("/<int:ticket_id>/reply")
 @agent_page()
 def reply(db, agent, ticket_id: int):
     """Answer the sender by SMS in the agent's own words (quiet hours and opt-outs respected)."""
-    ticket = _ticket(db, agent, ticket_id)
-    if not _may_work(agent, ticket):
-        return _render_ticket(db, agent, ticket, 409, _unavailable_text(ticket))
-    settings = current_app.extensions["dispatch.runtime"].settings
-    try:
-        sent = work.reply_to_sender(
-            db, settings, agent, ticket, request.form.get("text", ""), request.remote_addr or ""
-        )
-    except TicketUnavailable:
-        return _render_ticket(db, agent, ticket, 409, _unavailable_text(ticket))
-    except work.NothingToDo:
-        return _render_ticket(db, agent, ticket, 400, translate("tickets.no_phone"))
-    if not isinstance(sent, Message):
-        return _render_ticket(db, agent, ticket, 422, translate(f"tickets.reply_refused_{sent.refusal}"))
-    key = "tickets.reply_suppressed" if sent.status == MessageStatus.SUPPRESSED else "tickets.replied"
-    flash(translate(key, id=ticket.id), "success")
-    return redirect(url_for(".queue"))
+
+    def send(ticket: Ticket) -> str:
+        sent = work.reply_to_sender(db, _settings(), agent, ticket, request.form.get("text", ""), _address())
+        return "tickets.reply_suppressed" if sent.status == MessageStatus.SUPPRESSED else "tickets.replied"
+
+    return _act(db, agent, ticket_id, "tickets.replied", send, nothing_key="tickets.no_phone")
 
 
 @bp.post("/<int:ticket_id>/transcript")
 @agent_page()
 def transcript(db, agent, ticket_id: int):
     """Keep what the agent heard on a voicemail or call with the ticket."""
-    ticket = _ticket(db, agent, ticket_id)
-    if not _may_work(agent, ticket):
-        return _render_ticket(db, agent, ticket, 409, _unavailable_text(ticket))
-    try:
-        work.save_transcript(db, agent, ticket, request.form.get("transcript", ""), request.remote_addr or "")
-    except TicketUnavailable:
-        return _render_ticket(db, agent, ticket, 409, _unavailable_text(ticket))
-    flash(translate("tickets.transcript_saved"), "success")
-    return redirect(url_for(".ticket_page", ticket_id=ticket.id))
+    return _act(
+        db,
+        agent,
+        ticket_id,
+        "tickets.transcript_saved",
+        lambda ticket: work.save_transcript(
+            db, agent, ticket, request.form.get("transcript", ""), _address()
+        ),
+        back_to_ticket=True,
+    )
 
 
 @bp.post("/<int:ticket_id>/name")
 @agent_page()
 def recorded_name(db, agent, ticket_id: int):
     """Type the name a worker spoke when registering by phone."""
-    ticket = _ticket(db, agent, ticket_id)
-    if not _may_work(agent, ticket):
-        return _render_ticket(db, agent, ticket, 409, _unavailable_text(ticket))
-    try:
-        work.type_recorded_name(db, agent, ticket, request.form.get("name", ""), request.remote_addr or "")
-    except TicketUnavailable:
-        return _render_ticket(db, agent, ticket, 409, _unavailable_text(ticket))
-    except work.NothingToDo:
-        return _render_ticket(db, agent, ticket, 400, translate("tickets.name_needed"))
-    flash(translate("tickets.name_saved", id=ticket.id), "success")
-    return redirect(url_for(".queue"))
-
-
-def _may_work(agent, ticket: Ticket) -> bool:
-    """Work on a ticket needs it open (claimed by the same stroke) or held by this agent."""
-    return ticket.status == TicketStatus.OPEN or (
-        ticket.status == TicketStatus.CLAIMED and ticket.claimed_by_id == agent.id
+    return _act(
+        db,
+        agent,
+        ticket_id,
+        "tickets.name_saved",
+        lambda ticket: work.type_recorded_name(db, agent, ticket, request.form.get("name", ""), _address()),
+        nothing_key="tickets.name_needed",
     )
 
 
-def _unavailable_text(ticket: Ticket) -> str:
-    if ticket.status == TicketStatus.RESOLVED:
-        return translate("tickets.already_resolved")
-    holder = ticket.claimed_by.label if ticket.claimed_by else "?"
-    return translate("tickets.claimed_by_other", agent=holder)
+def _act(
+    db,
+    agent,
+    ticket_id: int,
+    done_key: str,
+    action: Callable[[Ticket], object],  # may return the key of a different success text
+    *,
+    needs_work: bool = True,
+    nothing_key: str = "tickets.nothing_to_do",
+    back_to_ticket: bool = False,
+):
+    """Run one action on a visible ticket: a refusal re-shows the ticket with why (and changes
+    nothing), success flashes `done_key` and goes back to the queue (or the ticket)."""
+    ticket = _ticket(db, agent, ticket_id)
+    try:
+        if needs_work and not may_work(agent, ticket):
+            raise TicketUnavailable(ticket)
+        said = action(ticket)
+    except TicketUnavailable:
+        return render_ticket(db, agent, ticket, 409, unavailable_text(ticket))
+    except work.StillUnreadable:
+        return render_ticket(db, agent, ticket, 422, translate("tickets.still_unreadable"))
+    except work.DraftRefused as refused:
+        return render_ticket(
+            db, agent, ticket, 422, translate(f"tickets.reply_refused_{refused.draft.refusal}")
+        )
+    except work.NothingToDo:
+        return render_ticket(db, agent, ticket, 400, translate(nothing_key))
+    flash(translate(said if isinstance(said, str) else done_key, id=ticket.id), "success")
+    if back_to_ticket:
+        return redirect(url_for(".ticket_page", ticket_id=ticket.id))
+    return redirect(url_for(".queue"))
+
+
+def _ticket(db, agent, ticket_id: int) -> Ticket:
+    ticket = db.get(Ticket, ticket_id)
+    if ticket is None:
+        abort(404)
+    require_visible(db, agent, ticket.site_id)
+    return ticket
+
+
+def _settings():
+    return current_app.extensions["dispatch.runtime"].settings
+
+
+def _address() -> str:
+    return request.remote_addr or ""

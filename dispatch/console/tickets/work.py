@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
 from dispatch.console.audit import record
-from dispatch.console.people.services import SmsDraft, send_agent_text
+from dispatch.console.people.services import SmsDraft, draft_sms, send_agent_text
 from dispatch.console.tickets.services import claim_ticket, open_tickets_for_job, resolve_ticket
 from dispatch.db import savepoint
 from dispatch.ivr.workers import set_recorded_name
@@ -34,7 +34,15 @@ class StillUnreadable(Exception):
 
 
 class NothingToDo(Exception):
-    """The ticket has no message / no worker for this action."""
+    """The ticket has no message / no worker / no phone for this action."""
+
+
+class DraftRefused(Exception):
+    """The agent's reply was not sent (empty, or longer than an agent may send); nothing changed."""
+
+    def __init__(self, draft: SmsDraft) -> None:
+        super().__init__(str(draft.refusal))
+        self.draft = draft
 
 
 def reread_message(
@@ -95,11 +103,14 @@ def _hold_late_replies(db: Session, settings: Settings, original: Message, readi
 
 def reply_to_sender(
     db: Session, settings: Settings, agent: Agent, ticket: Ticket, typed: str, remote_addr: str = ""
-) -> SmsDraft | Message:
+) -> Message:
     """Answer the person behind the ticket by SMS (the agent's own words), then resolve it as replied.
-    A refused draft (empty, too long) changes nothing and comes back for the page to show."""
+    A refused draft (empty, too long) raises DraftRefused before anything changes."""
     if not ticket.phone:
         raise NothingToDo()
+    draft = draft_sms(db, settings, ticket.phone, typed)
+    if draft.refusal is not None:
+        raise DraftRefused(draft)
     hold(db, agent, ticket, remote_addr)
     sent = send_agent_text(
         db,
@@ -112,8 +123,8 @@ def reply_to_sender(
         employer_id=ticket.employer_id,
         remote_addr=remote_addr,
     )
-    if isinstance(sent, Message):
-        resolve_ticket(db, agent, ticket, TicketOutcome.REPLIED, f"SMS: {sent.body}", remote_addr)
+    assert isinstance(sent, Message)  # the same draft was accepted above
+    resolve_ticket(db, agent, ticket, TicketOutcome.REPLIED, f"SMS: {sent.body}", remote_addr)
     return sent
 
 

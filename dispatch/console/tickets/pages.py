@@ -1,0 +1,54 @@
+"""What the ticket page shows: the ticket with everything it points at, and the texts of refusals."""
+
+from __future__ import annotations
+
+from flask import render_template
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.console.i18n import translate
+from dispatch.models import Agent, Call, Employer, Job, Message, Ticket, TicketOutcome, TicketStatus, Worker
+
+
+def render_ticket(db: Session, agent: Agent, ticket: Ticket, status: int = 200, error: str = ""):
+    message = db.get(Message, ticket.message_id) if ticket.message_id else None
+    call = db.scalar(select(Call).where(Call.call_sid == ticket.call_sid)) if ticket.call_sid else None
+    return render_template(
+        "console/tickets/ticket.html",
+        ticket=ticket,
+        message=message,
+        worker=db.get(Worker, ticket.worker_id) if ticket.worker_id else None,
+        employer=db.get(Employer, ticket.employer_id) if ticket.employer_id else None,
+        job=db.get(Job, ticket.job_id) if ticket.job_id else None,
+        call=call,
+        recordings=recordings(ticket, call),
+        outcomes=list(TicketOutcome),
+        holds_it=ticket.status == TicketStatus.CLAIMED and ticket.claimed_by_id == agent.id,
+        error=error,
+    ), status
+
+
+def recordings(ticket: Ticket, call: Call | None) -> list[tuple[str, str]]:
+    """(what, url) of every recording the ticket or its call holds: voicemail, name, description."""
+    found = [
+        (key.removesuffix("_recording_url"), value)
+        for key, value in sorted(ticket.details.items())
+        if key.endswith("_recording_url") and isinstance(value, str)
+    ]
+    if call is not None and call.recording_url and all(url != call.recording_url for _, url in found):
+        found.append(("voicemail", call.recording_url))
+    return found
+
+
+def may_work(agent: Agent, ticket: Ticket) -> bool:
+    """Work on a ticket needs it open (claimed by the same stroke) or held by this agent."""
+    return ticket.status == TicketStatus.OPEN or (
+        ticket.status == TicketStatus.CLAIMED and ticket.claimed_by_id == agent.id
+    )
+
+
+def unavailable_text(ticket: Ticket) -> str:
+    if ticket.status == TicketStatus.RESOLVED:
+        return translate("tickets.already_resolved")
+    holder = ticket.claimed_by.label if ticket.claimed_by else "?"
+    return translate("tickets.claimed_by_other", agent=holder)
