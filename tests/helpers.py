@@ -1,8 +1,13 @@
-"""Helpers for tests: signing webhooks as Twilio does, running queued jobs in a real RQ worker."""
+"""Helpers for tests: signing webhooks as Twilio does, running queued jobs in a real RQ worker, running
+the `dispatch` command as a first run would."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -15,6 +20,7 @@ from twilio.request_validator import RequestValidator
 from dispatch.models import Direction, Message
 from dispatch.queue import QUEUE_NAMES, get_queue
 from dispatch.runtime import Runtime
+from dispatch.settings import PROJECT_ROOT
 
 TEST_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 BASE_URL = "http://localhost"
@@ -71,6 +77,30 @@ def last_reply(session: Session, phone: str) -> Message:
     messages = outbound_to(session, phone)
     assert messages, f"no outbound message to {phone}"
     return messages[-1]
+
+
+def first_run_env(database: Path) -> dict[str, str]:
+    """This process's environment without any of the service's settings, on a SQLite file: a first run."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DATABASE_", "REDIS_", "SMS_", "TWILIO_", "DISPATCH_", "PUBLIC_"))
+    }
+    env["DATABASE_URL"] = f"sqlite:///{database}"
+    return env
+
+
+def run_dispatch(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """`dispatch <args>` in a process of its own, from the project root, with exactly `env`."""
+    return subprocess.run(
+        [sys.executable, "-m", "dispatch.cli", *args],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def deliver_concurrently(app: Flask, params_list: list[dict[str, str]], timeout: float = 120) -> list[Any]:

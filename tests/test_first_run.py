@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -17,24 +16,13 @@ from sqlalchemy import create_engine, text
 from twilio.request_validator import RequestValidator
 
 from dispatch.settings import DEV_AUTH_TOKEN, PROJECT_ROOT
+from tests.helpers import first_run_env, run_dispatch
 
 
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _dispatch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dispatch.cli", *args],
-        env=env,
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def _post(url: str, form: dict[str, str], token: str = DEV_AUTH_TOKEN) -> int:
@@ -62,14 +50,9 @@ def _wait_for(predicate, timeout: float = 20.0):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def first_run(tmp_path):
     database = tmp_path / "dispatch.sqlite3"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DATABASE_", "REDIS_", "SMS_", "TWILIO_", "DISPATCH_", "PUBLIC_"))
-    }
-    env["DATABASE_URL"] = f"sqlite:///{database}"
+    env = first_run_env(database)
     for args in (("db", "upgrade"), ("seed",), ("seed",)):
-        result = _dispatch(env, *args)
+        result = run_dispatch(env, *args, timeout=120)
         assert result.returncode == 0, result.stderr
     port = _free_port()
     server = subprocess.Popen(

@@ -32,17 +32,17 @@ def catalogue(language: str) -> dict[str, str]:
     merged: dict[str, str] = {}
     for path in sorted(CONSOLE_DIR.glob(f"**/texts/{language}.toml")):
         with open(path, "rb") as handle:
-            for key, text in _flatten(tomllib.load(handle)):
+            for key, text in flatten(tomllib.load(handle)):
                 if key in merged:
                     raise ValueError(f"console text {key!r} is defined twice ({path})")
                 merged[key] = text
     return merged
 
 
-def _flatten(table: dict[str, Any], prefix: str = ""):
+def flatten(table: dict[str, Any], prefix: str = ""):
     for key, value in table.items():
         if isinstance(value, dict):
-            yield from _flatten(value, f"{prefix}{key}.")
+            yield from flatten(value, f"{prefix}{key}.")
         else:
             yield f"{prefix}{key}", str(value)
 

@@ -66,7 +66,7 @@ class RescueRefused(Exception):
 
 # The caller (a page request) may have loaded the row before: once its lock is granted, read the row as
 # the transaction that held the lock left it, not as the session remembers it.
-def _lock_job(session: Session, job_id: int) -> Job:
+def lock_job(session: Session, job_id: int) -> Job:
     query = select(Job).where(Job.id == job_id).with_for_update(key_share=True)
     return session.scalars(query.execution_options(populate_existing=True)).one()
 
@@ -122,7 +122,7 @@ def wave_now(
     """The next wave at once, as if the offers still out had lapsed now (their yes still takes a place):
     the next radius of config/matching.toml, or with `every_town` the whole market. Returns the wave's
     number, radius and offers; refuses when nobody is left in reach (the offers out stay as they were)."""
-    job = _lock_job(session, job_id)
+    job = lock_job(session, job_id)
     _check_taking(settings, job, now, texts=True)
     config = matching_config.load(settings)
     number = job.wave + 1
@@ -200,10 +200,29 @@ def _explanation(
     return {**(explained.as_json() if explained else {}), "by": by}
 
 
+def _agent_offer(
+    session: Session, settings: Settings, job: Job, worker: Worker, now: datetime, by: str
+) -> Offer:
+    """A new offer outside the waves (`by` an agent's choice, or a yes taken on the phone), scored and
+    explained as a wave over the whole market would rank the worker."""
+    explanation = _explanation(session, settings, job, worker, now, by)
+    offer = Offer(
+        job_id=job.id,
+        worker_id=worker.id,
+        wave=AGENT_WAVE,
+        status=OfferStatus.SENT,
+        score=float(explanation.get("score", 0.0)),
+        explanation=explanation,
+        created_at=now,
+    )
+    session.add(offer)
+    return offer
+
+
 def offer_one(session: Session, settings: Settings, job_id: int, worker_id: int, now: datetime) -> Offer:
     """Offer the job by SMS to one worker an agent chose, if matching could have offered it to them."""
     worker = _lock_worker(session, worker_id)  # worker, then job: the order every answer locks them in
-    job = _lock_job(session, job_id)
+    job = lock_job(session, job_id)
     _check_taking(settings, job, now, texts=True)
     existing = session.scalar(select(Offer).where(Offer.job_id == job.id, Offer.worker_id == worker.id))
     if existing is not None:
@@ -214,23 +233,12 @@ def offer_one(session: Session, settings: Settings, job_id: int, worker_id: int,
     refused = unfit(session, job, worker)
     if refused is not None:
         raise refused
-    explanation = _explanation(session, settings, job, worker, now, by="agent")
+    offer = _agent_offer(session, settings, job, worker, now, "agent")
     config = matching_config.load(settings)
-    sent_at = notices.send_time(settings, now)
-    offer = Offer(
-        job_id=job.id,
-        worker_id=worker.id,
-        wave=AGENT_WAVE,
-        status=OfferStatus.SENT,
-        score=float(explanation.get("score", 0.0)),
-        explanation=explanation,
-        created_at=now,
-        sent_at=sent_at,
-        expires_at=notices.expiry(
-            settings, config.expiry_same_day_minutes, config.expiry_later_minutes, job, sent_at
-        ),
+    offer.sent_at = notices.send_time(settings, now)
+    offer.expires_at = notices.expiry(
+        settings, config.expiry_same_day_minutes, config.expiry_later_minutes, job, offer.sent_at
     )
-    session.add(offer)
     session.flush()
     message = notices.send_offer(session, settings, offer, job, worker, now, reopened=False)
     offer.message_id = message.id
@@ -247,7 +255,7 @@ def confirm_by_phone(
     conditional claim, never past the headcount; the worker and the employer are texted as usual).
     Their pay floor is not checked: they agreed to this pay with the agent."""
     worker = _lock_worker(session, worker_id)
-    job = _lock_job(session, job_id)  # two agents booking the last place: the second waits, then sees it full
+    job = lock_job(session, job_id)  # two agents booking the last place: the second waits, then sees it full
     offer = session.scalar(select(Offer).where(Offer.job_id == job.id, Offer.worker_id == worker.id))
     if offer is not None and offer.status == OfferStatus.ACCEPTED:
         raise RescueRefused(Refusal.BOOKED)
@@ -256,17 +264,7 @@ def confirm_by_phone(
     if refused is not None:
         raise refused
     if offer is None:
-        explanation = _explanation(session, settings, job, worker, now, by="phone")
-        offer = Offer(
-            job_id=job.id,
-            worker_id=worker.id,
-            wave=AGENT_WAVE,
-            status=OfferStatus.SENT,
-            score=float(explanation.get("score", 0.0)),
-            explanation=explanation,
-            created_at=now,
-        )
-        session.add(offer)
+        offer = _agent_offer(session, settings, job, worker, now, "phone")
     elif offer.status not in services.CLAIMABLE:
         # Said no by text, heard 名额已满, or gave the place back: the yes on the phone is what counts now.
         offer.status = OfferStatus.SENT

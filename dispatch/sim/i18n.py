@@ -1,18 +1,20 @@
 """The simulator's texts: dispatch/sim/texts/<lang>.toml, Chinese by default, English by the switch.
 
-A loader of its own (the console's catalogue reads the console's areas only); the language choice is
-the same session value the console's switch sets, so one switch serves both.
+A loader of its own (the console's catalogue reads the console's areas only), flattening the tables as
+the console's does; the language choice is the same session value the console's switch sets, so one
+switch serves both.
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from flask import session
+
+from dispatch.console.i18n import flatten
 
 LANGUAGES = ("zh", "en")
 TEXTS_DIR = Path(__file__).parent / "texts"
@@ -22,15 +24,7 @@ TEXTS_DIR = Path(__file__).parent / "texts"
 def catalogue(language: str) -> dict[str, str]:
     """Flattened `section.key` → text for one language."""
     with open(TEXTS_DIR / f"{language}.toml", "rb") as handle:
-        return dict(_flatten(tomllib.load(handle)))
-
-
-def _flatten(table: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
-    for key, value in table.items():
-        if isinstance(value, dict):
-            yield from _flatten(value, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}", str(value)
+        return dict(flatten(tomllib.load(handle)))
 
 
 def current_language() -> str:

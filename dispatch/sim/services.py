@@ -329,10 +329,10 @@ class PhoneCall:
         return verb.attrs.get("method", "POST"), urljoin(url, verb.attrs.get("action") or url)
 
 
-def inbound_sms(phone: str, body: str, to: str = SERVICE_NUMBER) -> dict[str, str]:
-    """The form Twilio posts for an SMS from `phone`."""
+def inbound_sms(phone: str, body: str, to: str = SERVICE_NUMBER, *, sid: str = "") -> dict[str, str]:
+    """The form Twilio posts for an SMS from `phone` (a new MessageSid unless `sid` is given)."""
     return {
-        "MessageSid": "SM" + secrets.token_hex(16),
+        "MessageSid": sid or "SM" + secrets.token_hex(16),
         "AccountSid": ACCOUNT_SID,
         "From": phone,
         "To": to,

@@ -1,20 +1,20 @@
-"""The synthetic people's phones: Twilio-shaped webhooks, signed with the app's auth token as Twilio
-signs them, posted to the real app through Flask's test client. A call follows the TwiML the app
-answers (each <Gather> or <Record> says where the next keys go), as a phone on Twilio would.
+"""The synthetic people's phones, on the phone simulator's Twilio (dispatch.sim.services): webhooks
+signed with the app's auth token as Twilio signs them, posted to the real app in-process, and calls
+that follow the TwiML the app answers (each <Gather> or <Record> says where the next keys go), as a
+phone on Twilio would.
 """
 
 from __future__ import annotations
 
 import itertools
-import xml.etree.ElementTree as ET
 from urllib.parse import urlsplit
 
 from flask import Flask
-from twilio.request_validator import RequestValidator
+
+from dispatch.sim.services import SMS_PATH, PhoneCall, Posted, Screen, flask_poster, inbound_sms
 
 BASE_URL = "http://localhost"  # the test client's root, which the app rebuilds and checks signatures on
-SERVICE_NUMBER = "+8610690000"
-ACCOUNT_SID = "AC" + "5" * 32
+HUNG_UP_AFTER = 90  # seconds: the call's length the status callback reports when the caller hangs up
 
 
 class Phones:
@@ -22,107 +22,74 @@ class Phones:
     simulation sent, and every webhook that did not answer 200."""
 
     def __init__(self, app: Flask, auth_token: str) -> None:
-        self.client = app.test_client()
-        self.validator = RequestValidator(auth_token)
+        self._poster = flask_poster(app, BASE_URL, auth_token)
         self.sms_sids: list[str] = []
         self.call_sids: list[str] = []
         self.errors: list[str] = []
         self._sms_numbers = itertools.count(1)
         self._call_numbers = itertools.count(1)
 
-    def post(self, url: str, params: dict[str, str]) -> str:
-        """POST to an absolute URL under BASE_URL; the response body ("" after an error, recorded)."""
-        if not url.startswith(BASE_URL + "/"):
-            raise ValueError(f"{url} is not one of the app's own URLs")
-        signature = self.validator.compute_signature(url, params)
-        response = self.client.post(
-            url[len(BASE_URL) :], data=params, headers={"X-Twilio-Signature": signature}
-        )
-        if response.status_code != 200:
-            self.errors.append(f"{response.status_code} {url}")
-            return ""
-        return response.get_data(as_text=True)
+    def post(self, method: str, url: str, params: dict[str, str]) -> Posted:
+        """One webhook to an absolute URL under BASE_URL; an answer other than 200 is recorded."""
+        posted = self._poster(method, url, params)
+        if posted.status != 200:
+            self.errors.append(f"{posted.status} {url}")
+        return posted
 
     def text(self, phone: str, body: str) -> None:
         """An SMS from `phone` to the service, as Twilio posts it."""
         sid = f"SM{next(self._sms_numbers):032x}"
         self.sms_sids.append(sid)
-        params = {
-            "MessageSid": sid,
-            "AccountSid": ACCOUNT_SID,
-            "From": phone,
-            "To": SERVICE_NUMBER,
-            "Body": body,
-            "NumMedia": "0",
-            "NumSegments": "1",
-        }
-        self.post(f"{BASE_URL}/sms/inbound", params)
+        self.post("POST", BASE_URL + SMS_PATH, inbound_sms(phone, body, sid=sid))
 
     def call(self, phone: str) -> VoiceCall:
         sid = f"CA{next(self._call_numbers):032x}"
         self.call_sids.append(sid)
-        return VoiceCall(self, phone, sid)
+        return VoiceCall(PhoneCall(post=self.post, root=BASE_URL, call_sid=sid, phone=phone))
 
 
 class VoiceCall:
     """One phone call to the voice menu: dial, then keys or silence where the last TwiML gathers."""
 
-    def __init__(self, phones: Phones, phone: str, sid: str) -> None:
-        self.phones = phones
-        self.phone = phone
-        self.sid = sid
-        self.twiml = ""
+    def __init__(self, call: PhoneCall) -> None:
+        self._call = call
+        self._screen = Screen()  # where the call has got to: the TwiML, its URL, what it waits for
 
-    def _params(self, status: str = "in-progress", **extra: str) -> dict[str, str]:
-        return {
-            "CallSid": self.sid,
-            "AccountSid": ACCOUNT_SID,
-            "From": self.phone,
-            "To": SERVICE_NUMBER,
-            "CallStatus": status,
-            "Direction": "inbound",
-            **extra,
-        }
-
-    def _post(self, url: str, params: dict[str, str]) -> None:
-        self.twiml = self.phones.post(url, params)
+    @property
+    def sid(self) -> str:
+        return self._call.call_sid
 
     def dial(self) -> None:
-        self._post(f"{BASE_URL}/ivr/voice", self._params("ringing"))
-
-    def _waiting(self) -> ET.Element | None:
-        """The <Gather> or <Record> the call waits at, if any."""
-        if not self.twiml:
-            return None
-        for element in ET.fromstring(self.twiml):
-            if element.tag in {"Gather", "Record"} and element.get("action"):
-                return element
-        return None
+        self._screen = self._call.dial()
 
     @property
     def step(self) -> str:
         """The voice menu's step the next keys answer ("" when the call is over or went to an agent)."""
-        element = self._waiting()
-        return urlsplit(element.get("action", "")).path.rsplit("/", 1)[-1] if element is not None else ""
+        wait = self._screen.wait
+        if wait.get("kind") not in {"gather", "record"}:
+            return ""
+        return urlsplit(wait["action"]).path.rsplit("/", 1)[-1]
 
     @property
     def records(self) -> bool:
-        element = self._waiting()
-        return element is not None and element.tag == "Record"
+        return self._screen.wait.get("kind") == "record"
 
     def press(self, digits: str) -> None:
-        element = self._waiting()
-        if element is None:
-            raise RuntimeError(f"call {self.sid} waits for no keys")
-        self._post(element.get("action", ""), self._params(Digits=digits))
+        self._screen = self._call.press(*self._waiting("gather"), digits)
 
     def skip_recording(self) -> None:
-        """Nothing said: Twilio skips the <Record>'s action and follows the <Redirect> after it."""
-        redirect = ET.fromstring(self.twiml).find("Redirect")
-        if redirect is None or not redirect.text:
-            raise RuntimeError(f"call {self.sid} has no way on past its recording")
-        self._post(redirect.text, self._params())
+        """Nothing said: Twilio skips the <Record>'s action and goes on with the verb after it."""
+        self._screen = self._call.record(*self._waiting("record"), "")
 
     def hang_up(self) -> None:
-        """The caller hangs up: Twilio's status callback says the call completed."""
-        self.phones.post(f"{BASE_URL}/ivr/status", self._params("completed", CallDuration="90"))
+        """The caller hangs up: Twilio's status callback says the call completed (it said so already
+        if the app's TwiML ended the call)."""
+        if self._screen.wait.get("kind") != "ended":
+            self._screen = self._call.hang_up(duration=HUNG_UP_AFTER)
+
+    def _waiting(self, kind: str) -> tuple[str, str, int]:
+        """The TwiML, its URL and the index of the verb waiting for the caller's `kind` of input."""
+        wait = self._screen.wait
+        if wait.get("kind") != kind:
+            raise RuntimeError(f"call {self.sid} waits for no {kind}")
+        return self._screen.twiml, self._screen.url, wait["index"]

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from flask.testing import FlaskClient
 
 from tests.console.helpers import make_agent, sign_in
+
+
+def signed_in(app, agent) -> FlaskClient:
+    """A client of the app signed in as `agent` through the real sign-in form."""
+    client = app.test_client()
+    sign_in(client, agent.username)
+    return client
 
 
 @pytest.fixture
@@ -14,6 +22,4 @@ def agent(seeded, session):
 
 @pytest.fixture
 def agent_client(app, agent):
-    client = app.test_client()
-    sign_in(client, agent.username)
-    return client
+    return signed_in(app, agent)

@@ -4,9 +4,6 @@ added idempotently, and never in production or where texts could really be sent.
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
@@ -31,7 +28,7 @@ from dispatch.models import (
     WorkerStatus,
     WorkerTrade,
 )
-from dispatch.settings import PROJECT_ROOT
+from tests.helpers import first_run_env, run_dispatch
 
 
 def count(session, model) -> int:
@@ -112,34 +109,17 @@ def test_the_demo_refuses_where_texts_could_really_go(session, seeded, runtime, 
     assert (count(session, Worker), count(session, Employer), count(session, Agent)) == (0, 0, 0)
 
 
-def _dispatch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dispatch.cli", *args],
-        env=env,
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-
-
 def test_the_demo_command_on_a_first_run_database(tmp_path) -> None:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DATABASE_", "REDIS_", "SMS_", "TWILIO_", "DISPATCH_", "PUBLIC_"))
-    }
-    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'dispatch.sqlite3'}"
+    env = first_run_env(tmp_path / "dispatch.sqlite3")
     for args in (("db", "upgrade"), ("seed",)):
-        assert _dispatch(env, *args).returncode == 0
-    first = _dispatch(env, "demo", "--workers", "50")
+        assert run_dispatch(env, *args).returncode == 0
+    first = run_dispatch(env, "demo", "--workers", "50")
     assert first.returncode == 0, first.stderr
     assert (
         "workers_created 50" in first.stdout
         and f"demo agent: {AGENT_USERNAME} / {AGENT_PASSWORD}" in first.stdout
     )
-    again = _dispatch(env, "demo", "--workers", "50")
+    again = run_dispatch(env, "demo", "--workers", "50")
     assert again.returncode == 0 and "workers_created 0, workers_existing 50" in again.stdout
 
     production = {
@@ -149,5 +129,5 @@ def test_the_demo_command_on_a_first_run_database(tmp_path) -> None:
         "TWILIO_AUTH_TOKEN": "t",
         "REDIS_URL": "redis://127.0.0.1:6379/6",
     }
-    refused = _dispatch(production, "demo")
+    refused = run_dispatch(production, "demo")
     assert refused.returncode == 2 and "production" in refused.stderr

@@ -5,6 +5,8 @@ functions (dispatch.matching.rescue, services) and is written to the audit log."
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -31,14 +33,13 @@ class JobActionRefused(Exception):
         self.details = details
 
 
-def _refused(refused: rescue.RescueRefused) -> JobActionRefused:
-    return JobActionRefused(refused.refusal.value, **refused.details)
-
-
-def _locked(db: Session, job: Job) -> Job:
-    """The job's row locked, read as the transaction that held the lock last left it."""
-    query = select(Job).where(Job.id == job.id).with_for_update(key_share=True)
-    return db.scalars(query.execution_options(populate_existing=True)).one()
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """Matching's refusal of a rescue, as the refusal the agent is shown (nothing was changed)."""
+    try:
+        yield
+    except rescue.RescueRefused as refused:
+        raise JobActionRefused(refused.refusal.value, **refused.details) from refused
 
 
 def worker_by_phone(db: Session, raw: str) -> Worker:
@@ -69,10 +70,8 @@ def widen_search(
 def _wave(
     db: Session, agent: Agent, settings: Settings, job: Job, now: datetime, remote_addr: str, every_town: bool
 ) -> list[Offer]:
-    try:
+    with _refusals():
         number, radius, offers = rescue.wave_now(db, settings, job.id, now, every_town=every_town)
-    except rescue.RescueRefused as refused:
-        raise _refused(refused) from refused
     record(
         db,
         agent,
@@ -96,10 +95,8 @@ def offer_to_worker(
     remote_addr: str = "",
 ) -> Offer:
     """Offer the job by SMS to one worker the agent chose (who must fit it as a wave's worker would)."""
-    try:
+    with _refusals():
         offer = rescue.offer_one(db, settings, job.id, worker.id, now)
-    except rescue.RescueRefused as refused:
-        raise _refused(refused) from refused
     record(db, agent, "job.offer", job, remote_addr=remote_addr, worker_id=worker.id, offer_id=offer.id)
     return offer
 
@@ -115,10 +112,8 @@ def confirm_by_phone(
     remote_addr: str = "",
 ) -> matching.Outcome:
     """The worker said yes on the phone: booked as a `1 <code>` text would book them."""
-    try:
+    with _refusals():
         outcome, offer = rescue.confirm_by_phone(db, settings, job.id, worker.id, now)
-    except rescue.RescueRefused as refused:
-        raise _refused(refused) from refused
     record(
         db,
         agent,
@@ -150,7 +145,7 @@ def raise_pay(
     in reach, or its last day has begun: the pay is raised all the same)."""
     if not employer_agreed:
         raise JobActionRefused("consent")
-    job = _locked(db, job)
+    job = rescue.lock_job(db, job.id)
     if job.status not in matching.TAKING:
         full = job.status == JobStatus.FILLED
         raise JobActionRefused((rescue.Refusal.FULL if full else rescue.Refusal.CLOSED).value)
@@ -186,7 +181,7 @@ def cancel_job(
     remote_addr: str = "",
 ) -> list[Offer]:
     """Call the job off for the employer: every worker with a place, an open offer or a standby is texted."""
-    job = _locked(db, job)
+    job = rescue.lock_job(db, job.id)
     if job.status in (JobStatus.CANCELLED, JobStatus.EXPIRED):
         raise JobActionRefused(rescue.Refusal.CLOSED.value)
     before = job.status

@@ -55,27 +55,17 @@ def employer_timeline(session: Session, employer: Employer) -> Timeline:
 
 def _timeline(session: Session, messages_of: ColumnElement[bool], calls_of: ColumnElement[bool]) -> Timeline:
     # The newest rows of each table, then merged: the page shows the latest part of a long history.
-    messages = list(
-        session.scalars(
-            select(Message)
-            .where(messages_of)
-            .order_by(Message.created_at.desc(), Message.id.desc())
-            .limit(TIMELINE_LIMIT + 1)
-        )
-    )
-    calls = list(
-        session.scalars(
-            select(Call)
-            .where(calls_of)
-            .order_by(Call.created_at.desc(), Call.id.desc())
-            .limit(TIMELINE_LIMIT + 1)
-        )
-    )
-    entries = [TimelineEntry(at=m.created_at, message=m) for m in messages]
-    entries += [TimelineEntry(at=c.created_at, call=c) for c in calls]
+    entries = [TimelineEntry(at=m.created_at, message=m) for m in _newest(session, Message, messages_of)]
+    entries += [TimelineEntry(at=c.created_at, call=c) for c in _newest(session, Call, calls_of)]
     entries.sort(key=lambda entry: entry.sort_key)
     truncated = len(entries) > TIMELINE_LIMIT
     return Timeline(entries=entries[-TIMELINE_LIMIT:], truncated=truncated)
+
+
+def _newest(session: Session, model: type[Message] | type[Call], where: ColumnElement[bool]) -> list:
+    """One more than the timeline shows of the table's newest rows (so that older ones are told)."""
+    query = select(model).where(where).order_by(model.created_at.desc(), model.id.desc())
+    return list(session.scalars(query.limit(TIMELINE_LIMIT + 1)))
 
 
 def contact_of(session: Session, phone: str) -> Contact | None:

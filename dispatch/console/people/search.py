@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import QueryableAttribute, Session, joinedload
 
 from dispatch.console.access import site_filter
 from dispatch.models import Agent, Employer, Job, Worker
@@ -64,26 +65,10 @@ def search(session: Session, agent: Agent, query: ParsedQuery) -> SearchResults:
     results = SearchResults()
     if not query.text:
         return results
-    worker_match = _person_match(Worker, query)
-    if worker_match is not None:
-        rows = session.scalars(
-            select(Worker)
-            .options(joinedload(Worker.home_site))
-            .where(worker_match, site_filter(session, agent, Worker.home_site_id))
-            .order_by(Worker.id.desc())
-            .limit(RESULTS_PER_KIND + 1)
-        ).unique()
-        results.workers = _bounded(list(rows), "workers", results)
-    employer_match = _person_match(Employer, query)
-    if employer_match is not None:
-        rows = session.scalars(
-            select(Employer)
-            .options(joinedload(Employer.site))
-            .where(employer_match, site_filter(session, agent, Employer.site_id))
-            .order_by(Employer.id.desc())
-            .limit(RESULTS_PER_KIND + 1)
-        ).unique()
-        results.employers = _bounded(list(rows), "employers", results)
+    workers = _people(session, agent, query, Worker, Worker.home_site, Worker.home_site_id)
+    results.workers = _bounded(workers, "workers", results)
+    employers = _people(session, agent, query, Employer, Employer.site, Employer.site_id)
+    results.employers = _bounded(employers, "employers", results)
     if query.digits and not query.phone:
         # Codes are unique, so this is one row at most; a phone number is never a code.
         job = session.scalar(
@@ -103,6 +88,29 @@ def single_exact_hit(query: ParsedQuery, results: SearchResults) -> Worker | Emp
     if isinstance(row, Job) or query.exact:
         return row
     return None
+
+
+def _people(
+    session: Session,
+    agent: Agent,
+    query: ParsedQuery,
+    model: type[Worker] | type[Employer],
+    site: QueryableAttribute[Any],
+    site_id: QueryableAttribute[Any],
+) -> list:
+    """Workers or employers placed (`site`, `site_id`) at the agent's sites who match `query`, newest
+    first: one more than are shown, to tell that there are more."""
+    match = _person_match(model, query)
+    if match is None:
+        return []
+    rows = session.scalars(
+        select(model)
+        .options(joinedload(site))
+        .where(match, site_filter(session, agent, site_id))
+        .order_by(model.id.desc())
+        .limit(RESULTS_PER_KIND + 1)
+    ).unique()
+    return list(rows)
 
 
 def _person_match(model: type[Worker] | type[Employer], query: ParsedQuery):

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from dispatch.ivr.tickets import call_ticket
 from dispatch.models import Call, Site, Ticket, TicketKind, Trade
-from tests.console.helpers import make_agent, sign_in
+from tests.console.conftest import signed_in
+from tests.console.helpers import make_agent
 
 EMPLOYER_PHONE = "+8613700137000"
 WORKER_PHONE = "+8613900139001"
@@ -43,9 +44,7 @@ def town_agent(session, seeded):
 
 @pytest.fixture
 def town_client(app, town_agent):
-    client = app.test_client()
-    sign_in(client, town_agent.username)
-    return client
+    return signed_in(app, town_agent)
 
 
 _sids = itertools.count(1)
