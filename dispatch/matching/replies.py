@@ -209,23 +209,33 @@ def _answer_closed(
 ) -> bool:
     """A bare yes/no to an offer that closed meanwhile (its job filled or was called off) is not an
     unreadable text for an agent: a yes is answered as `1 <code>` would be (名额已满, standby, or the
-    job is over), a no takes a standby worker off the list and otherwise needs no answer."""
-    closed = session.scalars(
+    job is over), a no takes a standby worker off the list and otherwise needs no answer.
+
+    Only when that offer is the last one the worker was texted and they took no place since: else a
+    bare `好` is a thank-you for the place they hold, not a yes to a job they never answered."""
+    if answer not in (Answer.YES, Answer.NO):
+        return False
+    latest = session.scalars(
         select(Offer)
-        .join(Job, Job.id == Offer.job_id)
-        .where(
-            Offer.worker_id == worker.id,
-            Offer.status.in_((OfferStatus.CANCELLED, OfferStatus.STANDBY)),
-            Offer.sent_at > utcnow() - RECENT,
-            Job.status.in_((JobStatus.FILLED, JobStatus.CANCELLED)),
-        )
-        .order_by(Offer.id.desc())
+        .where(Offer.worker_id == worker.id, Offer.sent_at > utcnow() - RECENT)
+        .order_by(Offer.sent_at.desc(), Offer.id.desc())
         .limit(1)
     ).first()
-    if closed is None or answer not in (Answer.YES, Answer.NO):
+    if latest is None or latest.status not in (OfferStatus.CANCELLED, OfferStatus.STANDBY):
         return False
-    if answer == Answer.YES or closed.status == OfferStatus.STANDBY:
-        _act(session, settings, message, closed, answer)  # a no takes the worker off the standby list
+    if latest.job.status not in (JobStatus.FILLED, JobStatus.CANCELLED):
+        return False
+    took_a_place_since = session.scalar(
+        select(Offer.id).where(
+            Offer.worker_id == worker.id,
+            Offer.status == OfferStatus.ACCEPTED,
+            Offer.responded_at >= latest.sent_at,
+        )
+    )
+    if took_a_place_since is not None:
+        return False
+    if answer == Answer.YES or latest.status == OfferStatus.STANDBY:
+        _act(session, settings, message, latest, answer)  # a no takes the worker off the standby list
     return True
 
 

@@ -520,3 +520,20 @@ def test_a_bare_yes_after_the_job_was_cancelled_hears_it_is_off(
     text_in(client, "1", sender=worker.phone)
     assert last_body(session, worker) == f"【潞州零工】岗位{job.code}已取消，不再招人。"
     assert session.scalar(select(Ticket.id).where(Ticket.phone == worker.phone)) is None
+
+
+def test_a_thank_you_after_a_placement_is_not_a_yes_to_an_offer_that_closed(
+    runtime, session, market: Market, client
+) -> None:
+    worker = market.worker(trades=("plumber_electrician", "porter"))
+    rival = market.worker(trades=("porter",))
+    first = offered(runtime, session, market, worker)
+    second = offered(
+        runtime, session, market, worker, rival, trade="porter", work_date=first.work_date + timedelta(days=1)
+    )
+    text_in(client, f"1 {second.code}", sender=rival.phone)  # the rival fills the second job
+    assert status_of(session, second, worker) == OfferStatus.CANCELLED
+    text_in(client, f"1 {first.code}", sender=worker.phone)  # our worker takes the first
+    text_in(client, "好", sender=worker.phone)  # a thank-you
+    assert status_of(session, second, worker) == OfferStatus.CANCELLED  # not put on its standby list
+    assert outbound_to(session, worker.phone)[-1].kind == "not_understood"

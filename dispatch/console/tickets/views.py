@@ -18,6 +18,7 @@ from dispatch.console.tickets.services import (
     release_ticket,
     resolve_ticket,
 )
+from dispatch.db import savepoint
 from dispatch.models import MessageStatus, Ticket, TicketKind, TicketOutcome
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets", template_folder="templates")
@@ -171,27 +172,33 @@ def _act(
     nothing_key: str = "tickets.nothing_to_do",
     back_to_ticket: bool = False,
 ):
-    """Run one action on a visible ticket: a refusal re-shows the ticket with why (and changes
-    nothing), success flashes `done_key` and goes back to the queue (or the ticket)."""
+    """Run one action on a visible ticket: a refusal re-shows the ticket with why and changes nothing
+    (the action's savepoint is rolled back, whatever it had done), success flashes `done_key` and
+    goes back to the queue (or the ticket)."""
     ticket = _ticket(db, agent, ticket_id)
     try:
         if needs_work and not may_work(agent, ticket):
             raise TicketUnavailable(ticket)
-        said = action(ticket)
-    except TicketUnavailable:
-        return render_ticket(db, agent, ticket, 409, unavailable_text(ticket))
-    except work.StillUnreadable:
-        return render_ticket(db, agent, ticket, 422, translate("tickets.still_unreadable"))
-    except work.DraftRefused as refused:
-        return render_ticket(
-            db, agent, ticket, 422, translate(f"tickets.reply_refused_{refused.draft.refusal}")
-        )
-    except work.NothingToDo:
-        return render_ticket(db, agent, ticket, 400, translate(nothing_key))
+        with savepoint(db):
+            said = action(ticket)
+    except (TicketUnavailable, work.StillUnreadable, work.DraftRefused, work.NothingToDo) as refusal:
+        db.refresh(ticket)  # as it is now that the action's savepoint is undone
+        status, text = _refusal_answer(refusal, ticket, nothing_key)
+        return render_ticket(db, agent, ticket, status, text)
     flash(translate(said if isinstance(said, str) else done_key, id=ticket.id), "success")
     if back_to_ticket:
         return redirect(url_for(".ticket_page", ticket_id=ticket.id))
     return redirect(url_for(".queue"))
+
+
+def _refusal_answer(refusal: Exception, ticket: Ticket, nothing_key: str) -> tuple[int, str]:
+    if isinstance(refusal, TicketUnavailable):
+        return 409, unavailable_text(ticket)
+    if isinstance(refusal, work.StillUnreadable):
+        return 422, translate("tickets.still_unreadable")
+    if isinstance(refusal, work.DraftRefused):
+        return 422, translate(f"tickets.reply_refused_{refusal.draft.refusal}")
+    return 400, translate(nothing_key)
 
 
 def _ticket(db, agent, ticket_id: int) -> Ticket:

@@ -22,8 +22,10 @@ MAX_TEXT = 1000
 
 
 def hold(db: Session, agent: Agent, ticket: Ticket, remote_addr: str = "") -> None:
-    """Working a ticket claims it first, before anything changes: an agent who lost the race is told
-    (TicketUnavailable) with nothing done, and the final resolve cannot fail half-way."""
+    """Working a ticket claims it first and keeps its row locked to the end of the request: an agent
+    who lost the race is told (TicketUnavailable) with nothing done, and nobody (a filled job, a
+    supervisor's release) can change the ticket between the work and its resolution."""
+    db.refresh(ticket, with_for_update=True)
     if ticket.status == TicketStatus.CLAIMED and ticket.claimed_by_id == agent.id:
         return
     claim_ticket(db, agent, ticket, remote_addr)

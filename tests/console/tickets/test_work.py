@@ -24,7 +24,7 @@ from dispatch.models import (
 )
 from tests.console.helpers import console_post
 from tests.console.tickets.test_queue import add_ticket
-from tests.helpers import last_reply, text_in
+from tests.helpers import last_reply, outbound_to, text_in
 
 PHONE = "+8613700000011"
 
@@ -64,8 +64,7 @@ def test_a_reading_the_service_cannot_read_either_changes_nothing(agent_client, 
     session.expire_all()
     assert session.scalars(select(Ticket.id)).all() == tickets_before  # no second ticket
     assert session.scalar(select(Message.id).where(Message.body == "still nonsense xyz")) is None
-    # Working it claimed it (so nobody else works it meanwhile); nothing else changed.
-    assert session.get(Ticket, ticket.id).status == TicketStatus.CLAIMED
+    assert session.get(Ticket, ticket.id).status == TicketStatus.OPEN  # not even claimed
 
 
 def test_voicemail_shows_the_recording_keeps_the_transcript_and_links_to_the_forms(agent_client, session):
@@ -164,3 +163,15 @@ def test_cancelling_a_job_resolves_its_unfilled_ticket(agent_client, session, ag
         "job_closed",
         agent.id,
     )
+
+
+def test_a_reply_to_a_ticket_resolved_meanwhile_sends_nothing(app, agent_client, client, session, agent):
+    ticket = unreadable_ticket(client, session)
+    console_post(agent_client, f"/console/tickets/{ticket.id}/claim")
+    ticket.status, ticket.outcome = TicketStatus.RESOLVED, "not_needed"  # e.g. a supervisor, elsewhere
+    session.commit()
+    before = len(outbound_to(session, PHONE))
+    response = console_post(agent_client, f"/console/tickets/{ticket.id}/reply", {"text": "您好"})
+    assert response.status_code == 409
+    assert len(outbound_to(session, PHONE)) == before
+    assert session.scalar(select(AuditEvent.id).where(AuditEvent.action == "sms.send")) is None
