@@ -47,6 +47,14 @@ def parse_quiet_hours(value: str, name: str = "QUIET_HOURS") -> tuple[time, time
     return start, end
 
 
+def parse_clock_time(value: str, name: str) -> time | None:
+    """`09:00` -> 09:00; raises SettingsError on anything else."""
+    try:
+        return time.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a time like 09:00, not {value!r}") from exc
+
+
 @dataclass(frozen=True)
 class Settings:
     DISPATCH_ENV: str = "development"
@@ -89,6 +97,24 @@ class Settings:
     # How many proxies in front of the app set X-Forwarded-For (0: none); the console's sign-in
     # throttle and audit log then see the agent's address, not the proxy's.
     TRUSTED_PROXIES: int = 0
+    # -- after the job ------------------------------------------------------------------------------
+    # Follow-ups (回访) go at this local time the morning after a placement's last working day; no
+    # answer after FOLLOW_UP_REMINDER_HOURS: one reminder; none after FOLLOW_UP_TICKET_HOURS more: an
+    # agent's ticket to call.
+    FOLLOW_UP_TIME: str = "09:00"
+    FOLLOW_UP_REMINDER_HOURS: int = 24
+    FOLLOW_UP_TICKET_HOURS: int = 24
+    # A place given back (or a job called off) less than this many hours before its start is a late
+    # cancellation: it weighs like a no-show in the worker's reliability (and is counted on employers).
+    LATE_CANCEL_HOURS: int = 12
+    # Passing an offer to a friend (`转 123 138…`): at most this many a worker a day, and at most
+    # FORWARDS_TO_NUMBER_PER_DAY to any one number a day, so it cannot be used to spam.
+    FORWARDS_PER_DAY: int = 3
+    FORWARDS_TO_NUMBER_PER_DAY: int = 2
+    # Day insurance (零工日险): `register` keeps the enrolments here and the insurer takes the daily CSV
+    # (`dispatch insurance export --date D`); references are PREFIX-YYMMDD-NNNNNN.
+    INSURANCE_PROVIDER: str = "register"
+    INSURANCE_REFERENCE_PREFIX: str = "LZ"
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
@@ -120,6 +146,12 @@ class Settings:
         return not self.is_production and self.SMS_TRANSPORT == "outbox" and not self.PUBLIC_BASE_URL
 
     @property
+    def follow_up_time(self) -> time:
+        parsed = parse_clock_time(self.FOLLOW_UP_TIME, "FOLLOW_UP_TIME")
+        assert parsed is not None
+        return parsed
+
+    @property
     def quiet_hours(self) -> tuple[time, time] | None:
         return parse_quiet_hours(self.QUIET_HOURS)
 
@@ -130,6 +162,13 @@ class Settings:
             raise SettingsError("SMS_TRANSPORT must be outbox or twilio")
         parse_quiet_hours(self.QUIET_HOURS)
         parse_quiet_hours(self.OPENING_HOURS, "OPENING_HOURS")  # same shape: HH:MM-HH:MM
+        if parse_clock_time(self.FOLLOW_UP_TIME, "FOLLOW_UP_TIME") is None:
+            raise SettingsError("FOLLOW_UP_TIME must be a time like 09:00")
+        for name in ("FOLLOW_UP_REMINDER_HOURS", "FOLLOW_UP_TICKET_HOURS", "FORWARDS_PER_DAY"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be at least 1")
+        if self.INSURANCE_PROVIDER not in {"register"}:
+            raise SettingsError("INSURANCE_PROVIDER must be register")
         if self.MATCHING_POLICY not in {"fair", "greedy", "lottery"}:
             raise SettingsError("MATCHING_POLICY must be fair, greedy or lottery")
         if not 0 < self.SMS_SEND_RATE < 10_000:  # also refuses nan and inf, which would lift the limit

@@ -1,6 +1,22 @@
 """Typed SQLAlchemy 2.x models, split by domain; import them from here."""
 
 from dispatch.db import Base
+from dispatch.models.aftercare import (
+    OPEN_FOLLOW_UP_STATUSES,
+    OPEN_WAGE_CASE_STATUSES,
+    AnsweredVia,
+    EnrolmentStatus,
+    FollowUp,
+    FollowUpChannel,
+    FollowUpParty,
+    FollowUpStatus,
+    ForwardOutcome,
+    InsuranceEnrolment,
+    OfferForward,
+    PaidAnswer,
+    WageCase,
+    WageCaseStatus,
+)
 from dispatch.models.calls import Call, CallOutcome
 from dispatch.models.console import Agent, AgentRole, AuditEvent
 from dispatch.models.jobs import (
@@ -34,9 +50,12 @@ from dispatch.models.places import Site, SiteLevel, Trade
 
 __all__ = [
     "ACTIVE_JOB_STATUSES",
+    "OPEN_FOLLOW_UP_STATUSES",
     "OPEN_OFFER_STATUSES",
+    "OPEN_WAGE_CASE_STATUSES",
     "Agent",
     "AgentRole",
+    "AnsweredVia",
     "AuditEvent",
     "Base",
     "Call",
@@ -47,6 +66,13 @@ __all__ = [
     "Employer",
     "EmployerBlock",
     "EmployerStatus",
+    "EnrolmentStatus",
+    "FollowUp",
+    "FollowUpChannel",
+    "FollowUpParty",
+    "FollowUpStatus",
+    "ForwardOutcome",
+    "InsuranceEnrolment",
     "Job",
     "JobSource",
     "JobStatus",
@@ -54,8 +80,10 @@ __all__ = [
     "Message",
     "MessageStatus",
     "Offer",
+    "OfferForward",
     "OfferStatus",
     "OutboxEvent",
+    "PaidAnswer",
     "RegisteredVia",
     "Site",
     "SiteLevel",
@@ -64,6 +92,8 @@ __all__ = [
     "TicketOutcome",
     "TicketStatus",
     "Trade",
+    "WageCase",
+    "WageCaseStatus",
     "Worker",
     "WorkerStatus",
     "WorkerTrade",

@@ -43,6 +43,9 @@ class TicketKind(enum.StrEnum):
     AGENT_CALL = "agent_call"  # a caller waits in (or left) the agents' call queue
     CALL_BACK = "call_back"  # a call ended part-way: call the person back with what was collected
     RECORDED_NAME = "recorded_name"  # a worker registered by phone: type the spoken name
+    FOLLOW_UP = "follow_up"  # a follow-up (回访) nobody answered: call and ask the questions
+    WAGE_CASE = "wage_case"  # a dispute: a worker was not (fully) paid; mediate (调解)
+    INSURANCE = "insurance"  # a placement the insurer would not cover: fix the worker's details or re-staff
 
 
 class TicketOutcome(enum.StrEnum):

@@ -5,7 +5,17 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.clock import utcnow
@@ -52,6 +62,9 @@ class Worker(Base):
     no_shows: Mapped[int] = mapped_column(Integer, default=0)
     # Places the worker took and then gave back (`取消 123`): matching's reliability counts them.
     cancellations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Follow-ups come as a phone call with a keypad menu rather than an SMS (set at registration or by
+    # an agent): for workers who cannot read or answer texts easily.
+    prefers_voice: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     last_offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_placed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notes: Mapped[str] = mapped_column(Text, default="")
@@ -144,6 +157,11 @@ class Employer(Base):
     site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)
     address: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[EmployerStatus] = mapped_column(str_enum(EmployerStatus), default=EmployerStatus.ACTIVE)
+    # Workers' stars for this employer from follow-ups (1-5), and jobs called off late (after workers
+    # were confirmed, within LATE_CANCEL_HOURS of the start): shown to agents and in the reports.
+    rating_sum: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rating_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    late_cancellations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     site: Mapped[Site | None] = relationship()
