@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from dispatch.insurance.export import add_arguments as insurance_arguments
 from dispatch.settings import Settings, SettingsError
 from dispatch.simulation.command import add_arguments as simulate_arguments
 
@@ -51,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     password = agents_commands.add_parser("password", help="set an agent's password")
     password.add_argument("username")
     password.add_argument("--password-stdin", action="store_true")
+
+    insurance_arguments(commands.add_parser("insurance", help="day insurance: the insurer's daily CSV"))
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -164,6 +167,12 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     return run(settings, args)
 
 
+def _insurance(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch.insurance.export import run
+
+    return run(settings, args)
+
+
 COMMANDS = {
     "serve": _serve,
     "worker": _worker,
@@ -172,6 +181,7 @@ COMMANDS = {
     "agents": _agents,
     "demo": _demo,
     "simulate": _simulate,
+    "insurance": _insurance,
 }
 
 if __name__ == "__main__":

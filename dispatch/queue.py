@@ -148,6 +148,12 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
         task="dispatch.ivr.tasks.finish_stale_calls",
         every_seconds=lambda runtime: 600,
     ),
+    PeriodicTask(
+        # Follow-ups of placements that ended, reminders, and tickets for the silent.
+        id="run-follow-ups",
+        task="dispatch.followup.tasks.run_follow_ups",
+        every_seconds=lambda runtime: 300,
+    ),
 )
 
 

@@ -1,7 +1,8 @@
-"""The agent console: sign-in, the queue page, phone intake, counter registration, people and jobs.
+"""The agent console: sign-in, the queue page, phone intake, counter registration, people, jobs,
+follow-ups, wage cases and reports.
 
-One blueprint at /console with a sub-blueprint per area (tickets, intake, people, jobs); each area
-keeps the fixed file names (views.py, services.py, templates/).
+One blueprint at /console with a sub-blueprint per area (tickets, intake, people, jobs, followups,
+cases, reports); each area keeps the fixed file names (views.py, services.py, templates/).
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ bp.before_request(check_csrf)
 
 # The routes, attached once at import (a blueprint cannot change after an app registered it).
 from dispatch.console import views  # noqa: E402, F401
+from dispatch.console.cases.views import bp as cases_bp  # noqa: E402
+from dispatch.console.followups.views import bp as followups_bp  # noqa: E402
 from dispatch.console.intake.views import bp as intake_bp  # noqa: E402
 from dispatch.console.jobs.views import bp as jobs_bp  # noqa: E402
 from dispatch.console.people.views import bp as people_bp  # noqa: E402
+from dispatch.console.reports.views import bp as reports_bp  # noqa: E402
 from dispatch.console.tickets.views import bp as tickets_bp  # noqa: E402
 
-for _child in (tickets_bp, intake_bp, people_bp, jobs_bp):
+for _child in (tickets_bp, intake_bp, people_bp, jobs_bp, followups_bp, cases_bp, reports_bp):
     bp.register_blueprint(_child)
 
 

@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from dispatch.catalogue import trade_short_name
 from dispatch.db import savepoint
+from dispatch.followup import replies as follow_up_replies
 from dispatch.jobs import sms_requests as job_requests
+from dispatch.matching import forwarding
 from dispatch.matching import replies as offer_replies
 from dispatch.models import Contact, Employer, Message, MessageStatus, Site, TicketKind, Worker, WorkerStatus
 from dispatch.settings import Settings
@@ -109,7 +111,12 @@ def handle_inbound(session: Session, settings: Settings, message: Message) -> No
         _worker_command(session, settings, message, command, worker)
         return
     conversation = registration.active_conversation(session, settings, message.phone)
-    # -- offer replies (matching) -- a reply naming a job code (`1 123`) wins over a dialogue.
+    # -- an offer passed to a friend (`转 123 13800138000`), answers to follow-up questions (`1 5`,
+    # `123 2 5`), then offer replies (matching): a reply naming a job code (`1 123`) wins over a dialogue.
+    if forwarding.handle_forward(session, settings, message, command):
+        return
+    if follow_up_replies.handle_follow_up_reply(session, settings, message, command):
+        return
     if offer_replies.handle_coded_reply(session, settings, message, command):
         return
     if conversation is not None:

@@ -1,0 +1,1 @@
+"""Wage cases: the list, the case page with its evidence, and the steps of mediation."""

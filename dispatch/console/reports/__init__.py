@@ -1,0 +1,1 @@
+"""Reports for supervisors: per site and week, as tables, charts and CSV."""
