@@ -1,4 +1,4 @@
-"""The process's wiring: settings, database, Redis and SMS transport, shared by the web app and jobs.
+"""The process's wiring: settings, database, Redis and the SMS and call transports, shared by web and jobs.
 
 RQ jobs are plain module-level functions that take ids; they reach the database and the transport
 through `get_runtime()`, set up by `create_app` in a web process and by `dispatch worker` in a worker.
@@ -18,6 +18,7 @@ from dispatch.settings import Settings
 
 if TYPE_CHECKING:
     from dispatch.sms.gateway import SmsTransport
+    from dispatch.voice.gateway import CallTransport
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class Runtime:
     db: Database
     redis: Redis
     _transport: SmsTransport | None = field(default=None, repr=False)
+    _call_transport: CallTransport | None = field(default=None, repr=False)
     # When Redis refused the outbox relay, requests leave relaying to the sweeper until then
     # (time.monotonic()), instead of each waiting out Redis's connect timeout.
     relay_paused_until: float = 0.0
@@ -47,6 +49,19 @@ class Runtime:
     @transport.setter
     def transport(self, value: SmsTransport) -> None:
         self._transport = value
+
+    @property
+    def call_transport(self) -> CallTransport:
+        """Outbound calls (voice follow-ups), chosen by SMS_TRANSPORT like the SMS transport."""
+        if self._call_transport is None:
+            from dispatch.voice.gateway import make_call_transport
+
+            self._call_transport = make_call_transport(self.settings)
+        return self._call_transport
+
+    @call_transport.setter
+    def call_transport(self, value: CallTransport) -> None:
+        self._call_transport = value
 
 
 def connect_redis(url: str) -> Redis:

@@ -79,12 +79,13 @@ def test_the_sweeper_leaves_young_rows_to_the_after_commit_relay(runtime, sessio
 
 
 def test_a_periodic_task_is_enqueued_once_per_interval_however_many_workers_tick(runtime):
-    everything = ["sweep-outbox", "requeue-stuck-sms", "sweep-offers", "finish-stale-calls"]
+    everything = ["sweep-outbox", "requeue-stuck-sms", "sweep-offers", "finish-stale-calls", "run-follow-ups"]
     assert enqueue_due_periodic_tasks(runtime) == everything
     assert enqueue_due_periodic_tasks(runtime) == []  # a second worker's tick in the same interval
     assert get_queue("default", runtime.redis).job_ids == [
         "periodic-sweep-outbox",
         "periodic-finish-stale-calls",
+        "periodic-run-follow-ups",
     ]
     assert get_queue("sms", runtime.redis).job_ids == ["periodic-requeue-stuck-sms"]
     assert get_queue("matching", runtime.redis).job_ids == ["periodic-sweep-offers"]

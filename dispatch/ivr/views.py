@@ -1,4 +1,5 @@
-"""The voice webhooks Twilio calls: a call arrives, each step's answer, a recording, the call's status.
+"""The voice webhooks Twilio calls: a call arrives, each step's answer, a recording, the call's status;
+and those of the market's own follow-up calls (回访) to workers who prefer voice (see followup.py).
 
 Each validates the Twilio signature first, runs in one transaction, and answers TwiML: bad input gets a
 4xx with a message or a prompt that leads on, never a 5xx.
@@ -14,7 +15,7 @@ from flask import Blueprint, Response, abort, current_app, request, send_from_di
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from dispatch.ivr import flows, prompts, services, tickets
+from dispatch.ivr import flows, followup, prompts, services, tickets
 from dispatch.ivr.agent import HOLD_PAUSE_SECONDS
 from dispatch.ivr.prompts import AUDIO_SUFFIXES
 from dispatch.runtime import Runtime
@@ -164,6 +165,66 @@ def status() -> Response:
             call.status = call_status[:24]
 
     return _acknowledged("status", sid, work)
+
+
+def _follow_up_turn(step: str, work: Callable[[Session], str]) -> Response:
+    """One turn of a follow-up call; should it fail, the worker hears goodbye and the follow-up stays
+    open (its reminder and agent ticket take over)."""
+    runtime = _runtime()
+    base_url = _base_url()
+    try:
+        with runtime.db.transaction() as session:
+            return _twiml(work(session))
+    except Exception:
+        log.exception("follow-up call step %s failed for call %s", step, request.form.get("CallSid"))
+    return _twiml(followup.hang_up(runtime.settings, base_url, "zh"))
+
+
+def _follow_up_id() -> int | None:
+    raw = request.args.get("f", "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+
+
+@bp.post("/followup")
+@twilio_signed
+def followup_answer() -> Response:
+    """The worker picked up the market's follow-up call: the job, and the first question."""
+    _call_sid()
+    settings, form, base_url = _runtime().settings, request.form.to_dict(), _base_url()
+    follow_up_id = _follow_up_id()
+    return _follow_up_turn(
+        "answer", lambda session: followup.begin(session, settings, form, base_url, follow_up_id)
+    )
+
+
+@bp.post("/followup/step/<step>")
+@twilio_signed
+def followup_step(step: str) -> Response:
+    """The keys (or silence) answering one question of a follow-up call."""
+    _call_sid()
+    step, turn = step[:32], request.args.get("t", "")[:12]
+    settings, form, base_url = _runtime().settings, request.form.to_dict(), _base_url()
+    return _follow_up_turn(
+        step, lambda session: followup.take_step(session, settings, step, turn, form, base_url)
+    )
+
+
+@bp.post("/followup/status")
+@twilio_signed
+def followup_status() -> Response:
+    """A follow-up call's final status (completed, no-answer, busy, failed, canceled)."""
+    sid = _call_sid()
+    call_status = (request.form.get("CallStatus") or "").strip()
+    settings, follow_up_id = _runtime().settings, _follow_up_id()
+
+    def work(session: Session) -> None:
+        call = followup.call_for_status(session, sid, follow_up_id)
+        if call is None:
+            log.info("status %s for unknown follow-up call %s ignored", call_status, sid)
+        elif call_status:
+            followup.call_ended(session, settings, call, call_status)
+
+    return _acknowledged("follow-up status", sid, work)
 
 
 @bp.get("/prompts/<path:name>")

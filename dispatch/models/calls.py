@@ -22,6 +22,7 @@ class CallOutcome(enum.StrEnum):
     AGENT = "agent"  # put in the agents' call queue: an agent_call ticket
     VOICEMAIL = "voicemail"  # left a message outside opening hours: a voicemail ticket
     CALL_BACK = "call_back"  # hung up part-way: a call_back ticket holds what was collected
+    FOLLOW_UP = "follow_up"  # the market's follow-up call (回访) to a worker: the follow-up holds the answers
 
 
 class Call(Base):

@@ -1,4 +1,4 @@
-"""A local HTTP server that speaks the Twilio REST API's Messages resource (2010-04-01).
+"""A local HTTP server that speaks the Twilio REST API's Messages and Calls resources (2010-04-01).
 
 Point a real ``twilio.rest.Client`` at ``base_url`` (see ``RewritingHttpClient`` in test_twilio_api.py).
 JSON shapes follow Twilio's API reference and twilio-python's tests/integration/.../test_message.py.
@@ -12,6 +12,10 @@ Errors use Twilio's legacy JSON shape ``{"code", "message", "more_info", "status
 path ``/Accounts/{sid}/Messages.json``. E.g. wrong auth -> status 401 / code 20003; ``fail_next(400, 21610)``
 -> 400 / 21610; ``fail_next(429, 20429)`` -> 429 / 20429 (the client does not retry); ``fail_next(500,
 20500)`` -> 500 / 20500; unknown message sid on fetch -> 404 / 20404.
+
+Calls (``client.calls.create``): ``To``, ``From`` and one of ``Url``/``Twiml``/``ApplicationSid`` are
+required (21201 / 21213 / 21200 otherwise); the answer is a Call JSON with a ``CA…`` sid, status
+"queued" and direction "outbound-api". ``fail_next`` and ``fail_for_number`` apply to calls as to messages.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 
 API_VERSION = "2010-04-01"
 _MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Messages(?:/(?P<sid>[^/]+))?\.json$")
+_CALLS = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Calls(?:/(?P<sid>[^/]+))?\.json$")
 _GSM = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿"
     "abcdefghijklmnopqrstuvwxyzäöñüà"
@@ -42,6 +47,9 @@ DEFAULT_MESSAGES: dict[int, str] = {
     20003: "Authenticate",
     20429: "Too Many Requests",
     20500: "An internal server error has occurred",
+    21200: "Url, Twiml or ApplicationSid is required",
+    21201: "No 'To' number is specified",
+    21213: "No 'From' number is specified",
     21211: "Invalid 'To' Phone Number",
     21602: "Message body is required.",
     21603: "A 'From' phone number is required.",
@@ -85,12 +93,12 @@ def num_segments(body: str) -> int:
 
 
 class FakeTwilioApi:
-    """Threaded fake of ``https://api.twilio.com`` Messages on 127.0.0.1:<ephemeral port>.
+    """Threaded fake of ``https://api.twilio.com`` Messages and Calls on 127.0.0.1:<ephemeral port>.
 
     Public API: ``start()``/``stop()`` or ``with``; ``base_url``; ``requests`` (every request, in order,
     as ``RecordedRequest``; ``received_at`` is its ``time.monotonic()`` arrival); ``messages`` (created
-    Message JSON dicts); ``fail_next(status, code, message=None, times=1)`` (the next ``times``
-    authenticated creates answer with that error);
+    Message JSON dicts); ``calls`` (created Call JSON dicts); ``fail_next(status, code, message=None,
+    times=1)`` (the next ``times`` authenticated creates answer with that error);
     ``fail_for_number(to, status, code, message=None)`` (every create to ``to`` fails); ``reset()``.
     Lists returned are snapshots; all state is guarded by one lock.
     """
@@ -101,6 +109,7 @@ class FakeTwilioApi:
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._messages: dict[str, dict[str, Any]] = {}
+        self._calls: dict[str, dict[str, Any]] = {}
         self._fail_queue: deque[dict[str, Any]] = deque()  # Twilio error bodies; "status" is the HTTP status
         self._fail_numbers: dict[str, dict[str, Any]] = {}
         self._server: ThreadingHTTPServer | None = None
@@ -157,6 +166,12 @@ class FakeTwilioApi:
         with self._lock:
             return [dict(m) for m in self._messages.values()]
 
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        """Created Call JSON dicts, in order."""
+        with self._lock:
+            return [dict(c) for c in self._calls.values()]
+
     def fail_next(self, status: int, code: int, message: str | None = None, times: int = 1) -> None:
         with self._lock:
             self._fail_queue.extend([twilio_error(status, code, message)] * times)
@@ -169,6 +184,7 @@ class FakeTwilioApi:
         with self._lock:
             self._requests.clear()
             self._messages.clear()
+            self._calls.clear()
             self._fail_queue.clear()
             self._fail_numbers.clear()
 
@@ -194,6 +210,8 @@ class FakeTwilioApi:
         self, method: str, path: str, form: dict[str, list[str]], auth: tuple[str, str] | None
     ) -> tuple[int, dict[str, Any]]:
         not_found = 404, twilio_error(404, 20404, f"The requested resource {path} was not found")
+        if (calls := _CALLS.match(path)) is not None:
+            return self._route_calls(method, path, calls, form, auth)
         match = _MESSAGES.match(path)
         if match is None or (method == "POST") != (match["sid"] is None):
             return not_found
@@ -242,6 +260,70 @@ class FakeTwilioApi:
         }
         self._messages[sid] = msg
         return 201, msg
+
+    def _route_calls(
+        self,
+        method: str,
+        path: str,
+        match: re.Match[str],
+        form: dict[str, list[str]],
+        auth: tuple[str, str] | None,
+    ) -> tuple[int, dict[str, Any]]:
+        not_found = 404, twilio_error(404, 20404, f"The requested resource {path} was not found")
+        if (method == "POST") != (match["sid"] is None):
+            return not_found
+        if auth != (self.account_sid, self.auth_token) or match["account"] != self.account_sid:
+            return 401, twilio_error(401, 20003)
+        if method == "GET":
+            call = self._calls.get(match["sid"])
+            return (200, call) if call is not None else not_found
+        if self._fail_queue:
+            error = self._fail_queue.popleft()
+            return error["status"], error
+        first = {k: v[0] for k, v in form.items() if v and v[0] != ""}
+        to, from_ = first.get("To"), first.get("From")
+        if to is None:
+            return 400, twilio_error(400, 21201)
+        if from_ is None:
+            return 400, twilio_error(400, 21213)
+        if not any(name in first for name in ("Url", "Twiml", "ApplicationSid")):
+            return 400, twilio_error(400, 21200)
+        if (error := self._fail_numbers.get(to)) is not None:
+            return error["status"], error
+        sid = "CA" + uuid.uuid4().hex
+        now = format_datetime(datetime.now(UTC))
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{sid}"
+        call: dict[str, Any] = {
+            "account_sid": self.account_sid,
+            "annotation": None,
+            "answered_by": None,
+            "api_version": API_VERSION,
+            "caller_name": None,
+            "date_created": now,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "duration": None,
+            "end_time": None,
+            "forwarded_from": None,
+            "from": from_,
+            "from_formatted": from_,
+            "group_sid": None,
+            "parent_call_sid": None,
+            "phone_number_sid": "PN" + uuid.uuid4().hex,
+            "price": None,
+            "price_unit": "USD",
+            "queue_time": "0",
+            "sid": sid,
+            "start_time": None,
+            "status": "queued",
+            "subresource_uris": {"recordings": f"{uri}/Recordings.json"},
+            "to": to,
+            "to_formatted": to,
+            "trunk_sid": None,
+            "uri": f"{uri}.json",
+        }
+        self._calls[sid] = call
+        return 201, call
 
 
 def _basic_auth(header: str | None) -> tuple[str, str] | None:
