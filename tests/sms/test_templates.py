@@ -16,6 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from dispatch.catalogue import towns_in_number_order, trade_short_name, trades_in_menu_order
+from dispatch.followup.texts import MAX_PENDING_LISTED
+from dispatch.insurance.providers import RefusalReason
+from dispatch.matching.forwarding_target import REASONS as FORWARD_REASONS
 from dispatch.matching.notices import MAX_ADDRESS, MAX_CODES_LISTED, WORKERS_PER_SMS
 from dispatch.models import Site, WorkerStatus
 from dispatch.settings import PROJECT_ROOT
@@ -34,11 +37,30 @@ MATCH_PHONE = "0351 8888 88888"  # a phone as phones.display() shows it, a littl
 # What an agent types on a person's page: the console caps its length (people.services), not this test.
 AGENT_TEXT = {"zh": "请明天早上7点到市场大厅。", "en": "Please come to the market hall at 7 tomorrow."}
 
+# A job passed on to a friend (转给朋友), and who passed it on.
+FORWARDED_JOB = {"from_name", "from_phone", "trade", "date", "day_word", "hour", "minute", "days", "pay"}
+
 # What each template needs; a new template must be added here (see test_every_template_has_a_context).
 NEEDS: dict[str, set[str]] = {
     "agent_text": {"text"},
     "counter_reg_confirm": {"trade_names", "area", "pay"},
+    "followup_already": {"code"},
+    "followup_employer": {"code", "date", "seq", "name"},
+    "followup_next": {"code", "missing", "wage"},
+    "followup_reminder_employer": {"code", "seq", "name"},
+    "followup_reminder_worker": {"code", "date", "trade", "missing"},
+    "followup_retry": {"code", "party", "missing"},
+    "followup_thanks_employer": {"code", "seq", "left"},
+    "followup_thanks_worker": {"code", "wage"},
+    "followup_which_employer": {"pending"},
+    "followup_which_worker": {"codes"},
+    "followup_worker": {"code", "date", "trade", "name"},
+    "forward_done": {"code", "to_phone", "invited"},
+    "forward_invite": FORWARDED_JOB | {"area"},
+    "forward_offer": FORWARDED_JOB | {"area", "code"},
+    "forward_refused": {"why", "code", "kept", "to_phone", "limit", "trade"},
     "help": set(),
+    "insurance_refused": {"code", "trade", "reason"},
     "ivr_reg_confirm": {"trade", "area", "pay"},
     "job_cancelled": {"code", "trade", "date", "area"},
     "job_created": {"code", "held", "trade", "headcount", "date", "hour", "days", "pay", "area"},
@@ -67,7 +89,18 @@ NEEDS: dict[str, set[str]] = {
     "opt_out_confirm": set(),
     "paused": set(),
     "placement_employer": {"code", "trade", "filled", "headcount", "placed"},
-    "placement_worker": {"code", "trade", "date", "day_word", "hour", "minute", "address", "employer_phone"},
+    "placement_worker": {
+        "code",
+        "trade",
+        "date",
+        "day_word",
+        "hour",
+        "minute",
+        "address",
+        "employer_phone",
+        "insurance",
+        "insured_days",
+    },
     "profile": {"name", "trade_names", "area", "pay", "status"},
     "reg_ask_area": {"retry", "towns"},
     "reg_ask_confirm": {"retry", "name", "trade_names", "area", "pay"},
@@ -77,6 +110,7 @@ NEEDS: dict[str, set[str]] = {
     "reg_done": set(),
     "reg_to_agent": set(),
     "resumed": set(),
+    "wage_case_closed": {"code", "case_result", "case_amount", "case_owed"},
 }
 
 
@@ -135,6 +169,29 @@ def _contexts(session, runtime, template: str, language: str) -> list[dict[str, 
         "cancelled": [False, True],
         "remaining": [99],
         "text": [AGENT_TEXT[language]],
+        # follow-ups (回访): a worker's number on a job, what is still to answer, the employer's list
+        "seq": [99],  # at most a job's headcount (99)
+        "missing": ["both", "paid", "stars"],
+        "wage": [False, True],
+        "left": [0, 99],
+        "party": ["worker", "employer"],
+        "pending": [[("99999999", 99, LONG_NAMES[language])] * MAX_PENDING_LISTED],
+        # forwarding (转给朋友): who passed it on, to whom, and every reason a forward is refused for
+        "from_name": [LONG_NAMES[language], ""],
+        "from_phone": [MATCH_PHONE],
+        "to_phone": [MATCH_PHONE],
+        "invited": [False, True],
+        "why": list(FORWARD_REASONS),
+        "kept": [False, True],
+        "limit": [99],
+        # day insurance: PREFIX-YYMMDD-NNNNNN from the enrolment id (a seventh digit after ten million)
+        "insurance": ["", f"{runtime.settings.INSURANCE_REFERENCE_PREFIX}-261231-{9_999_999:06d}"],
+        "insured_days": [1, 60],  # the job's days still to come, at most Job.days
+        "reason": [reason.value for reason in RefusalReason],
+        # wage cases (dispatch.wages): every result, amounts up to the largest claim (100,000 x 60 days)
+        "case_result": ["recovered", "partly_recovered", "closed_unresolved"],
+        "case_amount": [9_999_999],
+        "case_owed": [9_999_999],
     }
     keys = ["sig", *sorted(NEEDS[template])]
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(values[k] for k in keys))]

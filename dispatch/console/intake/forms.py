@@ -79,6 +79,7 @@ class WorkerEntry:
     min_pay: int
     language: str
     notes: str
+    prefers_voice: bool = False  # follow-ups by phone call with a keypad menu, not SMS
 
 
 def choosable_sites(db: Session, agent: Agent) -> list[Site]:
@@ -271,5 +272,14 @@ def read_worker(
     if problems:
         return None, problems
     assert phone and site_id and min_pay
-    entry = WorkerEntry(phone, name, trades, site_id, min_pay, language, notes)
+    entry = WorkerEntry(
+        phone,
+        name,
+        trades,
+        site_id,
+        min_pay,
+        language,
+        notes,
+        prefers_voice=_text(form, "prefers_voice") == "yes",
+    )
     return entry, problems

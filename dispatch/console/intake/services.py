@@ -84,6 +84,7 @@ def register_worker(
         home_site_id=entry.site_id,
         min_daily_pay=entry.min_pay,
         notes=entry.notes,
+        prefers_voice=entry.prefers_voice,
         trades=[WorkerTrade(trade_id=trade_id, years_experience=years) for trade_id, years in entry.trades],
     )
     db.add(worker)
@@ -115,6 +116,7 @@ def register_worker(
         site_id=entry.site_id,
         min_pay=entry.min_pay,
         language=entry.language,
+        prefers_voice=entry.prefers_voice,
         sms_status=sms.status,
         ticket_id=ticket_id,
     )

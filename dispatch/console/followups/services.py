@@ -1,0 +1,136 @@
+"""An agent's follow-up call (回访 by phone): what the ticket page shows, and recording what the person
+said or that nobody answered. Plain functions on a session; they flush, never commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.console.audit import record
+from dispatch.console.tickets.services import resolve_ticket
+from dispatch.console.tickets.work import hold
+from dispatch.followup.services import BadAnswer, check_stars, paid_from_digit, record_answer
+from dispatch.models import (
+    Agent,
+    AnsweredVia,
+    Employer,
+    FollowUp,
+    FollowUpParty,
+    Job,
+    PaidAnswer,
+    Ticket,
+    TicketKind,
+    TicketOutcome,
+    Worker,
+)
+from dispatch.settings import Settings
+
+
+@dataclass(frozen=True)
+class Panel:
+    """What the agent calling needs: whom to ask what, about which placement, and the other side."""
+
+    follow_up: FollowUp
+    job: Job
+    person: Worker | Employer  # the one to call
+    other: Worker | Employer  # the other side of the placement
+
+    @property
+    def asks_paid(self) -> bool:
+        return self.follow_up.party == FollowUpParty.WORKER
+
+    @property
+    def lowest_stars(self) -> int:
+        return 0 if self.follow_up.party == FollowUpParty.EMPLOYER else 1
+
+
+def panel(db: Session, ticket: Ticket) -> Panel | None:
+    """The follow-up a follow-up ticket is about (None for any other ticket)."""
+    if ticket.kind != TicketKind.FOLLOW_UP:
+        return None
+    follow_up_id = ticket.details.get("follow_up_id")
+    follow_up = db.get(FollowUp, follow_up_id) if isinstance(follow_up_id, int) else None
+    if follow_up is None:
+        return None
+    worker_side = follow_up.party == FollowUpParty.WORKER
+    person = follow_up.worker if worker_side else follow_up.employer
+    other = follow_up.employer if worker_side else follow_up.worker
+    return Panel(follow_up, follow_up.job, person, other)
+
+
+def read_answer(follow_up: FollowUp, form) -> tuple[PaidAnswer | None, int]:  # type: ignore[no-untyped-def]
+    """The form's answers, checked as an SMS answer would be; BadAnswer when one is missing or wrong."""
+    paid = None
+    if follow_up.party == FollowUpParty.WORKER:
+        paid = paid_from_digit(_digit(form.get("paid", "")))
+    return paid, check_stars(follow_up.party, _digit(form.get("stars", "")))
+
+
+def _digit(raw: str) -> int:
+    raw = raw.strip()
+    if not (raw.isascii() and raw.isdigit() and len(raw) == 1):
+        raise BadAnswer(f"not a digit: {raw!r}")
+    return int(raw)
+
+
+def answer_by_phone(
+    db: Session,
+    settings: Settings,
+    agent: Agent,
+    ticket: Ticket,
+    follow_up: FollowUp,
+    paid: PaidAnswer | None,
+    stars: int,
+    note: str,
+    now: datetime,
+    remote_addr: str = "",
+) -> None:
+    """Record what the person said on the phone; the ticket is resolved as called."""
+    hold(db, agent, ticket, remote_addr)
+    recorded = record_answer(db, settings, follow_up, paid=paid, stars=stars, via=AnsweredVia.AGENT, now=now)
+    record(
+        db,
+        agent,
+        "follow_up.answer",
+        follow_up,
+        note=note,
+        remote_addr=remote_addr,
+        party=follow_up.party,
+        paid=paid,
+        stars=stars,
+        recorded=recorded,
+        ticket_id=ticket.id,
+    )
+    resolve_ticket(db, agent, ticket, TicketOutcome.CALLED, note, remote_addr)
+
+
+def nobody_answered(
+    db: Session, agent: Agent, ticket: Ticket, follow_up: FollowUp, note: str, remote_addr: str = ""
+) -> None:
+    """The call found nobody: the follow-up ends unanswered (an SMS answer later still counts)."""
+    hold(db, agent, ticket, remote_addr)
+    record(
+        db, agent, "follow_up.no_answer", follow_up, note=note, remote_addr=remote_addr, ticket_id=ticket.id
+    )
+    resolve_ticket(db, agent, ticket, TicketOutcome.NO_ANSWER, note, remote_addr)
+
+
+def placement_follow_ups(db: Session, job_id: int) -> dict[int, dict[str, FollowUp]]:
+    """A job's follow-ups for its page: by placement (offer id), then by party."""
+    found: dict[int, dict[str, FollowUp]] = {}
+    for follow_up in db.scalars(select(FollowUp).where(FollowUp.job_id == job_id)):
+        found.setdefault(follow_up.offer_id, {})[follow_up.party.value] = follow_up
+    return found
+
+
+def set_prefers_voice(db: Session, agent: Agent, worker: Worker, wanted: bool, remote_addr: str = "") -> bool:
+    """Follow-ups by phone call (a keypad menu) instead of SMS, for this worker; False if unchanged."""
+    if worker.prefers_voice == wanted:
+        return False
+    worker.prefers_voice = wanted
+    record(db, agent, "worker.prefers_voice", worker, remote_addr=remote_addr, prefers_voice=wanted)
+    db.flush()
+    return True

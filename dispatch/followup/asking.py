@@ -1,0 +1,192 @@
+"""The follow-up rounds: ask both sides of every placement that ended, remind the silent once, then
+hand the still silent to an agent (回访 by phone). Plain functions on a session; they flush, never
+commit. Each round changes a row's status in the same statement that picks it, so however often the
+periodic task runs there is one question, one reminder and one ticket per follow-up."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dispatch.db import savepoint
+from dispatch.followup import texts
+from dispatch.models import (
+    FollowUp,
+    FollowUpChannel,
+    FollowUpParty,
+    FollowUpStatus,
+    Job,
+    JobStatus,
+    Offer,
+    OfferStatus,
+    Ticket,
+    TicketKind,
+)
+from dispatch.queue import defer
+from dispatch.settings import Settings
+
+log = logging.getLogger(__name__)
+CALL_FOLLOW_UP = "dispatch.voice.tasks.call_follow_up"  # the keypad call (dispatch.voice)
+# Placements that ended longer ago are never asked: a first deploy must not text a year of them.
+MAX_AGE_DAYS = 14
+BATCH = 200  # per round and run; a backlog drains over the next runs (every 5 minutes)
+
+
+def run(session: Session, settings: Settings, now: datetime) -> dict[str, int]:
+    """One pass of all three rounds; the counts of what each did."""
+    asked = ask_ended(session, settings, now)
+    reminded = remind_silent(session, settings, now)
+    tickets = hand_to_agents(session, settings, now)
+    counts = {"asked": asked, "reminded": reminded, "tickets": tickets}
+    if asked or reminded or tickets:
+        log.info("follow-ups: %s", counts)
+    return counts
+
+
+def last_end_date_due(settings: Settings, now: datetime) -> date:
+    """The latest last working day whose follow-up is due: yesterday once it is FOLLOW_UP_TIME in the
+    market, the day before until then."""
+    local = now.astimezone(ZoneInfo(settings.MARKET_TIMEZONE))
+    back = 1 if local.time().replace(tzinfo=None) >= settings.follow_up_time else 2
+    return local.date() - timedelta(days=back)
+
+
+def ask_ended(session: Session, settings: Settings, now: datetime) -> int:
+    """Two follow-ups (worker, employer) for each placement that ended and has none; returns how many
+    placements were asked."""
+    latest = last_end_date_due(settings, now)
+    earliest = latest + timedelta(days=1) - timedelta(days=MAX_AGE_DAYS)
+    asked_before = select(FollowUp.id).where(FollowUp.offer_id == Offer.id).exists()
+    due = session.scalars(
+        select(Offer)
+        .join(Job, Job.id == Offer.job_id)
+        .where(
+            Offer.status == OfferStatus.ACCEPTED,
+            Job.status != JobStatus.CANCELLED,
+            Job.end_date <= latest,
+            Job.end_date >= earliest,
+            ~asked_before,
+        )
+        .order_by(Job.end_date, Offer.job_id, Offer.id)
+        .limit(BATCH)
+        # Another run working these placements keeps them: skipped here, not asked twice.
+        .with_for_update(of=Offer, skip_locked=True)
+    ).all()
+    seqs: dict[int, dict[int, int]] = {}
+    asked = 0
+    for offer in due:
+        if offer.job_id not in seqs:
+            seqs[offer.job_id] = _seqs(session, offer.job_id)
+        try:
+            with savepoint(session):
+                _ask(session, settings, offer, seqs[offer.job_id].get(offer.id, 1), now)
+        except IntegrityError:
+            # A run that began before this one committed asked it first (UNIQUE(offer_id, party)).
+            log.info("placement %s was asked by another run", offer.id)
+            continue
+        asked += 1
+    return asked
+
+
+def _seqs(session: Session, job_id: int) -> dict[int, int]:
+    """Each placement's number among its job's (1, 2 ...), in the order the workers confirmed: the
+    order the job page lists them in and the employer was told them."""
+    offers = session.execute(
+        select(Offer.id)
+        .where(Offer.job_id == job_id, Offer.status == OfferStatus.ACCEPTED)
+        .order_by(Offer.responded_at, Offer.id)
+    ).scalars()
+    return {offer_id: number for number, offer_id in enumerate(offers, start=1)}
+
+
+def _ask(session: Session, settings: Settings, offer: Offer, seq: int, now: datetime) -> None:
+    job = offer.job
+    rows = {}
+    for party in FollowUpParty:
+        voice = party == FollowUpParty.WORKER and offer.worker.prefers_voice
+        rows[party] = FollowUp(
+            offer_id=offer.id,
+            job_id=job.id,
+            worker_id=offer.worker_id,
+            employer_id=job.employer_id,
+            party=party,
+            channel=FollowUpChannel.VOICE if voice else FollowUpChannel.SMS,
+            status=FollowUpStatus.ASKED,
+            seq=seq,
+            asked_at=now,
+            created_at=now,
+        )
+        session.add(rows[party])
+    session.flush()
+    for follow_up in rows.values():
+        _put_question(session, settings, follow_up, reminder=False)
+
+
+def _put_question(session: Session, settings: Settings, follow_up: FollowUp, reminder: bool) -> None:
+    if follow_up.channel == FollowUpChannel.VOICE:
+        defer(session, CALL_FOLLOW_UP, follow_up.id, queue="sms")
+    elif reminder:
+        texts.remind(session, settings, follow_up)
+    else:
+        texts.ask(session, settings, follow_up)
+
+
+def remind_silent(session: Session, settings: Settings, now: datetime) -> int:
+    """Asked a day ago (FOLLOW_UP_REMINDER_HOURS) and not (fully) answered: asked once more."""
+    cutoff = now - timedelta(hours=settings.FOLLOW_UP_REMINDER_HOURS)
+    silent = _pick(session, FollowUpStatus.ASKED, FollowUp.asked_at, cutoff)
+    for follow_up in silent:
+        follow_up.status = FollowUpStatus.REMINDED
+        follow_up.reminded_at = now
+        _put_question(session, settings, follow_up, reminder=True)
+    session.flush()
+    return len(silent)
+
+
+def hand_to_agents(session: Session, settings: Settings, now: datetime) -> int:
+    """Reminded FOLLOW_UP_TICKET_HOURS ago and still silent: a ticket asks an agent to call."""
+    cutoff = now - timedelta(hours=settings.FOLLOW_UP_TICKET_HOURS)
+    silent = _pick(session, FollowUpStatus.REMINDED, FollowUp.reminded_at, cutoff)
+    by_job: dict[int, Job] = {}
+    for follow_up in silent:
+        job = by_job.setdefault(follow_up.job_id, follow_up.job)
+        worker_side = follow_up.party == FollowUpParty.WORKER
+        person = follow_up.worker if worker_side else follow_up.employer
+        ticket = Ticket(
+            kind=TicketKind.FOLLOW_UP,
+            priority=3,
+            site_id=job.site_id,
+            phone=person.phone,
+            worker_id=follow_up.worker_id,
+            employer_id=follow_up.employer_id,
+            job_id=job.id,
+            summary=f"{job.code} #{follow_up.seq}: follow-up of the {follow_up.party.value} "
+            f"{person.name or person.phone} unanswered",
+            details={"follow_up_id": follow_up.id, "party": follow_up.party.value},
+            created_at=now,
+        )
+        session.add(ticket)
+        session.flush()
+        follow_up.status = FollowUpStatus.AGENT
+        follow_up.ticket_id = ticket.id
+    session.flush()
+    return len(silent)
+
+
+def _pick(session: Session, status: FollowUpStatus, since: Any, cutoff: datetime) -> list[FollowUp]:
+    """Follow-ups in `status` since before `cutoff`, locked; rows another run holds are its own."""
+    return list(
+        session.scalars(
+            select(FollowUp)
+            .where(FollowUp.status == status, since <= cutoff)
+            .order_by(since, FollowUp.id)
+            .limit(BATCH)
+            .with_for_update(skip_locked=True)
+        )
+    )

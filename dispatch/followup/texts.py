@@ -1,0 +1,139 @@
+"""The texts of the follow-ups: questions, reminders and the answers to answers. Context only; the
+words are in dispatch/sms/templates/<language>/followup_*.txt."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from dispatch.catalogue import trade_short_name
+from dispatch.matching.notices import language_of, person_name
+from dispatch.models import FollowUp, FollowUpParty, Message, PaidAnswer
+from dispatch.settings import Settings
+from dispatch.sms.services import queue_sms, reply
+
+# What keeps the texts within their budget (tests/sms/test_templates.py measures them at these).
+MAX_PENDING_LISTED = 3  # an employer asked "which worker?" sees this many (code, seq, name)
+MAX_CODES_LISTED = 5  # a worker asked "which job?" sees this many codes
+WAGE_ANSWERS = frozenset({PaidAnswer.PART, PaidAnswer.NONE})
+
+
+def missing(follow_up: FollowUp) -> str:
+    """What the worker has still to answer: `both`, `paid` or `stars` (the employer: `stars`)."""
+    if follow_up.party == FollowUpParty.EMPLOYER:
+        return "stars"
+    if follow_up.paid is None and follow_up.stars is None:
+        return "both"
+    return "paid" if follow_up.paid is None else "stars"
+
+
+def phone_of(follow_up: FollowUp) -> str:
+    return follow_up.worker.phone if follow_up.party == FollowUpParty.WORKER else follow_up.employer.phone
+
+
+def _context(session: Session, follow_up: FollowUp) -> dict[str, Any]:
+    """The placement as the person asked will recognise it: the job's code and day, and the other side."""
+    language = language_of(session, phone_of(follow_up))
+    job = follow_up.job
+    if follow_up.party == FollowUpParty.WORKER:
+        other = person_name(follow_up.employer.name, language)
+    else:
+        other = person_name(follow_up.worker.name, language)
+    return {
+        "code": job.code,
+        "date": job.work_date,
+        "trade": trade_short_name(job.trade, language),
+        "name": other,
+        "seq": follow_up.seq,
+    }
+
+
+def _send(
+    session: Session, settings: Settings, follow_up: FollowUp, template: str, **context: Any
+) -> Message:
+    """An SMS nobody just asked for: the SMS layer holds it through quiet hours."""
+    worker_side = follow_up.party == FollowUpParty.WORKER
+    return queue_sms(
+        session,
+        settings,
+        phone=phone_of(follow_up),
+        template=template,
+        kind=f"followup.{template.removeprefix('followup_')}"[:48],
+        worker_id=follow_up.worker_id if worker_side else None,
+        employer_id=None if worker_side else follow_up.employer_id,
+        **_context(session, follow_up),
+        **context,
+    )
+
+
+def ask(session: Session, settings: Settings, follow_up: FollowUp) -> Message:
+    template = "followup_worker" if follow_up.party == FollowUpParty.WORKER else "followup_employer"
+    return _send(session, settings, follow_up, template)
+
+
+def remind(session: Session, settings: Settings, follow_up: FollowUp) -> Message:
+    if follow_up.party == FollowUpParty.WORKER:
+        return _send(session, settings, follow_up, "followup_reminder_worker", missing=missing(follow_up))
+    return _send(session, settings, follow_up, "followup_reminder_employer")
+
+
+# -- answers to a text (replies go at once: the person is awake, they just wrote) ----------------------
+
+
+def answered(
+    session: Session, settings: Settings, inbound: Message, follow_up: FollowUp, left: int
+) -> Message:
+    """Thanks once everything is answered; else the question still open (step by step)."""
+    context = _context(session, follow_up)
+    wage = follow_up.paid in WAGE_ANSWERS
+    if follow_up.party == FollowUpParty.EMPLOYER:
+        return reply(
+            session, settings, inbound, "followup_thanks_employer", "followup.thanks", **context, left=left
+        )
+    still = missing(follow_up)
+    if follow_up.paid is not None and follow_up.stars is not None:
+        return reply(
+            session, settings, inbound, "followup_thanks_worker", "followup.thanks", **context, wage=wage
+        )
+    return reply(
+        session, settings, inbound, "followup_next", "followup.next", **context, missing=still, wage=wage
+    )
+
+
+def already(session: Session, settings: Settings, inbound: Message, follow_up: FollowUp) -> Message:
+    return reply(session, settings, inbound, "followup_already", "followup.already", code=follow_up.job.code)
+
+
+def retry(session: Session, settings: Settings, inbound: Message, follow_up: FollowUp) -> Message:
+    """The text looked like an answer but its numbers are out of range: how to write it."""
+    return reply(
+        session,
+        settings,
+        inbound,
+        "followup_retry",
+        "followup.retry",
+        party=follow_up.party.value,
+        missing=missing(follow_up),
+        code=follow_up.job.code,
+    )
+
+
+def which_job(
+    session: Session, settings: Settings, inbound: Message, open_ones: Sequence[FollowUp]
+) -> Message:
+    """A worker with several open follow-ups answered without a code."""
+    codes = list(dict.fromkeys(fu.job.code for fu in open_ones))[:MAX_CODES_LISTED]
+    return reply(session, settings, inbound, "followup_which_worker", "followup.which", codes=codes)
+
+
+def which_worker(
+    session: Session, settings: Settings, inbound: Message, open_ones: Sequence[FollowUp]
+) -> Message:
+    """An employer's answer fits more than one worker (or none): what to send, worker by worker."""
+    language = language_of(session, inbound.phone)
+    pending = [
+        (fu.job.code, fu.seq, person_name(fu.worker.name, language)) for fu in open_ones[:MAX_PENDING_LISTED]
+    ]
+    return reply(session, settings, inbound, "followup_which_employer", "followup.which", pending=pending)
