@@ -1,14 +1,131 @@
-"""Passing an offer to a friend: `转 123 13800138000` or `FWD 123 13800138000`."""
+"""Passing an offer to a friend (转给朋友): `转 123 13800138000`, `转给 123 138 0013 8000`, `FWD 123 +86…`.
+
+The article's plumber passes work on when he is busy. A worker holding an open offer names its job code
+and a number: a registered worker who fits gets an offer of their own and the forwarder's closes; an
+unknown number is invited to register (the offer follows when it does) and the forwarder's closes too;
+anything else is refused, the forwarder is told why, and their offer stays open. Where the text goes
+is decided in `forwarding_target`, the offer or invitation made in `forwarding_offers`.
+
+The parser has normalised the text already: full-width forms and Chinese numerals are digits, and the
+dashes or dots inside a typed number are spaces.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.models import Message
+from dispatch.catalogue import trade_short_name
+from dispatch.clock import utcnow
+from dispatch.jobs.services import find_job_by_code
+from dispatch.matching import forwarding_offers, forwarding_target, notices, rescue
+from dispatch.models import OPEN_OFFER_STATUSES, ForwardOutcome, Job, Message, Offer, Worker
 from dispatch.settings import Settings
 from dispatch.sms.parser import Command
+from dispatch.sms.services import reply
+
+# The word, then what follows it, glued or not (`转123 138…`). Longest words first: 转给 is not 转 + 给.
+_FORWARD = re.compile(r"^(转给|转发|转|fwd)\s*(.*)$")
+_NUMBER_PART = re.compile(r"\+?\d+")
+_CODE = re.compile(r"\d{3,8}")
+
+
+@dataclass(frozen=True)
+class Forward:
+    code: str
+    number: str | None  # the number as typed (digits, perhaps a leading +), None when missing
+
+
+def read_forward(text: str) -> Forward | None:
+    """The forward in a normalised text, or None when the text is not one.
+
+    Only digits may follow the word: `转账` or `转 水电工` are left to the other handlers. The job's code
+    comes first; a number typed first (`转 13800138000 123`) is understood when the two are the only
+    parts. A number typed in groups (`138 0013 8000`, `+86 138…`) is joined again."""
+    match = _FORWARD.match(text.casefold())
+    if match is None:
+        return None
+    parts = match.group(2).split()
+    if not parts or not all(_NUMBER_PART.fullmatch(part) for part in parts):
+        return None
+    if len(parts) == 2 and not _CODE.fullmatch(parts[0]) and _CODE.fullmatch(parts[1]):
+        parts.reverse()
+    code, number = parts[0], "".join(parts[1:])
+    if not _CODE.fullmatch(code):
+        return None
+    return Forward(code, number or None)
 
 
 def handle_forward(session: Session, settings: Settings, message: Message, command: Command) -> bool:
     """A forward of an open offer; True when the text was one and has been answered."""
-    return False
+    forward = read_forward(command.text)
+    if forward is None:
+        return False
+    if forward.number is None:
+        _refuse(session, settings, message, "usage", forward.code)
+        return True
+    if message.worker_id is None:
+        _refuse(session, settings, message, "no_offer", forward.code)
+        return True
+    now = utcnow()
+    # Worker, then job, then the offer: the order every answer to an offer locks them in.
+    forwarder = _lock_worker(session, message.worker_id)
+    job = find_job_by_code(session, forward.code)
+    offer = _open_offer(session, job, forwarder)
+    if job is None or offer is None:
+        _refuse(session, settings, message, "no_offer", forward.code)
+        return True
+    job = rescue.lock_job(session, job.id)
+    session.refresh(offer)
+    if offer.status not in OPEN_OFFER_STATUSES:  # answered, or closed by a wave, while we waited
+        _refuse(session, settings, message, "no_offer", forward.code)
+        return True
+    if not forwarding_offers.taking(settings, job, now):
+        _refuse(session, settings, message, "closed", forward.code)
+        return True
+    passed = forwarding_target.pass_on(session, settings, message, forwarder, offer, forward.number, now)
+    if passed.outcome in forwarding_target.SENT:
+        invited = passed.outcome == ForwardOutcome.INVITED
+        context = {"code": job.code, "to_phone": passed.to_phone, "invited": invited}
+        reply(session, settings, message, "forward_done", "forward.done", **context)
+    else:
+        context = {"kept": True, "to_phone": passed.to_phone, "limit": passed.limit}
+        _refuse(session, settings, message, passed.reason, forward.code, job=job, **context)
+    return True
+
+
+def _lock_worker(session: Session, worker_id: int) -> Worker:
+    # populate_existing: the handler loaded this row before the lock; read it as its last holder left it.
+    query = select(Worker).where(Worker.id == worker_id).with_for_update(key_share=True)
+    return session.scalars(query.execution_options(populate_existing=True)).one()
+
+
+def _open_offer(session: Session, job: Job | None, worker: Worker) -> Offer | None:
+    if job is None:
+        return None
+    return session.scalar(
+        select(Offer).where(
+            Offer.job_id == job.id, Offer.worker_id == worker.id, Offer.status.in_(OPEN_OFFER_STATUSES)
+        )
+    )
+
+
+def _refuse(
+    session: Session,
+    settings: Settings,
+    message: Message,
+    reason: str,
+    code: str,
+    job: Job | None = None,
+    **context: Any,
+) -> None:
+    """Tell the forwarder why nothing was passed on (a reply: it goes at once)."""
+    language = notices.language_of(session, message.phone)
+    values: dict[str, Any] = {"kept": False, "to_phone": "", "limit": 0, **context}
+    values["trade"] = trade_short_name(job.trade, language) if job is not None else ""
+    values.update(why=reason, code=code)  # `why`: the template's name for the reason
+    reply(session, settings, message, "forward_refused", "forward.refused", **values)

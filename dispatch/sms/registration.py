@@ -20,6 +20,7 @@ from dispatch.catalogue import (
     trades_in_menu_order,
 )
 from dispatch.clock import utcnow
+from dispatch.matching import forwarding_offers
 from dispatch.models import (
     Contact,
     Conversation,
@@ -96,6 +97,8 @@ def answer(
             session.flush()
             summary = _summary(session, answers, _language(session, inbound.phone))
             reply(session, settings, inbound, "reg_done", "registration.done", **summary)
+            # A friend passed them a job (`转 123 …`) and they registered as invited: the job follows.
+            forwarding_offers.offer_invited(session, settings, worker, utcnow())
             return
         if key in NO_WORDS:
             conversation.answers, conversation.step = {}, "trade"
