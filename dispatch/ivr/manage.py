@@ -88,7 +88,7 @@ def answer_cancel(turn: Turn, digits: str) -> str:
 
 def cancel_for_caller(session: Session, settings: Settings, call: Call, job: Job) -> int:
     """Cancel the caller's job; every worker it had an offer or a place for is told by SMS."""
-    offers = cancel_job(session, job)
+    offers = cancel_job(session, job, settings)
     for offer in offers:
         worker = offer.worker
         language = get_or_create_contact(session, worker.phone).language

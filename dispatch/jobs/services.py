@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
+from dispatch.insurance import services as insurance
 from dispatch.models import (
     OPEN_OFFER_STATUSES,
     Employer,
@@ -21,6 +23,7 @@ from dispatch.models import (
     OfferStatus,
 )
 from dispatch.queue import defer
+from dispatch.settings import Settings
 
 log = logging.getLogger(__name__)
 CODE_OFFSET = 100  # codes start at 101: three digits for the first nine hundred jobs
@@ -106,20 +109,42 @@ def find_job_by_code(session: Session, code: str) -> Job | None:
     return session.scalar(select(Job).where(Job.code == code.strip()))
 
 
-def cancel_job(session: Session, job: Job) -> list[Offer]:
-    """Call the job off: its open offers and accepted places are cancelled. Returns the offers whose
-    workers must be told (the caller sends them the cancellation SMS)."""
+def is_late(settings: Settings, job: Job, now: datetime) -> bool:
+    """Less than LATE_CANCEL_HOURS before the job's first start (or after it): a cancellation now
+    leaves the other side too little time, and the figures matching ranks on remember it."""
+    starts = datetime.combine(job.work_date, job.start_time, tzinfo=ZoneInfo(settings.MARKET_TIMEZONE))
+    return now > starts - timedelta(hours=settings.LATE_CANCEL_HOURS)
+
+
+def cancel_job(session: Session, job: Job, settings: Settings, now: datetime | None = None) -> list[Offer]:
+    """Call the job off: its open offers and accepted places are cancelled, with the insurance of the
+    days not yet begun; called off late with a worker confirmed, it counts against the employer.
+    Returns the offers whose workers must be told (the caller sends them the cancellation SMS)."""
     if job.status in {JobStatus.CANCELLED, JobStatus.EXPIRED}:
         return []
+    now = now or utcnow()
     job.status = JobStatus.CANCELLED
-    job.cancelled_at = utcnow()
+    job.cancelled_at = now
     affected = [
         offer
         for offer in session.scalars(select(Offer).where(Offer.job_id == job.id).with_for_update())
         if offer.status in OPEN_OFFER_STATUSES | {OfferStatus.ACCEPTED, OfferStatus.STANDBY}
     ]
+    placed = [offer for offer in affected if offer.status == OfferStatus.ACCEPTED]
     for offer in affected:
         offer.status = OfferStatus.CANCELLED
-        offer.responded_at = offer.responded_at or utcnow()
+        offer.responded_at = offer.responded_at or now
+    for offer in placed:
+        insurance.cancel_unworked(session, settings, offer, now)
+    if placed and is_late(settings, job, now):
+        # One UPDATE, not read-and-write: two of the employer's jobs may be called off at once.
+        session.execute(
+            update(Employer)
+            .where(Employer.id == job.employer_id)
+            .values(late_cancellations=Employer.late_cancellations + 1)
+            .execution_options(synchronize_session=False)
+        )
+        session.expire(job.employer, ["late_cancellations"])
+        log.info("job %s called off late with %d workers placed", job.id, len(placed))
     session.flush()
     return affected

@@ -3,8 +3,9 @@
 Eligible: the job's trade; status active; a number that can take SMS (not opted out or
 undeliverable); no accepted job overlapping the job's days; a pay floor at or below the job's pay;
 a home site within the wave's radius of the job's site; not offered this job before; not blocked by
-the employer. The pool's covering index (trade, home site, pay floor; active only) finds them; a
-top-N sort on the policy's score picks the wave.
+the employer; for a high-risk trade, a name the day insurer can cover (see `_insurable`). The pool's
+covering index (trade, home site, pay floor; active only) finds them; a top-N sort on the policy's
+score picks the wave.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from dispatch.insurance.providers import MIN_NAME_CHARS
 from dispatch.matching import ranking
 from dispatch.matching.config import MatchingConfig
 from dispatch.matching.distances import km_from_origin, near_sites, origin, sqrt_for_sqlite
@@ -109,6 +111,13 @@ def _available(worker_id: Any) -> Any:
     return ~booked & ~unreachable
 
 
+def _insurable() -> Any:
+    """A high-risk job (bound `min_name` 2, else 0) goes only to workers with a name on record: a
+    phone-registered worker whose spoken name was never typed cannot be insured, so an offer would
+    only end in a refusal. The insurer's full check (insurance.providers) runs again at the yes."""
+    return func.length(func.trim(Worker.name)) >= bindparam("min_name", type_=Integer())
+
+
 def _build(ctx: RankContext) -> Select[Any]:
     near = _near_subquery(ctx)
     c = SimpleNamespace(
@@ -132,7 +141,10 @@ def _build(ctx: RankContext) -> Select[Any]:
     )
     return (
         select(
-            ranked.c.worker_id, ranked.c.km, ranked.c.score, _available(ranked.c.worker_id).label("available")
+            ranked.c.worker_id,
+            ranked.c.km,
+            ranked.c.score,
+            (_available(ranked.c.worker_id) & _insurable()).label("available"),
         )
         .add_columns(*ranking.factor_columns(ranked.c, ctx).values())
         .join(Worker, Worker.id == ranked.c.worker_id)
@@ -215,6 +227,7 @@ def rank(
         "employer_id": job.employer_id,
         "work_date": job.work_date,
         "end_date": job.end_date,
+        "min_name": MIN_NAME_CHARS if job.trade.high_risk else 0,
         "inner_limit": 2 * limit + 20,
     }
     while True:

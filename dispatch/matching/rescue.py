@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.insurance import services as insurance
 from dispatch.matching import candidates as pool_candidates
 from dispatch.matching import config as matching_config
 from dispatch.matching import notices, services, waves
@@ -53,6 +54,7 @@ class Refusal(enum.StrEnum):
     CLASH = "clash"  # the worker holds a place on another job on those days
     OFFERED = "offered"  # the worker has an offer for this job already
     BOOKED = "booked"  # the worker holds a place on this job already
+    UNINSURED = "uninsured"  # a high-risk trade and the insurer would not cover the worker (e.g. no name)
 
 
 class RescueRefused(Exception):
@@ -182,6 +184,15 @@ def unfit(session: Session, job: Job, worker: Worker, check_pay: bool = True) ->
     return None
 
 
+def _check_insurable(settings: Settings, job: Job, worker: Worker, now: datetime) -> None:
+    """A high-risk job goes only to a worker the insurer covers: the agent hears why at once, rather
+    than the worker being texted a refusal (fix the details on the worker's page first)."""
+    if job.trade.high_risk:
+        refused = insurance.refusal(settings, worker, job, now)
+        if refused is not None:
+            raise RescueRefused(Refusal.UNINSURED, reason=refused.reason.value)
+
+
 def _explanation(
     session: Session, settings: Settings, job: Job, worker: Worker, now: datetime, by: str
 ) -> dict[str, Any]:
@@ -233,6 +244,7 @@ def offer_one(session: Session, settings: Settings, job_id: int, worker_id: int,
     refused = unfit(session, job, worker)
     if refused is not None:
         raise refused
+    _check_insurable(settings, job, worker, now)
     offer = _agent_offer(session, settings, job, worker, now, "agent")
     config = matching_config.load(settings)
     offer.sent_at = notices.send_time(settings, now)
@@ -252,7 +264,8 @@ def confirm_by_phone(
     session: Session, settings: Settings, job_id: int, worker_id: int, now: datetime
 ) -> tuple[services.Outcome, Offer]:
     """A worker said yes on the phone: they take a place exactly as a `1 <code>` text would (the same
-    conditional claim, never past the headcount; the worker and the employer are texted as usual).
+    conditional claim, never past the headcount, the same insurance enrolment; the worker and the
+    employer are texted as usual).
     Their pay floor is not checked: they agreed to this pay with the agent."""
     worker = _lock_worker(session, worker_id)
     job = lock_job(session, job_id)  # two agents booking the last place: the second waits, then sees it full
@@ -263,6 +276,7 @@ def confirm_by_phone(
     refused = unfit(session, job, worker, check_pay=False)
     if refused is not None:
         raise refused
+    _check_insurable(settings, job, worker, now)
     if offer is None:
         offer = _agent_offer(session, settings, job, worker, now, "phone")
     elif offer.status not in services.CLAIMABLE:

@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
+from dispatch.insurance import services as insurance
 from dispatch.jobs import services as jobs
 from dispatch.matching import employer, notices
 from dispatch.models import (
@@ -55,6 +56,7 @@ class Outcome(enum.StrEnum):
     GIVEN_BACK = "given_back"  # a placed worker cancelled
     NOT_HELD = "not_held"  # a cancel for a place the worker does not hold
     REFUSED = "refused"  # the worker may not take this offer (paused, blocked, refused or gave it back)
+    UNINSURED = "uninsured"  # a high-risk job and the insurer will not cover this worker: no place
 
 
 # Offers whose yes may claim a place: still open, lapsed (the job's days not over), or waiting on standby.
@@ -103,8 +105,9 @@ def accept(
     job = offer.job
     session.refresh(job)
     if offer.status == OfferStatus.ACCEPTED:
+        cover = insurance.confirmation(insurance.enrolments_of(session, offer))
         notices.tell_worker(
-            session, settings, inbound, worker, "placement_worker", "placement.worker", job, now
+            session, settings, inbound, worker, "placement_worker", "placement.worker", job, now, **cover
         )
         return Outcome.ALREADY
     if job.status not in (*TAKING, JobStatus.FILLED) or job.end_date < notices.local_date(settings, now):
@@ -146,8 +149,17 @@ def accept(
         return Outcome.OVERLAP
     # An offer closed when the job filled still hears 名额已满 (and may wait on standby); it never
     # claims a place itself, even one that reopened meanwhile (standby workers are asked first).
+    claimable = offer.status in CLAIMABLE or _closed_for_insurance(job, offer)
+    high_risk = job.trade.high_risk
+    if claimable and high_risk:
+        # Electrical work and work at height go out only insured: ask before taking anything.
+        refused = insurance.refusal(settings, worker, job, now)
+        if refused is not None:
+            return _uninsured(session, settings, inbound, offer, refused.reason.value, now)
+    # If the insurer still refuses once the place is taken, the claim is undone with this savepoint.
+    savepoint = session.begin_nested() if high_risk else None
     claimed = None
-    if offer.status in CLAIMABLE:
+    if claimable:
         claimed = session.execute(
             update(Job)
             .where(Job.id == job.id, Job.filled < Job.headcount, Job.status.in_(TAKING))
@@ -157,6 +169,8 @@ def accept(
         ).first()
     session.refresh(job)  # the row is ours now (or full): read it as committed
     if claimed is None:
+        if savepoint is not None:
+            savepoint.commit()
         if job.status not in (*TAKING, JobStatus.FILLED):
             _tell_closed(session, settings, inbound, worker, job, now)
             return Outcome.CLOSED
@@ -180,10 +194,64 @@ def accept(
     if job.filled >= job.headcount:
         _filled(session, job, now)
     session.flush()
-    notices.tell_worker(session, settings, inbound, worker, "placement_worker", "placement.worker", job, now)
+    enrolments = insurance.enrol_placement(session, settings, offer, now)
+    failed = insurance.failure(enrolments)
+    if savepoint is not None:
+        if failed is not None:
+            savepoint.rollback()  # a high-risk job is never dispatched uninsured: no place after all
+            for row in (worker, job, offer):
+                session.refresh(row)
+            return _uninsured(session, settings, inbound, offer, failed, now)
+        savepoint.commit()
+    elif failed is not None:
+        insurance.open_ticket(session, offer, failed, now, placed=True)  # placed all the same
+    cover = insurance.confirmation(enrolments)
+    notices.tell_worker(
+        session, settings, inbound, worker, "placement_worker", "placement.worker", job, now, **cover
+    )
     employer.notice_due(session, settings, job, now)
     maybe_next_wave(session, job)
     return Outcome.PLACED
+
+
+def _closed_for_insurance(job: Job, offer: Offer) -> bool:
+    """An offer closed because the insurer would not cover the worker: once an agent has fixed their
+    details, a yes to it may still take a place (the insurer is asked again)."""
+    return (
+        offer.status == OfferStatus.CANCELLED
+        and offer.id in job.matching.get("uninsured", [])
+        and offer.id not in job.matching.get("given_back", [])
+    )
+
+
+def _uninsured(
+    session: Session, settings: Settings, inbound: Message | None, offer: Offer, reason: str, now: datetime
+) -> Outcome:
+    """A high-risk job's worker the insurer will not cover: no place. The offer closes, the worker is
+    told why, an agent is asked to fix the worker's details, and matching goes on as for a no."""
+    job = _lock_job(session, offer.job_id)  # before the offer's row, as everywhere
+    session.refresh(offer)
+    if offer.status in CLAIMABLE:
+        offer.status = OfferStatus.CANCELLED
+        offer.responded_at = now
+    uninsured = job.matching.get("uninsured", [])
+    if offer.id not in uninsured:
+        job.matching = {**job.matching, "uninsured": [*uninsured, offer.id]}
+    session.flush()
+    insurance.open_ticket(session, offer, reason, now, placed=False)
+    maybe_next_wave(session, job)
+    notices.tell_worker(
+        session,
+        settings,
+        inbound,
+        offer.worker,
+        "insurance_refused",
+        "insurance.refused",
+        job,
+        now,
+        reason=reason,
+    )
+    return Outcome.UNINSURED
 
 
 def _may_take(session: Session, worker: Worker, job: Job, offer: Offer) -> bool:
@@ -197,7 +265,7 @@ def _may_take(session: Session, worker: Worker, job: Job, offer: Offer) -> bool:
     )
     if session.scalar(blocked) is not None:
         return False
-    if offer.status in CLAIMABLE:
+    if offer.status in CLAIMABLE or _closed_for_insurance(job, offer):
         return True
     given_back = offer.id in job.matching.get("given_back", [])
     closed_by_filling = offer.status in (OfferStatus.CANCELLED, OfferStatus.LATE) and not given_back
@@ -290,9 +358,15 @@ def give_back(
     session.refresh(job)
     offer.status = OfferStatus.CANCELLED
     offer.responded_at = now
-    worker.cancellations += 1
     given_back = [*job.matching.get("given_back", []), offer.id]
     job.matching = {**job.matching, "given_back": given_back}  # a later yes to it takes nothing
+    if jobs.is_late(settings, job, now):
+        # Too late for the employer to find someone else in time: as bad as not coming at all.
+        worker.no_shows += 1
+        job.matching = {**job.matching, "late_cancelled": [*job.matching.get("late_cancelled", []), offer.id]}
+    else:
+        worker.cancellations += 1
+    insurance.cancel_unworked(session, settings, offer, now)
     if job.status == JobStatus.FILLED:
         job.status = JobStatus.OPEN
         job.filled_at = None
@@ -418,7 +492,7 @@ def cancel_job(session: Session, settings: Settings, job: Job, now: datetime) ->
     """An employer (or an agent for them) calls the job off: every worker with an open offer, a place
     or a standby is told. Returns those offers."""
     _lock_job(session, job.id)  # the job before its offers, as every answer locks them
-    affected = jobs.cancel_job(session, job)
+    affected = jobs.cancel_job(session, job, settings, now)
     for offer in affected:
         notices.tell_worker(
             session, settings, None, offer.worker, "job_cancelled", "match.job_cancelled", job, now

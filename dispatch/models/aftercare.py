@@ -163,6 +163,8 @@ class InsuranceEnrolment(Base):
     work_date: Mapped[date] = mapped_column(Date)
     status: Mapped[EnrolmentStatus] = mapped_column(str_enum(EnrolmentStatus))
     error: Mapped[str] = mapped_column(Text, default="")
+    # When the insurer last took it (the export's enrolled_at); null until it is enrolled.
+    enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

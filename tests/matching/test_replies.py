@@ -13,6 +13,7 @@ from dispatch.clock import utcnow
 from dispatch.matching import services
 from dispatch.models import (
     EmployerBlock,
+    InsuranceEnrolment,
     Job,
     JobStatus,
     Message,
@@ -137,15 +138,18 @@ def test_every_yes(runtime, session, market: Market, client, language: str) -> N
         assert session.get(Job, job.id).filled == 1, text
         assert reply.kind == "placement.worker" and reply.is_reply, text
         phone = "137 " + job.employer.phone[6:10] + " " + job.employer.phone[10:]
+        # 水电工 is high-risk: the place comes with its day insurance reference (tests/insurance).
+        [enrolment] = session.scalars(select(InsuranceEnrolment).where(InsuranceEnrolment.job_id == job.id))
+        reference = enrolment.reference
         if language == "zh":
             assert reply.body == (
-                f"【潞州零工】岗位{job.code}已确认给您：水电工 明天8点上工，地址：太行西街88号，"
-                f"雇主电话{phone}。去不了请回复 取消 {job.code}"
+                f"【潞州零工】岗位{job.code}已确认：水电工 明天8点到太行西街88号上工，"
+                f"雇主电话{phone}，保单号{reference}。去不了回复 取消 {job.code}"
             ), text
         else:  # a Chinese street address would turn the text into UCS-2: the site's English name instead
             assert reply.body == (
-                f"Luzhou Jobs: Job {job.code} is yours: plumber, tomorrow 8:00, Taihang West Street. "
-                f"Employer {phone}. Cannot go? Reply CANCEL {job.code}"
+                f"Luzhou Jobs: Booked {job.code}, tomorrow 8:00, Taihang West Street, tel {phone}. "
+                f"Ins {reference}. Can't go? CANCEL {job.code}"
             ), text
             assert reply.segments == 1
 

@@ -14,7 +14,14 @@ from dispatch.matching.services import Outcome
 from dispatch.models import JobSource, JobStatus, OfferStatus
 
 # What `matching.services.accept` answers other than PLACED (the job page tells the agent which).
-ACCEPT_MISSES = (Outcome.ALREADY, Outcome.FULL, Outcome.OVERLAP, Outcome.CLOSED, Outcome.REFUSED)
+ACCEPT_MISSES = (
+    Outcome.ALREADY,
+    Outcome.FULL,
+    Outcome.OVERLAP,
+    Outcome.CLOSED,
+    Outcome.REFUSED,
+    Outcome.UNINSURED,
+)
 SERVICES = Path(queries.__file__).with_name("services.py")
 
 
