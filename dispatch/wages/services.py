@@ -1,16 +1,306 @@
-"""Opening and moving wage cases; holding and freeing the employer's jobs."""
+"""Opening and moving wage cases: open → mediating → recovered / partly recovered / closed unresolved.
+
+Every step locks the case's row and checks its status under the lock, so two agents cannot both move
+(or both close) one case: the second sees what the first did and is refused with nothing changed.
+Every step is audited with the old and new status and amounts. Plain functions; they flush, never
+commit.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from dispatch.models import FollowUp, WageCase
+from dispatch.models import (
+    OPEN_WAGE_CASE_STATUSES,
+    Agent,
+    Employer,
+    FollowUp,
+    Job,
+    Offer,
+    PaidAnswer,
+    Ticket,
+    TicketKind,
+    TicketOutcome,
+    TicketStatus,
+    WageCase,
+    WageCaseStatus,
+    Worker,
+)
 from dispatch.settings import Settings
+from dispatch.sms.services import queue_sms
+from dispatch.wages import evidence
+from dispatch.wages.holds import audit, free_employer, hold_employer, lock_employer
+
+log = logging.getLogger(__name__)
+
+TICKET_PRIORITY = 2  # a worker's unpaid wages: after callers waiting, before routine items
+MAX_AMOUNT = (
+    9_999_999  # yuan: above any claim (daily pay ≤ 100,000 × 60 days); the SMS budget counts 7 digits
+)
+CLOSING = (WageCaseStatus.RECOVERED, WageCaseStatus.PARTLY_RECOVERED, WageCaseStatus.CLOSED_UNRESOLVED)
+
+
+class CaseRefused(Exception):
+    """Nothing was changed; `key` names the text under `cases.refused` that says why."""
+
+    def __init__(self, key: str, **details: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.details = details
 
 
 def open_case(session: Session, settings: Settings, follow_up: FollowUp, now: datetime) -> WageCase:
     """The worker answered `2` (partly paid) or `3` (not paid): a wage case with its evidence, a
     dispute ticket, and the employer held. Idempotent per follow-up."""
-    raise NotImplementedError("issue 7: wage cases")
+    existing = _case_of(session, follow_up.id)
+    if existing is not None:
+        return existing
+    if follow_up.paid not in (PaidAnswer.PART, PaidAnswer.NONE):
+        raise ValueError(f"follow-up {follow_up.id} does not claim unpaid wages ({follow_up.paid})")
+    # The employer's lock serialises this with a case of theirs closing, and with a second delivery
+    # of the same answer (which then finds this case).
+    employer = lock_employer(session, follow_up.employer_id)
+    existing = _case_of(session, follow_up.id)
+    if existing is not None:
+        return existing
+    offer = session.get_one(Offer, follow_up.offer_id)
+    job = session.get_one(Job, follow_up.job_id)
+    worker = session.get_one(Worker, follow_up.worker_id)
+    owed = evidence.amount_claimed(job)
+    case = WageCase(
+        follow_up_id=follow_up.id,
+        offer_id=offer.id,
+        job_id=job.id,
+        worker_id=worker.id,
+        employer_id=employer.id,
+        site_id=job.site_id,
+        status=WageCaseStatus.OPEN,
+        paid=follow_up.paid,
+        daily_pay=job.daily_pay,
+        days=job.days,
+        amount_owed=owed,
+        amount_recovered=0,
+        evidence=evidence.snapshot(session, follow_up, offer, job, worker, employer, now),
+        opened_at=now,
+        updated_at=now,
+    )
+    session.add(case)
+    session.flush()
+    how = "partly paid" if follow_up.paid == PaidAnswer.PART else "not paid"
+    ticket = Ticket(
+        kind=TicketKind.WAGE_CASE.value,
+        priority=TICKET_PRIORITY,
+        site_id=job.site_id,
+        phone=worker.phone,
+        worker_id=worker.id,
+        employer_id=employer.id,
+        job_id=job.id,
+        summary=(
+            f"Wage case {case.id}: {worker.name or worker.phone} says job {job.code} was {how} "
+            f"({job.daily_pay} yuan x {job.days} day(s) = {owed} yuan) by {employer.name or employer.phone}"
+        ),
+        details={"wage_case_id": case.id},
+        created_at=now,
+    )
+    session.add(ticket)
+    session.flush()
+    case.ticket_id = ticket.id
+    held = hold_employer(session, employer, case)
+    audit(
+        session,
+        None,
+        "wage_case.open",
+        case,
+        new_status=case.status,
+        paid=case.paid,
+        amount_owed=owed,
+        follow_up_id=follow_up.id,
+        ticket_id=ticket.id,
+        employer_held=held,
+    )
+    session.flush()
+    log.info("wage case %s opened for job %s (follow-up %s)", case.id, job.code, follow_up.id)
+    return case
+
+
+def _case_of(session: Session, follow_up_id: int) -> WageCase | None:
+    return session.scalar(select(WageCase).where(WageCase.follow_up_id == follow_up_id))
+
+
+def lock_case(session: Session, case_id: int) -> WageCase:
+    query = select(WageCase).where(WageCase.id == case_id).with_for_update()
+    return session.scalars(query.execution_options(populate_existing=True)).one()
+
+
+def _still_open(case: WageCase) -> None:
+    if case.status not in OPEN_WAGE_CASE_STATUSES:
+        raise CaseRefused("closed", status=case.status.value)
+
+
+def start_mediation(
+    session: Session, agent: Agent, case_id: int, now: datetime, note: str = "", remote_addr: str = ""
+) -> WageCase:
+    """An agent takes the case up with the employer (调解)."""
+    case = lock_case(session, case_id)
+    if case.status != WageCaseStatus.OPEN:
+        raise CaseRefused("not_open", status=case.status.value)
+    case.status, case.updated_at = WageCaseStatus.MEDIATING, now
+    _step_audit(session, agent, case, "wage_case.mediate", WageCaseStatus.OPEN, note, remote_addr)
+    session.flush()
+    return case
+
+
+def correct_owed(
+    session: Session,
+    agent: Agent,
+    case_id: int,
+    amount: int,
+    now: datetime,
+    note: str = "",
+    remote_addr: str = "",
+) -> WageCase:
+    """The amount still owed as the agent established it (a part-paid worker's claim, most often)."""
+    case = lock_case(session, case_id)
+    _still_open(case)
+    if not 0 < amount <= MAX_AMOUNT:
+        raise CaseRefused("bad_amount")
+    old_owed, case.amount_owed, case.updated_at = case.amount_owed, amount, now
+    _step_audit(session, agent, case, "wage_case.owed", case.status, note, remote_addr, old_owed=old_owed)
+    session.flush()
+    return case
+
+
+def close_case(
+    session: Session,
+    settings: Settings,
+    agent: Agent,
+    case_id: int,
+    result: WageCaseStatus,
+    amount: int | None,
+    now: datetime,
+    note: str = "",
+    remote_addr: str = "",
+) -> WageCase:
+    """Close the case with its result: the ticket resolves, the employer is freed when it was their
+    last open case (their held jobs go to matching), and the worker is told by SMS."""
+    if result not in CLOSING:
+        raise ValueError(f"{result} does not close a case")
+    case = lock_case(session, case_id)
+    _still_open(case)
+    recovered = _recovered(case, result, amount, note)
+    before = case.status
+    case.status, case.amount_recovered, case.closed_at, case.updated_at = result, recovered, now, now
+    if note:
+        case.notes = note
+    _resolve_ticket(session, agent, case, now, note, remote_addr)
+    released = free_employer(session, settings, agent, case.employer_id, case, now, remote_addr)
+    employer = session.get_one(Employer, case.employer_id)
+    _step_audit(
+        session,
+        agent,
+        case,
+        f"wage_case.{result.value}",
+        before,
+        note,
+        remote_addr,
+        employer_status=employer.status,
+        jobs_released=[job.code for job in released],
+    )
+    _tell_worker(session, settings, case)
+    session.flush()
+    return case
+
+
+def _recovered(case: WageCase, result: WageCaseStatus, amount: int | None, note: str) -> int:
+    """What was recovered, checked against the result an agent chose (nothing changed if refused)."""
+    if result == WageCaseStatus.CLOSED_UNRESOLVED:
+        if not note.strip():
+            raise CaseRefused("note_required")
+        return 0
+    if result == WageCaseStatus.RECOVERED:
+        amount = case.amount_owed if amount is None else amount
+        if not case.amount_owed <= amount <= MAX_AMOUNT:
+            raise CaseRefused("below_owed", owed=case.amount_owed)
+        return amount
+    if amount is None:
+        raise CaseRefused("amount_required")
+    if not 0 < amount < case.amount_owed:
+        raise CaseRefused("partly_range", owed=case.amount_owed)
+    return amount
+
+
+def _step_audit(
+    session: Session,
+    agent: Agent,
+    case: WageCase,
+    action: str,
+    before: WageCaseStatus,
+    note: str,
+    remote_addr: str,
+    **extra: object,
+) -> None:
+    audit(
+        session,
+        agent,
+        action,
+        case,
+        note=note,
+        remote_addr=remote_addr,
+        old_status=before,
+        new_status=case.status,
+        amount_owed=case.amount_owed,
+        amount_recovered=case.amount_recovered,
+        **extra,
+    )
+
+
+def _resolve_ticket(
+    session: Session, agent: Agent, case: WageCase, now: datetime, note: str, remote_addr: str
+) -> None:
+    """The case's ticket is done whoever holds it: the case page, not the ticket, is where it closes."""
+    if case.ticket_id is None:
+        return
+    resolution = (
+        f"Wage case {case.id} {case.status.value}: "
+        f"{case.amount_recovered} of {case.amount_owed} yuan recovered. {note}"
+    ).strip()
+    resolved = session.execute(
+        update(Ticket)
+        .where(Ticket.id == case.ticket_id, Ticket.status != TicketStatus.RESOLVED)
+        .values(
+            status=TicketStatus.RESOLVED,
+            outcome=TicketOutcome.DONE.value,
+            resolution=resolution[:4000],
+            resolved_by_id=agent.id,
+            resolved_at=now,
+        )
+        .returning(Ticket.id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if resolved is not None:
+        ticket = session.get_one(Ticket, resolved)
+        session.refresh(ticket)
+        audit(
+            session, agent, "ticket.resolve", ticket, note=resolution, remote_addr=remote_addr, outcome="done"
+        )
+
+
+def _tell_worker(session: Session, settings: Settings, case: WageCase) -> None:
+    worker = session.get_one(Worker, case.worker_id)
+    job = session.get_one(Job, case.job_id)
+    queue_sms(
+        session,
+        settings,
+        phone=worker.phone,
+        template="wage_case_closed",
+        kind=f"wage_case.{case.status.value}",
+        worker_id=worker.id,
+        code=job.code,
+        case_result=case.status.value,
+        case_amount=case.amount_recovered,
+        case_owed=case.amount_owed,
+    )

@@ -1,16 +1,116 @@
-"""Wage cases: the list, the case page with its evidence, and the steps of mediation."""
+"""Wage cases: the list, the case page with its evidence, and the steps of mediation; releasing a held
+job for matching after review."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import date, datetime
 
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+
+from dispatch.clock import utcnow
 from dispatch.console.auth import agent_page
+from dispatch.console.cases import queries, services
+from dispatch.console.guards import parse_page
+from dispatch.console.i18n import local_date, local_datetime, translate
+from dispatch.console.jobs.queries import visible_job
+from dispatch.models import Job, Ticket, WageCase, WageCaseStatus
+from dispatch.phones import display
+from dispatch.wages.holds import HoldRefused, release_held_job
+from dispatch.wages.services import CaseRefused
 
 bp = Blueprint("cases", __name__, url_prefix="/cases", template_folder="templates")
+
+
+def _settings():
+    return current_app.extensions["dispatch.runtime"].settings
 
 
 @bp.get("/")
 @agent_page()
 def case_list(db, agent):
-    """Not built yet."""
-    return "", 404
+    """Wage cases of the agent's sites, open and mediating first."""
+    listing = queries.case_list(
+        db, agent, request.args.get("status", "active"), parse_page(request.args.get("page"))
+    )
+    return render_template("console/cases/list.html", listing=listing, filters=list(queries.FILTERS))
+
+
+@bp.get("/<int:case_id>")
+@agent_page()
+def case_page(db, agent, case_id: int):
+    """One case: the evidence for a mediator, the texts exchanged, the audit trail, the steps."""
+    page = queries.case_page(db, queries.visible_case(db, agent, case_id))
+    return render_template(
+        "console/cases/case.html", page=page, phone=display, Status=WageCaseStatus, steps=services.STEPS
+    )
+
+
+@bp.post("/<int:case_id>/<any(mediate, owed, recovered, partly, unresolved):step>")
+@agent_page()
+def step(db, agent, case_id: int, step: str):
+    """Move the case on (or correct the amount owed); refused steps change nothing."""
+    found = queries.visible_case(db, agent, case_id)
+    try:
+        services.take_step(
+            db,
+            _settings(),
+            agent,
+            found,
+            step,
+            request.form.get("amount"),
+            request.form.get("note", ""),
+            utcnow(),
+            request.remote_addr or "",
+        )
+    except CaseRefused as refused:
+        flash(translate(f"cases.refused.{refused.key}", **refused.details), "error")
+    else:
+        flash(translate(f"cases.done.{step}"), "success")
+    return redirect(url_for("console.cases.case_page", case_id=case_id))
+
+
+@bp.post("/jobs/<int:job_id>/release")
+@agent_page()
+def release_job(db, agent, job_id: int):
+    """Release a held job for matching after the agent's review."""
+    job = visible_job(db, agent, job_id)
+    note = request.form.get("note", "").strip()[: services.MAX_NOTE]
+    try:
+        release_held_job(db, _settings(), agent, job.id, utcnow(), note, request.remote_addr or "")
+    except HoldRefused as refused:
+        flash(translate(f"cases.held.refused_{refused.key}"), "error")
+    else:
+        flash(translate("cases.held.released", code=job.code), "success")
+    return redirect(url_for("console.jobs.job_page", job_id=job.id))
+
+
+# -- what other pages show of wage cases (the ticket panel, a held job, a person's page) -----------
+
+
+@bp.app_template_global()
+def wage_case_of_ticket(ticket: Ticket) -> WageCase | None:
+    """The case behind a wage-case ticket (the ticket page already checked the agent may see it)."""
+    case_id = (ticket.details or {}).get("wage_case_id")
+    return g.db.get(WageCase, case_id) if isinstance(case_id, int) else None
+
+
+@bp.app_template_global()
+def held_job_cases(job: Job) -> list[WageCase]:
+    """Why a held job waits: its employer's open wage cases (none: the employer was held by hand)."""
+    return queries.open_cases(g.db, job.employer_id)
+
+
+@bp.app_template_global()
+def wage_cases_of(employer_id: int | None = None, worker_id: int | None = None) -> list[WageCase]:
+    return queries.person_cases(g.db, g.agent, employer_id=employer_id, worker_id=worker_id)
+
+
+@bp.app_template_filter()
+def evidence_time(value: str | None) -> str:
+    """A time kept in a case's evidence (ISO text) as the console shows times."""
+    return local_datetime(datetime.fromisoformat(value)) if value else ""
+
+
+@bp.app_template_filter()
+def evidence_date(value: str | None) -> str:
+    return local_date(date.fromisoformat(value)) if value else ""

@@ -1,0 +1,128 @@
+"""What the case pages read: the list of the agent's sites' wage cases, one case with its ticket and
+audit trail, and the short case lists other pages show (a held job's reasons, a person's cases)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import abort
+from sqlalchemy import case as when
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from dispatch.console.access import require_visible, site_filter
+from dispatch.models import (
+    OPEN_WAGE_CASE_STATUSES,
+    Agent,
+    AuditEvent,
+    Job,
+    Ticket,
+    WageCase,
+    WageCaseStatus,
+)
+
+PAGE_SIZE = 50
+# The list's tabs: cases still being worked first (the default), then each status, then all.
+FILTERS: dict[str, tuple[WageCaseStatus, ...]] = {
+    "active": tuple(status for status in WageCaseStatus if status in OPEN_WAGE_CASE_STATUSES),
+    **{status.value: (status,) for status in WageCaseStatus},
+    "all": (),
+}
+PERSON_CASES = 20  # a person's page lists their latest cases
+
+
+@dataclass
+class CaseList:
+    cases: list[WageCase]
+    chosen: str
+    page: int
+    has_next: bool
+    counts: dict[str, int]
+
+
+def _with_people(query):
+    return query.options(
+        joinedload(WageCase.worker),
+        joinedload(WageCase.employer),
+        joinedload(WageCase.job).joinedload(Job.trade),
+    )
+
+
+def _open_first(query):
+    still_open = when((WageCase.status.in_(OPEN_WAGE_CASE_STATUSES), 0), else_=1)
+    return query.order_by(still_open, WageCase.opened_at.desc(), WageCase.id.desc())
+
+
+def case_list(db: Session, agent: Agent, chosen: str, page: int) -> CaseList:
+    """A page of the agent's sites' cases: open and mediating first, newest first within."""
+    chosen = chosen if chosen in FILTERS else "active"
+    page = max(page, 1)
+    visible = site_filter(db, agent, WageCase.site_id)
+    query = _open_first(_with_people(select(WageCase).where(visible)))
+    if FILTERS[chosen]:
+        query = query.where(WageCase.status.in_(FILTERS[chosen]))
+    rows = list(db.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
+    by_status = dict(
+        db.execute(select(WageCase.status, func.count()).where(visible).group_by(WageCase.status)).all()
+    )
+    counts = {
+        name: sum(by_status.get(status, 0) for status in statuses) if statuses else sum(by_status.values())
+        for name, statuses in FILTERS.items()
+    }
+    return CaseList(rows[:PAGE_SIZE], chosen, page, len(rows) > PAGE_SIZE, counts)
+
+
+def visible_case(db: Session, agent: Agent, case_id: int) -> WageCase:
+    """The case, or 404 if there is none or it belongs to a site the agent does not work for."""
+    found = db.get(WageCase, case_id)
+    if found is None:
+        abort(404)
+    require_visible(db, agent, found.site_id)
+    return found
+
+
+@dataclass
+class CasePage:
+    case: WageCase
+    ticket: Ticket | None
+    trail: list[AuditEvent]
+    other_open: list[WageCase]  # the employer's other open cases: they keep the employer held
+
+
+def case_page(db: Session, found: WageCase) -> CasePage:
+    targets = [(AuditEvent.target_type == "wage_case") & (AuditEvent.target_id == found.id)]
+    if found.ticket_id is not None:
+        targets.append((AuditEvent.target_type == "ticket") & (AuditEvent.target_id == found.ticket_id))
+    trail = list(
+        db.scalars(
+            select(AuditEvent)
+            .where(or_(*targets))
+            .options(joinedload(AuditEvent.agent))
+            .order_by(AuditEvent.created_at, AuditEvent.id)
+        )
+    )
+    other_open = [row for row in open_cases(db, found.employer_id) if row.id != found.id]
+    return CasePage(
+        case=found,
+        ticket=db.get(Ticket, found.ticket_id) if found.ticket_id else None,
+        trail=trail,
+        other_open=other_open,
+    )
+
+
+def open_cases(db: Session, employer_id: int) -> list[WageCase]:
+    """The employer's open cases: why their new jobs are held."""
+    query = select(WageCase).where(
+        WageCase.employer_id == employer_id, WageCase.status.in_(OPEN_WAGE_CASE_STATUSES)
+    )
+    return list(db.scalars(_with_people(query).order_by(WageCase.opened_at, WageCase.id)))
+
+
+def person_cases(db: Session, agent: Agent, *, employer_id: int | None = None, worker_id: int | None = None):
+    """A worker's or an employer's latest cases, among the sites the agent may see."""
+    query = select(WageCase).where(site_filter(db, agent, WageCase.site_id))
+    if employer_id is not None:
+        query = query.where(WageCase.employer_id == employer_id)
+    if worker_id is not None:
+        query = query.where(WageCase.worker_id == worker_id)
+    return list(db.scalars(_open_first(_with_people(query)).limit(PERSON_CASES)))

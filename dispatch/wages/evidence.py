@@ -1,0 +1,149 @@
+"""The evidence a wage case carries: a snapshot, taken when the case opens, of the job, the agreed pay,
+the amount claimed, when each side confirmed, the follow-up answer and the texts exchanged.
+
+A snapshot and not a live view: a mediator (and, later, a labour inspector) must see what was on
+record when the worker complained, even if the job or the people's details change afterwards.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from dispatch.models import Direction, Employer, FollowUp, Job, Message, Offer, PaidAnswer, Worker
+from dispatch.phones import display
+
+MAX_MESSAGES = 50  # the head and the tail of a long exchange are kept: the booking and the follow-up
+EMPLOYER_NOTICE_KIND = "placement.employer"  # dispatch.matching.notices.tell_employer_placed
+
+
+def _at(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def amount_claimed(job: Job) -> int:
+    """What the worker is owed for the placement as agreed: the daily pay for every day of the job.
+
+    Part-paid workers start from the same total (what they were paid is not known yet); the agent
+    corrects it on the case page after the first call.
+    """
+    return job.daily_pay * job.days
+
+
+def snapshot(
+    session: Session,
+    follow_up: FollowUp,
+    offer: Offer,
+    job: Job,
+    worker: Worker,
+    employer: Employer,
+    now: datetime,
+) -> dict[str, Any]:
+    notice = employer_notice(session, offer, job, worker, employer)
+    messages, total = exchanged(session, offer, worker, employer)
+    return {
+        "taken_at": now.isoformat(),
+        "job": {
+            "id": job.id,
+            "code": job.code,
+            "trade": {"code": job.trade.code, "zh": job.trade.name_zh, "en": job.trade.name_en},
+            "work_date": job.work_date.isoformat(),
+            "end_date": job.end_date.isoformat(),
+            "start_time": job.start_time.strftime("%H:%M"),
+            "days": job.days,
+            "daily_pay": job.daily_pay,
+            "headcount": job.headcount,
+            "address": job.address,
+            "site": {"code": job.site.code, "zh": job.site.name_zh, "en": job.site.name_en},
+            "source": job.source.value,
+            "posted_at": _at(job.created_at),
+        },
+        "worker": {"id": worker.id, "name": worker.name, "phone": display(worker.phone)},
+        "employer": {"id": employer.id, "name": employer.name, "phone": display(employer.phone)},
+        "claim": {
+            "paid": follow_up.paid.value if follow_up.paid else None,
+            "daily_pay": job.daily_pay,
+            "days": job.days,
+            "amount_owed": amount_claimed(job),
+            # `2`: partly paid. How much is still owed is the agent's first question.
+            "amount_to_confirm": follow_up.paid == PaidAnswer.PART,
+        },
+        "confirmed": {
+            "worker_at": _at(offer.responded_at),
+            "offer_id": offer.id,
+            "offer_sent_at": _at(offer.sent_at),
+            "employer_notice_at": _at(notice.sent_at or notice.created_at) if notice else None,
+            "employer_notice_message_id": notice.id if notice else None,
+        },
+        "follow_up": {
+            "id": follow_up.id,
+            "paid": follow_up.paid.value if follow_up.paid else None,
+            "stars": follow_up.stars,
+            "answered_at": _at(follow_up.answered_at),
+            "answered_via": follow_up.answered_via.value if follow_up.answered_via else None,
+        },
+        "messages": messages,
+        "messages_total": total,
+    }
+
+
+def employer_notice(
+    session: Session, offer: Offer, job: Job, worker: Worker, employer: Employer
+) -> Message | None:
+    """The text that told the employer this worker confirmed: the employer's placement notice naming
+    the job's code and the worker's number (one notice may list several workers)."""
+    since = offer.responded_at or offer.created_at
+    notices = session.scalars(
+        select(Message)
+        .where(
+            Message.direction == Direction.OUTBOUND,
+            Message.kind == EMPLOYER_NOTICE_KIND,
+            or_(Message.employer_id == employer.id, Message.phone == employer.phone),
+            Message.created_at >= since,
+        )
+        .order_by(Message.created_at, Message.id)
+    )
+    worker_phone = display(worker.phone)
+    return next(
+        (m for m in notices if job.code and job.code in m.body and worker_phone in m.body),
+        None,
+    )
+
+
+def exchanged(
+    session: Session, offer: Offer, worker: Worker, employer: Employer
+) -> tuple[list[dict[str, Any]], int]:
+    """The worker's and the employer's texts with the service since the offer was made (capped)."""
+    parties = {worker.phone: "worker", employer.phone: "employer"}
+    rows = list(
+        session.scalars(
+            select(Message)
+            .where(
+                or_(
+                    Message.worker_id == worker.id,
+                    Message.employer_id == employer.id,
+                    Message.phone.in_(list(parties)),
+                ),
+                Message.created_at >= offer.created_at,
+            )
+            .order_by(Message.created_at, Message.id)
+        )
+    )
+    total = len(rows)
+    if total > MAX_MESSAGES:
+        half = MAX_MESSAGES // 2
+        rows = rows[:half] + rows[-half:]
+    return [
+        {
+            "id": message.id,
+            "direction": message.direction.value,
+            "party": parties.get(message.phone, "worker" if message.worker_id == worker.id else "employer"),
+            "at": _at(message.created_at),
+            "kind": message.kind,
+            "body": message.body,
+        }
+        for message in rows
+    ], total

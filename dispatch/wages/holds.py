@@ -1,0 +1,182 @@
+"""Holding an employer with an open wage case, and freeing them (and their held jobs) when the last one
+closes. Plain functions on a session; they flush, never commit.
+
+The employer's row lock orders everything that decides their status: a case opening, a case closing,
+and two cases of one employer closing at once (each would otherwise see the other still open and
+neither would free the employer).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dispatch.jobs.services import start_matching
+from dispatch.matching.notices import local_date
+from dispatch.models import (
+    OPEN_WAGE_CASE_STATUSES,
+    Agent,
+    AuditEvent,
+    Employer,
+    EmployerStatus,
+    Job,
+    JobStatus,
+    WageCase,
+)
+from dispatch.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class HoldRefused(Exception):
+    """Nothing was changed; `key` names why (the console shows its text)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def audit(
+    session: Session,
+    agent: Agent | None,
+    action: str,
+    target: Any,
+    note: str = "",
+    remote_addr: str = "",
+    **details: Any,
+) -> AuditEvent:
+    """An audit row (agent None: the system did it, e.g. a case opened by the worker's reply).
+
+    Written here rather than through dispatch.console.audit: this package runs inside SMS webhooks
+    and jobs, and importing the console package from there would import every console view.
+    """
+    event = AuditEvent(
+        agent_id=agent.id if agent else None,
+        action=action,
+        target_type=target.__tablename__,
+        target_id=target.id,
+        details={key: value.value if hasattr(value, "value") else value for key, value in details.items()},
+        note=note,
+        remote_addr=remote_addr[:64],
+    )
+    session.add(event)
+    return event
+
+
+def lock_employer(session: Session, employer_id: int) -> Employer:
+    query = select(Employer).where(Employer.id == employer_id).with_for_update()
+    return session.scalars(query.execution_options(populate_existing=True)).one()
+
+
+def hold_employer(session: Session, employer: Employer, case: WageCase) -> bool:
+    """New jobs of an active employer wait for an agent while the case is open; a blocked employer
+    stays blocked (a case never un-blocks anyone). Call with the employer's row locked."""
+    if employer.status != EmployerStatus.ACTIVE:
+        return False
+    employer.status = EmployerStatus.HELD
+    audit(
+        session, None, "employer.hold", employer, old_status="active", new_status="held", wage_case_id=case.id
+    )
+    return True
+
+
+def open_cases_of(session: Session, employer_id: int) -> list[WageCase]:
+    return list(
+        session.scalars(
+            select(WageCase)
+            .where(WageCase.employer_id == employer_id, WageCase.status.in_(OPEN_WAGE_CASE_STATUSES))
+            .order_by(WageCase.opened_at, WageCase.id)
+        )
+    )
+
+
+def free_employer(
+    session: Session,
+    settings: Settings,
+    agent: Agent | None,
+    employer_id: int,
+    case: WageCase,
+    now: datetime,
+    remote_addr: str = "",
+) -> list[Job]:
+    """After `case` closed: with no other open case, a held employer is active again and their held
+    jobs whose last day is still to come go to matching. Returns the jobs released."""
+    employer = lock_employer(session, employer_id)
+    still_open = session.scalar(
+        select(func.count())
+        .select_from(WageCase)
+        .where(WageCase.employer_id == employer_id, WageCase.status.in_(OPEN_WAGE_CASE_STATUSES))
+    )
+    if still_open:
+        return []
+    if employer.status == EmployerStatus.HELD:
+        employer.status = EmployerStatus.ACTIVE
+        audit(
+            session,
+            agent,
+            "employer.release",
+            employer,
+            remote_addr=remote_addr,
+            old_status="held",
+            new_status="active",
+            wage_case_id=case.id,
+        )
+    if employer.status != EmployerStatus.ACTIVE:
+        return []
+    jobs = list(
+        session.scalars(
+            select(Job)
+            .where(
+                Job.employer_id == employer_id,
+                Job.status == JobStatus.HELD,
+                Job.end_date >= local_date(settings, now),
+            )
+            .order_by(Job.id)
+            .with_for_update()
+        )
+    )
+    for job in jobs:
+        start_matching(session, job)
+        audit(
+            session, agent, "job.release", job, remote_addr=remote_addr, automatic=True, wage_case_id=case.id
+        )
+    session.flush()
+    log.info("employer %s freed by wage case %s: %s held jobs released", employer_id, case.id, len(jobs))
+    return jobs
+
+
+def release_held_job(
+    session: Session,
+    settings: Settings,
+    agent: Agent,
+    job_id: int,
+    now: datetime,
+    note: str = "",
+    remote_addr: str = "",
+) -> Job:
+    """An agent reviewed a held job and lets it go to matching, whatever its employer's cases."""
+    job = session.scalars(
+        select(Job).where(Job.id == job_id).with_for_update().execution_options(populate_existing=True)
+    ).one()
+    if job.status != JobStatus.HELD:
+        raise HoldRefused("not_held")
+    if job.end_date < local_date(settings, now):
+        raise HoldRefused("over")
+    start_matching(session, job)
+    open_ids = [case.id for case in open_cases_of(session, job.employer_id)]
+    audit(
+        session,
+        agent,
+        "job.release",
+        job,
+        note=note,
+        remote_addr=remote_addr,
+        automatic=False,
+        open_cases=open_ids,
+    )
+    session.flush()
+    return job
