@@ -150,13 +150,15 @@ def transcript(db, agent, ticket_id: int):
 @bp.post("/<int:ticket_id>/name")
 @agent_page()
 def recorded_name(db, agent, ticket_id: int):
-    """Type the name a worker spoke when registering by phone."""
+    """Type the name a worker spoke when registering by phone, or the full name day insurance needs."""
     return _act(
         db,
         agent,
         ticket_id,
         "tickets.name_saved",
-        lambda ticket: work.type_recorded_name(db, agent, ticket, request.form.get("name", ""), _address()),
+        lambda ticket: work.type_recorded_name(
+            db, _settings(), agent, ticket, request.form.get("name", ""), _address()
+        ),
         nothing_key="tickets.name_needed",
     )
 

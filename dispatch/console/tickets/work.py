@@ -11,6 +11,7 @@ from dispatch.console.audit import record
 from dispatch.console.people.services import SmsDraft, draft_sms, send_agent_text
 from dispatch.console.tickets.services import claim_ticket, open_tickets_for_job, resolve_ticket
 from dispatch.db import savepoint
+from dispatch.insurance.services import reenrol_worker
 from dispatch.ivr.workers import set_recorded_name
 from dispatch.models import Agent, Direction, Message, MessageStatus, Ticket, TicketOutcome, TicketStatus
 from dispatch.quiet_hours import quiet_hours_end
@@ -152,8 +153,11 @@ def save_transcript(db: Session, agent: Agent, ticket: Ticket, text: str, remote
     db.flush()
 
 
-def type_recorded_name(db: Session, agent: Agent, ticket: Ticket, name: str, remote_addr: str = "") -> None:
-    """The name a worker spoke when registering by phone, typed by the agent; resolves the ticket."""
+def type_recorded_name(
+    db: Session, settings: Settings, agent: Agent, ticket: Ticket, name: str, remote_addr: str = ""
+) -> None:
+    """The name a worker spoke when registering by phone (or the full name the insurer needs), typed by
+    the agent; the days the insurer refused for want of it are enrolled again; resolves the ticket."""
     name = name.strip()
     if not name or ticket.worker_id is None:
         raise NothingToDo()
@@ -161,5 +165,6 @@ def type_recorded_name(db: Session, agent: Agent, ticket: Ticket, name: str, rem
     worker = set_recorded_name(db, ticket, name)
     if worker is None:
         raise NothingToDo()
-    record(db, agent, "worker.name", worker, remote_addr=remote_addr, name=worker.name)
+    reenrolled = reenrol_worker(db, settings, worker, utcnow())
+    record(db, agent, "worker.name", worker, remote_addr=remote_addr, name=worker.name, reenrolled=reenrolled)
     resolve_ticket(db, agent, ticket, TicketOutcome.DONE, f"name typed: {worker.name}", remote_addr)
