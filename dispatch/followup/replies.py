@@ -229,7 +229,8 @@ def _asked_last(session: Session, message: Message, follow_ups: Sequence[FollowU
         )
         if newer_offer is not None:
             return False
+    # At or after: a dialogue that moved in the same instant (one request's worth of work) was asked later.
     dialogue = session.scalar(
-        select(Conversation.id).where(Conversation.phone == message.phone, Conversation.updated_at > since)
+        select(Conversation.id).where(Conversation.phone == message.phone, Conversation.updated_at >= since)
     )
     return dialogue is None
