@@ -3,9 +3,10 @@ follow-up asks: were you paid in full (1 yes, 2 partly, 3 not paid), then the em
 
 dispatch.voice.tasks places the call; Twilio fetches /ivr/followup when the worker picks up. As in the
 voice menu, the call's state lives in its `Call` row (flow "followup") and every action URL carries
-the turn it was issued for, so a step delivered twice gets the same TwiML and has one effect. A wrong
-key or silence asks again twice, then the call says goodbye and the follow-up stays open: its
-reminder and agent ticket take over.
+the turn it was issued for, so a step delivered twice gets the same TwiML and has one effect. Each
+answer goes to the follow-up as it is keyed (a call may end at any moment, its status callback never
+come), and a later call asks only what is still missing. A wrong key or silence asks again twice,
+then the call says goodbye and the follow-up stays open: its reminder and agent ticket take over.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ MAX_RETRIES = 2  # a wrong key or silence asks again twice; the third ends the c
 PAID_KEYS = {"1": PaidAnswer.FULL, "2": PaidAnswer.PART, "3": PaidAnswer.NONE}
 STAR_KEYS = frozenset("12345")
 WAGE_CASE_ANSWERS = frozenset({PaidAnswer.PART, PaidAnswer.NONE})
-ENDED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+# Twilio's final statuses, and the stale-call sweep's for a call whose status never came.
+ENDED = frozenset({"completed", "busy", "failed", "no-answer", "canceled", services.STALE_CALL_STATUS})
 
 
 class FollowUpTurn(Turn):
@@ -61,7 +63,10 @@ def begin(
         turn.response.hangup()
         return _remember(turn, "answer:0")
     job = follow_up.job
-    gather = turn.gather("paid")
+    # The reminder's call asks only what is still missing: "paid" told in an earlier call (or by SMS)
+    # is kept, and asking it again would only confuse (and be ignored).
+    first = "paid" if follow_up.paid is None else "stars"
+    gather = turn.gather(first)
     turn.say(
         "followup_intro",
         gather,
@@ -70,8 +75,8 @@ def begin(
         days=job.days,
         trade=spoken_trade(job.trade, turn.language),
     )
-    turn.say("followup_paid", gather)
-    call.step = "paid"
+    turn.say(f"followup_{first}", gather)
+    call.step = first
     return _remember(turn, "answer:0")
 
 
@@ -114,8 +119,9 @@ def call_for_status(session: Session, call_sid: str, follow_up_id: int | None) -
 
 
 def call_ended(session: Session, settings: Settings, call: Call, status: str) -> None:
-    """Twilio's final status: kept on the call. A worker who answered "paid" and hung up before the
-    stars has that one answer recorded; no-answer, busy and failed change nothing else."""
+    """Twilio's final status (or the stale-call sweep's, when none came): kept on the call. The answers
+    were recorded as they were keyed; this only makes sure of it (record_answer keeps what it has).
+    No-answer, busy and failed change nothing else."""
     call.status = status[:24]
     if status in ENDED:
         call.ended_at = call.ended_at or utcnow()
@@ -138,10 +144,16 @@ def _ask_paid(turn: Turn, retry: str) -> None:
 
 
 def _answer_paid(turn: Turn, digits: str) -> str:
-    if digits in PAID_KEYS:
-        turn.keep(paid=PAID_KEYS[digits].value)
-        return "stars"
-    return INVALID if digits else TIMEOUT
+    if digits not in PAID_KEYS:
+        return INVALID if digits else TIMEOUT
+    turn.keep(paid=PAID_KEYS[digits].value)
+    # Recorded now, not at the call's end: the worker may hang up before the stars, and Twilio does
+    # not retry a status callback that failed (a "not paid" must open its wage case regardless).
+    follow_up = _record(turn.session, turn.settings, turn.call, stars=None)
+    if follow_up is None or follow_up.stars is not None:
+        _finish(turn, None)  # nothing left to ask (an answered follow-up has its stars)
+        return DONE
+    return "stars"
 
 
 def _ask_stars(turn: Turn, retry: str) -> None:
@@ -157,8 +169,10 @@ def _answer_stars(turn: Turn, digits: str) -> str:
 
 
 def _finish(turn: Turn, stars: int | None) -> None:
-    _record(turn.session, turn.settings, turn.call, stars)
-    paid = turn.call.answers.get("paid")
+    follow_up = _record(turn.session, turn.settings, turn.call, stars)
+    # The wages line follows what the follow-up holds (a "paid" given earlier, by SMS or in the first
+    # call, is the one acted on), not this call's key.
+    paid = follow_up.paid if follow_up is not None else turn.call.answers.get("paid")
     turn.say("followup_thanks", wages=paid in WAGE_CASE_ANSWERS)
     turn.response.hangup()
     turn.call.step = "done"
@@ -172,7 +186,7 @@ def _retry(turn: Turn, step: str, reason: str) -> None:
         STEPS[step].ask(turn, reason)
         return
     log.info("follow-up call %s: no usable answer at %s; hanging up", call.call_sid, step)
-    if call.answers.get("paid"):
+    if step == "stars":  # "paid" is known (this call's, or an earlier one's): thanks for it
         _finish(turn, None)
         return
     turn.say("followup_bye")
@@ -180,26 +194,25 @@ def _retry(turn: Turn, step: str, reason: str) -> None:
     call.step = "done"
 
 
-def _record(session: Session, settings: Settings, call: Call, stars: int | None) -> None:
-    """Hand what the call collected to the follow-up, once per call."""
-    paid = call.answers.get("paid")
-    if not paid or call.answers.get("_recorded"):
-        return
+def _record(session: Session, settings: Settings, call: Call, stars: int | None) -> FollowUp | None:
+    """Hand what the call collected to its follow-up (returned). record_answer decides what may still
+    be answered and keeps an answer it already has, so handing the same ones again (a status callback
+    after the last key) counts nothing twice."""
     follow_up = calls.follow_up_of(session, call)
-    if follow_up is None or follow_up.status not in OPEN_FOLLOW_UP_STATUSES:
-        log.info("follow-up call %s: follow-up already closed; answers kept on the call", call.call_sid)
-        return
-    record_answer(
+    paid = call.answers.get("paid")
+    if follow_up is None or (not paid and stars is None):
+        return follow_up
+    if record_answer(
         session,
         settings,
         follow_up,
-        paid=PaidAnswer(paid),
+        paid=PaidAnswer(paid) if paid else None,
         stars=stars,
         via=AnsweredVia.VOICE,
         now=utcnow(),
-    )
-    call.answers = {**call.answers, "_recorded": True}
-    log.info("follow-up %s answered by keypad on call %s", follow_up.id, call.call_sid)
+    ):
+        log.info("follow-up %s answered by keypad on call %s", follow_up.id, call.call_sid)
+    return follow_up
 
 
 def _remember(turn: Turn, key: str) -> str:

@@ -113,10 +113,15 @@ def open_jobs(session: Session, employer_id: int | None) -> list[Job]:
     return list(session.scalars(query))
 
 
-def finish_stale_calls(session: Session, now: datetime | None = None) -> dict[str, int]:
+def finish_stale_calls(
+    session: Session, now: datetime | None = None, settings: Settings | None = None
+) -> dict[str, int]:
     """A safety net for hang-ups whose status callback never came: calls not ended and untouched for
     STALE_CALL_AFTER are finished as a status callback would finish them (a call-back ticket for one
-    left part-way). Calls another process holds are skipped, to be taken on the next run."""
+    left part-way; the market's follow-up calls, given `settings`, as their own status route does,
+    keeping the answers keyed). Calls another process holds are skipped, to be taken on the next run."""
+    from dispatch.ivr import followup  # followup builds on this module
+
     cutoff = (now or utcnow()) - STALE_CALL_AFTER
     query = (
         select(Call)
@@ -127,7 +132,11 @@ def finish_stale_calls(session: Session, now: datetime | None = None) -> dict[st
     )
     finished = ticketed = 0
     for call in session.scalars(query).all():
-        ticket = tickets.finish_call(session, call, STALE_CALL_STATUS)
+        if settings is not None and call.flow == followup.calls.FLOW:
+            followup.call_ended(session, settings, call, STALE_CALL_STATUS)
+            ticket = None
+        else:
+            ticket = tickets.finish_call(session, call, STALE_CALL_STATUS)
         finished += 1
         ticketed += ticket is not None
         log.info("call %s had no status callback for %s: finished", call.call_sid, STALE_CALL_AFTER)

@@ -8,5 +8,6 @@ from dispatch.runtime import get_runtime
 
 def finish_stale_calls() -> dict[str, int]:
     """Finish calls whose status callback never arrived (see services.finish_stale_calls)."""
-    with get_runtime().db.transaction() as session:
-        return services.finish_stale_calls(session)
+    runtime = get_runtime()
+    with runtime.db.transaction() as session:
+        return services.finish_stale_calls(session, settings=runtime.settings)

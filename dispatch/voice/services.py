@@ -25,6 +25,7 @@ from dispatch.models import (
 
 FLOW = "followup"  # Call.flow of the market's follow-up calls
 FIRST_STEP = "answer"
+CALLING, TEXTED = "calling", "sms"  # how a round was claimed (see claim)
 # The rounds a follow-up is called in: when it is asked, and once more when it is reminded.
 CALLED_STATUSES = frozenset({FollowUpStatus.ASKED, FollowUpStatus.REMINDED})
 # Workers who left the market or were blocked are not rung, whatever their follow-up says.
@@ -43,13 +44,33 @@ def callable_follow_up(follow_up: FollowUp | None) -> bool:
     )
 
 
+def round_of(follow_up: FollowUp) -> str:
+    return follow_up.status.value
+
+
+def claim(follow_up: FollowUp, how: str = CALLING) -> None:
+    """Mark this round as taken before anything leaves (a call is placed with no transaction open, so
+    no row lock stands in for this): `<round>:calling` until the call's sid replaces it, for good
+    should the process die in between or Twilio's answer be lost (better no call than two), and
+    `<round>:sms` when the question went by text instead."""
+    follow_up.call_sid = f"{round_of(follow_up)}:{how}"
+
+
 def called_this_round(session: Session, follow_up: FollowUp) -> bool:
-    """Whether this round (asked, or reminded) already has its call: the follow-up keeps its last call's
-    sid, and that call's row the round it was placed in."""
-    if not follow_up.call_sid:
-        return False
-    call = session.scalar(select(Call).where(Call.call_sid == follow_up.call_sid))
-    return call is not None and call.answers.get("round") == follow_up.status.value
+    """Whether this round (asked, or reminded) is taken: claimed (being called, or asked by text), or a
+    call of this follow-up in this round has a row, whoever made it (the task, or the call's own
+    webhooks should the task have failed to record the sid)."""
+    if (follow_up.call_sid or "").startswith(f"{round_of(follow_up)}:"):
+        return True
+    calls = session.scalars(
+        select(Call).where(
+            Call.job_id == follow_up.job_id, Call.worker_id == follow_up.worker_id, Call.flow == FLOW
+        )
+    )
+    return any(
+        call.answers.get("follow_up") == follow_up.id and call.answers.get("round") == round_of(follow_up)
+        for call in calls
+    )
 
 
 def answer_url(base_url: str, follow_up_id: int) -> str:
@@ -66,9 +87,12 @@ def language_of(session: Session, phone: str) -> str:
     return session.scalar(select(Contact.language).where(Contact.phone == phone)) or "zh"
 
 
-def follow_up_call(session: Session, follow_up: FollowUp, call_sid: str, status: str) -> Call:
-    """The call's row, locked, made by whichever comes first: the task that placed the call, or one of
-    the call's webhooks (the other then finds it; a concurrent insert waits for the first to commit)."""
+def follow_up_call(
+    session: Session, follow_up: FollowUp, call_sid: str, status: str, round_: str | None = None
+) -> Call:
+    """The call's row, locked, made by whichever comes first: the task that placed the call (in the
+    round it claimed), or one of the call's webhooks (the other then finds it; a concurrent insert
+    waits for the first to commit)."""
     now = utcnow()
     values = {
         "call_sid": call_sid[:64],
@@ -76,7 +100,7 @@ def follow_up_call(session: Session, follow_up: FollowUp, call_sid: str, status:
         "flow": FLOW,
         "step": FIRST_STEP,
         "language": language_of(session, follow_up.worker.phone),
-        "answers": {"follow_up": follow_up.id, "round": follow_up.status.value},
+        "answers": {"follow_up": follow_up.id, "round": round_ or round_of(follow_up)},
         "retries": 0,
         "turn": 0,
         "last_key": "",

@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from sqlalchemy.orm import Session
+
 from dispatch.clock import utcnow
-from dispatch.models import FollowUp
+from dispatch.followup import texts
+from dispatch.models import FollowUp, FollowUpStatus
 from dispatch.queue import defer
 from dispatch.quiet_hours import quiet_hours_end
 from dispatch.runtime import get_runtime
@@ -22,14 +25,18 @@ MAX_ATTEMPTS = 4
 def call_follow_up(follow_up_id: int, attempt: int = 1) -> dict[str, int]:
     """Call the worker of a voice follow-up with the keypad questions, once per round (asked, reminded).
 
-    Idempotent: a follow-up answered meanwhile, or whose round already has its call, is left alone. The
-    follow-up's row lock is held while the call is placed, so a second run of this job waits and then
-    finds the call. In quiet hours nobody is rung: the job comes back when they end.
+    Three short transactions, none open while Twilio is asked (up to its HTTP timeout): an answer by
+    SMS or from the console must not wait on this job for the follow-up's row. The first claims the
+    round (see services.claim), so a second run of this job, concurrent or later, finds it taken and
+    rings nobody; the call is placed; the last stores its sid and row. A round claimed whose sid never
+    came (a crash, a lost answer from Twilio) stays claimed: the reminder round, then an agent, follow.
+    In quiet hours nobody is rung: the job comes back when they end.
     """
     runtime = get_runtime()
     settings = runtime.settings
+    transport = runtime.call_transport
     with runtime.db.transaction() as session:
-        follow_up = session.get(FollowUp, follow_up_id, with_for_update=True)
+        follow_up = _locked(session, follow_up_id)
         if follow_up is None or not services.callable_follow_up(follow_up):
             return {"skipped": 1}
         if services.called_this_round(session, follow_up):
@@ -39,22 +46,71 @@ def call_follow_up(follow_up_id: int, attempt: int = 1) -> dict[str, int]:
         if morning is not None:
             defer(session, call_follow_up, follow_up.id, attempt, queue="sms", run_at=morning)
             return {"deferred": 1}
-        base_url = settings.PUBLIC_BASE_URL
-        to = follow_up.worker.phone
-        try:
-            sid = runtime.call_transport.place_call(
-                to, services.answer_url(base_url, follow_up.id), services.status_url(base_url, follow_up.id)
+        if not transport.can_place_calls:
+            # Twilio with a messaging service only: no number to call from. The question goes by text
+            # (answerable like any follow-up SMS) rather than never at all.
+            log.error(
+                "follow-up %s: TWILIO_FROM_NUMBER is not set, so no call can be placed; asked by SMS",
+                follow_up.id,
             )
-        except CallError as exc:
-            if exc.retryable and attempt < MAX_ATTEMPTS:
-                delay = timedelta(seconds=backoff_seconds(attempt))
-                log.warning("follow-up %s: call not placed (%s); retrying in %s", follow_up.id, exc, delay)
-                defer(session, call_follow_up, follow_up.id, attempt + 1, queue="sms", run_at=now + delay)
-                return {"retrying": 1}
-            # Left open: the follow-up's reminder, then its agent ticket, still come.
-            log.warning("follow-up %s: call to %s failed for good: %s", follow_up.id, to, exc)
-            return {"failed": 1}
-        follow_up.call_sid = sid
-        services.follow_up_call(session, follow_up, sid, "queued")
-        log.info("follow-up %s (%s): called %s as %s", follow_up.id, follow_up.status.value, to, sid)
-        return {"called": 1}
+            services.claim(follow_up, services.TEXTED)
+            if follow_up.status == FollowUpStatus.REMINDED:
+                texts.remind(session, settings, follow_up)
+            else:
+                texts.ask(session, settings, follow_up)
+            return {"texted": 1}
+        previous, round_ = follow_up.call_sid, services.round_of(follow_up)
+        services.claim(follow_up)
+        claimed = follow_up.call_sid
+        to = follow_up.worker.phone
+        url = services.answer_url(settings.PUBLIC_BASE_URL, follow_up.id)
+        status_url = services.status_url(settings.PUBLIC_BASE_URL, follow_up.id)
+
+    try:
+        sid = transport.place_call(to, url, status_url)
+    except CallError as exc:
+        return _not_placed(follow_up_id, attempt, (claimed, previous), to, exc)
+
+    with runtime.db.transaction() as session:
+        follow_up = _locked(session, follow_up_id)
+        assert follow_up is not None  # follow-ups are never deleted
+        if follow_up.call_sid == claimed:
+            follow_up.call_sid = sid
+        services.follow_up_call(session, follow_up, sid, "queued", round_)
+        log.info("follow-up %s (%s): called %s as %s", follow_up_id, round_, to, sid)
+    return {"called": 1}
+
+
+def _not_placed(
+    follow_up_id: int, attempt: int, claim: tuple[str | None, str | None], to: str, exc: CallError
+) -> dict[str, int]:
+    """Twilio refused or did not answer. Surely not placed: the claim is given back (and a retryable
+    refusal tried again later). Perhaps placed: the round stays claimed and is not tried again."""
+    runtime = get_runtime()
+    if exc.unknown_outcome:
+        log.error(
+            "follow-up %s: the call to %s may or may not have been placed (%s); not retried, so as not to "
+            "ring twice: the follow-up's next round (a reminder, then an agent) takes over",
+            follow_up_id,
+            to,
+            exc,
+        )
+        return {"unknown": 1}
+    with runtime.db.transaction() as session:
+        follow_up = _locked(session, follow_up_id)
+        assert follow_up is not None
+        claimed, previous = claim
+        if follow_up.call_sid == claimed:
+            follow_up.call_sid = previous
+        if exc.retryable and attempt < MAX_ATTEMPTS:
+            delay = timedelta(seconds=backoff_seconds(attempt))
+            log.warning("follow-up %s: call not placed (%s); retrying in %s", follow_up_id, exc, delay)
+            defer(session, call_follow_up, follow_up_id, attempt + 1, queue="sms", run_at=utcnow() + delay)
+            return {"retrying": 1}
+    # Left open: the follow-up's reminder, then its agent ticket, still come.
+    log.warning("follow-up %s: call to %s failed for good: %s", follow_up_id, to, exc)
+    return {"failed": 1}
+
+
+def _locked(session: Session, follow_up_id: int) -> FollowUp | None:
+    return session.get(FollowUp, follow_up_id, with_for_update=True)

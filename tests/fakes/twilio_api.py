@@ -99,7 +99,9 @@ class FakeTwilioApi:
     as ``RecordedRequest``; ``received_at`` is its ``time.monotonic()`` arrival); ``messages`` (created
     Message JSON dicts); ``calls`` (created Call JSON dicts); ``fail_next(status, code, message=None,
     times=1)`` (the next ``times`` authenticated creates answer with that error);
-    ``fail_for_number(to, status, code, message=None)`` (every create to ``to`` fails); ``reset()``.
+    ``fail_for_number(to, status, code, message=None)`` (every create to ``to`` fails);
+    ``delay_next(seconds)`` (the next create is made, but its answer held back that long: a client
+    timing out first never learns of it); ``reset()``.
     Lists returned are snapshots; all state is guarded by one lock.
     """
 
@@ -112,6 +114,7 @@ class FakeTwilioApi:
         self._calls: dict[str, dict[str, Any]] = {}
         self._fail_queue: deque[dict[str, Any]] = deque()  # Twilio error bodies; "status" is the HTTP status
         self._fail_numbers: dict[str, dict[str, Any]] = {}
+        self._delays: deque[float] = deque()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -180,8 +183,13 @@ class FakeTwilioApi:
         with self._lock:
             self._fail_numbers[to] = twilio_error(status, code, message)
 
+    def delay_next(self, seconds: float) -> None:
+        with self._lock:
+            self._delays.append(seconds)
+
     def reset(self) -> None:
         with self._lock:
+            self._delays.clear()
             self._requests.clear()
             self._messages.clear()
             self._calls.clear()
@@ -198,13 +206,19 @@ class FakeTwilioApi:
             headers = dict(h.headers.items())
             self._requests.append(RecordedRequest(h.command, path, form, auth, headers, received_at))
             status, payload = self._route(h.command, path, form, auth)
+            delay = self._delays.popleft() if h.command == "POST" and self._delays else 0.0
+        if delay:
+            time.sleep(delay)  # outside the lock: other requests are answered meanwhile
         body = json.dumps(payload).encode("utf-8")
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json; charset=utf-8")
-        h.send_header("Content-Length", str(len(body)))
-        h.send_header("Twilio-Request-Id", "RQ" + uuid.uuid4().hex)
-        h.end_headers()
-        h.wfile.write(body)
+        try:
+            h.send_response(status)
+            h.send_header("Content-Type", "application/json; charset=utf-8")
+            h.send_header("Content-Length", str(len(body)))
+            h.send_header("Twilio-Request-Id", "RQ" + uuid.uuid4().hex)
+            h.end_headers()
+            h.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting (delay_next)
 
     def _route(
         self, method: str, path: str, form: dict[str, list[str]], auth: tuple[str, str] | None

@@ -240,7 +240,7 @@ def test_a_stale_step_gets_the_current_prompt_and_changes_nothing(
     paid_url = phone.action()
     stars_prompt = phone.press("1")
     assert phone._post(paid_url.replace("t=1", "t=0"), phone.params(Digits="3")) == stars_prompt
-    assert fresh_follow_up(session, placement).paid is None
+    assert fresh_follow_up(session, placement).paid == PaidAnswer.FULL  # the stale "3" changed nothing
     assert the_call(session, phone.sid).answers["paid"] == "full"
 
 
