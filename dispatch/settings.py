@@ -7,6 +7,7 @@ take overrides by the same names.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields
 from datetime import time
 from pathlib import Path
@@ -111,6 +112,9 @@ class Settings:
     # FORWARDS_TO_NUMBER_PER_DAY to any one number a day, so it cannot be used to spam.
     FORWARDS_PER_DAY: int = 3
     FORWARDS_TO_NUMBER_PER_DAY: int = 2
+    # A number that never texted us is invited to register (by a forward) at most once in this many days,
+    # unless it has texted us since: strangers' numbers must not get a stream of invitations.
+    FORWARD_INVITE_DAYS: int = 90
     # Day insurance (零工日险): `register` keeps the enrolments here and the insurer takes the daily CSV
     # (`dispatch insurance export --date D`); references are PREFIX-YYMMDD-NNNNNN.
     INSURANCE_PROVIDER: str = "register"
@@ -169,6 +173,9 @@ class Settings:
                 raise SettingsError(f"{name} must be at least 1")
         if self.INSURANCE_PROVIDER not in {"register"}:
             raise SettingsError("INSURANCE_PROVIDER must be register")
+        # The reference goes into the worker's confirmation SMS, whose length budget counts 4 letters.
+        if not re.fullmatch(r"[A-Za-z]{1,4}", self.INSURANCE_REFERENCE_PREFIX):
+            raise SettingsError("INSURANCE_REFERENCE_PREFIX must be 1-4 letters A-Z, like LZ")
         if self.MATCHING_POLICY not in {"fair", "greedy", "lottery"}:
             raise SettingsError("MATCHING_POLICY must be fair, greedy or lottery")
         if not 0 < self.SMS_SEND_RATE < 10_000:  # also refuses nan and inf, which would lift the limit

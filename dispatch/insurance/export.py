@@ -2,6 +2,20 @@
 
 UTF-8 with a byte-order mark, so that Excel (what the insurer's clerks open it with) reads the Chinese
 names; a header row; one row per worker insured on that working day, oldest enrolment first.
+
+What Excel would take for a formula is written as text: a cell starting with = + - @ (or a tab or
+carriage return, which Excel skips before looking) gets a leading apostrophe, so a worker registered
+as `=HYPERLINK(...)` is shown as typed, never run (OWASP's advice for CSV injection). The phone is
+the one value we write ourselves in that shape: `+8613800138000` would be read as the number
+8.6E+12, so it is written after a tab, which Excel keeps as text and shows as is (the tab is not
+seen), while any program reading the file gets the E.164 number back with strip(); an apostrophe
+would be shown, not hidden, when Excel opens a CSV, and would stay in the value for such a program.
+
+Known limit: each export is the day's list as it stands when it runs. A day enrolled later (a
+placement made after that day's export) or cancelled later (a place given back, a job called off)
+reaches the insurer only if the day is exported again, and a cancelled day is then simply missing
+from the list (there is no status column, and nothing records what was exported when). Export a day
+once its work has begun (its places are settled by then) or again after changes.
 """
 
 from __future__ import annotations
@@ -35,6 +49,9 @@ COLUMNS = (
     "enrolled_at",
 )
 BOM = "\ufeff"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+TEXT_ONLY = "'"  # Excel shows the value as text
+PHONE_AS_TEXT = "\t"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,11 +98,21 @@ def rows(session: Session, settings: Settings, day: date) -> list[dict[str, Any]
     return found
 
 
+def cell(value: Any) -> Any:
+    """A value as written: text that a spreadsheet would run as a formula is made plain text."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return TEXT_ONLY + value
+    return value
+
+
 def write_csv(found: list[dict[str, Any]], stream: TextIO) -> None:
     stream.write(BOM)
     writer = csv.DictWriter(stream, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(found)
+    for row in found:
+        written = {column: cell(value) for column, value in row.items()}
+        written["worker_phone"] = PHONE_AS_TEXT + row["worker_phone"]  # E.164, as text (see above)
+        writer.writerow(written)
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:

@@ -20,6 +20,15 @@ from dispatch.settings import Settings
 # A name the insurer can put on a policy: at least two characters (a surname alone, `张`, is no name
 # on an identity card). Whether it is the worker's legal name is for the insurer's own check.
 MIN_NAME_CHARS = 2
+# What does not count towards a name: every character Python calls whitespace (str.split() drops them),
+# the ideographic space U+3000 of Chinese input methods among them. Candidate selection strips the same
+# set in SQL (matching.candidates), so that a worker it offers a high-risk job is one the insurer takes.
+WHITESPACE = "".join(ch for ch in map(chr, range(0x110000)) if ch.isspace())
+
+
+def name_chars(name: str) -> int:
+    """How many characters of a name count: whitespace anywhere in it does not."""
+    return len("".join(name.split()))
 
 
 class RefusalReason(enum.StrEnum):
@@ -46,10 +55,10 @@ class Insurer(Protocol):
 
 
 def _refusal(worker: Worker, day: date, today: date) -> RefusalReason | None:
-    name = "".join(worker.name.split())
-    if not name:
+    chars = name_chars(worker.name)
+    if not chars:
         return RefusalReason.NO_NAME
-    if len(name) < MIN_NAME_CHARS:
+    if chars < MIN_NAME_CHARS:
         return RefusalReason.NAME_INCOMPLETE
     if day < today:
         return RefusalReason.DAY_PAST

@@ -21,6 +21,7 @@ from dispatch.models import (
     EnrolmentStatus,
     InsuranceEnrolment,
     Job,
+    JobStatus,
     Offer,
     OfferStatus,
     Ticket,
@@ -64,10 +65,13 @@ def enrolments_of(session: Session, offer: Offer) -> list[InsuranceEnrolment]:
 
 
 def enrol_placement(
-    session: Session, settings: Settings, offer: Offer, now: datetime
+    session: Session, settings: Settings, offer: Offer, now: datetime, *, confirmed: bool = False
 ) -> list[InsuranceEnrolment]:
-    """Enrol each day of a confirmed place still to come; idempotent (one row per offer and day: an
-    enrolled day stays as it is, a cancelled or failed one is tried again). Returns those days' rows."""
+    """Enrol each day of a place still to come; idempotent (one row per offer and day: an enrolled day
+    stays as it is, a day the insurer refused is tried again). A cancelled day is enrolled again only
+    when the place was just `confirmed` (matching.services.accept): anywhere else it was cancelled
+    because the place was given back or the job called off, and stays so. Returns those days' rows."""
+    retry = {EnrolmentStatus.FAILED, EnrolmentStatus.CANCELLED} if confirmed else {EnrolmentStatus.FAILED}
     job, worker = offer.job, offer.worker
     insurer, today = get_insurer(settings), _local(settings, now).date()
     existing = {enrolment.work_date: enrolment for enrolment in enrolments_of(session, offer)}
@@ -87,7 +91,7 @@ def enrol_placement(
             )
             session.add(enrolment)
             session.flush()  # the id makes the reference
-        if enrolment.status != EnrolmentStatus.ENROLLED:
+        if enrolment.status in retry:
             try:
                 reference = insurer.enrol(worker, job, day, today=today, number=enrolment.id)
             except EnrolmentRefused as refused:
@@ -117,17 +121,32 @@ def confirmation(enrolments: list[InsuranceEnrolment]) -> dict[str, Any]:
 def reenrol_worker(session: Session, settings: Settings, worker: Worker, now: datetime) -> int:
     """The worker's details were fixed (an agent typed the real name): the days the insurer refused on
     the places they hold are tried again. For the console to call when it saves a worker's name.
-    Returns how many days are enrolled now that were not."""
+    Returns how many days are enrolled now that were not.
+
+    Locks as matching does (worker, then job, then offer): a place given back or a job called off at
+    this moment is either seen as such, or waits until these days are enrolled and then cancels them."""
+    session.flush()  # the name just typed is written (and the worker's row ours) before it is locked
+    session.execute(select(Worker.id).where(Worker.id == worker.id).with_for_update(key_share=True))
     refused = select(InsuranceEnrolment.offer_id).where(
         InsuranceEnrolment.worker_id == worker.id, InsuranceEnrolment.status == EnrolmentStatus.FAILED
     )
-    held = select(Offer).where(Offer.id.in_(refused), Offer.status == OfferStatus.ACCEPTED)
+    candidates = select(Offer.id, Offer.job_id).where(Offer.id.in_(refused)).order_by(Offer.id)
     enrolled = 0
-    for offer in session.scalars(held.order_by(Offer.id)):
+    for offer_id, job_id in session.execute(candidates).all():
+        job = _locked(session, select(Job).where(Job.id == job_id))
+        offer = _locked(session, select(Offer).where(Offer.id == offer_id))
+        if offer.status != OfferStatus.ACCEPTED or job.status == JobStatus.CANCELLED:
+            continue
         before = {e.id for e in enrolments_of(session, offer) if e.status == EnrolmentStatus.ENROLLED}
         after = enrol_placement(session, settings, offer, now)
         enrolled += sum(1 for e in after if e.status == EnrolmentStatus.ENROLLED and e.id not in before)
     return enrolled
+
+
+def _locked(session: Session, query: Any) -> Any:
+    """The row, locked FOR NO KEY UPDATE and read afresh (what was committed before the lock was ours)."""
+    locked = query.with_for_update(key_share=True).execution_options(populate_existing=True)
+    return session.scalars(locked).one()
 
 
 def cancel_unworked(session: Session, settings: Settings, offer: Offer, now: datetime) -> int:

@@ -23,13 +23,14 @@ from sqlalchemy import (
     Select,
     bindparam,
     func,
+    literal,
     or_,
     select,
     union_all,
 )
 from sqlalchemy.orm import Session
 
-from dispatch.insurance.providers import MIN_NAME_CHARS
+from dispatch.insurance.providers import MIN_NAME_CHARS, WHITESPACE
 from dispatch.matching import ranking
 from dispatch.matching.config import MatchingConfig
 from dispatch.matching.distances import km_from_origin, near_sites, origin, sqrt_for_sqlite
@@ -114,8 +115,12 @@ def _available(worker_id: Any) -> Any:
 def _insurable() -> Any:
     """A high-risk job (bound `min_name` 2, else 0) goes only to workers with a name on record: a
     phone-registered worker whose spoken name was never typed cannot be insured, so an offer would
-    only end in a refusal. The insurer's full check (insurance.providers) runs again at the yes."""
-    return func.length(func.trim(Worker.name)) >= bindparam("min_name", type_=Integer())
+    only end in a refusal. The insurer's full check (insurance.providers) runs again at the yes. Its
+    characters are counted as the insurer counts them: whitespace (U+3000 too) removed, wherever it is."""
+    name: Any = Worker.name
+    for space in WHITESPACE:  # replace(), not translate(): SQLite (development, the simulation) has it
+        name = func.replace(name, literal(space), literal(""))
+    return func.length(name) >= bindparam("min_name", type_=Integer())
 
 
 def _build(ctx: RankContext) -> Select[Any]:

@@ -149,7 +149,7 @@ def accept(
         return Outcome.OVERLAP
     # An offer closed when the job filled still hears 名额已满 (and may wait on standby); it never
     # claims a place itself, even one that reopened meanwhile (standby workers are asked first).
-    claimable = offer.status in CLAIMABLE or _closed_for_insurance(job, offer)
+    claimable = offer.status in CLAIMABLE or _closed_for_insurance(session, job, offer)
     high_risk = job.trade.high_risk
     if claimable and high_risk:
         # Electrical work and work at height go out only insured: ask before taking anything.
@@ -194,7 +194,7 @@ def accept(
     if job.filled >= job.headcount:
         _filled(session, job, now)
     session.flush()
-    enrolments = insurance.enrol_placement(session, settings, offer, now)
+    enrolments = insurance.enrol_placement(session, settings, offer, now, confirmed=True)
     failed = insurance.failure(enrolments)
     if savepoint is not None:
         if failed is not None:
@@ -214,14 +214,24 @@ def accept(
     return Outcome.PLACED
 
 
-def _closed_for_insurance(job: Job, offer: Offer) -> bool:
-    """An offer closed because the insurer would not cover the worker: once an agent has fixed their
-    details, a yes to it may still take a place (the insurer is asked again)."""
+def _uninsured_offer(job: Job, offer: Offer) -> bool:
+    """The offer was closed because the insurer would not cover the worker (and not given back)."""
     return (
         offer.status == OfferStatus.CANCELLED
         and offer.id in job.matching.get("uninsured", [])
         and offer.id not in job.matching.get("given_back", [])
     )
+
+
+def _closed_for_insurance(session: Session, job: Job, offer: Offer) -> bool:
+    """An offer closed because the insurer would not cover the worker: once an agent has fixed their
+    details, a yes to it may still take a place (the insurer is asked again) - unless the worker said
+    no to it since (`decline` takes it off the list), and never ahead of workers waiting on standby:
+    a place that reopens is theirs first, this worker hears 名额已满 and joins them."""
+    if not _uninsured_offer(job, offer):
+        return False
+    waiting = select(Offer.id).where(Offer.job_id == job.id, Offer.status == OfferStatus.STANDBY).limit(1)
+    return session.scalar(waiting) is None
 
 
 def _uninsured(
@@ -265,8 +275,8 @@ def _may_take(session: Session, worker: Worker, job: Job, offer: Offer) -> bool:
     )
     if session.scalar(blocked) is not None:
         return False
-    if offer.status in CLAIMABLE or _closed_for_insurance(job, offer):
-        return True
+    if offer.status in CLAIMABLE or _uninsured_offer(job, offer):
+        return True  # (an uninsured offer claims nothing while standby workers wait: 名额已满)
     given_back = offer.id in job.matching.get("given_back", [])
     closed_by_filling = offer.status in (OfferStatus.CANCELLED, OfferStatus.LATE) and not given_back
     return closed_by_filling and job.status == JobStatus.FILLED
@@ -323,6 +333,13 @@ def decline(
             cancel=True,
         )
         return Outcome.NOT_HELD
+    uninsured = job.matching.get("uninsured", [])
+    if offer.id in uninsured and offer.status == OfferStatus.CANCELLED:
+        # Closed for want of insurance and now refused: a later yes to it must not take a place.
+        offer.status = OfferStatus.DECLINED
+        offer.responded_at = now
+        job.matching = {**job.matching, "uninsured": [i for i in uninsured if i != offer.id]}
+        session.flush()
     if offer.status in (*OPEN_OFFER_STATUSES, OfferStatus.STANDBY, OfferStatus.EXPIRED, OfferStatus.LATE):
         offer.status = OfferStatus.DECLINED
         offer.responded_at = now

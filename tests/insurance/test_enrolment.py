@@ -47,8 +47,8 @@ def test_a_three_day_place_taken_by_sms_is_insured_for_each_day(runtime, session
     reply = last_reply(session, worker.phone)
     assert reply.kind == "placement.worker"
     assert reply.body == (
-        f"【潞州零工】岗位{job.code}已确认：水电工 明天8点到太行西街88号上工，"
-        f"雇主电话{display(job.employer.phone)}，保单号{first}共3天。去不了回复 取消 {job.code}"
+        f"【潞州零工】岗位{job.code}已确认：水电工 明天8点到太行西街88号，"
+        f"雇主{display(job.employer.phone)}，保单{first}共3天。不去回复 取消 {job.code}"
     )
 
     # A repeated yes enrols nothing twice and says the same.
@@ -68,8 +68,8 @@ def test_the_english_confirmation_carries_the_reference_in_one_segment(
     [enrolment] = enrolments_of(session, job)
     reply = last_reply(session, worker.phone)
     assert reply.body == (
-        f"Luzhou Jobs: Booked {job.code}, tomorrow 8:00, Taihang West Street, "
-        f"tel {display(job.employer.phone)}. Ins {enrolment.reference}. Can't go? CANCEL {job.code}"
+        f"Luzhou Jobs: Booked {job.code} tomorrow 8:00, Taihang West Street, "
+        f"{display(job.employer.phone)}. Ins {enrolment.reference}. Can't go? CANCEL {job.code}"
     )
     assert reply.segments == 1
 
@@ -131,7 +131,7 @@ def test_a_place_booked_by_phone_mid_job_is_insured_from_today(runtime, session,
         (date(2026, 12, 1), ENROLLED, offer.id),
         (date(2026, 12, 2), ENROLLED, offer.id),
     ]
-    assert f"保单号{enrolments[0].reference}共2天" in last_reply(session, worker.phone).body
+    assert f"保单{enrolments[0].reference}共2天" in last_reply(session, worker.phone).body
 
 
 def test_calling_the_job_off_cancels_its_insurance(runtime, session, market: Market, client):
@@ -162,8 +162,8 @@ def test_an_uninsurable_worker_keeps_an_ordinary_place_and_an_agent_is_asked(
         (FAILED, None, "no_name"),
     ]
     assert last_reply(session, worker.phone).body == (
-        f"【潞州零工】岗位{job.code}已确认：搬运 明天8点到太行西街88号上工，"
-        f"雇主电话{display(job.employer.phone)}。去不了回复 取消 {job.code}"
+        f"【潞州零工】岗位{job.code}已确认：搬运 明天8点到太行西街88号，"
+        f"雇主{display(job.employer.phone)}。不去回复 取消 {job.code}"
     )
     [ticket] = insurance_tickets(session)
     assert (ticket.priority, ticket.status, ticket.worker_id, ticket.job_id, ticket.site_id) == (

@@ -3,6 +3,8 @@ against committed rows of the real database."""
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import pytest
@@ -10,6 +12,7 @@ from sqlalchemy import select
 
 from dispatch.cli import main
 from dispatch.clock import utcnow
+from dispatch.insurance import export
 from dispatch.matching import rescue, services
 from dispatch.models import InsuranceEnrolment, Job
 from tests.insurance.conftest import TOMORROW
@@ -55,7 +58,7 @@ def placements(committed, monkeypatch) -> dict[str, Any]:
 
 def _expected_row(placed: dict[str, Any], day: str) -> str:
     return (
-        f"{placed['references'][day]},{day},张三,{placed['phone']},plumber_electrician,水电工,1,"
+        f"{placed['references'][day]},{day},张三,\t{placed['phone']},plumber_electrician,水电工,1,"
         f"{placed['code']},王老板,LZ-TX,太行西街街道,350,2026-12-01 10:00:00"
     )
 
@@ -93,3 +96,31 @@ def test_a_bad_date_exits_2_with_a_clear_message(bad: str, capsys, monkeypatch, 
     _, err = capsys.readouterr()
     assert err.strip() == f"dispatch insurance export: --date {bad!r} is not a day (YYYY-MM-DD)"
     assert not (tmp_path / "never-opened.sqlite3").exists()
+
+
+def test_what_a_spreadsheet_would_run_is_written_as_text(runtime, session, seeded) -> None:
+    """A worker registered as `=1+2`, an employer as `@SUM(A1)`: Excel shows them as typed (a leading
+    apostrophe), never runs them; the phone is written after a tab, which keeps Excel from turning
+    +8613... into 8.6E+12 and leaves the E.164 number to any program that strips the cell."""
+    market = Market(session)
+    worker = market.worker(name="=1+2")
+    employer = market.employer(name="@SUM(A1)")
+    job = market.job(employer, work_date=TOMORROW)
+    outcome, _ = rescue.confirm_by_phone(session, runtime.settings, job.id, worker.id, utcnow())
+    assert outcome == services.Outcome.PLACED
+
+    stream = io.StringIO()
+    export.write_csv(export.rows(session, runtime.settings, TOMORROW), stream)
+
+    [row] = list(csv.DictReader(io.StringIO(stream.getvalue().removeprefix("\ufeff"))))
+    assert (row["worker_name"], row["employer_name"]) == ("'=1+2", "'@SUM(A1)")
+    assert row["worker_phone"] == "\t" + worker.phone and row["worker_phone"].strip() == worker.phone
+    assert all(not value.startswith(("=", "+", "-", "@")) for value in row.values())
+    assert [export.cell(v) for v in ("-5", "+1", "\tx", "\rx", "张三", 350)] == [
+        "'-5",
+        "'+1",
+        "'\tx",
+        "'\rx",
+        "张三",
+        350,
+    ]

@@ -104,8 +104,8 @@ def test_a_named_worker_is_placed_and_insured_on_a_high_risk_job(runtime, sessio
     [enrolment] = enrolments_of(session, job)
     assert (enrolment.work_date, enrolment.status) == (date(2026, 12, 2), EnrolmentStatus.ENROLLED)
     assert last_reply(session, worker.phone).body == (
-        f"【潞州零工】岗位{job.code}已确认：油漆工 明天8点到太行西街88号上工，"
-        f"雇主电话{display(job.employer.phone)}，保单号{enrolment.reference}。去不了回复 取消 {job.code}"
+        f"【潞州零工】岗位{job.code}已确认：油漆工 明天8点到太行西街88号，"
+        f"雇主{display(job.employer.phone)}，保单{enrolment.reference}。不去回复 取消 {job.code}"
     )
     assert insurance_tickets(session) == []
 
@@ -186,3 +186,72 @@ def test_the_agent_cannot_book_an_uninsurable_worker_on_a_high_risk_job(
     assert fresh(session, job).filled == 0
     assert offers_of(session, job) == []
     assert session.get(Job, job.id).status == JobStatus.OPEN
+
+
+def test_a_worker_who_said_no_after_the_refusal_cannot_take_the_place_later(
+    runtime, session, market: Market, client
+):
+    """The offer closed for want of insurance, then the worker replied 2: once the name is fixed, a 1
+    to that offer takes nothing (the worker refused it)."""
+    nameless = market.worker(name="", trades=("porter",), site="LZ-TX")
+    job = offered(runtime, session, market, nameless, trade="porter")
+    _mark_high_risk(session, "porter")
+    text_in(client, f"1 {job.code}", sender=nameless.phone)
+    assert last_reply(session, nameless.phone).kind == "insurance.refused"
+
+    text_in(client, f"2 {job.code}", sender=nameless.phone)
+    [offer] = offers_of(session, job)
+    assert offer.status == OfferStatus.DECLINED
+    assert offer.id not in fresh(session, job).matching["uninsured"]
+
+    session.get(Worker, nameless.id).name = "赵六"
+    session.commit()
+    text_in(client, f"1 {job.code}", sender=nameless.phone)
+    assert fresh(session, job).filled == 0
+    assert enrolments_of(session, job) == []
+    assert last_reply(session, nameless.phone).kind == "match.offer_gone"
+
+
+def test_an_offer_closed_for_insurance_does_not_jump_the_standby_queue(
+    runtime, session, market: Market, client
+):
+    """A place given back goes to the workers waiting on standby first: the worker whose name was fixed
+    since their refused yes hears 名额已满 and waits with them."""
+    nameless = market.worker(name="", trades=("porter",), site="LZ-TX")
+    taker = market.worker(name="李四", trades=("porter",), site="LZ-CQ")
+    waiter = market.worker(name="王五", trades=("porter",), site="LZ-CQ")
+    job = offered(runtime, session, market, nameless, trade="porter")
+    _mark_high_risk(session, "porter")
+    text_in(client, f"1 {job.code}", sender=nameless.phone)  # refused: no name
+    run_jobs(runtime)  # the next wave
+    assert {o.worker_id for o in offers_of(session, job)} == {nameless.id, taker.id, waiter.id}
+    text_in(client, f"1 {job.code}", sender=taker.phone)
+    text_in(client, f"1 {job.code}", sender=waiter.phone)  # full: standby
+    text_in(client, f"取消 {job.code}", sender=taker.phone)  # the place reopens; the refill is queued
+    assert (fresh(session, job).filled, fresh(session, job).status) == (0, JobStatus.OPEN)
+
+    session.get(Worker, nameless.id).name = "赵六"
+    session.commit()
+    text_in(client, f"1 {job.code}", sender=nameless.phone)
+
+    assert fresh(session, job).filled == 0
+    statuses = {o.worker_id: o.status for o in offers_of(session, job)}
+    assert statuses == {
+        nameless.id: OfferStatus.STANDBY,
+        taker.id: OfferStatus.CANCELLED,
+        waiter.id: OfferStatus.STANDBY,
+    }
+    assert last_reply(session, nameless.phone).kind == "match.full"
+
+
+@pytest.mark.parametrize("name", ["王\u3000", "\u3000\u3000", "王 \t", " 王\u00a0"])
+def test_names_of_whitespace_and_one_character_count_as_the_insurer_counts_them(
+    runtime, session, market: Market, name: str
+):
+    """The candidate query strips every character Python's str.split() does (the ideographic space of
+    Chinese input methods too), so it offers a high-risk job to nobody the insurer would refuse."""
+    named = market.worker(name="张\u3000三", trades=("plumber_electrician",))
+    spaced = market.worker(name=name, trades=("plumber_electrician",))
+    assert providers.name_chars(spaced.name) < providers.MIN_NAME_CHARS <= providers.name_chars(named.name)
+
+    offered(runtime, session, market, named, headcount=1)

@@ -143,12 +143,12 @@ def test_every_yes(runtime, session, market: Market, client, language: str) -> N
         reference = enrolment.reference
         if language == "zh":
             assert reply.body == (
-                f"【潞州零工】岗位{job.code}已确认：水电工 明天8点到太行西街88号上工，"
-                f"雇主电话{phone}，保单号{reference}。去不了回复 取消 {job.code}"
+                f"【潞州零工】岗位{job.code}已确认：水电工 明天8点到太行西街88号，"
+                f"雇主{phone}，保单{reference}。不去回复 取消 {job.code}"
             ), text
         else:  # a Chinese street address would turn the text into UCS-2: the site's English name instead
             assert reply.body == (
-                f"Luzhou Jobs: Booked {job.code}, tomorrow 8:00, Taihang West Street, tel {phone}. "
+                f"Luzhou Jobs: Booked {job.code} tomorrow 8:00, Taihang West Street, {phone}. "
                 f"Ins {reference}. Can't go? CANCEL {job.code}"
             ), text
             assert reply.segments == 1
