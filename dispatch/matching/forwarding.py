@@ -3,8 +3,9 @@
 The article's plumber passes work on when he is busy. A worker holding an open offer names its job code
 and a number: a registered worker who fits gets an offer of their own and the forwarder's closes; an
 unknown number is invited to register (the offer follows when it does) and the forwarder's closes too;
-anything else is refused, the forwarder is told why, and their offer stays open. Where the text goes
-is decided in `forwarding_target`, the offer or invitation made in `forwarding_offers`.
+anything else is refused and the forwarder's offer stays open (they are told why when it is about what
+they typed, not about the friend). Where the text goes is decided in `forwarding_target`, the offer or
+invitation made in `forwarding_offers`.
 
 The parser has normalised the text already: full-width forms and Chinese numerals are digits, and the
 dashes or dots inside a typed number are spaces.
@@ -19,10 +20,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.catalogue import trade_short_name
 from dispatch.clock import utcnow
 from dispatch.jobs.services import find_job_by_code
-from dispatch.matching import forwarding_offers, forwarding_target, notices, rescue
+from dispatch.matching import forwarding_offers, forwarding_target, rescue
 from dispatch.models import OPEN_OFFER_STATUSES, ForwardOutcome, Job, Message, Offer, Worker
 from dispatch.settings import Settings
 from dispatch.sms.parser import Command
@@ -61,31 +61,40 @@ def read_forward(text: str) -> Forward | None:
 
 
 def handle_forward(session: Session, settings: Settings, message: Message, command: Command) -> bool:
-    """A forward of an open offer; True when the text was one and has been answered."""
+    """A forward of an open offer; True when the text was one and has been answered.
+
+    `转 300` or `转500 13800138000` is a forward only when 300 is the code of an offer the sender has
+    not answered yet: otherwise it may as well be talk of money (转账, a wage) and goes on to the other
+    handlers, and so to an agent, rather than being answered with how to forward."""
     forward = read_forward(command.text)
-    if forward is None:
+    if forward is None or message.worker_id is None:
+        return False
+    job = find_job_by_code(session, forward.code)
+    offer = _open_offer(session, job, message.worker_id)
+    if job is None or offer is None:
         return False
     if forward.number is None:
         _refuse(session, settings, message, "usage", forward.code)
         return True
-    if message.worker_id is None:
-        _refuse(session, settings, message, "no_offer", forward.code)
-        return True
     now = utcnow()
-    # Worker, then job, then the offer: the order every answer to an offer locks them in.
+    # Worker, number, job, then the offer: every answer to an offer locks the worker before the job, and
+    # a registration locks the number before the worker it creates and the jobs it is offered.
     forwarder = _lock_worker(session, message.worker_id)
-    job = find_job_by_code(session, forward.code)
-    offer = _open_offer(session, job, forwarder)
-    if job is None or offer is None:
-        _refuse(session, settings, message, "no_offer", forward.code)
-        return True
+    phone, problem = forwarding_target.read_number(forward.number, settings, forwarder)
+    if phone is not None and problem is None:
+        forwarding_offers.lock_number(session, phone)
     job = rescue.lock_job(session, job.id)
     session.refresh(offer)
     if offer.status not in OPEN_OFFER_STATUSES:  # answered, or closed by a wave, while we waited
         _refuse(session, settings, message, "no_offer", forward.code)
         return True
-    if not forwarding_offers.taking(settings, job, now):
+    if not forwarding_offers.taking(job):
         _refuse(session, settings, message, "closed", forward.code)
+        return True
+    if not forwarding_offers.in_time(settings, job, now):
+        # The friend's text would wait for morning, or come too close to the start: the forwarder keeps
+        # the offer and may still take it (their answer goes at once).
+        _refuse(session, settings, message, "late", forward.code, kept=True)
         return True
     passed = forwarding_target.pass_on(session, settings, message, forwarder, offer, forward.number, now)
     if passed.outcome in forwarding_target.SENT:
@@ -94,7 +103,7 @@ def handle_forward(session: Session, settings: Settings, message: Message, comma
         reply(session, settings, message, "forward_done", "forward.done", **context)
     else:
         context = {"kept": True, "to_phone": passed.to_phone, "limit": passed.limit}
-        _refuse(session, settings, message, passed.reason, forward.code, job=job, **context)
+        _refuse(session, settings, message, passed.reason, forward.code, **context)
     return True
 
 
@@ -104,28 +113,20 @@ def _lock_worker(session: Session, worker_id: int) -> Worker:
     return session.scalars(query.execution_options(populate_existing=True)).one()
 
 
-def _open_offer(session: Session, job: Job | None, worker: Worker) -> Offer | None:
+def _open_offer(session: Session, job: Job | None, worker_id: int) -> Offer | None:
     if job is None:
         return None
     return session.scalar(
         select(Offer).where(
-            Offer.job_id == job.id, Offer.worker_id == worker.id, Offer.status.in_(OPEN_OFFER_STATUSES)
+            Offer.job_id == job.id, Offer.worker_id == worker_id, Offer.status.in_(OPEN_OFFER_STATUSES)
         )
     )
 
 
 def _refuse(
-    session: Session,
-    settings: Settings,
-    message: Message,
-    reason: str,
-    code: str,
-    job: Job | None = None,
-    **context: Any,
+    session: Session, settings: Settings, message: Message, reason: str, code: str, **context: Any
 ) -> None:
     """Tell the forwarder why nothing was passed on (a reply: it goes at once)."""
-    language = notices.language_of(session, message.phone)
     values: dict[str, Any] = {"kept": False, "to_phone": "", "limit": 0, **context}
-    values["trade"] = trade_short_name(job.trade, language) if job is not None else ""
     values.update(why=reason, code=code)  # `why`: the template's name for the reason
     reply(session, settings, message, "forward_refused", "forward.refused", **values)

@@ -3,14 +3,17 @@ unknown number gets, and the offer that follows when that number registers.
 
 Made as a wave makes them: the same explanation (badged `forward` on the agent's job page), the same
 expiry rules, the texts queued through the SMS layer (not replies: quiet hours hold them).
+
+Forwards to a number and that number's registration take the number's advisory lock (`lock_number`)
+before they look for its worker, then the jobs' rows: see `forwarding_target`.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatch.insurance import services as insurance
@@ -34,25 +37,31 @@ from dispatch.sms.services import get_or_create_contact, queue_sms
 
 log = logging.getLogger(__name__)
 
-# Why matching would not offer the job to the friend, as the forwarder's reply words it. A block by the
-# employer is not the forwarder's business: it reads as a plain "does not suit".
-_REFUSALS = {
-    rescue.Refusal.TRADE: "trade",
-    rescue.Refusal.PAY: "pay",
-    rescue.Refusal.CLASH: "clash",
-    rescue.Refusal.INACTIVE: "inactive",
-    rescue.Refusal.UNREACHABLE: "opted_out",
-}
-UNFIT_REASONS = ("trade", "pay", "clash", "inactive", "offered", "booked", "other")
+# The first key of the advisory lock on a number: keeps these locks apart from any other use of them.
+NUMBER_LOCK_SPACE = 70_207
 
 
-def taking(settings: Settings, job: Job, now: datetime) -> bool:
-    """The job still wants workers, and texting one now could still get them there in time."""
-    return job.status in services.TAKING and job.remaining > 0 and now < waves.last_day_starts(settings, job)
+def lock_number(session: Session, phone: str) -> None:
+    """Hold the number until the transaction ends (PostgreSQL; SQLite has one writer anyway)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(NUMBER_LOCK_SPACE, func.hashtext(phone))))
+
+
+def taking(job: Job) -> bool:
+    """The job still wants workers."""
+    return job.status in services.TAKING and job.remaining > 0
+
+
+def in_time(settings: Settings, job: Job, now: datetime) -> bool:
+    """A text to the friend queued now, held until quiet hours end perhaps, still leaves them the time
+    a same-day offer gives to answer before work starts on the job's last day (a wave stops there)."""
+    window = timedelta(minutes=matching_config.load(settings).expiry_same_day_minutes)
+    return notices.send_time(settings, now) + window <= waves.last_day_starts(settings, job)
 
 
 def unfit(session: Session, settings: Settings, job: Job, friend: Worker, now: datetime) -> str | None:
-    """Why the friend cannot be offered the job (distance aside: the friend chose), or None."""
+    """Why the friend cannot be offered the job (distance aside: the friend chose), in a word for the
+    agents (`offered`, `booked`, or a matching refusal: `trade`, `pay`, `blocked`, ...), or None."""
     existing = session.scalar(
         select(Offer.status).where(Offer.job_id == job.id, Offer.worker_id == friend.id)
     )
@@ -60,9 +69,10 @@ def unfit(session: Session, settings: Settings, job: Job, friend: Worker, now: d
         return "booked" if existing == OfferStatus.ACCEPTED else "offered"
     refused = rescue.unfit(session, job, friend)
     if refused is not None:
-        return _REFUSALS.get(refused.refusal, "other")
+        return refused.refusal.value
     if job.trade.high_risk and insurance.refusal(settings, friend, job, now) is not None:
-        return "other"  # dispatched only insured: a yes would only end in a refusal (their details)
+        # Dispatched only insured: a yes would only end in a refusal.
+        return rescue.Refusal.UNINSURED.value
     return None
 
 
@@ -127,12 +137,14 @@ def offer_to(
 
 def invite(
     session: Session, settings: Settings, job: Job, forwarder: Worker, phone: str, now: datetime
-) -> Message:
-    """Ask an unknown number to register; a new contact reads the forwarder's language (a friend passing
-    a job on is the best guess we have of it)."""
+) -> bool:
+    """Ask an unknown number to register; False if the text was suppressed (the number stopped our
+    texts since we looked). A new contact reads the forwarder's language (a friend passing a job on is
+    the best guess we have of it)."""
     if session.scalar(select(Contact.id).where(Contact.phone == phone)) is None:
         get_or_create_contact(session, phone).language = notices.language_of(session, forwarder.phone)
-    return _text(session, settings, job, phone, forwarder, "forward_invite", "forward.invite", now)
+    message = _text(session, settings, job, phone, forwarder, "forward_invite", "forward.invite", now)
+    return message.status != MessageStatus.SUPPRESSED
 
 
 def _text(
@@ -163,27 +175,39 @@ def _text(
 
 def offer_invited(session: Session, settings: Settings, worker: Worker, now: datetime) -> list[Offer]:
     """A number invited by a forward has registered: each job passed to it that still wants workers and
-    fits them is offered now, as the invitation promised."""
+    fits them is offered now, as the invitation promised; once, however many invited it to the job.
+
+    The caller holds the number's lock (`lock_number`). The jobs are locked in the order of their ids,
+    as a wave or an answer locks one job at a time: two registrations never wait on each other's jobs."""
     invites = session.scalars(
         select(OfferForward)
+        .join(Job, Job.id == OfferForward.job_id)
         .where(
             OfferForward.to_phone == worker.phone,
             OfferForward.outcome == ForwardOutcome.INVITED,
             OfferForward.new_offer_id.is_(None),
+            Job.status.in_(services.TAKING),
         )
-        .order_by(OfferForward.id)
+        .order_by(OfferForward.job_id, OfferForward.id)
     ).all()
     offers: list[Offer] = []
+    by_job: dict[int, list[OfferForward]] = {}
     for invitation in invites:
-        job = rescue.lock_job(session, invitation.job_id)
-        if not taking(settings, job, now) or unfit(session, settings, job, worker, now) is not None:
+        by_job.setdefault(invitation.job_id, []).append(invitation)
+    for job_id, invitations in sorted(by_job.items()):
+        job = rescue.lock_job(session, job_id)
+        for invitation in invitations:
+            invitation.to_worker_id = worker.id
+        if not (taking(job) and in_time(settings, job, now)) or unfit(session, settings, job, worker, now):
             continue
-        forwarder = session.get(Worker, invitation.from_worker_id)
-        forwarded = session.get(Offer, invitation.offer_id)
+        first = invitations[0]  # the first to pass it on is named in the offer
+        forwarder = session.get(Worker, first.from_worker_id)
+        forwarded = session.get(Offer, first.offer_id)
         assert forwarder is not None and forwarded is not None
         offer = offer_to(session, settings, job, worker, forwarder, forwarded.wave, now)
-        invitation.to_worker_id, invitation.new_offer_id = worker.id, offer.id
+        first.new_offer_id = offer.id
         offers.append(offer)
+    session.flush()
     if offers:
         log.info("worker %s registered after an invitation: %s offers", worker.id, len(offers))
     return offers

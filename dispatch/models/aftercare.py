@@ -35,6 +35,9 @@ class FollowUpStatus(enum.StrEnum):
     REMINDED = "reminded"  # no answer after a day: asked once more
     AGENT = "agent"  # still no answer: a follow_up ticket asks an agent to call (回访 by phone)
     ANSWERED = "answered"  # every question answered (by SMS, keypad or an agent)
+    # Terminal: chasing ended without every answer (the agent's call found nobody, or a worker who
+    # said whether they were paid left the stars out). A late SMS answer naming the job still counts.
+    UNANSWERED = "unanswered"
 
 
 # Follow-ups still waiting for an answer from the person (an agent's ticket included).
@@ -199,5 +202,8 @@ class OfferForward(Base):
     to_worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"))
     new_offer_id: Mapped[int | None] = mapped_column(ForeignKey("offer.id"))
     outcome: Mapped[ForwardOutcome] = mapped_column(str_enum(ForwardOutcome, 32))
+    # Why, in a word (`trade`, `pay`, `blocked`, `invited_before` ...): for agents. The forwarder is told
+    # the reason only when it is about their own input; a refusal about the friend reads the same for all.
+    reason: Mapped[str | None] = mapped_column(String(32))
     message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))  # the `转 …` text
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

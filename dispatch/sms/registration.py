@@ -91,6 +91,9 @@ def answer(
     if conversation.step == "confirm":
         key = text.casefold()
         if key in YES_WORDS:
+            # A friend's forward to this number (`转 123 …`) takes this lock before it looks for the
+            # worker: it finds this one, or its invitation is committed before we look for invitations.
+            forwarding_offers.lock_number(session, inbound.phone)
             worker = save_worker(session, inbound.phone, answers)
             inbound.worker_id = worker.id
             session.delete(conversation)

@@ -36,13 +36,15 @@ from tests.helpers import deliver_concurrently, inbound_params
 FRIEND = "+8613912345678"
 
 
-def make_forwarders(runtime: Runtime, count: int) -> list[Worker]:
+def make_forwarders(runtime: Runtime, count: int, phones: list[str] | None = None) -> list[Worker]:
+    """Active plumbers (no contact row: nothing was ever texted to them)."""
+    phones = phones or [f"+8613600{i:06d}" for i in range(count)]
     with runtime.db.transaction() as session:
         site = session.scalar(select(Site.id).where(Site.code == "LZ-TX"))
         trade = session.scalar(select(Trade.id).where(Trade.code == "plumber_electrician"))
         workers = [
             Worker(
-                phone=f"+8613600{i:06d}",
+                phone=phones[i],
                 name=f"工人{i}",
                 home_site_id=site,
                 min_daily_pay=200,
@@ -129,6 +131,7 @@ def test_five_workers_racing_to_one_number_reach_it_twice(committed: tuple[Runti
     limit = runtime.settings.FORWARDS_TO_NUMBER_PER_DAY
     forwarders = make_forwarders(runtime, 5)
     jobs = offer_jobs(runtime, len(forwarders), 2, forwarders)
+    make_forwarders(runtime, 1, [FRIEND])  # registered after the waves: a friend who fits every job
     texts = [
         inbound_params(f"转 {job.code} {FRIEND.removeprefix('+86')}", sender=forwarder.phone)
         for forwarder, job in zip(forwarders, jobs, strict=True)
@@ -137,6 +140,48 @@ def test_five_workers_racing_to_one_number_reach_it_twice(committed: tuple[Runti
     assert deliver_concurrently(app, texts) == [200] * len(texts)
 
     refused = len(forwarders) - limit
-    assert outcomes(runtime) == {ForwardOutcome.INVITED: limit, ForwardOutcome.REFUSED_LIMIT: refused}
+    assert outcomes(runtime) == {ForwardOutcome.OFFERED: limit, ForwardOutcome.REFUSED_LIMIT: refused}
     assert texts_to(runtime, [FRIEND]) == limit
+    assert no_failures(runtime)
+
+
+@pytest.mark.committed
+def test_five_workers_racing_to_a_stranger_invite_it_once(committed: tuple[Runtime, Flask]) -> None:
+    runtime, app = committed
+    forwarders = make_forwarders(runtime, 5)
+    jobs = offer_jobs(runtime, len(forwarders), 2, forwarders)
+    texts = [
+        inbound_params(f"转 {job.code} {FRIEND.removeprefix('+86')}", sender=forwarder.phone)
+        for forwarder, job in zip(forwarders, jobs, strict=True)
+    ]
+
+    assert deliver_concurrently(app, texts) == [200] * len(texts)
+
+    assert outcomes(runtime) == {ForwardOutcome.INVITED: 1, ForwardOutcome.REFUSED_LIMIT: 4}
+    assert texts_to(runtime, [FRIEND]) == 1
+    assert no_failures(runtime)
+
+
+@pytest.mark.committed
+def test_two_workers_racing_one_job_to_one_friend_make_one_offer(committed: tuple[Runtime, Flask]) -> None:
+    runtime, app = committed
+    forwarders = make_forwarders(runtime, 2)
+    [job] = offer_jobs(runtime, 1, 2, forwarders)
+    [friend] = make_forwarders(runtime, 1, [FRIEND])
+    texts = [
+        inbound_params(f"转 {job.code} {FRIEND.removeprefix('+86')}", sender=forwarder.phone)
+        for forwarder in forwarders
+    ]
+
+    assert deliver_concurrently(app, texts) == [200] * len(texts)
+
+    assert outcomes(runtime) == {ForwardOutcome.OFFERED: 1, ForwardOutcome.REFUSED_NOT_FIT: 1}
+    with runtime.db.sessionmaker() as session:
+        offers = session.scalars(select(Offer).where(Offer.worker_id == friend.id)).all()
+        assert [(offer.job_id, offer.status) for offer in offers] == [(job.id, OfferStatus.SENT)]
+        statuses = session.scalars(
+            select(Offer.status).where(Offer.worker_id.in_([f.id for f in forwarders]))
+        )
+        assert sorted(statuses) == sorted([OfferStatus.DECLINED, OfferStatus.SENT])
+    assert texts_to(runtime, [FRIEND]) == 1
     assert no_failures(runtime)

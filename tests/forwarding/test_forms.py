@@ -120,8 +120,8 @@ def test_fwd_in_english(runtime, session, client, market: Market):
     # A new number reads the language of the friend who passed the job on.
     assert session.scalar(select(Contact.language).where(Contact.phone == UNKNOWN)) == "en"
     assert outbound_to(session, UNKNOWN)[-1].body == (
-        f"Luzhou Jobs: {display(forwarder.phone)} suggests a job: plumber, tomorrow 8:00, ¥300/day, "
-        "Taihang West Street. Sign up: REG trade area pay name"
+        f"Luzhou Jobs: {display(forwarder.phone)} suggests: plumber, tomorrow 8:00, ¥300/day, "
+        "Taihang West Street. Join: REG trade area pay name. STOP=quit"
     )
 
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from dispatch.catalogue import trade_short_name
-from dispatch.matching.forwarding_target import MAX_TYPED, REASONS
+from dispatch.matching.forwarding_target import FRIEND, MAX_TYPED, REASONS
 from dispatch.models import Site, Trade
 from dispatch.sms.normalize import has_cjk
 from dispatch.sms.registration import MAX_NAME
@@ -88,7 +88,8 @@ def test_english_fits_one_gsm7_segment(session, seeded, runtime) -> None:
 
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_every_refusal_has_words_of_its_own(runtime, language: str) -> None:
-    """A reason the template does not know would read as the catch-all "does not suit"."""
+    """A reason the template does not know (every reason about the friend) reads as the one answer about
+    the friend, which names no reason."""
     sig = runtime.settings.SMS_SIGNATURE_EN if language == "en" else runtime.settings.SMS_SIGNATURE_ZH
     context = {
         "sig": sig,
@@ -100,4 +101,5 @@ def test_every_refusal_has_words_of_its_own(runtime, language: str) -> None:
     }
     bodies = {why: render("forward_refused", language, why=why, **context) for why in REASONS}
     assert len(set(bodies.values())) == len(REASONS), bodies
-    assert render("forward_refused", language, why="unknown", **context) == bodies["other"]
+    for about_the_friend in ("trade", "pay", "blocked", "opted_out", "limit_number", "invited_before"):
+        assert render("forward_refused", language, why=about_the_friend, **context) == bodies[FRIEND]
