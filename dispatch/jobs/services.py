@@ -71,7 +71,7 @@ def create_job(
     """
     request.check()
     if status is None:
-        status = JobStatus.HELD if employer.status == EmployerStatus.HELD else JobStatus.OPEN
+        status = JobStatus.HELD if employer_held(session, employer) else JobStatus.OPEN
     job = Job(
         employer_id=employer.id,
         trade_id=request.trade_id,
@@ -99,6 +99,17 @@ def create_job(
     return job
 
 
+def employer_held(session: Session, employer: Employer) -> bool:
+    """Whether the employer's new jobs wait for an agent, read with their row locked FOR SHARE: a wage
+    case opening or closing right now (dispatch.wages.holds, which locks the row to change the status)
+    either commits first and is seen here, or waits until this job is committed and then finds it, so
+    no job slips past a hold and none stays held after it was lifted."""
+    session.flush()  # changes to the employer made in this request are kept, not reloaded over
+    query = select(Employer).where(Employer.id == employer.id).with_for_update(read=True)
+    session.scalars(query.execution_options(populate_existing=True)).one()
+    return employer.status == EmployerStatus.HELD
+
+
 def start_matching(session: Session, job: Job) -> None:
     """Matching starts after the commit, through the outbox (a draft confirmed, a held job released)."""
     job.status = JobStatus.OPEN
@@ -110,19 +121,42 @@ def find_job_by_code(session: Session, code: str) -> Job | None:
 
 
 def is_late(settings: Settings, job: Job, now: datetime) -> bool:
-    """Less than LATE_CANCEL_HOURS before the job's first start (or after it): a cancellation now
-    leaves the other side too little time, and the figures matching ranks on remember it."""
-    starts = datetime.combine(job.work_date, job.start_time, tzinfo=ZoneInfo(settings.MARKET_TIMEZONE))
-    return now > starts - timedelta(hours=settings.LATE_CANCEL_HOURS)
+    """Whether a place given back (or the job called off) now leaves the other side too little time,
+    so that the figures matching ranks on remember it. Measured from the start of the first working day
+    not yet begun: less than LATE_CANCEL_HOURS before it is late. On the first day once it has begun
+    it is late too (nothing was worked yet: a worker giving the place back did not come, an employer
+    calling it off sends the workers home). Once a later day is under way, the days worked are done
+    and only the days ahead count; with every day begun, or the job over, nothing is left to let down.
+    """
+    zone = ZoneInfo(settings.MARKET_TIMEZONE)
+    starts = [
+        datetime.combine(job.work_date + timedelta(days=n), job.start_time, tzinfo=zone)
+        for n in range((job.end_date - job.work_date).days + 1)
+    ]
+    if starts[0] <= now and now.astimezone(zone).date() == job.work_date:
+        return True
+    ahead = next((start for start in starts if start > now), None)
+    return ahead is not None and now > ahead - timedelta(hours=settings.LATE_CANCEL_HOURS)
+
+
+def is_over(settings: Settings, job: Job, now: datetime) -> bool:
+    """The job's last day is before the market's today: its work is done, nothing is left to call off."""
+    return job.end_date < now.astimezone(ZoneInfo(settings.MARKET_TIMEZONE)).date()
 
 
 def cancel_job(session: Session, job: Job, settings: Settings, now: datetime | None = None) -> list[Offer]:
     """Call the job off: its open offers and accepted places are cancelled, with the insurance of the
     days not yet begun; called off late with a worker confirmed, it counts against the employer.
-    Returns the offers whose workers must be told (the caller sends them the cancellation SMS)."""
+    Returns the offers whose workers must be told (the caller sends them the cancellation SMS).
+
+    A job whose days are over is not called off (nothing changes, nobody is told): its places were
+    worked, and follow-ups and wages go by them."""
     if job.status in {JobStatus.CANCELLED, JobStatus.EXPIRED}:
         return []
     now = now or utcnow()
+    if is_over(settings, job, now):
+        log.info("job %s is over: not called off", job.id)
+        return []
     job.status = JobStatus.CANCELLED
     job.cancelled_at = now
     affected = [

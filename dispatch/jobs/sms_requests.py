@@ -23,7 +23,7 @@ from dispatch.jobs.request_parser import (
     parse_request,
     strip_keyword,
 )
-from dispatch.jobs.services import JobRequest, create_job, start_matching
+from dispatch.jobs.services import JobRequest, create_job, employer_held, start_matching
 from dispatch.models import (
     Conversation,
     Employer,
@@ -124,7 +124,7 @@ def answer(
             session.flush()
             _reply(session, settings, message, "job_request_expired", "job_request.expired", job)
         elif key in YES_WORDS:
-            held = job.employer.status == EmployerStatus.HELD
+            held = employer_held(session, job.employer)
             if held:
                 job.status = JobStatus.HELD  # waits for an agent, like any job of a held employer
             else:

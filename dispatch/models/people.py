@@ -162,6 +162,9 @@ class Employer(Base):
     rating_sum: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     rating_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     late_cancellations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # True while `held` because of open wage cases (dispatch.wages.holds set it): only such a hold is
+    # lifted when the last case closes; a hold set by hand stays until lifted by hand.
+    held_for_wage_case: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     site: Mapped[Site | None] = relationship()

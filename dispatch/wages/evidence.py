@@ -7,13 +7,24 @@ record when the worker complained, even if the job or the people's details chang
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from dispatch.models import Direction, Employer, FollowUp, Job, Message, Offer, PaidAnswer, Worker
+from dispatch.models import (
+    AnsweredVia,
+    Direction,
+    Employer,
+    FollowUp,
+    Job,
+    Message,
+    Offer,
+    PaidAnswer,
+    Worker,
+)
 from dispatch.phones import display
 
 MAX_MESSAGES = 50  # the head and the tail of a long exchange are kept: the booking and the follow-up
@@ -43,7 +54,7 @@ def snapshot(
     now: datetime,
 ) -> dict[str, Any]:
     notice = employer_notice(session, offer, job, worker, employer)
-    messages, total = exchanged(session, offer, worker, employer)
+    messages, total = exchanged(session, follow_up, offer, job, worker, notice, now)
     return {
         "taken_at": now.isoformat(),
         "job": {
@@ -114,36 +125,83 @@ def employer_notice(
 
 
 def exchanged(
-    session: Session, offer: Offer, worker: Worker, employer: Employer
+    session: Session,
+    follow_up: FollowUp,
+    offer: Offer,
+    job: Job,
+    worker: Worker,
+    notice: Message | None,
+    now: datetime,
 ) -> tuple[list[dict[str, Any]], int]:
-    """The worker's and the employer's texts with the service since the offer was made (capped)."""
-    parties = {worker.phone: "worker", employer.phone: "employer"}
+    """The texts about this placement, capped: the worker's texts with the service since the offer that
+    name the job's code, the worker's texts those answered (a bare `1`) or that answered them, the
+    follow-up answer, and the employer's placement notice. Nothing else of the employer's: their
+    texts are about other workers and other jobs too, and those are not the mediator's to read."""
     rows = list(
         session.scalars(
             select(Message)
             .where(
-                or_(
-                    Message.worker_id == worker.id,
-                    Message.employer_id == employer.id,
-                    Message.phone.in_(list(parties)),
-                ),
+                or_(Message.worker_id == worker.id, Message.phone == worker.phone),
                 Message.created_at >= offer.created_at,
+                Message.created_at <= now,
             )
             .order_by(Message.created_at, Message.id)
         )
     )
-    total = len(rows)
+    names_job = re.compile(rf"(?<!\d){re.escape(job.code or '')}(?!\d)") if job.code else None
+    kept = {message.id for message in rows if names_job and names_job.search(message.body)}
+    answer = _follow_up_answer(rows, follow_up)
+    if answer is not None:
+        kept.add(answer.id)
+    # A reply is about what it replies to: `1` taken as this job's acceptance, a code-less answer to
+    # a text about this job.
+    kept |= {message.in_reply_to_id for message in rows if message.id in kept and message.in_reply_to_id}
+    kept |= {message.id for message in rows if message.in_reply_to_id in kept}
+    chosen = [(message, "worker", message.body) for message in rows if message.id in kept]
+    if notice is not None:
+        chosen.append((notice, "employer", _only_this_worker(session, notice, job, worker)))
+    chosen.sort(key=lambda row: (row[0].created_at, row[0].id))
+    total = len(chosen)
     if total > MAX_MESSAGES:
         half = MAX_MESSAGES // 2
-        rows = rows[:half] + rows[-half:]
+        chosen = chosen[:half] + chosen[-half:]
     return [
         {
             "id": message.id,
             "direction": message.direction.value,
-            "party": parties.get(message.phone, "worker" if message.worker_id == worker.id else "employer"),
+            "party": party,
             "at": _at(message.created_at),
             "kind": message.kind,
-            "body": message.body,
+            "body": body,
         }
-        for message in rows
+        for message, party, body in chosen
     ], total
+
+
+def _follow_up_answer(rows: list[Message], follow_up: FollowUp) -> Message | None:
+    """The worker's text that answered the follow-up (`3`, `3 1`: no code when only one was asked):
+    their last text before the answer was recorded."""
+    if follow_up.answered_via != AnsweredVia.SMS or follow_up.answered_at is None:
+        return None
+    answers = [
+        message
+        for message in rows
+        if message.direction == Direction.INBOUND
+        and follow_up.asked_at <= message.created_at <= follow_up.answered_at
+    ]
+    return answers[-1] if answers else None
+
+
+def _only_this_worker(session: Session, notice: Message, job: Job, worker: Worker) -> str:
+    """The employer's notice as evidence: one notice lists up to three workers of the job; the others'
+    names and numbers are blanked (`***`), theirs is no part of this worker's case."""
+    others = session.scalars(
+        select(Worker.phone)
+        .join(Offer, Offer.worker_id == Worker.id)
+        .where(Offer.job_id == job.id, Worker.id != worker.id)
+    )
+    body = notice.body
+    for phone in set(others):
+        # From the separator before the entry (`：`, `；`, `: `, `; `) to the number: name and number.
+        body = re.sub(rf"(?<=[：:；;])[^：:；;]*?{re.escape(display(phone))}", " ***", body)
+    return body

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatch.jobs.services import start_matching
-from dispatch.matching.notices import local_date
+from dispatch.matching.waves import last_day_starts
 from dispatch.models import (
     OPEN_WAGE_CASE_STATUSES,
     Agent,
@@ -68,19 +68,23 @@ def audit(
 
 
 def lock_employer(session: Session, employer_id: int) -> Employer:
-    query = select(Employer).where(Employer.id == employer_id).with_for_update()
+    """FOR NO KEY UPDATE, as matching locks its rows: it waits for (and is waited for by) a job being
+    created for this employer, which reads their status FOR SHARE (dispatch.jobs.services), and it
+    leaves alone the key-share locks of rows merely pointing at the employer (a new job, a text)."""
+    query = select(Employer).where(Employer.id == employer_id).with_for_update(key_share=True)
     return session.scalars(query.execution_options(populate_existing=True)).one()
 
 
-def hold_employer(session: Session, employer: Employer, case: WageCase) -> bool:
+def hold_employer(session: Session, employer: Employer, case: WageCase, agent: Agent | None = None) -> bool:
     """New jobs of an active employer wait for an agent while the case is open; a blocked employer
-    stays blocked (a case never un-blocks anyone). Call with the employer's row locked."""
+    stays blocked (a case never un-blocks anyone), and one already held (by hand) is left as it is:
+    only a hold the cases set is marked, so only that one is lifted when they close. Call with the
+    employer's row locked."""
     if employer.status != EmployerStatus.ACTIVE:
         return False
-    employer.status = EmployerStatus.HELD
-    audit(
-        session, None, "employer.hold", employer, old_status="active", new_status="held", wage_case_id=case.id
-    )
+    employer.status, employer.held_for_wage_case = EmployerStatus.HELD, True
+    details = {"old_status": "active", "new_status": "held", "wage_case_id": case.id}
+    audit(session, agent, "employer.hold", employer, **details)
     return True
 
 
@@ -103,8 +107,9 @@ def free_employer(
     now: datetime,
     remote_addr: str = "",
 ) -> list[Job]:
-    """After `case` closed: with no other open case, a held employer is active again and their held
-    jobs whose last day is still to come go to matching. Returns the jobs released."""
+    """After `case` closed: with no other open case, an employer the cases held is active again and
+    their held jobs go to matching (those whose last day has begun expire instead). Returns the jobs
+    released. The caller holds the employer's row lock (lock_employer) since before the case closed."""
     employer = lock_employer(session, employer_id)
     still_open = session.scalar(
         select(func.count())
@@ -113,7 +118,8 @@ def free_employer(
     )
     if still_open:
         return []
-    if employer.status == EmployerStatus.HELD:
+    held_by_cases, employer.held_for_wage_case = employer.held_for_wage_case, False
+    if employer.status == EmployerStatus.HELD and held_by_cases:
         employer.status = EmployerStatus.ACTIVE
         audit(
             session,
@@ -127,26 +133,38 @@ def free_employer(
         )
     if employer.status != EmployerStatus.ACTIVE:
         return []
-    jobs = list(
-        session.scalars(
-            select(Job)
-            .where(
-                Job.employer_id == employer_id,
-                Job.status == JobStatus.HELD,
-                Job.end_date >= local_date(settings, now),
-            )
-            .order_by(Job.id)
-            .with_for_update()
-        )
+    held = session.scalars(
+        select(Job)
+        .where(Job.employer_id == employer_id, Job.status == JobStatus.HELD)
+        .order_by(Job.id)
+        .with_for_update(key_share=True)
     )
-    for job in jobs:
+    released = []
+    for job in held:
+        if _over(settings, job, now):
+            _expire(session, agent, job, remote_addr, automatic=True, wage_case_id=case.id)
+            continue
         start_matching(session, job)
         audit(
             session, agent, "job.release", job, remote_addr=remote_addr, automatic=True, wage_case_id=case.id
         )
+        released.append(job)
     session.flush()
-    log.info("employer %s freed by wage case %s: %s held jobs released", employer_id, case.id, len(jobs))
-    return jobs
+    log.info("employer %s freed by wage case %s: %s held jobs released", employer_id, case.id, len(released))
+    return released
+
+
+def _over(settings: Settings, job: Job, now: datetime) -> bool:
+    """Too late to match: its last working day has begun (matching's own rule: a wave sent now would
+    reach nobody in time, so matching would only hand it to an agent)."""
+    return now >= last_day_starts(settings, job)
+
+
+def _expire(session: Session, agent: Agent | None, job: Job, remote_addr: str, **details: Any) -> None:
+    """A held job whose days went by while it waited: it is over, no longer one of the employer's
+    active jobs (their IVR list, the sweeps)."""
+    job.status = JobStatus.EXPIRED
+    audit(session, agent, "job.expire", job, remote_addr=remote_addr, reason="held_past_its_days", **details)
 
 
 def release_held_job(
@@ -158,14 +176,16 @@ def release_held_job(
     note: str = "",
     remote_addr: str = "",
 ) -> Job:
-    """An agent reviewed a held job and lets it go to matching, whatever its employer's cases."""
-    job = session.scalars(
-        select(Job).where(Job.id == job_id).with_for_update().execution_options(populate_existing=True)
-    ).one()
+    """An agent reviewed a held job and lets it go to matching, whatever its employer's cases. A job
+    whose last day has begun cannot be matched any more: it expires instead (look at job.status)."""
+    query = select(Job).where(Job.id == job_id).with_for_update(key_share=True)
+    job = session.scalars(query.execution_options(populate_existing=True)).one()
     if job.status != JobStatus.HELD:
         raise HoldRefused("not_held")
-    if job.end_date < local_date(settings, now):
-        raise HoldRefused("over")
+    if _over(settings, job, now):
+        _expire(session, agent, job, remote_addr, automatic=False, note=note)
+        session.flush()
+        return job
     start_matching(session, job)
     open_ids = [case.id for case in open_cases_of(session, job.employer_id)]
     audit(

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from dispatch.models import (
     OPEN_WAGE_CASE_STATUSES,
     Agent,
-    Employer,
     FollowUp,
     Job,
     Offer,
@@ -38,9 +37,9 @@ from dispatch.wages.holds import audit, free_employer, hold_employer, lock_emplo
 log = logging.getLogger(__name__)
 
 TICKET_PRIORITY = 2  # a worker's unpaid wages: after callers waiting, before routine items
-MAX_AMOUNT = (
-    9_999_999  # yuan: above any claim (daily pay ≤ 100,000 × 60 days); the SMS budget counts 7 digits
-)
+# The most a case can be about (and a worker be texted): the largest daily pay × days a job may have
+# (dispatch.jobs.services.JobRequest.check). Amounts owed never exceed the pay agreed for the job.
+LARGEST_CLAIM = 100_000 * 60
 CLOSING = (WageCaseStatus.RECOVERED, WageCaseStatus.PARTLY_RECOVERED, WageCaseStatus.CLOSED_UNRESOLVED)
 
 
@@ -53,9 +52,12 @@ class CaseRefused(Exception):
         self.details = details
 
 
-def open_case(session: Session, settings: Settings, follow_up: FollowUp, now: datetime) -> WageCase:
+def open_case(
+    session: Session, settings: Settings, follow_up: FollowUp, now: datetime, agent: Agent | None = None
+) -> WageCase:
     """The worker answered `2` (partly paid) or `3` (not paid): a wage case with its evidence, a
-    dispute ticket, and the employer held. Idempotent per follow-up."""
+    dispute ticket, and the employer held. Idempotent per follow-up. `agent`: who recorded the answer
+    (on the phone), for the audit trail; None when the worker answered by SMS or keypad."""
     existing = _case_of(session, follow_up.id)
     if existing is not None:
         return existing
@@ -109,10 +111,10 @@ def open_case(session: Session, settings: Settings, follow_up: FollowUp, now: da
     session.add(ticket)
     session.flush()
     case.ticket_id = ticket.id
-    held = hold_employer(session, employer, case)
+    held = hold_employer(session, employer, case, agent)
     audit(
         session,
-        None,
+        agent,
         "wage_case.open",
         case,
         new_status=case.status,
@@ -163,11 +165,13 @@ def correct_owed(
     note: str = "",
     remote_addr: str = "",
 ) -> WageCase:
-    """The amount still owed as the agent established it (a part-paid worker's claim, most often)."""
+    """The amount still owed as the agent established it (a part-paid worker's claim, most often): more
+    than nothing, and no more than the pay agreed for the placement (the claim the case opened with)."""
     case = lock_case(session, case_id)
     _still_open(case)
-    if not 0 < amount <= MAX_AMOUNT:
-        raise CaseRefused("bad_amount")
+    agreed = case.daily_pay * case.days
+    if not 0 < amount <= agreed:
+        raise CaseRefused("owed_range", agreed=agreed)
     old_owed, case.amount_owed, case.updated_at = case.amount_owed, amount, now
     _step_audit(session, agent, case, "wage_case.owed", case.status, note, remote_addr, old_owed=old_owed)
     session.flush()
@@ -192,13 +196,15 @@ def close_case(
     case = lock_case(session, case_id)
     _still_open(case)
     recovered = _recovered(case, result, amount, note)
+    # The employer's row next, before the ticket: the order open_case and a job's cancellation (job,
+    # then employer) take them in, so no two of these wait for each other.
+    employer = lock_employer(session, case.employer_id)
     before = case.status
     case.status, case.amount_recovered, case.closed_at, case.updated_at = result, recovered, now, now
     if note:
         case.notes = note
     _resolve_ticket(session, agent, case, now, note, remote_addr)
-    released = free_employer(session, settings, agent, case.employer_id, case, now, remote_addr)
-    employer = session.get_one(Employer, case.employer_id)
+    released = free_employer(session, settings, agent, employer.id, case, now, remote_addr)
     _step_audit(
         session,
         agent,
@@ -222,10 +228,11 @@ def _recovered(case: WageCase, result: WageCaseStatus, amount: int | None, note:
             raise CaseRefused("note_required")
         return 0
     if result == WageCaseStatus.RECOVERED:
-        amount = case.amount_owed if amount is None else amount
-        if not case.amount_owed <= amount <= MAX_AMOUNT:
-            raise CaseRefused("below_owed", owed=case.amount_owed)
-        return amount
+        # In full means the amount owed, no more (the worker is texted this figure, the reports sum
+        # it): a different amount is corrected first, as the amount owed.
+        if amount is not None and amount != case.amount_owed:
+            raise CaseRefused("not_owed", owed=case.amount_owed)
+        return case.amount_owed
     if amount is None:
         raise CaseRefused("amount_required")
     if not 0 < amount < case.amount_owed:

@@ -67,14 +67,24 @@ def placement(
     employer: Employer | None = None,
     worker_name: str = "李四",
     site: str = "LZ-TX",
+    mates: tuple[str, ...] = (),
 ) -> Placement:
-    """A two-day job worked last week, booked by SMS as matching books it, and the worker's answer."""
+    """A two-day job worked last week, booked by SMS as matching books it, and the worker's answer.
+    `mates`: workers placed on the same job at the same moment (one employer notice names them all)."""
     settings = runtime.settings
     employer = employer or market.employer(name="王老板", site=site)
     worker = market.worker(name=worker_name, site=site)
     offered_at = datetime(2026, 12, 5, 9, 0, tzinfo=SHANGHAI)
     with time_machine.travel(offered_at, tick=False):
-        job = market.job(employer, work_date=WORKED_ON, days=2, pay=300, site=site, address="太行西街88号")
+        job = market.job(
+            employer,
+            work_date=WORKED_ON,
+            days=2,
+            pay=300,
+            site=site,
+            address="太行西街88号",
+            headcount=1 + len(mates),
+        )
         offer = Offer(job_id=job.id, worker_id=worker.id, wave=1, status=OfferStatus.SENT, sent_at=utcnow())
         session.add(offer)
         session.flush()
@@ -94,7 +104,19 @@ def placement(
             )
         )
         offer.status, offer.responded_at = OfferStatus.ACCEPTED, utcnow()
-        job.filled, job.status = 1, JobStatus.FILLED
+        others = [market.worker(name=name, site=site) for name in mates]
+        for other in others:
+            session.add(
+                Offer(
+                    job_id=job.id,
+                    worker_id=other.id,
+                    wave=1,
+                    status=OfferStatus.ACCEPTED,
+                    sent_at=offered_at,
+                    responded_at=utcnow(),
+                )
+            )
+        job.filled, job.status = 1 + len(others), JobStatus.FILLED
         # Written directly: the confirmation's wording is matching's business (and changes with insurance).
         session.add(
             Message(
@@ -108,7 +130,7 @@ def placement(
             )
         )
     with time_machine.travel(confirmed_at + timedelta(minutes=1), tick=False):
-        notices.tell_employer_placed(session, settings, job, [worker], utcnow())
+        notices.tell_employer_placed(session, settings, job, [worker, *others], utcnow())
     follow_up = FollowUp(
         offer_id=offer.id,
         job_id=job.id,

@@ -115,7 +115,7 @@ def test_a_job_held_by_hand_says_the_employer_is_held(session, runtime, market, 
 def test_recovering_the_case_frees_the_employer_and_their_held_jobs(session, runtime, market, agent_client):
     p, case = opened(session, runtime, market)
     waiting = held_job(session, market, p.employer)
-    past = held_job(session, market, p.employer, work_date=WORKED_ON)  # its day is gone: stays held
+    past = held_job(session, market, p.employer, work_date=WORKED_ON)  # its days are gone: expires
     commit(runtime, session)
 
     mediate = console_post(agent_client, f"/console/cases/{case.id}/mediate", {"note": "已联系王老板"})
@@ -132,7 +132,7 @@ def test_recovering_the_case_frees_the_employer_and_their_held_jobs(session, run
     assert session.get(type(p.employer), p.employer.id).status == EmployerStatus.ACTIVE
     assert session.get(Job, waiting.id).status == JobStatus.OPEN
     assert len(match_job_rows(session, waiting.id)) == 1
-    assert session.get(Job, past.id).status == JobStatus.HELD and match_job_rows(session, past.id) == []
+    assert session.get(Job, past.id).status == JobStatus.EXPIRED and match_job_rows(session, past.id) == []
 
     [sms] = [m for m in outbound_to(session, p.worker.phone) if m.kind.startswith("wage_case")]
     assert sms.kind == "wage_case.recovered"
@@ -164,6 +164,7 @@ def test_recovering_the_case_frees_the_employer_and_their_held_jobs(session, run
     assert closing["jobs_released"] == [waiting.code] and closing["employer_status"] == "active"
     assert audit_actions(session, "employer", p.employer.id) == ["employer.hold", "employer.release"]
     assert audit_actions(session, "job", waiting.id) == ["job.release"]
+    assert audit_actions(session, "job", past.id) == ["job.expire"]
     assert audit_actions(session, "ticket", ticket.id) == ["ticket.resolve"]
 
     # the case page shows the result and its history; no steps are offered any more
@@ -194,9 +195,17 @@ def test_an_employer_with_another_open_case_stays_held(session, runtime, market,
         ("partly", {"amount": "0"}, "必须大于0、小于欠薪金额600元"),
         ("partly", {"amount": "600"}, "必须大于0、小于欠薪金额600元"),
         ("partly", {"amount": "三百"}, "请填写正确的金额"),
-        ("recovered", {"amount": "599"}, "不能少于欠薪金额600元"),
+        ("partly", {"amount": "-1"}, "请填写正确的金额"),
+        ("partly", {"amount": "100.5"}, "请填写正确的金额"),
+        ("recovered", {"amount": "599"}, "全部追回就是追回欠薪金额600元"),
+        ("recovered", {"amount": "601"}, "全部追回就是追回欠薪金额600元"),
+        ("recovered", {"amount": "9999999"}, "全部追回就是追回欠薪金额600元"),
+        ("recovered", {"amount": "99999999999"}, "请填写正确的金额"),
         ("unresolved", {"note": "  "}, "必须写明原因"),
-        ("owed", {"amount": "0"}, "请填写正确的金额"),
+        ("owed", {"amount": "0"}, "欠薪金额必须大于0，且不超过这次约定的工钱600元"),
+        ("owed", {"amount": "601"}, "欠薪金额必须大于0，且不超过这次约定的工钱600元"),
+        ("owed", {"amount": "-300"}, "请填写正确的金额"),
+        ("owed", {"amount": "299.5"}, "请填写正确的金额"),
     ],
 )
 def test_refused_steps_change_nothing(session, runtime, market, agent_client, step, form, refusal):

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from dispatch.jobs.services import JobRequest, create_job
 from dispatch.models import (
+    AuditEvent,
     EmployerStatus,
     Job,
     JobSource,
@@ -20,6 +21,7 @@ from dispatch.models import (
 )
 from dispatch.phones import display
 from dispatch.wages.services import open_case
+from tests.console.helpers import make_agent
 from tests.helpers import run_jobs, text_in
 from tests.matching.conftest import commit
 from tests.wages.conftest import NOW, TOMORROW, audit_actions, match_job_rows, offers_of, placement
@@ -147,3 +149,18 @@ def test_a_job_requested_by_sms_while_a_case_is_open_is_held(client, session, ru
     assert job.id != p.job.id and job.source == JobSource.SMS
     assert job.status == JobStatus.HELD
     assert match_job_rows(session, job.id) == []
+
+
+def test_an_agent_recording_the_answer_on_the_phone_is_on_the_opening(session, runtime, market):
+    agent = make_agent(session, "district1", "agent", "LZ")
+    p = placement(session, runtime, market)
+    case = open_case(session, runtime.settings, p.follow_up, NOW, agent=agent)
+    session.flush()
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.action.in_(["wage_case.open", "employer.hold"]))
+    )
+    assert {(event.action, event.agent_id) for event in events} == {
+        ("wage_case.open", agent.id),
+        ("employer.hold", agent.id),
+    }
+    assert case.status == WageCaseStatus.OPEN

@@ -9,10 +9,11 @@ import pytest
 from dispatch.sms.normalize import has_cjk
 from dispatch.sms.segments import count_segments, is_gsm7
 from dispatch.sms.texts import render
-from dispatch.wages.services import MAX_AMOUNT
+from dispatch.wages.services import LARGEST_CLAIM
 
 RESULTS = ("recovered", "partly_recovered", "closed_unresolved")
-LONGEST = {"code": "99999999", "case_amount": MAX_AMOUNT, "case_owed": MAX_AMOUNT}  # Job.code: 8 digits
+# Job.code: 8 digits; amounts: at most the pay agreed for the job (recovered ≤ owed ≤ agreed)
+LONGEST = {"code": "99999999", "case_amount": LARGEST_CLAIM, "case_owed": LARGEST_CLAIM}
 
 
 @pytest.mark.parametrize("result", RESULTS)

@@ -87,9 +87,10 @@ class CasePage:
     ticket: Ticket | None
     trail: list[AuditEvent]
     other_open: list[WageCase]  # the employer's other open cases: they keep the employer held
+    other_sites: int  # ... and how many of those belong to sites the agent does not work for
 
 
-def case_page(db: Session, found: WageCase) -> CasePage:
+def case_page(db: Session, agent: Agent, found: WageCase) -> CasePage:
     targets = [(AuditEvent.target_type == "wage_case") & (AuditEvent.target_id == found.id)]
     if found.ticket_id is not None:
         targets.append((AuditEvent.target_type == "ticket") & (AuditEvent.target_id == found.ticket_id))
@@ -101,21 +102,25 @@ def case_page(db: Session, found: WageCase) -> CasePage:
             .order_by(AuditEvent.created_at, AuditEvent.id)
         )
     )
-    other_open = [row for row in open_cases(db, found.employer_id) if row.id != found.id]
+    visible, elsewhere = open_cases(db, agent, found.employer_id)
     return CasePage(
         case=found,
         ticket=db.get(Ticket, found.ticket_id) if found.ticket_id else None,
         trail=trail,
-        other_open=other_open,
+        other_open=[row for row in visible if row.id != found.id],
+        other_sites=elsewhere,
     )
 
 
-def open_cases(db: Session, employer_id: int) -> list[WageCase]:
-    """The employer's open cases: why their new jobs are held."""
-    query = select(WageCase).where(
-        WageCase.employer_id == employer_id, WageCase.status.in_(OPEN_WAGE_CASE_STATUSES)
-    )
-    return list(db.scalars(_with_people(query).order_by(WageCase.opened_at, WageCase.id)))
+def open_cases(db: Session, agent: Agent, employer_id: int) -> tuple[list[WageCase], int]:
+    """The employer's open cases (why their new jobs are held) among the agent's sites, and only the
+    number of the others: another town's workers and claims are not this agent's to read."""
+    of_employer = (WageCase.employer_id == employer_id) & WageCase.status.in_(OPEN_WAGE_CASE_STATUSES)
+    visible = site_filter(db, agent, WageCase.site_id)
+    query = _with_people(select(WageCase).where(of_employer, visible))
+    shown = list(db.scalars(query.order_by(WageCase.opened_at, WageCase.id)))
+    total = db.scalar(select(func.count()).select_from(WageCase).where(of_employer)) or 0
+    return shown, total - len(shown)
 
 
 def person_cases(db: Session, agent: Agent, *, employer_id: int | None = None, worker_id: int | None = None):

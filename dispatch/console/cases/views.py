@@ -13,7 +13,7 @@ from dispatch.console.cases import queries, services
 from dispatch.console.guards import parse_page
 from dispatch.console.i18n import local_date, local_datetime, translate
 from dispatch.console.jobs.queries import visible_job
-from dispatch.models import Job, Ticket, WageCase, WageCaseStatus
+from dispatch.models import Job, JobStatus, Ticket, WageCase, WageCaseStatus
 from dispatch.phones import display
 from dispatch.wages.holds import HoldRefused, release_held_job
 from dispatch.wages.services import CaseRefused
@@ -39,7 +39,7 @@ def case_list(db, agent):
 @agent_page()
 def case_page(db, agent, case_id: int):
     """One case: the evidence for a mediator, the texts exchanged, the audit trail, the steps."""
-    page = queries.case_page(db, queries.visible_case(db, agent, case_id))
+    page = queries.case_page(db, agent, queries.visible_case(db, agent, case_id))
     return render_template(
         "console/cases/case.html", page=page, phone=display, Status=WageCaseStatus, steps=services.STEPS
     )
@@ -76,11 +76,14 @@ def release_job(db, agent, job_id: int):
     job = visible_job(db, agent, job_id)
     note = request.form.get("note", "").strip()[: services.MAX_NOTE]
     try:
-        release_held_job(db, _settings(), agent, job.id, utcnow(), note, request.remote_addr or "")
+        job = release_held_job(db, _settings(), agent, job.id, utcnow(), note, request.remote_addr or "")
     except HoldRefused as refused:
         flash(translate(f"cases.held.refused_{refused.key}"), "error")
     else:
-        flash(translate("cases.held.released", code=job.code), "success")
+        if job.status == JobStatus.EXPIRED:
+            flash(translate("cases.held.expired", code=job.code), "error")
+        else:
+            flash(translate("cases.held.released", code=job.code), "success")
     return redirect(url_for("console.jobs.job_page", job_id=job.id))
 
 
@@ -95,9 +98,10 @@ def wage_case_of_ticket(ticket: Ticket) -> WageCase | None:
 
 
 @bp.app_template_global()
-def held_job_cases(job: Job) -> list[WageCase]:
-    """Why a held job waits: its employer's open wage cases (none: the employer was held by hand)."""
-    return queries.open_cases(g.db, job.employer_id)
+def held_job_cases(job: Job) -> tuple[list[WageCase], int]:
+    """Why a held job waits: its employer's open wage cases the agent may see, and the number of the
+    others (none at all: the employer was held by hand)."""
+    return queries.open_cases(g.db, g.agent, job.employer_id)
 
 
 @bp.app_template_global()

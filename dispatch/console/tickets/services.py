@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
 from dispatch.console.audit import record
-from dispatch.models import Agent, AgentRole, Ticket, TicketOutcome, TicketStatus
+from dispatch.models import Agent, AgentRole, Ticket, TicketKind, TicketOutcome, TicketStatus
 
 
 class TicketUnavailable(Exception):
@@ -19,6 +19,15 @@ class TicketUnavailable(Exception):
 
     def __init__(self, ticket: Ticket) -> None:
         super().__init__(f"ticket {ticket.id} is {ticket.status}")
+        self.ticket = ticket
+
+
+class ClosesWithCase(Exception):
+    """A wage case's ticket: it resolves when its case closes on the case page (dispatch.wages), never
+    by itself, or the case would stay open with nothing in the queue to say so."""
+
+    def __init__(self, ticket: Ticket) -> None:
+        super().__init__(f"ticket {ticket.id} closes with its wage case")
         self.ticket = ticket
 
 
@@ -71,6 +80,8 @@ def resolve_ticket(
     remote_addr: str = "",
 ) -> Ticket:
     """Close a ticket the agent holds (or an open one, claimed and closed in one step)."""
+    if ticket.kind == TicketKind.WAGE_CASE:
+        raise ClosesWithCase(ticket)
     now = utcnow()
     resolved = db.execute(
         update(Ticket)
@@ -100,6 +111,13 @@ def resolve_ticket(
 
 
 def open_tickets_for_job(db: Session, job_id: int) -> list[Ticket]:
+    """The job's unresolved tickets, but for wage cases' (they close with their case, see ClosesWithCase)."""
     return list(
-        db.scalars(select(Ticket).where(Ticket.job_id == job_id, Ticket.status != TicketStatus.RESOLVED))
+        db.scalars(
+            select(Ticket).where(
+                Ticket.job_id == job_id,
+                Ticket.status != TicketStatus.RESOLVED,
+                Ticket.kind != TicketKind.WAGE_CASE,
+            )
+        )
     )

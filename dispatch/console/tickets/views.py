@@ -13,6 +13,7 @@ from dispatch.console.tickets import work
 from dispatch.console.tickets.pages import may_work, render_ticket, unavailable_text
 from dispatch.console.tickets.queries import VIEWS, QueueFilter, open_counts, queue_tickets
 from dispatch.console.tickets.services import (
+    ClosesWithCase,
     TicketUnavailable,
     claim_ticket,
     release_ticket,
@@ -183,7 +184,13 @@ def _act(
             raise TicketUnavailable(ticket)
         with savepoint(db):
             said = action(ticket)
-    except (TicketUnavailable, work.StillUnreadable, work.DraftRefused, work.NothingToDo) as refusal:
+    except (
+        TicketUnavailable,
+        ClosesWithCase,
+        work.StillUnreadable,
+        work.DraftRefused,
+        work.NothingToDo,
+    ) as refusal:
         db.refresh(ticket)  # as it is now that the action's savepoint is undone
         status, text = _refusal_answer(refusal, ticket, nothing_key)
         return render_ticket(db, agent, ticket, status, text)
@@ -196,6 +203,9 @@ def _act(
 def _refusal_answer(refusal: Exception, ticket: Ticket, nothing_key: str) -> tuple[int, str]:
     if isinstance(refusal, TicketUnavailable):
         return 409, unavailable_text(ticket)
+    if isinstance(refusal, ClosesWithCase):
+        case_id = (ticket.details or {}).get("wage_case_id", "")
+        return 409, translate("cases.panel.resolve_on_case_page", number=case_id)
     if isinstance(refusal, work.StillUnreadable):
         return 422, translate("tickets.still_unreadable")
     if isinstance(refusal, work.DraftRefused):
