@@ -10,7 +10,7 @@ from sqlalchemy import select
 from dispatch.clock import utcnow
 from dispatch.jobs import services as jobs
 from dispatch.matching import services
-from dispatch.models import Employer, EnrolmentStatus, JobStatus, Message, OfferStatus, Worker
+from dispatch.models import AuditEvent, Employer, EnrolmentStatus, JobStatus, Message, OfferStatus, Worker
 from tests.console.helpers import console_post, make_agent, sign_in
 from tests.helpers import outbound_to, text_in
 from tests.insurance.conftest import SHANGHAI, enrolments_of, fresh, offered, offers_of
@@ -123,10 +123,10 @@ def test_a_job_whose_days_are_over_is_not_called_off(runtime, session, market: M
     text_in(client, f"1 {job.code}", sender=worker.phone)
     assert fresh(session, job).status == JobStatus.FILLED
     make_agent(session, "district1", "agent", "LZ")
-    agent = app.test_client()
-    sign_in(agent, "district1")
 
     clock.move_to(datetime(2026, 12, 5, 10, 0, tzinfo=SHANGHAI))  # the job (2 December) is long over
+    agent = app.test_client()
+    sign_in(agent, "district1")  # now: a session signed in days ago would have ended
     assert jobs.cancel_job(session, fresh(session, job), runtime.settings, utcnow()) == []
     response = console_post(agent, f"/console/jobs/{job.id}/cancel", {"note": "x"})
 
@@ -137,6 +137,10 @@ def test_a_job_whose_days_are_over_is_not_called_off(runtime, session, market: M
     assert _days(session, job) == [(2, ENROLLED)]
     assert _late_cancellations(session, job) == 0
     assert [m.kind for m in outbound_to(session, worker.phone)] == ["offer", "placement.worker"]
+    # The agent is told why, and nothing is written as if it had been called off.
+    assert "工期已经结束" in agent.get(response.headers["Location"]).get_data(as_text=True)
+    audit = session.scalars(select(AuditEvent.action).where(AuditEvent.target_id == job.id)).all()
+    assert "job.cancel" not in audit
 
 
 # -- the market's date, not UTC's: 07:00 in Shanghai is 23:00 UTC the day before -------------------

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.console.audit import record
 from dispatch.console.tickets.work import close_job_tickets
+from dispatch.jobs.services import is_over
 from dispatch.matching import rescue
 from dispatch.matching import services as matching
 from dispatch.models import Agent, Job, JobStatus, Offer, Worker
@@ -184,6 +185,8 @@ def cancel_job(
     job = rescue.lock_job(db, job.id)
     if job.status in (JobStatus.CANCELLED, JobStatus.EXPIRED):
         raise JobActionRefused(rescue.Refusal.CLOSED.value)
+    if is_over(settings, job, now):  # the work is done: its follow-ups and wage cases must stay
+        raise JobActionRefused(rescue.Refusal.OVER.value)
     before = job.status
     affected = matching.cancel_job(db, settings, job, now)
     close_job_tickets(db, agent, job.id, f"job {job.code} cancelled", remote_addr)
