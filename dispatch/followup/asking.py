@@ -1,7 +1,10 @@
 """The follow-up rounds: ask both sides of every placement that ended, remind the silent once, then
 hand the still silent to an agent (回访 by phone). Plain functions on a session; they flush, never
 commit. Each round changes a row's status in the same statement that picks it, so however often the
-periodic task runs there is one question, one reminder and one ticket per follow-up."""
+periodic task runs there is one question, one reminder and one ticket per follow-up.
+
+A placement is asked about when its worker held the place when the work began (see placements.py).
+Someone we cannot text (opted out, a number that cannot take SMS) goes straight to an agent."""
 
 from __future__ import annotations
 
@@ -15,14 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatch.db import savepoint
-from dispatch.followup import texts
+from dispatch.followup import placements, texts
 from dispatch.models import (
+    Contact,
     FollowUp,
     FollowUpChannel,
     FollowUpParty,
     FollowUpStatus,
     Job,
-    JobStatus,
     Offer,
     OfferStatus,
     Ticket,
@@ -36,6 +39,11 @@ CALL_FOLLOW_UP = "dispatch.voice.tasks.call_follow_up"  # the keypad call (dispa
 # Placements that ended longer ago are never asked: a first deploy must not text a year of them.
 MAX_AGE_DAYS = 14
 BATCH = 200  # per round and run; a backlog drains over the next runs (every 5 minutes)
+# Follow-ups asked longer ago are chased no more (and SMS answers no longer find them without a code).
+MAX_OPEN_DAYS = 30
+# Why a follow-up went to an agent (the ticket's details["reason"]).
+UNANSWERED_REASON = "unanswered"
+CANNOT_TEXT = "cannot_text"
 
 
 def run(session: Session, settings: Settings, now: datetime) -> dict[str, int]:
@@ -63,14 +71,16 @@ def ask_ended(session: Session, settings: Settings, now: datetime) -> int:
     latest = last_end_date_due(settings, now)
     earliest = latest + timedelta(days=1) - timedelta(days=MAX_AGE_DAYS)
     asked_before = select(FollowUp.id).where(FollowUp.offer_id == Offer.id).exists()
+    ended_on = placements.ended_on(settings)
     due = session.scalars(
         select(Offer)
         .join(Job, Job.id == Offer.job_id)
         .where(
-            Offer.status == OfferStatus.ACCEPTED,
-            Job.status != JobStatus.CANCELLED,
-            Job.end_date <= latest,
-            Job.end_date >= earliest,
+            Offer.status.in_((OfferStatus.ACCEPTED, OfferStatus.CANCELLED)),
+            placements.held_at_start(settings),
+            Job.end_date >= earliest,  # the index's range; the placement's own end is within it
+            ended_on <= latest,
+            ended_on >= earliest,
             ~asked_before,
         )
         .order_by(Job.end_date, Offer.job_id, Offer.id)
@@ -82,7 +92,7 @@ def ask_ended(session: Session, settings: Settings, now: datetime) -> int:
     asked = 0
     for offer in due:
         if offer.job_id not in seqs:
-            seqs[offer.job_id] = _seqs(session, offer.job_id)
+            seqs[offer.job_id] = placements.numbers(session, settings, offer.job_id)
         try:
             with savepoint(session):
                 _ask(session, settings, offer, seqs[offer.job_id].get(offer.id, 1), now)
@@ -92,17 +102,6 @@ def ask_ended(session: Session, settings: Settings, now: datetime) -> int:
             continue
         asked += 1
     return asked
-
-
-def _seqs(session: Session, job_id: int) -> dict[int, int]:
-    """Each placement's number among its job's (1, 2 ...), in the order the workers confirmed: the
-    order the job page lists them in and the employer was told them."""
-    offers = session.execute(
-        select(Offer.id)
-        .where(Offer.job_id == job_id, Offer.status == OfferStatus.ACCEPTED)
-        .order_by(Offer.responded_at, Offer.id)
-    ).scalars()
-    return {offer_id: number for number, offer_id in enumerate(offers, start=1)}
 
 
 def _ask(session: Session, settings: Settings, offer: Offer, seq: int, now: datetime) -> None:
@@ -125,66 +124,101 @@ def _ask(session: Session, settings: Settings, offer: Offer, seq: int, now: date
         session.add(rows[party])
     session.flush()
     for follow_up in rows.values():
-        _put_question(session, settings, follow_up, reminder=False)
+        _put_question(session, settings, follow_up, reminder=False, now=now)
 
 
-def _put_question(session: Session, settings: Settings, follow_up: FollowUp, reminder: bool) -> None:
+def _put_question(
+    session: Session, settings: Settings, follow_up: FollowUp, reminder: bool, now: datetime
+) -> bool:
+    """The question (or the reminder) by call or SMS; False when the person cannot be texted, so the
+    follow-up went to an agent at once instead (no text that would never be sent)."""
     if follow_up.channel == FollowUpChannel.VOICE:
         defer(session, CALL_FOLLOW_UP, follow_up.id, queue="sms")
+    elif not _can_text(session, texts.phone_of(follow_up)):
+        _hand_over(session, follow_up, now, CANNOT_TEXT)
+        return False
     elif reminder:
         texts.remind(session, settings, follow_up)
     else:
         texts.ask(session, settings, follow_up)
+    return True
+
+
+def _can_text(session: Session, phone: str) -> bool:
+    contact = session.scalar(select(Contact).where(Contact.phone == phone))
+    return contact is None or contact.may_receive
 
 
 def remind_silent(session: Session, settings: Settings, now: datetime) -> int:
     """Asked a day ago (FOLLOW_UP_REMINDER_HOURS) and not (fully) answered: asked once more."""
     cutoff = now - timedelta(hours=settings.FOLLOW_UP_REMINDER_HOURS)
-    silent = _pick(session, FollowUpStatus.ASKED, FollowUp.asked_at, cutoff)
+    silent = _pick(session, FollowUpStatus.ASKED, FollowUp.asked_at, cutoff, now)
+    reminded = 0
     for follow_up in silent:
         follow_up.status = FollowUpStatus.REMINDED
         follow_up.reminded_at = now
-        _put_question(session, settings, follow_up, reminder=True)
+        reminded += _put_question(session, settings, follow_up, reminder=True, now=now)
     session.flush()
-    return len(silent)
+    return reminded
 
 
 def hand_to_agents(session: Session, settings: Settings, now: datetime) -> int:
-    """Reminded FOLLOW_UP_TICKET_HOURS ago and still silent: a ticket asks an agent to call."""
+    """Reminded FOLLOW_UP_TICKET_HOURS ago and still silent: a ticket asks an agent to call. A worker
+    who said whether they were paid and only left the stars out is not called about the stars: their
+    follow-up ends unanswered (a wage case's mediator calls them anyway)."""
     cutoff = now - timedelta(hours=settings.FOLLOW_UP_TICKET_HOURS)
-    silent = _pick(session, FollowUpStatus.REMINDED, FollowUp.reminded_at, cutoff)
-    by_job: dict[int, Job] = {}
+    silent = _pick(session, FollowUpStatus.REMINDED, FollowUp.reminded_at, cutoff, now)
+    tickets = 0
     for follow_up in silent:
-        job = by_job.setdefault(follow_up.job_id, follow_up.job)
-        worker_side = follow_up.party == FollowUpParty.WORKER
-        person = follow_up.worker if worker_side else follow_up.employer
-        ticket = Ticket(
-            kind=TicketKind.FOLLOW_UP,
-            priority=3,
-            site_id=job.site_id,
-            phone=person.phone,
-            worker_id=follow_up.worker_id,
-            employer_id=follow_up.employer_id,
-            job_id=job.id,
-            summary=f"{job.code} #{follow_up.seq}: follow-up of the {follow_up.party.value} "
-            f"{person.name or person.phone} unanswered",
-            details={"follow_up_id": follow_up.id, "party": follow_up.party.value},
-            created_at=now,
-        )
-        session.add(ticket)
-        session.flush()
-        follow_up.status = FollowUpStatus.AGENT
-        follow_up.ticket_id = ticket.id
+        if follow_up.party == FollowUpParty.WORKER and follow_up.paid is not None:
+            follow_up.status = FollowUpStatus.UNANSWERED
+            continue
+        _hand_over(session, follow_up, now, UNANSWERED_REASON)
+        tickets += 1
     session.flush()
-    return len(silent)
+    return tickets
 
 
-def _pick(session: Session, status: FollowUpStatus, since: Any, cutoff: datetime) -> list[FollowUp]:
-    """Follow-ups in `status` since before `cutoff`, locked; rows another run holds are its own."""
+def _hand_over(session: Session, follow_up: FollowUp, now: datetime, reason: str) -> Ticket:
+    """One ticket for an agent to ask by phone; the follow-up waits for it (AGENT)."""
+    job = follow_up.job
+    worker_side = follow_up.party == FollowUpParty.WORKER
+    person = follow_up.worker if worker_side else follow_up.employer
+    why = "unanswered" if reason == UNANSWERED_REASON else "cannot be texted (opted out or undeliverable)"
+    ticket = Ticket(
+        kind=TicketKind.FOLLOW_UP,
+        priority=3,
+        site_id=job.site_id,
+        phone=person.phone,
+        worker_id=follow_up.worker_id,
+        employer_id=follow_up.employer_id,
+        job_id=job.id,
+        summary=f"{job.code} #{follow_up.seq}: follow-up of the {follow_up.party.value} "
+        f"{person.name or person.phone} {why}",
+        details={"follow_up_id": follow_up.id, "party": follow_up.party.value, "reason": reason},
+        created_at=now,
+    )
+    session.add(ticket)
+    session.flush()
+    follow_up.status = FollowUpStatus.AGENT
+    follow_up.ticket_id = ticket.id
+    log.info("follow-up %s to an agent (%s): ticket %s", follow_up.id, reason, ticket.id)
+    return ticket
+
+
+def _pick(
+    session: Session, status: FollowUpStatus, since: Any, cutoff: datetime, now: datetime
+) -> list[FollowUp]:
+    """Follow-ups in `status` since before `cutoff` (and asked within MAX_OPEN_DAYS), locked; rows
+    another run holds are its own."""
     return list(
         session.scalars(
             select(FollowUp)
-            .where(FollowUp.status == status, since <= cutoff)
+            .where(
+                FollowUp.status == status,
+                since <= cutoff,
+                FollowUp.asked_at >= now - timedelta(days=MAX_OPEN_DAYS),
+            )
             .order_by(since, FollowUp.id)
             .limit(BATCH)
             .with_for_update(skip_locked=True)

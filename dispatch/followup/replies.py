@@ -6,23 +6,36 @@ stars; 0 = did not come), `123 4` when one worker of the job is open, a bare `4`
 all. The parser has normalised the text (full-width digits, punctuation, Chinese numerals).
 
 A bare digit is also how a worker takes an offer (`1`) or answers a dialogue step: it is read as a
-follow-up answer only when the follow-up is the last thing we asked that person; otherwise this
-returns False and the offer or dialogue handlers read it. Anything else that is not an answer to
-one of the person's follow-ups also returns False, for the other handlers.
+follow-up answer only when an open follow-up is the last thing we asked that person (no open offer
+texted since), and never while a dialogue (registration, a job request) is in progress: any answer
+without a code then belongs to the dialogue. A bare digit after the follow-up was answered is a
+repeat only when no offer could want it. Otherwise, and for anything that is not an answer to one of
+the person's follow-ups, this returns False for the other handlers.
+
+Someone who is both a worker and an employer may have both sides open: the side asked (or reminded)
+last gets the answer; when that cannot tell them apart, or the numbers fit only the side asked
+earlier, they are asked to add the job's code (both lists in one text).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from dispatch.clock import utcnow
-from dispatch.followup import texts
-from dispatch.followup.services import BadAnswer, check_stars, paid_from_digit, record_answer
+from dispatch.followup import reading, texts
+from dispatch.followup.asking import MAX_OPEN_DAYS
+from dispatch.followup.services import (
+    ANSWERABLE_STATUSES,
+    BadAnswer,
+    check_stars,
+    paid_from_digit,
+    record_answer,
+)
+from dispatch.matching.replies import RECENT as RECENT_OFFER
 from dispatch.models import (
     OPEN_FOLLOW_UP_STATUSES,
     OPEN_OFFER_STATUSES,
@@ -40,61 +53,68 @@ from dispatch.sms.parser import Command, CommandKind
 
 # A repeated answer this soon after the follow-up was answered is acknowledged (not counted again).
 ACK_WINDOW = timedelta(days=3)
-_UNITS = ("星", "分")  # `5星`, `4分`: a star count written with its unit
-
-
-@dataclass(frozen=True)
-class Numbers:
-    """An all-digit text: the job code it starts with (3-8 digits), if any, then the small numbers."""
-
-    code: str | None
-    values: list[int]
-
-
-def read_numbers(text: str) -> Numbers | None:
-    tokens = [token.removesuffix(_UNITS[0]).removesuffix(_UNITS[1]) for token in text.split()]
-    if not 1 <= len(tokens) <= 3 or not all(token.isascii() and token.isdigit() for token in tokens):
-        return None
-    code = tokens[0] if 3 <= len(tokens[0]) <= 8 and len(tokens) > 1 else None
-    rest = tokens[1:] if code else tokens
-    if not all(len(token) <= 2 for token in rest):
-        return None
-    return Numbers(code, [int(token) for token in rest])
 
 
 def handle_follow_up_reply(session: Session, settings: Settings, message: Message, command: Command) -> bool:
     """An answer to an open follow-up; True when it was one and has been acted on."""
     if command.kind != CommandKind.TEXT:
         return False
-    numbers = read_numbers(command.text)
+    numbers = reading.read_numbers(command.text)
     if numbers is None:
         return False
     now = utcnow()
-    if message.worker_id is not None and _worker_answer(session, settings, message, numbers, now):
+    named = numbers.code is not None
+    workers: list[FollowUp] = []
+    employers: list[FollowUp] = []
+    if message.worker_id is not None:
+        workers = _follow_ups(
+            session, FollowUp.worker_id == message.worker_id, FollowUpParty.WORKER, now, named
+        )
+    if message.employer_id is not None:
+        employers = _follow_ups(
+            session, FollowUp.employer_id == message.employer_id, FollowUpParty.EMPLOYER, now, named
+        )
+    worker_values = reading.worker_values(numbers.values, workers)
+    meant_workers = reading.named(workers, numbers.code) if worker_values is not None else []
+    meant_employers = reading.named(employers, numbers.code)
+    if not meant_workers and not meant_employers:
+        return False
+    if not named and _in_dialogue(session, settings, message, now):
+        return False  # `1` confirms a job request, `3` picks a trade: the dialogue's; a code says ours
+    party = reading.party(meant_workers, meant_employers, worker_values or [], numbers)
+    if party is None:
+        if len(numbers.values) == 1 and not named:
+            both = reading.open_ones(meant_workers) + reading.open_ones(meant_employers)
+            if not _asked_last(session, message, both, now):
+                return False
+        texts.which_side(
+            session, settings, message, reading.open_ones(meant_workers), reading.open_ones(meant_employers)
+        )
         return True
-    return message.employer_id is not None and _employer_answer(session, settings, message, numbers, now)
+    if party == FollowUpParty.WORKER:
+        assert worker_values is not None
+        return _worker_answer(session, settings, message, numbers.code, worker_values, workers, now)
+    return _employer_answer(session, settings, message, numbers, employers, now)
 
 
 def _worker_answer(
-    session: Session, settings: Settings, message: Message, numbers: Numbers, now: datetime
+    session: Session,
+    settings: Settings,
+    message: Message,
+    code: str | None,
+    values: list[int],
+    mine: list[FollowUp],
+    now: datetime,
 ) -> bool:
-    mine = _follow_ups(session, FollowUp.worker_id == message.worker_id, FollowUpParty.WORKER, now)
-    values = numbers.values
-    if not mine or len(values) not in (1, 2) or any(len(str(v)) > 1 for v in values):
-        return False
-    if numbers.code is not None:
-        chosen = [fu for fu in mine if fu.job.code == numbers.code]
-        if not chosen:
-            return False  # `123 1` for an offer of job 123
+    if code is not None:
+        chosen = reading.named(mine, code)
     else:
         chosen = _unanswered_first(mine)
         if len(values) == 1 and not _asked_last(session, message, chosen, now):
             return False
     follow_up = _one(chosen)
     if follow_up is None:
-        texts.which_job(
-            session, settings, message, [fu for fu in chosen if fu.status != FollowUpStatus.ANSWERED]
-        )
+        texts.which_job(session, settings, message, reading.open_ones(chosen))
         return True
     if follow_up.status == FollowUpStatus.ANSWERED:
         texts.already(session, settings, message, follow_up)
@@ -114,18 +134,23 @@ def _worker_answer(
 
 
 def _employer_answer(
-    session: Session, settings: Settings, message: Message, numbers: Numbers, now: datetime
+    session: Session,
+    settings: Settings,
+    message: Message,
+    numbers: reading.Numbers,
+    mine: list[FollowUp],
+    now: datetime,
 ) -> bool:
-    mine = _follow_ups(session, FollowUp.employer_id == message.employer_id, FollowUpParty.EMPLOYER, now)
     values = numbers.values
-    if not mine:
-        return False
     if numbers.code is not None:
-        chosen = [fu for fu in mine if fu.job.code == numbers.code]
-        if not chosen:
-            return False
+        chosen = reading.named(mine, numbers.code)
         if len(values) == 2:  # `123 2 4`: that worker exactly, else the list of who is meant
-            chosen = [fu for fu in chosen if fu.seq == values[0]] or _open(chosen) or _open(mine) or chosen
+            chosen = (
+                [fu for fu in chosen if fu.seq == values[0]]
+                or reading.open_ones(chosen)
+                or reading.open_ones(mine)
+                or chosen
+            )
             follow_up = (
                 chosen[0] if chosen[0].seq == values[0] and chosen[0].job.code == numbers.code else None
             )
@@ -136,10 +161,10 @@ def _employer_answer(
         chosen = _unanswered_first(mine)
         if not _asked_last(session, message, chosen, now):
             return False
-        follow_up = _one(chosen) if len(values) == 1 or not _open(chosen) else None
+        follow_up = _one(chosen) if len(values) == 1 or not reading.open_ones(chosen) else None
     if follow_up is None:
         # Several workers could be meant, or the text named none of them: list what to send.
-        texts.which_worker(session, settings, message, _open(chosen) or chosen)
+        texts.which_worker(session, settings, message, reading.open_ones(chosen) or chosen)
         return True
     if follow_up.status == FollowUpStatus.ANSWERED:
         texts.already(session, settings, message, follow_up)
@@ -178,59 +203,59 @@ def _record(
 
 
 def _follow_ups(
-    session: Session, person: ColumnElement[bool], party: FollowUpParty, now: datetime
+    session: Session, person: ColumnElement[bool], party: FollowUpParty, now: datetime, named: bool
 ) -> list[FollowUp]:
-    """The person's open follow-ups, and those they answered lately (a repeated answer is thanked)."""
+    """The person's open follow-ups (asked within MAX_OPEN_DAYS), those they answered lately (a repeated
+    answer is thanked) and, for an answer naming its job, those that ended unanswered (a late answer
+    still counts)."""
+    recent = FollowUp.asked_at >= now - timedelta(days=MAX_OPEN_DAYS)
+    statuses = ANSWERABLE_STATUSES if named else OPEN_FOLLOW_UP_STATUSES
     query = (
         select(FollowUp)
         .options(joinedload(FollowUp.job), joinedload(FollowUp.worker))
         .where(
             person,
             FollowUp.party == party,
-            or_(FollowUp.status.in_(OPEN_FOLLOW_UP_STATUSES), FollowUp.answered_at >= now - ACK_WINDOW),
+            or_(
+                and_(FollowUp.status.in_(statuses), recent),
+                and_(FollowUp.status == FollowUpStatus.ANSWERED, FollowUp.answered_at >= now - ACK_WINDOW),
+            ),
         )
         .order_by(FollowUp.asked_at, FollowUp.job_id, FollowUp.seq)
     )
     return list(session.scalars(query))
 
 
-def _open(follow_ups: Sequence[FollowUp]) -> list[FollowUp]:
-    return [fu for fu in follow_ups if fu.status in OPEN_FOLLOW_UP_STATUSES]
-
-
 def _unanswered_first(follow_ups: Sequence[FollowUp]) -> list[FollowUp]:
     """Without a code a text means the open follow-ups; only with none open, the lately answered."""
-    return _open(follow_ups) or [max(follow_ups, key=lambda fu: fu.answered_at or fu.asked_at)]
+    return reading.open_ones(follow_ups) or [max(follow_ups, key=lambda fu: fu.answered_at or fu.asked_at)]
 
 
 def _one(follow_ups: Sequence[FollowUp]) -> FollowUp | None:
     return follow_ups[0] if len(follow_ups) == 1 else None
 
 
-def _asked_last(session: Session, message: Message, follow_ups: Sequence[FollowUp], now: datetime) -> bool:
-    """Whether the follow-up question is the last thing we asked: no offer still open was texted to
-    them since, and no dialogue (registration, a job request) has moved since."""
-    moments = [
-        fu.answered_at
-        if fu.status == FollowUpStatus.ANSWERED and fu.answered_at
-        else fu.reminded_at or fu.asked_at
-        for fu in follow_ups
-    ]
-    since = max(moments)
-    if message.worker_id is not None:
-        newer_offer = session.scalar(
-            select(Offer.id)
-            .where(
-                Offer.worker_id == message.worker_id,
-                Offer.status.in_(OPEN_OFFER_STATUSES),
-                Offer.sent_at > since,
-            )
-            .limit(1)
-        )
-        if newer_offer is not None:
-            return False
-    # At or after: a dialogue that moved in the same instant (one request's worth of work) was asked later.
-    dialogue = session.scalar(
-        select(Conversation.id).where(Conversation.phone == message.phone, Conversation.updated_at >= since)
+def _in_dialogue(session: Session, settings: Settings, message: Message, now: datetime) -> bool:
+    """A dialogue (registration, a job request) in progress for this phone, within its TTL."""
+    fresh = now - timedelta(hours=settings.CONVERSATION_TTL_HOURS)
+    query = select(Conversation.id).where(
+        Conversation.phone == message.phone, Conversation.updated_at >= fresh
     )
-    return dialogue is None
+    return session.scalar(query) is not None
+
+
+def _asked_last(session: Session, message: Message, follow_ups: Sequence[FollowUp], now: datetime) -> bool:
+    """Whether a bare digit answers these follow-ups. Open ones: the question is the last thing we asked
+    (no offer still open was texted since). Answered ones (a repeat): only when no offer could want the
+    digit: none open and none texted lately (a late yes to a lapsed or closed offer is matching's)."""
+    if message.worker_id is None:
+        return True
+    open_ones = reading.open_ones(follow_ups)
+    offers = select(Offer.id).where(Offer.worker_id == message.worker_id)
+    if open_ones:
+        offers = offers.where(
+            Offer.status.in_(OPEN_OFFER_STATUSES), Offer.sent_at > reading.last_asked(open_ones)
+        )
+    else:
+        offers = offers.where(or_(Offer.status.in_(OPEN_OFFER_STATUSES), Offer.sent_at > now - RECENT_OFFER))
+    return session.scalar(offers.limit(1)) is None

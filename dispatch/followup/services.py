@@ -29,6 +29,9 @@ from dispatch.wages import services as wages
 
 log = logging.getLogger(__name__)
 MAX_STARS = 5
+# What an answer may still fill in: open follow-ups, and those whose chasing ended unanswered (a late
+# answer naming the job is still worth having: "not paid" most of all).
+ANSWERABLE_STATUSES = OPEN_FOLLOW_UP_STATUSES | {FollowUpStatus.UNANSWERED}
 
 
 class BadAnswer(ValueError):
@@ -76,7 +79,7 @@ def record_answer(
         check_stars(follow_up.party, stars)
     new_paid = paid if follow_up.party == FollowUpParty.WORKER and follow_up.paid is None else None
     new_stars = stars if follow_up.stars is None else None
-    if follow_up.status not in OPEN_FOLLOW_UP_STATUSES or (new_paid is None and new_stars is None):
+    if follow_up.status not in ANSWERABLE_STATUSES or (new_paid is None and new_stars is None):
         if inbound is not None:
             texts.already(session, settings, inbound, follow_up)
         return False
@@ -102,6 +105,19 @@ def record_answer(
     log.info(
         "follow-up %s (%s) answered via %s: paid=%s stars=%s", follow_up.id, follow_up.party, via, paid, stars
     )
+    return True
+
+
+def end_unanswered(session: Session, follow_up: FollowUp) -> bool:
+    """Chasing is over without (every) answer: the follow-up leaves the open ones, so that SMS answers
+    no longer need to tell it apart from newer ones and the employer's "left to rate" forgets it.
+    False if it was answered meanwhile."""
+    session.execute(select(FollowUp.id).where(FollowUp.id == follow_up.id).with_for_update())
+    session.refresh(follow_up)
+    if follow_up.status not in OPEN_FOLLOW_UP_STATUSES:
+        return False
+    follow_up.status = FollowUpStatus.UNANSWERED
+    session.flush()
     return True
 
 

@@ -17,6 +17,10 @@ from dispatch.sms.services import queue_sms, reply
 # What keeps the texts within their budget (tests/sms/test_templates.py measures them at these).
 MAX_PENDING_LISTED = 3  # an employer asked "which worker?" sees this many (code, seq, name)
 MAX_CODES_LISTED = 5  # a worker asked "which job?" sees this many codes
+# Someone both worker and employer, asked which side they answer: this many of each (the template
+# shows no more, whatever it is given).
+MAX_SIDE_CODES = 2
+MAX_SIDE_PENDING = 1
 WAGE_ANSWERS = frozenset({PaidAnswer.PART, PaidAnswer.NONE})
 
 
@@ -137,3 +141,22 @@ def which_worker(
         (fu.job.code, fu.seq, person_name(fu.worker.name, language)) for fu in open_ones[:MAX_PENDING_LISTED]
     ]
     return reply(session, settings, inbound, "followup_which_employer", "followup.which", pending=pending)
+
+
+def which_side(
+    session: Session,
+    settings: Settings,
+    inbound: Message,
+    as_worker: Sequence[FollowUp],
+    as_employer: Sequence[FollowUp],
+) -> Message:
+    """Someone both worker and employer, with both sides open, sent numbers that could be either:
+    what to send for each (the job code makes the side plain)."""
+    language = language_of(session, inbound.phone)
+    codes = list(dict.fromkeys(fu.job.code for fu in as_worker))[:MAX_SIDE_CODES]
+    pending = [
+        (fu.job.code, fu.seq, person_name(fu.worker.name, language)) for fu in as_employer[:MAX_SIDE_PENDING]
+    ]
+    return reply(
+        session, settings, inbound, "followup_which_side", "followup.which", codes=codes, pending=pending
+    )

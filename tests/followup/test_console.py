@@ -95,7 +95,8 @@ def test_an_agent_records_the_answers_heard_on_the_phone(
     session.expire_all()
     ticket = session.get(Ticket, employer_side.ticket_id)
     assert (ticket.status, ticket.outcome) == (TicketStatus.RESOLVED, "no_answer")
-    assert session.get(type(employer_side), employer_side.id).status == FollowUpStatus.AGENT
+    # It ends unanswered: no longer open (a bare `1` is never its answer; see test_late_answers).
+    assert session.get(type(employer_side), employer_side.id).status == FollowUpStatus.UNANSWERED
     assert session.get(Worker, worker.id).rating_count == 0
     assert session.scalar(select(AuditEvent.id).where(AuditEvent.action == "follow_up.no_answer")) is not None
 

@@ -66,7 +66,11 @@ def test_silence_gets_one_reminder_then_one_ticket(runtime, session, client, clo
     rows = {fu.party: fu for fu in follow_ups(session, job)}
     for ticket in tickets:
         follow_up = rows[FollowUpParty(ticket.details["party"])]
-        assert ticket.details == {"follow_up_id": follow_up.id, "party": follow_up.party.value}
+        assert ticket.details == {
+            "follow_up_id": follow_up.id,
+            "party": follow_up.party.value,
+            "reason": "unanswered",
+        }
         assert (follow_up.status, follow_up.ticket_id) == (FollowUpStatus.AGENT, ticket.id)
         assert (ticket.priority, ticket.site_id, ticket.job_id) == (3, job.site_id, job.id)
         assert (ticket.worker_id, ticket.employer_id) == (worker.id, employer.id)

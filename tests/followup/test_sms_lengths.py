@@ -120,12 +120,19 @@ def test_every_follow_up_text_fits(session, runtime, market: Market, language: s
     texts.which_worker(
         session, settings, employer_in, [fu for fu in rows if fu.party == FollowUpParty.EMPLOYER]
     )
+    texts.which_side(
+        session,
+        settings,
+        employer_in,
+        [fu for fu in rows if fu.party == FollowUpParty.WORKER],
+        [fu for fu in rows if fu.party == FollowUpParty.EMPLOYER],
+    )
 
     session.expire_all()
     sent = session.scalars(
         select(Message).where(Message.direction == Direction.OUTBOUND).order_by(Message.id)
     ).all()
-    assert len(sent) == 19
+    assert len(sent) == 20
     for message in sent:
         assert message.language == language
         assert_fits(message.body, language, settings)
@@ -140,4 +147,4 @@ def test_the_follow_up_templates_are_all_measured() -> None:
     from tests.sms.test_templates import NEEDS
 
     assert {name for name in NEEDS if name.startswith("followup_")} == FOLLOW_UP_TEMPLATES
-    assert len(FOLLOW_UP_TEMPLATES) == 11
+    assert len(FOLLOW_UP_TEMPLATES) == 12

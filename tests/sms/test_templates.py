@@ -53,6 +53,7 @@ NEEDS: dict[str, set[str]] = {
     "followup_thanks_employer": {"code", "seq", "left"},
     "followup_thanks_worker": {"code", "wage"},
     "followup_which_employer": {"pending"},
+    "followup_which_side": {"codes", "pending"},
     "followup_which_worker": {"codes"},
     "followup_worker": {"code", "date", "trade", "name"},
     "forward_done": {"code", "to_phone", "invited"},
@@ -184,8 +185,9 @@ def _contexts(session, runtime, template: str, language: str) -> list[dict[str, 
         "why": list(FORWARD_REASONS),
         "kept": [False, True],
         "limit": [99],
-        # day insurance: PREFIX-YYMMDD-NNNNNN from the enrolment id (a seventh digit after ten million)
-        "insurance": ["", f"{runtime.settings.INSURANCE_REFERENCE_PREFIX}-261231-{9_999_999:06d}"],
+        # day insurance: PREFIX-YYMMDD-NNNNNN from the enrolment id (a seventh digit after ten million),
+        # with the longest prefix Settings.check allows (4 letters), whatever this deployment's is
+        "insurance": ["", f"ABCD-261231-{9_999_999:06d}"],
         "insured_days": [1, 60],  # the job's days still to come, at most Job.days
         "reason": [reason.value for reason in RefusalReason],
         # wage cases (dispatch.wages): every result, amounts up to the largest claim (100,000 x 60 days)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from dispatch.console.audit import record
 from dispatch.console.tickets.services import resolve_ticket
 from dispatch.console.tickets.work import hold
-from dispatch.followup.services import BadAnswer, check_stars, paid_from_digit, record_answer
+from dispatch.followup.services import BadAnswer, check_stars, end_unanswered, paid_from_digit, record_answer
 from dispatch.models import (
     Agent,
     AnsweredVia,
@@ -110,10 +110,19 @@ def answer_by_phone(
 def nobody_answered(
     db: Session, agent: Agent, ticket: Ticket, follow_up: FollowUp, note: str, remote_addr: str = ""
 ) -> None:
-    """The call found nobody: the follow-up ends unanswered (an SMS answer later still counts)."""
+    """The call found nobody: the follow-up ends unanswered (UNANSWERED, no longer open: a bare `1`
+    is then never read as its answer; an SMS answer naming the job still counts)."""
     hold(db, agent, ticket, remote_addr)
+    ended = end_unanswered(db, follow_up)
     record(
-        db, agent, "follow_up.no_answer", follow_up, note=note, remote_addr=remote_addr, ticket_id=ticket.id
+        db,
+        agent,
+        "follow_up.no_answer",
+        follow_up,
+        note=note,
+        remote_addr=remote_addr,
+        ticket_id=ticket.id,
+        ended=ended,
     )
     resolve_ticket(db, agent, ticket, TicketOutcome.NO_ANSWER, note, remote_addr)
 
