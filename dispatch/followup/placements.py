@@ -11,58 +11,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, Date, and_, case, cast, func, literal, or_, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from dispatch.models import FollowUp, InsuranceEnrolment, Job, JobStatus, Offer, OfferStatus
+from dispatch.models import EnrolmentStatus, FollowUp, InsuranceEnrolment, Job, JobStatus, Offer, OfferStatus
 from dispatch.settings import Settings
 
+# Days a placement's worker was insured for and did not lose: every day of a place still standing, and
+# of a place cut short, the days already begun (matching.services.accept enrols every place it confirms;
+# giving a place back or calling a job off cancels only the days not yet begun). Plain SQL, so the
+# follow-ups run on SQLite (a first run) as on PostgreSQL.
+_KEPT = (EnrolmentStatus.ENROLLED, EnrolmentStatus.FAILED)
 
-def given_back() -> ColumnElement[bool]:
-    """The offer is one its worker gave back (`取消 123`): matching lists those in job.matching."""
-    matching = func.coalesce(cast(Job.matching, JSONB), cast(literal("{}"), JSONB))
-    wanted = func.jsonb_build_object("given_back", func.jsonb_build_array(Offer.id))
-    return matching.op("@>", return_type=Boolean)(wanted)
 
-
-def _local(settings: Settings, moment: Any) -> Any:
-    """A timestamptz as the market's wall clock (a timestamp without zone), in SQL."""
-    return func.timezone(settings.MARKET_TIMEZONE, moment)
+def _kept_days() -> Any:
+    return select(InsuranceEnrolment.work_date).where(
+        InsuranceEnrolment.offer_id == Offer.id, InsuranceEnrolment.status.in_(_KEPT)
+    )
 
 
 def held_at_start(settings: Settings) -> ColumnElement[bool]:
     """The worker held the place when the work began: a placement still standing, or one cancelled at
-    or after the job's start (the job called off, or the place given back, mid-job). Standby and open
-    offers are cancelled with the job too; only a place taken was ever insured, so an insurance row
-    tells a place from those (matching.services.accept enrols every place it confirms)."""
-    starts = Job.work_date + Job.start_time  # the market's wall clock
-    was_placed = select(InsuranceEnrolment.id).where(InsuranceEnrolment.offer_id == Offer.id).exists()
-    returned = given_back()
+    or after a working day's start (the job called off, or the place given back, mid-job), which kept
+    the insurance of the days begun. Standby and open offers cancelled with the job were never insured,
+    and a place given back before the start lost every day's."""
     return or_(
         and_(Offer.status == OfferStatus.ACCEPTED, Job.status != JobStatus.CANCELLED),
-        and_(
-            Offer.status == OfferStatus.CANCELLED,
-            was_placed,
-            or_(
-                and_(returned, _local(settings, Offer.responded_at) >= starts),
-                and_(
-                    ~returned,
-                    Job.status == JobStatus.CANCELLED,
-                    _local(settings, Job.cancelled_at) >= starts,
-                ),
-            ),
-        ),
+        and_(Offer.status == OfferStatus.CANCELLED, _kept_days().exists()),
     )
 
 
 def ended_on(settings: Settings) -> Any:
-    """The placement's last day: the job's, or the day it was called off or given back if sooner."""
-    stopped = case((given_back(), Offer.responded_at), else_=Job.cancelled_at)
-    return case(
-        (Offer.status == OfferStatus.ACCEPTED, Job.end_date),
-        else_=func.least(Job.end_date, cast(_local(settings, stopped), Date)),
-    )
+    """The placement's last day: the job's, or the last day begun when it was cut short."""
+    last_kept = _kept_days().with_only_columns(func.max(InsuranceEnrolment.work_date)).scalar_subquery()
+    return case((Offer.status == OfferStatus.ACCEPTED, Job.end_date), else_=last_kept)
 
 
 def numbers(session: Session, settings: Settings, job_id: int) -> dict[int, int]:
