@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from dispatch.followup import texts
 from dispatch.models import (
     OPEN_FOLLOW_UP_STATUSES,
+    Agent,
     AnsweredVia,
     Employer,
     FollowUp,
@@ -62,6 +63,7 @@ def record_answer(
     via: AnsweredVia,
     now: datetime,
     inbound: Message | None = None,
+    agent: Agent | None = None,
 ) -> bool:
     """Store what is still missing of one side's answers and count it where matching will see it.
 
@@ -69,7 +71,8 @@ def record_answer(
     nothing, so nothing is ever counted twice. The follow-up row is locked first, so two answers
     arriving at once are applied one after the other, the second finding the first. With `inbound`
     (an answer by SMS), the person gets a text back: thanks, the question still open, or "already
-    have it". Returns whether anything new was recorded.
+    have it". `agent`: who recorded it by phone (on the audit of a wage case it opens). Returns whether
+    anything new was recorded.
     """
     # Lock the row alone (a refresh would lock whatever the follow-up was loaded joined with), then
     # read it as the answer before ours left it.
@@ -99,7 +102,7 @@ def record_answer(
             _resolve_ticket(session, follow_up, via, now)
     session.flush()
     if new_paid in texts.WAGE_ANSWERS:
-        wages.open_case(session, settings, follow_up, now)
+        wages.open_case(session, settings, follow_up, now, agent=agent)
     if inbound is not None:
         texts.answered(session, settings, inbound, follow_up, left=_left_to_rate(session, follow_up))
     log.info(

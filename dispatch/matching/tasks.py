@@ -12,6 +12,7 @@ from dispatch.matching import employer, services, waves
 from dispatch.models import OPEN_OFFER_STATUSES, Job, JobStatus, Offer, OfferStatus
 from dispatch.queue import defer
 from dispatch.runtime import get_runtime
+from dispatch.wages.holds import expire_overdue_held_jobs
 
 log = logging.getLogger(__name__)
 # The sweep leaves an expiry this young to the wave job scheduled for it.
@@ -91,11 +92,19 @@ def sweep_offers() -> dict[str, int]:
         for job_id in session.scalars(forgotten.limit(SWEEP_BATCH)):
             defer(session, services.SEND_WAVE, job_id, 1, queue="matching")
             never_started += 1
-        if stale or restarted or never_started:
+        # Held jobs nobody released before their last day began: over (else they stay "active" for good).
+        held_expired = expire_overdue_held_jobs(session, runtime.settings, now, SWEEP_BATCH)
+        if stale or restarted or never_started or held_expired:
             log.info(
-                "offer sweep: %s expired, %s jobs restarted, %s never started",
+                "offer sweep: %s expired, %s jobs restarted, %s never started, %s held jobs expired",
                 len(stale),
                 restarted,
                 never_started,
+                held_expired,
             )
-        return {"expired": len(stale), "restarted": restarted, "never_started": never_started}
+        return {
+            "expired": len(stale),
+            "restarted": restarted,
+            "never_started": never_started,
+            "held_expired": held_expired,
+        }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -165,6 +166,26 @@ def _expire(session: Session, agent: Agent | None, job: Job, remote_addr: str, *
     active jobs (their IVR list, the sweeps)."""
     job.status = JobStatus.EXPIRED
     audit(session, agent, "job.expire", job, remote_addr=remote_addr, reason="held_past_its_days", **details)
+
+
+def expire_overdue_held_jobs(session: Session, settings: Settings, now: datetime, limit: int = 100) -> int:
+    """Held jobs nobody released before their last day began (an employer whose case stays open, or
+    held by hand): they are over. Run by matching's periodic sweep; returns how many expired."""
+    today = now.astimezone(ZoneInfo(settings.MARKET_TIMEZONE)).date()
+    candidates = session.scalars(
+        select(Job)
+        .where(Job.status == JobStatus.HELD, Job.end_date <= today)
+        .order_by(Job.end_date, Job.id)
+        .limit(limit)
+        .with_for_update(key_share=True, skip_locked=True)
+    ).all()
+    expired = 0
+    for job in candidates:
+        if _over(settings, job, now):
+            _expire(session, None, job, "", by="sweep")
+            expired += 1
+    session.flush()
+    return expired
 
 
 def release_held_job(

@@ -85,6 +85,8 @@ def test_an_agent_records_the_answers_heard_on_the_phone(
     audit = session.scalar(select(AuditEvent).where(AuditEvent.action == "follow_up.answer"))
     assert (audit.agent_id, audit.target_id, audit.note) == (agent.id, fu.id, "说还差一天")
     assert audit.details["paid"] == "part" and audit.details["stars"] == 4
+    opened = session.scalar(select(AuditEvent).where(AuditEvent.action == "wage_case.open"))
+    assert opened.agent_id == agent.id  # the case was opened by what this agent heard
 
     # The employer's side: the stars include 0 (did not come); the agent found nobody this time.
     employer_side = rows[FollowUpParty.EMPLOYER]

@@ -3,6 +3,8 @@ expire instead of going to matching; another town's cases and jobs are not shown
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -120,3 +122,23 @@ def test_a_held_job_shows_only_the_agents_towns_cases(app, session, runtime, mar
     case_html = page(taixi, f"/console/cases/{own_case.id}")
     assert f"/console/cases/{other_case.id}" not in case_html
     assert "另有1个未结案件属于您不负责的站点" in case_html
+
+
+def test_the_sweep_expires_held_jobs_whose_last_day_began_while_the_case_stays_open(session, runtime, market):
+    """Nobody frees the employer: a held job whose last day began is over all the same (else it would
+    stay one of their active jobs, in the IVR's list, for good); one still to come stays held."""
+    from dispatch.matching import tasks
+
+    p = placement(session, runtime, market)
+    open_case(session, runtime.settings, p.follow_up, NOW)
+    started = held_job(session, market, p.employer, work_date=TODAY)  # began at 08:00 today
+    later = held_job(session, market, p.employer, work_date=TODAY + timedelta(days=1))
+    commit(runtime, session)
+
+    assert tasks.sweep_offers()["held_expired"] == 1
+    assert tasks.sweep_offers()["held_expired"] == 0
+    session.expire_all()
+    assert session.get(Job, started.id).status == JobStatus.EXPIRED
+    assert session.get(Job, later.id).status == JobStatus.HELD
+    assert audit_actions(session, "job", started.id) == ["job.expire"]
+    assert session.get(Employer, p.employer.id).status == EmployerStatus.HELD

@@ -90,7 +90,9 @@ def answer_by_phone(
 ) -> None:
     """Record what the person said on the phone; the ticket is resolved as called."""
     hold(db, agent, ticket, remote_addr)
-    recorded = record_answer(db, settings, follow_up, paid=paid, stars=stars, via=AnsweredVia.AGENT, now=now)
+    recorded = record_answer(
+        db, settings, follow_up, paid=paid, stars=stars, via=AnsweredVia.AGENT, now=now, agent=agent
+    )
     record(
         db,
         agent,
