@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.db import savepoint
 from dispatch.followup import placements, texts
+from dispatch.jobs.tickets import open_job_ticket
 from dispatch.models import (
     Contact,
     FollowUp,
@@ -185,21 +186,18 @@ def _hand_over(session: Session, follow_up: FollowUp, now: datetime, reason: str
     worker_side = follow_up.party == FollowUpParty.WORKER
     person = follow_up.worker if worker_side else follow_up.employer
     why = "unanswered" if reason == UNANSWERED_REASON else "cannot be texted (opted out or undeliverable)"
-    ticket = Ticket(
-        kind=TicketKind.FOLLOW_UP,
+    ticket = open_job_ticket(
+        session,
+        TicketKind.FOLLOW_UP,
+        job,
         priority=3,
-        site_id=job.site_id,
-        phone=person.phone,
-        worker_id=follow_up.worker_id,
-        employer_id=follow_up.employer_id,
-        job_id=job.id,
         summary=f"{job.code} #{follow_up.seq}: follow-up of the {follow_up.party.value} "
         f"{person.name or person.phone} {why}",
         details={"follow_up_id": follow_up.id, "party": follow_up.party.value, "reason": reason},
-        created_at=now,
+        now=now,
+        worker=follow_up.worker,
+        phone=person.phone,
     )
-    session.add(ticket)
-    session.flush()
     follow_up.status = FollowUpStatus.AGENT
     follow_up.ticket_id = ticket.id
     log.info("follow-up %s to an agent (%s): ticket %s", follow_up.id, reason, ticket.id)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.insurance.providers import EnrolmentRefused, get_insurer
+from dispatch.jobs.tickets import has_open_ticket, open_job_ticket
 from dispatch.models import (
     EnrolmentStatus,
     InsuranceEnrolment,
@@ -26,7 +27,6 @@ from dispatch.models import (
     OfferStatus,
     Ticket,
     TicketKind,
-    TicketStatus,
     Worker,
 )
 from dispatch.settings import Settings
@@ -168,31 +168,19 @@ def open_ticket(session: Session, offer: Offer, reason: str, now: datetime, plac
     """An INSURANCE ticket asking an agent to fix the worker's details, once per worker and job.
     `placed`: the worker holds the place uninsured (low priority) or, high-risk, was not placed."""
     job, worker = offer.job, offer.worker
-    already = session.scalar(
-        select(Ticket.id).where(
-            Ticket.kind == TicketKind.INSURANCE,
-            Ticket.job_id == job.id,
-            Ticket.worker_id == worker.id,
-            Ticket.status != TicketStatus.RESOLVED,
-        )
-    )
-    if already is not None:
+    if has_open_ticket(session, TicketKind.INSURANCE, job, worker):
         return None
     what = "placed without day insurance" if placed else "not placed: the trade needs day insurance"
-    ticket = Ticket(
-        kind=TicketKind.INSURANCE,
+    ticket = open_job_ticket(
+        session,
+        TicketKind.INSURANCE,
+        job,
         priority=OTHER_PRIORITY if placed else HIGH_RISK_PRIORITY,
-        site_id=job.site_id,
-        phone=worker.phone,
-        worker_id=worker.id,
-        employer_id=job.employer_id,
-        job_id=job.id,
         summary=f"{job.code}: {worker.name or worker.phone} {what} ({reason}); "
         "fix the worker's details (real name)" + ("" if placed else ", then book by phone"),
         details={"reason": reason, "offer_id": offer.id, "high_risk": job.trade.high_risk, "placed": placed},
-        created_at=now,
+        now=now,
+        worker=worker,
     )
-    session.add(ticket)
-    session.flush()
     log.info("insurance ticket for worker %s on job %s: %s", worker.id, job.id, reason)
     return ticket

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from dispatch.clock import utcnow
 from dispatch.insurance import services as insurance
 from dispatch.jobs import services as jobs
+from dispatch.jobs.tickets import has_open_ticket, open_job_ticket
 from dispatch.matching import employer, notices
 from dispatch.models import (
     OPEN_OFFER_STATUSES,
@@ -421,22 +422,18 @@ def _under_way(settings: Settings, job: Job, now: datetime) -> bool:
 def _call_for_refill(session: Session, job: Job, worker: Worker, now: datetime) -> Ticket:
     """A placed worker dropped out after the start: the job goes to an agent (no automatic wave)."""
     job.status = JobStatus.ESCALATED
-    ticket = Ticket(
-        kind=TicketKind.UNFILLED_JOB,
+    return open_job_ticket(
+        session,
+        TicketKind.UNFILLED_JOB,
+        job,
         priority=1,
-        site_id=job.site_id,
-        phone=job.employer.phone,
-        employer_id=job.employer_id,
-        worker_id=worker.id,
-        job_id=job.id,
         summary=f"{job.code}: {worker.name} cancelled after the start; {job.filled}/{job.headcount}, "
         "find a replacement by phone",
         details={"reason": "cancelled_after_start", "remaining": job.remaining},
-        created_at=now,
+        now=now,
+        worker=worker,
+        phone=job.employer.phone,
     )
-    session.add(ticket)
-    session.flush()
-    return ticket
 
 
 def maybe_next_wave(session: Session, job: Job) -> bool:
@@ -474,30 +471,19 @@ def on_worker_opted_out(session: Session, settings: Settings, worker: Worker, no
     tickets = []
     for offer in held:
         job = offer.job
-        open_already = session.scalar(
-            select(Ticket.id).where(
-                Ticket.job_id == job.id,
-                Ticket.worker_id == worker.id,
-                Ticket.kind == TicketKind.UNFILLED_JOB,
-                Ticket.status != TicketStatus.RESOLVED,
-            )
-        )
-        if open_already is not None:
+        if has_open_ticket(session, TicketKind.UNFILLED_JOB, job, worker):
             continue
-        ticket = Ticket(
-            kind=TicketKind.UNFILLED_JOB,
+        ticket = open_job_ticket(
+            session,
+            TicketKind.UNFILLED_JOB,
+            job,
             priority=2,
-            site_id=job.site_id,
-            phone=worker.phone,
-            worker_id=worker.id,
-            employer_id=job.employer_id,
-            job_id=job.id,
             summary=f"{job.code}: placed worker {worker.name} ({worker.phone}) opted out of texts; "
             "call to confirm they still come",
             details={"reason": OPTED_OUT, "offer_id": offer.id},
-            created_at=now,
+            now=now,
+            worker=worker,
         )
-        session.add(ticket)
         tickets.append(ticket)
     session.flush()
     if tickets:

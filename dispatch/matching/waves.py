@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from dispatch.jobs.tickets import open_job_ticket
 from dispatch.matching import candidates as pool_candidates
 from dispatch.matching import config as matching_config
 from dispatch.matching import notices
@@ -276,13 +277,11 @@ def escalate(session: Session, settings: Settings, job: Job, now: datetime) -> T
     """No wave left (or nobody left to ask): an agent takes over the job, and the employer is told."""
     job.status = JobStatus.ESCALATED
     offered = session.scalars(select(Offer.status).where(Offer.job_id == job.id)).all()
-    ticket = Ticket(
-        kind=TicketKind.UNFILLED_JOB,
+    ticket = open_job_ticket(
+        session,
+        TicketKind.UNFILLED_JOB,
+        job,
         priority=2,
-        site_id=job.site_id,
-        phone=job.employer.phone,
-        employer_id=job.employer_id,
-        job_id=job.id,
         summary=f"{job.code} {job.trade.name_zh} {job.filled}/{job.headcount}",
         details={
             "waves": job.wave,
@@ -291,9 +290,8 @@ def escalate(session: Session, settings: Settings, job: Job, now: datetime) -> T
             "expired": sum(status == OfferStatus.EXPIRED for status in offered),
             "remaining": job.remaining,
         },
+        now=now,
     )
-    session.add(ticket)
-    session.flush()
     notices.tell_employer(
         session, settings, job, "match_unfilled", "match.unfilled", now, remaining=job.remaining
     )

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from dispatch.jobs.tickets import open_job_ticket
 from dispatch.models import (
     OPEN_WAGE_CASE_STATUSES,
     Agent,
@@ -93,23 +94,19 @@ def open_case(
     session.add(case)
     session.flush()
     how = "partly paid" if follow_up.paid == PaidAnswer.PART else "not paid"
-    ticket = Ticket(
-        kind=TicketKind.WAGE_CASE.value,
+    ticket = open_job_ticket(
+        session,
+        TicketKind.WAGE_CASE,
+        job,
         priority=TICKET_PRIORITY,
-        site_id=job.site_id,
-        phone=worker.phone,
-        worker_id=worker.id,
-        employer_id=employer.id,
-        job_id=job.id,
         summary=(
             f"Wage case {case.id}: {worker.name or worker.phone} says job {job.code} was {how} "
             f"({job.daily_pay} yuan x {job.days} day(s) = {owed} yuan) by {employer.name or employer.phone}"
         ),
         details={"wage_case_id": case.id},
-        created_at=now,
+        now=now,
+        worker=worker,
     )
-    session.add(ticket)
-    session.flush()
     case.ticket_id = ticket.id
     held = hold_employer(session, employer, case, agent)
     audit(
