@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from dispatch.console.access import require_visible, site_filter
+from dispatch.console.listing import status_page
 from dispatch.models import (
     OPEN_WAGE_CASE_STATUSES,
     Agent,
@@ -59,17 +60,10 @@ def case_list(db: Session, agent: Agent, chosen: str, page: int) -> CaseList:
     page = max(page, 1)
     visible = site_filter(db, agent, WageCase.site_id)
     query = _open_first(_with_people(select(WageCase).where(visible)))
-    if FILTERS[chosen]:
-        query = query.where(WageCase.status.in_(FILTERS[chosen]))
-    rows = list(db.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
-    by_status = dict(
-        db.execute(select(WageCase.status, func.count()).where(visible).group_by(WageCase.status)).all()
+    rows, has_next, counts = status_page(
+        db, query, WageCase.status, visible, FILTERS, chosen, page, PAGE_SIZE
     )
-    counts = {
-        name: sum(by_status.get(status, 0) for status in statuses) if statuses else sum(by_status.values())
-        for name, statuses in FILTERS.items()
-    }
-    return CaseList(rows[:PAGE_SIZE], chosen, page, len(rows) > PAGE_SIZE, counts)
+    return CaseList(rows, chosen, page, has_next, counts)
 
 
 def visible_case(db: Session, agent: Agent, case_id: int) -> WageCase:

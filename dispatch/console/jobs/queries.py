@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from flask import abort
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from dispatch.console.access import require_visible, site_filter, visible_site_ids
+from dispatch.console.listing import status_page
 from dispatch.matching import rescue
 from dispatch.matching import services as matching
 from dispatch.models import (
@@ -68,15 +69,8 @@ def job_list(db: Session, agent: Agent, chosen: str, page: int) -> JobList:
         .options(joinedload(Job.employer), joinedload(Job.trade), joinedload(Job.site))
         .order_by(Job.urgency.desc(), Job.created_at.desc(), Job.id.desc())
     )
-    if FILTERS[chosen]:
-        query = query.where(Job.status.in_(FILTERS[chosen]))
-    rows = list(db.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
-    by_status = dict(db.execute(select(Job.status, func.count()).where(visible).group_by(Job.status)).all())
-    counts = {
-        name: sum(by_status.get(status, 0) for status in statuses) if statuses else sum(by_status.values())
-        for name, statuses in FILTERS.items()
-    }
-    return JobList(rows[:PAGE_SIZE], chosen, page, len(rows) > PAGE_SIZE, counts)
+    rows, has_next, counts = status_page(db, query, Job.status, visible, FILTERS, chosen, page, PAGE_SIZE)
+    return JobList(rows, chosen, page, has_next, counts)
 
 
 def visible_job(db: Session, agent: Agent, job_id: int) -> Job:
