@@ -13,6 +13,7 @@ from dispatch.console import i18n
 from dispatch.console.auth import SESSION_LIFETIME
 from dispatch.console.csrf import check_csrf, csrf_token
 from dispatch.console.guards import refuse_odd_input, web_url
+from dispatch.console.tickets.summaries import ticket_summary
 
 bp = Blueprint(
     "console",
@@ -43,5 +44,6 @@ def register_console(app: Flask) -> None:
     app.register_blueprint(bp)
     app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["ticket_summary"] = ticket_summary
     app.jinja_env.filters["web_url"] = web_url
     i18n.install(app)

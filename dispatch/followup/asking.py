@@ -193,7 +193,15 @@ def _hand_over(session: Session, follow_up: FollowUp, now: datetime, reason: str
         priority=3,
         summary=f"{job.code} #{follow_up.seq}: follow-up of the {follow_up.party.value} "
         f"{person.name or person.phone} {why}",
-        details={"follow_up_id": follow_up.id, "party": follow_up.party.value, "reason": reason},
+        details={
+            "follow_up_id": follow_up.id,
+            "party": follow_up.party.value,
+            "reason": reason,
+            # What the queue page words in the agent's language (console/tickets/summaries.py).
+            "job_code": job.code,
+            "seq": follow_up.seq,
+            "name": person.name or person.phone,
+        },
         now=now,
         worker=follow_up.worker,
         phone=person.phone,

@@ -178,7 +178,15 @@ def open_ticket(session: Session, offer: Offer, reason: str, now: datetime, plac
         priority=OTHER_PRIORITY if placed else HIGH_RISK_PRIORITY,
         summary=f"{job.code}: {worker.name or worker.phone} {what} ({reason}); "
         "fix the worker's details (real name)" + ("" if placed else ", then book by phone"),
-        details={"reason": reason, "offer_id": offer.id, "high_risk": job.trade.high_risk, "placed": placed},
+        details={
+            "reason": reason,
+            "offer_id": offer.id,
+            "high_risk": job.trade.high_risk,
+            "placed": placed,
+            # What the queue page words in the agent's language (console/tickets/summaries.py).
+            "job_code": job.code,
+            "name": worker.name or worker.phone,
+        },
         now=now,
         worker=worker,
     )

@@ -103,7 +103,15 @@ def open_case(
             f"Wage case {case.id}: {worker.name or worker.phone} says job {job.code} was {how} "
             f"({job.daily_pay} yuan x {job.days} day(s) = {owed} yuan) by {employer.name or employer.phone}"
         ),
-        details={"wage_case_id": case.id},
+        details={
+            "wage_case_id": case.id,
+            # What the queue page words in the agent's language (console/tickets/summaries.py).
+            "job_code": job.code,
+            "name": worker.name or worker.phone,
+            "employer": employer.name or employer.phone,
+            "paid": follow_up.paid.value if follow_up.paid else "none",
+            "owed": owed,
+        },
         now=now,
         worker=worker,
     )

@@ -70,6 +70,9 @@ def test_silence_gets_one_reminder_then_one_ticket(runtime, session, client, clo
             "follow_up_id": follow_up.id,
             "party": follow_up.party.value,
             "reason": "unanswered",
+            "job_code": job.code,
+            "seq": follow_up.seq,
+            "name": "张三" if follow_up.party == FollowUpParty.WORKER else follow_up.employer.name,
         }
         assert (follow_up.status, follow_up.ticket_id) == (FollowUpStatus.AGENT, ticket.id)
         assert (ticket.priority, ticket.site_id, ticket.job_id) == (3, job.site_id, job.id)

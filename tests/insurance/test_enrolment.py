@@ -178,6 +178,8 @@ def test_an_uninsurable_worker_keeps_an_ordinary_place_and_an_agent_is_asked(
         "offer_id": offers_of(session, job)[0].id,
         "high_risk": False,
         "placed": True,
+        "job_code": job.code,
+        "name": worker.phone,  # nameless: the number stands in
     }
 
 

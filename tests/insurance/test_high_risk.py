@@ -68,7 +68,14 @@ def test_a_worker_without_a_name_is_not_placed_on_a_high_risk_job(runtime, sessi
         job.id,
         job.site_id,
     )
-    assert ticket.details == {"reason": "no_name", "offer_id": offer.id, "high_risk": True, "placed": False}
+    assert ticket.details == {
+        "reason": "no_name",
+        "offer_id": offer.id,
+        "high_risk": True,
+        "placed": False,
+        "job_code": job.code,
+        "name": nameless.phone,  # nameless: the number stands in
+    }
 
     # Matching goes on at once, as after a no: the next wave reaches the next worker.
     run_jobs(runtime)

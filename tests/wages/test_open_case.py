@@ -81,7 +81,14 @@ def test_not_paid_opens_a_case_with_its_evidence_a_ticket_and_the_employer_held(
         p.employer.id,
         p.job.id,
     )
-    assert ticket.details == {"wage_case_id": case.id}
+    assert ticket.details == {
+        "wage_case_id": case.id,
+        "job_code": p.job.code,
+        "name": p.worker.name,
+        "employer": p.employer.name,
+        "paid": "none",
+        "owed": 600,
+    }
     assert p.job.code in ticket.summary and "600" in ticket.summary
     assert p.employer.status == EmployerStatus.HELD
     assert audit_actions(session, "wage_case", case.id) == ["wage_case.open"]
