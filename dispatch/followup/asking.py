@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from dispatch.db import savepoint
 from dispatch.followup import placements, texts
 from dispatch.jobs.tickets import open_job_ticket
 from dispatch.models import (
+    OPEN_OFFER_STATUSES,
     Contact,
     FollowUp,
     FollowUpChannel,
@@ -73,6 +74,14 @@ def ask_ended(session: Session, settings: Settings, now: datetime) -> int:
     earliest = latest + timedelta(days=1) - timedelta(days=MAX_AGE_DAYS)
     asked_before = select(FollowUp.id).where(FollowUp.offer_id == Offer.id).exists()
     ended_on = placements.ended_on(settings)
+    # A worker with an offer waiting for their answer is asked afterwards (the next run after it
+    # closes, at most an hour): a bare `1` must never have two questions to answer.
+    pending = aliased(Offer)
+    busy = (
+        select(pending.id)
+        .where(pending.worker_id == Offer.worker_id, pending.status.in_(OPEN_OFFER_STATUSES))
+        .exists()
+    )
     due = session.scalars(
         select(Offer)
         .join(Job, Job.id == Offer.job_id)
@@ -83,6 +92,7 @@ def ask_ended(session: Session, settings: Settings, now: datetime) -> int:
             ended_on <= latest,
             ended_on >= earliest,
             ~asked_before,
+            ~busy,
         )
         .order_by(Job.end_date, Offer.job_id, Offer.id)
         .limit(BATCH)
@@ -156,11 +166,23 @@ def remind_silent(session: Session, settings: Settings, now: datetime) -> int:
     silent = _pick(session, FollowUpStatus.ASKED, FollowUp.asked_at, cutoff, now)
     reminded = 0
     for follow_up in silent:
+        if follow_up.party == FollowUpParty.WORKER and _waits_for_an_offer(session, follow_up):
+            continue  # reminded on a later run, once the offer is answered or lapsed
         follow_up.status = FollowUpStatus.REMINDED
         follow_up.reminded_at = now
         reminded += _put_question(session, settings, follow_up, reminder=True, now=now)
     session.flush()
     return reminded
+
+
+def _waits_for_an_offer(session: Session, follow_up: FollowUp) -> bool:
+    """The worker has an offer waiting for their answer (a bare `1` would mean it)."""
+    found = session.scalar(
+        select(Offer.id)
+        .where(Offer.worker_id == follow_up.worker_id, Offer.status.in_(OPEN_OFFER_STATUSES))
+        .limit(1)
+    )
+    return found is not None
 
 
 def hand_to_agents(session: Session, settings: Settings, now: datetime) -> int:

@@ -378,11 +378,13 @@ def give_back(
     offer.responded_at = now
     given_back = [*job.matching.get("given_back", []), offer.id]
     job.matching = {**job.matching, "given_back": given_back}  # a later yes to it takes nothing
-    if jobs.is_late(settings, job, now):
+    if jobs.lets_down_days_ahead(settings, job, now):
         # Too late for the employer to find someone else in time: as bad as not coming at all.
         worker.no_shows += 1
         job.matching = {**job.matching, "late_cancelled": [*job.matching.get("late_cancelled", []), offer.id]}
     else:
+        # In good time, or on a day under way: whether they came that day is the employer's to say in
+        # the follow-up (`0` counts the no-show), so it is not counted twice here.
         worker.cancellations += 1
     insurance.cancel_unworked(session, settings, offer, now)
     if job.status == JobStatus.FILLED:

@@ -11,17 +11,20 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from dispatch.models import (
     AnsweredVia,
     Direction,
     Employer,
+    EnrolmentStatus,
     FollowUp,
+    InsuranceEnrolment,
     Job,
     Message,
     Offer,
+    OfferStatus,
     PaidAnswer,
     Worker,
 )
@@ -35,13 +38,29 @@ def _at(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def amount_claimed(job: Job) -> int:
-    """What the worker is owed for the placement as agreed: the daily pay for every day of the job.
+def days_held(session: Session, offer: Offer, job: Job) -> int:
+    """The days the worker held the place: every day of the job, or of a place cut short (the job
+    called off, the place given back mid-job) the days begun, which kept their day insurance."""
+    kept = session.scalar(
+        select(func.count())
+        .select_from(InsuranceEnrolment)
+        .where(
+            InsuranceEnrolment.offer_id == offer.id,
+            InsuranceEnrolment.status.in_((EnrolmentStatus.ENROLLED, EnrolmentStatus.FAILED)),
+        )
+    )
+    if offer.status == OfferStatus.ACCEPTED or not kept:
+        return job.days
+    return min(kept, job.days)
+
+
+def amount_claimed(job: Job, days: int) -> int:
+    """What the worker is owed for the placement as agreed: the daily pay for every day they held it.
 
     Part-paid workers start from the same total (what they were paid is not known yet); the agent
     corrects it on the case page after the first call.
     """
-    return job.daily_pay * job.days
+    return job.daily_pay * days
 
 
 def snapshot(
@@ -54,6 +73,7 @@ def snapshot(
     now: datetime,
 ) -> dict[str, Any]:
     notice = employer_notice(session, offer, job, worker, employer)
+    days = days_held(session, offer, job)
     messages, total = exchanged(session, follow_up, offer, job, worker, notice, now)
     return {
         "taken_at": now.isoformat(),
@@ -77,8 +97,8 @@ def snapshot(
         "claim": {
             "paid": follow_up.paid.value if follow_up.paid else None,
             "daily_pay": job.daily_pay,
-            "days": job.days,
-            "amount_owed": amount_claimed(job),
+            "days": days,
+            "amount_owed": amount_claimed(job, days),
             # `2`: partly paid. How much is still owed is the agent's first question.
             "amount_to_confirm": follow_up.paid == PaidAnswer.PART,
         },

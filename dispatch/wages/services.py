@@ -73,7 +73,8 @@ def open_case(
     offer = session.get_one(Offer, follow_up.offer_id)
     job = session.get_one(Job, follow_up.job_id)
     worker = session.get_one(Worker, follow_up.worker_id)
-    owed = evidence.amount_claimed(job)
+    days = evidence.days_held(session, offer, job)
+    owed = evidence.amount_claimed(job, days)
     case = WageCase(
         follow_up_id=follow_up.id,
         offer_id=offer.id,
@@ -84,7 +85,7 @@ def open_case(
         status=WageCaseStatus.OPEN,
         paid=follow_up.paid,
         daily_pay=job.daily_pay,
-        days=job.days,
+        days=days,
         amount_owed=owed,
         amount_recovered=0,
         evidence=evidence.snapshot(session, follow_up, offer, job, worker, employer, now),

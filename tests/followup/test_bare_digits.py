@@ -38,15 +38,15 @@ def test_after_the_answer_a_bare_yes_takes_the_open_offer_again(
 ) -> None:
     worker = market.worker()
     job = place(runtime, session, client, clock, market, worker, work_date=DAY)
-    # An offer at 08:50, the follow-up at 09:00 (the later question), answered in one go at 09:02.
-    clock.move_to(MORNING - timedelta(minutes=10))
+    # The follow-up at 09:00, an offer at 09:01, the follow-up answered in one go at 09:02.
+    clock.move_to(MORNING)
+    run_follow_ups(runtime)
+    clock.move_to(MORNING + timedelta(minutes=1))
     later = market.job(work_date=DAY + timedelta(days=3))
     commit(runtime, session)
     run_jobs(runtime)
     offer = session.scalar(select(Offer).where(Offer.job_id == later.id))
     assert offer.worker_id == worker.id and offer.status == OfferStatus.SENT
-    clock.move_to(MORNING)
-    run_follow_ups(runtime)
     clock.move_to(MORNING + timedelta(minutes=2))
     text_in(client, "1 5", sender=worker.phone)
     assert side(session, job, worker, FollowUpParty.WORKER).status == FollowUpStatus.ANSWERED

@@ -102,3 +102,45 @@ def test_a_place_given_back_mid_job_is_followed_up_and_before_it_is_not(
     assert run_follow_ups(runtime)["asked"] == 1
     numbers = {fu.worker_id: fu.seq for fu in follow_ups(session, job)}
     assert numbers == {left.id: 2, stayed.id: 1}  # in the order they confirmed; nobody's number twice
+
+
+def test_the_wage_claim_of_a_job_called_off_mid_way_counts_the_days_held(
+    runtime, session, client, clock, market: Market
+) -> None:
+    """Three days agreed, the job called off after the first: `3` (not paid) claims one day's pay."""
+    from dispatch.models import WageCase
+
+    employer = market.employer(name="王老板")
+    zhang = market.worker(name="张三")
+    job = place(runtime, session, client, clock, market, zhang, employer=employer, work_date=DAY, days=3)
+    clock.move_to(at(DAY, time(18, 0)))
+    call_off(runtime, job, at(DAY, time(18, 0)))
+    clock.move_to(NEXT_MORNING)
+    assert run_follow_ups(runtime)["asked"] == 1
+    text_in(client, "3 2", sender=zhang.phone)
+    session.expire_all()
+    case = session.scalars(select(WageCase)).one()
+    assert (case.days, case.amount_owed) == (1, job.daily_pay)
+    assert (case.evidence["claim"]["days"], case.evidence["claim"]["amount_owed"]) == (1, job.daily_pay)
+
+
+def test_a_place_given_back_on_the_first_day_after_the_start_is_one_no_show_at_most(
+    runtime, session, client, clock, market: Market
+) -> None:
+    """`取消` an hour after the start of a one-day job: did the worker come? The employer says, in the
+    follow-up: `0` counts the no-show once (the give-back itself counts a cancellation only)."""
+    from dispatch.models import Worker
+
+    employer = market.employer(name="王老板")
+    zhang = market.worker(name="张三")
+    job = place(runtime, session, client, clock, market, zhang, employer=employer, work_date=DAY)
+    clock.move_to(at(DAY, time(9, 0)))  # the job began at 08:00
+    text_in(client, f"取消 {job.code}", sender=zhang.phone)
+    session.expire_all()
+    assert (session.get(Worker, zhang.id).no_shows, session.get(Worker, zhang.id).cancellations) == (0, 1)
+
+    clock.move_to(NEXT_MORNING)
+    assert run_follow_ups(runtime)["asked"] == 1
+    text_in(client, f"{job.code} 1 0", sender=employer.phone)
+    session.expire_all()
+    assert (session.get(Worker, zhang.id).no_shows, session.get(Worker, zhang.id).cancellations) == (1, 1)

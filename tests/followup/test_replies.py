@@ -158,9 +158,10 @@ def test_a_bare_yes_goes_to_an_offer_texted_after_the_follow_up(
     assert side(session, job, worker, FollowUpParty.WORKER).paid == PaidAnswer.FULL
 
 
-def test_a_bare_yes_answers_the_follow_up_asked_after_an_open_offer(
+def test_a_worker_with_an_open_offer_is_asked_after_answering_it(
     runtime, session, client, clock, market: Market
 ) -> None:
+    """Never two questions a bare `1` could answer: the follow-up waits for the open offer."""
     worker = market.worker()
     job = place(runtime, session, client, clock, market, worker, work_date=DAY)
     clock.move_to(MORNING - timedelta(minutes=10))
@@ -170,10 +171,15 @@ def test_a_bare_yes_answers_the_follow_up_asked_after_an_open_offer(
     offer = session.scalar(select(Offer).where(Offer.job_id == later.id))
     assert offer.status == OfferStatus.SENT
     clock.move_to(MORNING)
-    run_follow_ups(runtime)
+    assert run_follow_ups(runtime)["asked"] == 0  # the offer is still open
+    text_in(client, "1", sender=worker.phone)
+    session.expire_all()
+    assert session.get(Offer, offer.id).status == OfferStatus.ACCEPTED
+    assert follow_ups(session, job) == []
+    clock.move_to(MORNING + timedelta(minutes=5))
+    assert run_follow_ups(runtime)["asked"] == 1
     text_in(client, "1", sender=worker.phone)
     assert side(session, job, worker, FollowUpParty.WORKER).paid == PaidAnswer.FULL
-    assert session.get(Offer, offer.id).status == OfferStatus.SENT
 
 
 def test_texts_that_are_not_answers_reach_the_other_handlers(

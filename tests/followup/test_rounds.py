@@ -126,3 +126,31 @@ def test_the_last_working_day_counts(runtime, session, client, clock, market: Ma
     assert run_follow_ups(runtime) == QUIET
     clock.move_to(at(job.end_date + timedelta(days=1), time(9, 0)))
     assert run_follow_ups(runtime)["asked"] == 1
+
+
+def test_a_worker_with_an_open_offer_is_reminded_after_answering_it(
+    runtime, session, client, clock, market: Market
+) -> None:
+    """The reminder, like the question, waits while an offer waits for the worker's bare `1`."""
+    from dispatch.models import Offer, OfferStatus
+    from tests.helpers import run_jobs
+    from tests.matching.conftest import commit
+
+    employer = market.employer(name="王老板")
+    worker = market.worker(name="张三")
+    place(runtime, session, client, clock, market, worker, employer=employer, work_date=DAY)
+    asked_at = at(DAY + timedelta(days=1), time(9, 2))
+    clock.move_to(asked_at)
+    assert run_follow_ups(runtime)["asked"] == 1
+
+    clock.move_to(asked_at + timedelta(hours=24) - timedelta(minutes=5))
+    later = market.job(employer=market.employer(name="刘老板"), work_date=DAY + timedelta(days=4))
+    commit(runtime, session)
+    run_jobs(runtime)
+    offer = session.scalar(select(Offer).where(Offer.job_id == later.id))
+    assert (offer.worker_id, offer.status) == (worker.id, OfferStatus.SENT)
+
+    clock.move_to(asked_at + timedelta(hours=24))
+    assert run_follow_ups(runtime) == {"asked": 0, "reminded": 1, "tickets": 0}  # the employer only
+    text_in(client, "2", sender=worker.phone)  # no to the offer
+    assert run_follow_ups(runtime) == {"asked": 0, "reminded": 1, "tickets": 0}  # now the worker

@@ -70,10 +70,11 @@ def test_giving_back_the_next_day_the_evening_before_is_late(runtime, session, m
     assert fresh(session, job).matching["late_cancelled"] == [offer.id]
 
 
-def test_giving_back_a_one_day_job_after_its_start_is_a_no_show(
+def test_giving_back_a_one_day_job_after_its_start_leaves_the_no_show_to_the_employer(
     runtime, session, market: Market, client, clock
 ):
-    """Nothing was worked yet on a first day under way: a worker giving it back did not come."""
+    """Given back with the day under way: did the worker come at all? The employer says so in the
+    follow-up (`0` counts the no-show, tests/followup/test_ended_placements.py): here a cancellation."""
     worker = market.worker(name="张三")
     job = offered(runtime, session, market, worker)
     text_in(client, f"1 {job.code}", sender=worker.phone)
@@ -81,7 +82,7 @@ def test_giving_back_a_one_day_job_after_its_start_is_a_no_show(
     clock.move_to(datetime(2026, 12, 2, 8, 30, tzinfo=SHANGHAI))
     text_in(client, f"取消 {job.code}", sender=worker.phone)
 
-    assert _worker_figures(session, worker) == (1, 0)
+    assert _worker_figures(session, worker) == (0, 1)
     assert _days(session, job) == [(2, ENROLLED)]  # under way: the worker may be on site after all
 
 
