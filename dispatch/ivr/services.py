@@ -228,7 +228,7 @@ def post_requested_job(
         employer.name = employer_name
     if employer.site_id is None:
         employer.site_id = request.site_id
-    job = create_job(session, employer, request, source)
+    job = create_job(session, employer, request, source, settings=settings)
     queue_sms(
         session,
         settings,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
 from dispatch.insurance import services as insurance
+from dispatch.jobs.held import close_held_job_tickets, hold_job
 from dispatch.models import (
     OPEN_OFFER_STATUSES,
     Employer,
@@ -21,6 +22,7 @@ from dispatch.models import (
     JobStatus,
     Offer,
     OfferStatus,
+    TicketOutcome,
 )
 from dispatch.queue import defer
 from dispatch.settings import Settings
@@ -63,11 +65,13 @@ def create_job(
     request: JobRequest,
     source: JobSource,
     status: JobStatus | None = None,
+    settings: Settings | None = None,
 ) -> Job:
     """Write the job and, in the same transaction, the outbox row that starts matching.
 
     An employer whose status is `held` (e.g. an open wage case) gets a `held` job that waits for an
-    agent; a `draft` (an SMS request awaiting the employer's `1`) starts nothing yet.
+    agent, with a ticket on their queue (see hold_job; `settings` tells it whether the job starts today);
+    a `draft` (an SMS request awaiting the employer's `1`) starts nothing yet.
     """
     request.check()
     if status is None:
@@ -95,6 +99,8 @@ def create_job(
     job.code = str(CODE_OFFSET + job.id)
     if status == JobStatus.OPEN:
         start_matching(session, job)
+    elif status == JobStatus.HELD:
+        hold_job(session, job, settings)
     session.flush()
     return job
 
@@ -121,22 +127,29 @@ def find_job_by_code(session: Session, code: str) -> Job | None:
 
 
 def is_late(settings: Settings, job: Job, now: datetime) -> bool:
-    """Whether a place given back (or the job called off) now leaves the other side too little time,
-    so that the figures matching ranks on remember it. Measured from the start of the first working day
-    not yet begun: less than LATE_CANCEL_HOURS before it is late. On the first day once it has begun
-    it is late too (nothing was worked yet: a worker giving the place back did not come, an employer
-    calling it off sends the workers home). Once a later day is under way, the days worked are done
-    and only the days ahead count; with every day begun, or the job over, nothing is left to let down.
-    """
+    """Whether calling the job off now leaves the workers too little time (it counts against the
+    employer): on the first day once it has begun (the workers are sent home), or less than
+    LATE_CANCEL_HOURS before a working day still to begin."""
+    return on_the_first_day(settings, job, now) or lets_down_days_ahead(settings, job, now)
+
+
+def lets_down_days_ahead(settings: Settings, job: Job, now: datetime) -> bool:
+    """Less than LATE_CANCEL_HOURS before the next working day still to begin: too late for the other
+    side to find someone else. With every day begun, or the job over, nothing is left to let down."""
     zone = ZoneInfo(settings.MARKET_TIMEZONE)
-    starts = [
+    starts = (
         datetime.combine(job.work_date + timedelta(days=n), job.start_time, tzinfo=zone)
         for n in range((job.end_date - job.work_date).days + 1)
-    ]
-    if starts[0] <= now and now.astimezone(zone).date() == job.work_date:
-        return True
+    )
     ahead = next((start for start in starts if start > now), None)
     return ahead is not None and now > ahead - timedelta(hours=settings.LATE_CANCEL_HOURS)
+
+
+def on_the_first_day(settings: Settings, job: Job, now: datetime) -> bool:
+    """The first working day has begun and is not over: a place given back now was not worked at all."""
+    zone = ZoneInfo(settings.MARKET_TIMEZONE)
+    started = datetime.combine(job.work_date, job.start_time, tzinfo=zone)
+    return started <= now and now.astimezone(zone).date() == job.work_date
 
 
 def is_over(settings: Settings, job: Job, now: datetime) -> bool:
@@ -157,6 +170,8 @@ def cancel_job(session: Session, job: Job, settings: Settings, now: datetime | N
     if is_over(settings, job, now):
         log.info("job %s is over: not called off", job.id)
         return []
+    if job.status == JobStatus.HELD:  # every way of calling it off (console, the employer's IVR)
+        close_held_job_tickets(session, job, TicketOutcome.JOB_CLOSED, f"job {job.code} called off", now)
     job.status = JobStatus.CANCELLED
     job.cancelled_at = now
     affected = [

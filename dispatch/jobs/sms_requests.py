@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.catalogue import trade_short_name
 from dispatch.clock import utcnow
+from dispatch.jobs.held import hold_job
 from dispatch.jobs.request_parser import (
     DEFAULT_HOUR,
     ParsedRequest,
@@ -126,7 +127,7 @@ def answer(
         elif key in YES_WORDS:
             held = employer_held(session, job.employer)
             if held:
-                job.status = JobStatus.HELD  # waits for an agent, like any job of a held employer
+                hold_job(session, job, settings)  # waits for an agent, like any job of a held employer
             else:
                 start_matching(session, job)
             session.flush()

@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
 from dispatch.jobs.services import find_job_by_code
-from dispatch.matching import forwarding_offers, forwarding_target, rescue
-from dispatch.models import OPEN_OFFER_STATUSES, ForwardOutcome, Job, Message, Offer, Worker
+from dispatch.matching import forwarding_offers, forwarding_target
+from dispatch.matching.locking import lock_job, lock_worker
+from dispatch.models import OPEN_OFFER_STATUSES, ForwardOutcome, Job, Message, Offer
 from dispatch.settings import Settings
 from dispatch.sms.parser import Command
 from dispatch.sms.services import reply
@@ -79,11 +80,11 @@ def handle_forward(session: Session, settings: Settings, message: Message, comma
     now = utcnow()
     # Worker, number, job, then the offer: every answer to an offer locks the worker before the job, and
     # a registration locks the number before the worker it creates and the jobs it is offered.
-    forwarder = _lock_worker(session, message.worker_id)
+    forwarder = lock_worker(session, message.worker_id)
     phone, problem = forwarding_target.read_number(forward.number, settings, forwarder)
     if phone is not None and problem is None:
         forwarding_offers.lock_number(session, phone)
-    job = rescue.lock_job(session, job.id)
+    job = lock_job(session, job.id)
     session.refresh(offer)
     if offer.status not in OPEN_OFFER_STATUSES:  # answered, or closed by a wave, while we waited
         _refuse(session, settings, message, "no_offer", forward.code)
@@ -105,12 +106,6 @@ def handle_forward(session: Session, settings: Settings, message: Message, comma
         context = {"kept": True, "to_phone": passed.to_phone, "limit": passed.limit}
         _refuse(session, settings, message, passed.reason, forward.code, **context)
     return True
-
-
-def _lock_worker(session: Session, worker_id: int) -> Worker:
-    # populate_existing: the handler loaded this row before the lock; read it as its last holder left it.
-    query = select(Worker).where(Worker.id == worker_id).with_for_update(key_share=True)
-    return session.scalars(query.execution_options(populate_existing=True)).one()
 
 
 def _open_offer(session: Session, job: Job | None, worker_id: int) -> Offer | None:

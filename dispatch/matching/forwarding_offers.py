@@ -20,6 +20,7 @@ from dispatch.insurance import services as insurance
 from dispatch.matching import candidates as pool_candidates
 from dispatch.matching import config as matching_config
 from dispatch.matching import notices, rescue, services, waves
+from dispatch.matching.locking import lock_job
 from dispatch.models import (
     Contact,
     ForwardOutcome,
@@ -195,7 +196,7 @@ def offer_invited(session: Session, settings: Settings, worker: Worker, now: dat
     for invitation in invites:
         by_job.setdefault(invitation.job_id, []).append(invitation)
     for job_id, invitations in sorted(by_job.items()):
-        job = rescue.lock_job(session, job_id)
+        job = lock_job(session, job_id)
         for invitation in invitations:
             invitation.to_worker_id = worker.id
         if not (taking(job) and in_time(settings, job, now)) or unfit(session, settings, job, worker, now):

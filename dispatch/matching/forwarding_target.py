@@ -27,7 +27,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from dispatch.matching import forwarding_offers as offers
-from dispatch.matching import services
+from dispatch.matching.locking import maybe_next_wave
 from dispatch.models import (
     Contact,
     Direction,
@@ -146,7 +146,7 @@ def pass_on(
             # Opted out in the instant since we looked: nothing went, the forwarder keeps the offer.
             return refuse_friend(ForwardOutcome.REFUSED_OPTED_OUT, "suppressed", phone)
         offers.close_forwarded(session, offer, now)
-        services.maybe_next_wave(session, job)  # nobody holds the place while the friend registers
+        maybe_next_wave(session, job)  # nobody holds the place while the friend registers
         return record(ForwardOutcome.INVITED, "invited", phone)
     refusal = offers.unfit(session, settings, job, friend, now)
     if refusal is not None:

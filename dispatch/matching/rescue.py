@@ -21,6 +21,7 @@ from dispatch.matching import config as matching_config
 from dispatch.matching import notices, services, waves
 from dispatch.matching.config import MatchingConfig
 from dispatch.matching.distances import near_sites
+from dispatch.matching.locking import CLAIMABLE, SEND_WAVE, lock_job, lock_worker, open_offers
 from dispatch.models import (
     Contact,
     EmployerBlock,
@@ -64,18 +65,6 @@ class RescueRefused(Exception):
         super().__init__(refusal.value)
         self.refusal = refusal
         self.details = details
-
-
-# The caller (a page request) may have loaded the row before: once its lock is granted, read the row as
-# the transaction that held the lock left it, not as the session remembers it.
-def lock_job(session: Session, job_id: int) -> Job:
-    query = select(Job).where(Job.id == job_id).with_for_update(key_share=True)
-    return session.scalars(query.execution_options(populate_existing=True)).one()
-
-
-def _lock_worker(session: Session, worker_id: int) -> Worker:
-    query = select(Worker).where(Worker.id == worker_id).with_for_update(key_share=True)
-    return session.scalars(query.execution_options(populate_existing=True)).one()
 
 
 def _seed(job: Job) -> int:
@@ -141,7 +130,7 @@ def wave_now(
     )
     if not found:
         raise RescueRefused(Refusal.NOBODY, km=round(radius, 1))
-    for offer in services.open_offers(session, job):
+    for offer in open_offers(session, job):
         offer.status = OfferStatus.EXPIRED
         offer.expires_at = min(offer.expires_at or now, now)
     history = [_lapsed_by(entry, now) for entry in job.matching.get("waves", [])]
@@ -149,7 +138,7 @@ def wave_now(
     expires_at = waves.offer_wave(session, settings, config, job, number, radius, found, now)
     if job.status == JobStatus.OPEN:
         # The wave the machine had scheduled finds this one sent and does nothing; this is the next.
-        defer(session, services.SEND_WAVE, job.id, number + 1, queue="matching", run_at=expires_at)
+        defer(session, SEND_WAVE, job.id, number + 1, queue="matching", run_at=expires_at)
     offers = session.scalars(select(Offer).where(Offer.job_id == job.id, Offer.wave == number)).all()
     return number, radius, list(offers)
 
@@ -232,7 +221,7 @@ def _agent_offer(
 
 def offer_one(session: Session, settings: Settings, job_id: int, worker_id: int, now: datetime) -> Offer:
     """Offer the job by SMS to one worker an agent chose, if matching could have offered it to them."""
-    worker = _lock_worker(session, worker_id)  # worker, then job: the order every answer locks them in
+    worker = lock_worker(session, worker_id)  # worker, then job: the order every answer locks them in
     job = lock_job(session, job_id)
     _check_taking(settings, job, now, texts=True)
     existing = session.scalar(select(Offer).where(Offer.job_id == job.id, Offer.worker_id == worker.id))
@@ -267,7 +256,7 @@ def confirm_by_phone(
     conditional claim, never past the headcount, the same insurance enrolment; the worker and the
     employer are texted as usual).
     Their pay floor is not checked: they agreed to this pay with the agent."""
-    worker = _lock_worker(session, worker_id)
+    worker = lock_worker(session, worker_id)
     job = lock_job(session, job_id)  # two agents booking the last place: the second waits, then sees it full
     offer = session.scalar(select(Offer).where(Offer.job_id == job.id, Offer.worker_id == worker.id))
     if offer is not None and offer.status == OfferStatus.ACCEPTED:
@@ -279,7 +268,7 @@ def confirm_by_phone(
     _check_insurable(settings, job, worker, now)
     if offer is None:
         offer = _agent_offer(session, settings, job, worker, now, "phone")
-    elif offer.status not in services.CLAIMABLE:
+    elif offer.status not in CLAIMABLE:
         # Said no by text, heard 名额已满, or gave the place back: the yes on the phone is what counts now.
         offer.status = OfferStatus.SENT
     session.flush()  # `accept` reads the offer afresh from the database

@@ -13,17 +13,18 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, select, update
+from sqlalchemy.orm import Session, SessionTransaction
 
-from dispatch.clock import utcnow
 from dispatch.insurance import services as insurance
 from dispatch.jobs import services as jobs
 from dispatch.jobs.tickets import has_open_ticket, open_job_ticket
-from dispatch.matching import employer, notices
+from dispatch.matching import employer, insured, notices
+from dispatch.matching.locking import CLAIMABLE, lock_job, lock_worker, maybe_next_wave, open_offers
 from dispatch.models import (
     OPEN_OFFER_STATUSES,
     EmployerBlock,
+    InsuranceEnrolment,
     Job,
     JobStatus,
     Message,
@@ -42,7 +43,6 @@ log = logging.getLogger(__name__)
 
 # A job in these statuses still takes a yes (an escalated job is still wanted, by agents too).
 TAKING = (JobStatus.OPEN, JobStatus.ESCALATED)
-SEND_WAVE = "dispatch.matching.tasks.send_wave"
 REFILL = "dispatch.matching.tasks.refill_job"
 OPTED_OUT = "placed_worker_opted_out"  # the reason on the ticket of a placed worker's opt-out
 
@@ -58,26 +58,6 @@ class Outcome(enum.StrEnum):
     NOT_HELD = "not_held"  # a cancel for a place the worker does not hold
     REFUSED = "refused"  # the worker may not take this offer (paused, blocked, refused or gave it back)
     UNINSURED = "uninsured"  # a high-risk job and the insurer will not cover this worker: no place
-
-
-# Offers whose yes may claim a place: still open, lapsed (the job's days not over), or waiting on standby.
-# Never one the worker declined or gave back, one closed by the job filling, or one already told 名额已满.
-CLAIMABLE = frozenset({*OPEN_OFFER_STATUSES, OfferStatus.EXPIRED, OfferStatus.STANDBY})
-
-
-# Row locks are FOR NO KEY UPDATE: an Offer or Message inserted meanwhile (its foreign key takes a
-# KEY SHARE lock on the worker or job) neither waits for them nor deadlocks with them.
-def _lock_worker(session: Session, worker_id: int) -> Worker:
-    return session.scalars(select(Worker).where(Worker.id == worker_id).with_for_update(key_share=True)).one()
-
-
-def _lock_job(session: Session, job_id: int) -> Job:
-    return session.scalars(select(Job).where(Job.id == job_id).with_for_update(key_share=True)).one()
-
-
-def open_offers(session: Session, job: Job) -> list[Offer]:
-    query = select(Offer).where(Offer.job_id == job.id, Offer.status.in_(OPEN_OFFER_STATUSES))
-    return list(session.scalars(query.order_by(Offer.id)))
 
 
 def clashing_job(session: Session, worker: Worker, job: Job) -> Job | None:
@@ -101,41 +81,25 @@ def accept(
     session: Session, settings: Settings, offer: Offer, inbound: Message | None, now: datetime
 ) -> Outcome:
     """The worker says yes: a place if one is left, else 名额已满 (and standby, if enabled)."""
-    worker = _lock_worker(session, offer.worker_id)
+    worker = lock_worker(session, offer.worker_id)
     session.refresh(offer)  # what other answers committed while we waited for the lock
     job = offer.job
     session.refresh(job)
     if offer.status == OfferStatus.ACCEPTED:
-        cover = insurance.confirmation(insurance.enrolments_of(session, offer))
-        notices.tell_worker(
-            session, settings, inbound, worker, "placement_worker", "placement.worker", job, now, **cover
-        )
+        _confirm(session, settings, inbound, worker, job, insurance.enrolments_of(session, offer), now)
         return Outcome.ALREADY
     if job.status not in (*TAKING, JobStatus.FILLED) or job.end_date < notices.local_date(settings, now):
         _tell_closed(session, settings, inbound, worker, job, now)
         return Outcome.CLOSED
     if not _may_take(session, worker, job, offer):
-        if offer.status in OPEN_OFFER_STATUSES:  # paused or blocked since the offer went: it closes
-            job = _lock_job(session, job.id)  # before the offer's row, as everywhere
-            session.refresh(offer)
-            if offer.status in OPEN_OFFER_STATUSES:
-                offer.status = OfferStatus.CANCELLED
-                offer.responded_at = now
-                session.flush()
-                maybe_next_wave(session, job)
+        _close_unanswered(session, job, offer, OfferStatus.CANCELLED, now)  # paused or blocked since
         notices.tell_worker(
             session, settings, inbound, worker, "match_offer_gone", "match.offer_gone", job, now
         )
         return Outcome.REFUSED
     clash = clashing_job(session, worker, job)
     if clash is not None:
-        job = _lock_job(session, job.id)  # before the offer's row, as everywhere
-        session.refresh(offer)
-        if offer.status in OPEN_OFFER_STATUSES:
-            offer.status = OfferStatus.DECLINED
-            offer.responded_at = now
-            session.flush()
-            maybe_next_wave(session, job)
+        _close_unanswered(session, job, offer, OfferStatus.DECLINED, now)
         notices.tell_worker(
             session,
             settings,
@@ -150,45 +114,90 @@ def accept(
         return Outcome.OVERLAP
     # An offer closed when the job filled still hears 名额已满 (and may wait on standby); it never
     # claims a place itself, even one that reopened meanwhile (standby workers are asked first).
-    claimable = offer.status in CLAIMABLE or _closed_for_insurance(session, job, offer)
-    high_risk = job.trade.high_risk
-    if claimable and high_risk:
+    claimable = offer.status in CLAIMABLE or insured.closed_for_insurance(session, job, offer)
+    if claimable and job.trade.high_risk:
         # Electrical work and work at height go out only insured: ask before taking anything.
         refused = insurance.refusal(settings, worker, job, now)
         if refused is not None:
-            return _uninsured(session, settings, inbound, offer, refused.reason.value, now)
+            insured.refuse(session, settings, inbound, offer, refused.reason.value, now)
+            return Outcome.UNINSURED
     # If the insurer still refuses once the place is taken, the claim is undone with this savepoint.
-    savepoint = session.begin_nested() if high_risk else None
-    claimed = None
-    if claimable:
-        claimed = session.execute(
-            update(Job)
-            .where(Job.id == job.id, Job.filled < Job.headcount, Job.status.in_(TAKING))
-            .values(filled=Job.filled + 1, updated_at=now)
-            .returning(Job.filled)
-            .execution_options(synchronize_session=False)
-        ).first()
+    savepoint = session.begin_nested() if job.trade.high_risk else None
+    claimed = _claim_place(session, job, now) if claimable else False
     session.refresh(job)  # the row is ours now (or full): read it as committed
-    if claimed is None:
+    if not claimed:
         if savepoint is not None:
             savepoint.commit()
-        if job.status not in (*TAKING, JobStatus.FILLED):
-            _tell_closed(session, settings, inbound, worker, job, now)
-            return Outcome.CLOSED
-        offer.status = OfferStatus.STANDBY if settings.STANDBY_ENABLED else OfferStatus.LATE
+        return _not_placed(session, settings, inbound, worker, job, offer, now)
+    return _placed(session, settings, inbound, worker, job, offer, savepoint, now)
+
+
+def _claim_place(session: Session, job: Job, now: datetime) -> bool:
+    """One place, if one is left: the conditional UPDATE that cannot overbook."""
+    claimed = session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.filled < Job.headcount, Job.status.in_(TAKING))
+        .values(filled=Job.filled + 1, updated_at=now)
+        .returning(Job.filled)
+        .execution_options(synchronize_session=False)
+    ).first()
+    return claimed is not None
+
+
+def _close_unanswered(session: Session, job: Job, offer: Offer, status: OfferStatus, now: datetime) -> None:
+    """A yes that cannot take the offer closes it if it was still waiting; the next wave may follow."""
+    if offer.status not in OPEN_OFFER_STATUSES:
+        return
+    job = lock_job(session, job.id)  # before the offer's row, as everywhere
+    session.refresh(offer)
+    if offer.status in OPEN_OFFER_STATUSES:
+        offer.status = status
         offer.responded_at = now
-        notices.tell_worker(
-            session,
-            settings,
-            inbound,
-            worker,
-            "match_full",
-            "match.full",
-            job,
-            now,
-            standby=settings.STANDBY_ENABLED,
-        )
-        return Outcome.FULL
+        session.flush()
+        maybe_next_wave(session, job)
+
+
+def _not_placed(
+    session: Session,
+    settings: Settings,
+    inbound: Message | None,
+    worker: Worker,
+    job: Job,
+    offer: Offer,
+    now: datetime,
+) -> Outcome:
+    """No place was claimed: the job closed meanwhile, or it is full (名额已满, standby if enabled)."""
+    if job.status not in (*TAKING, JobStatus.FILLED):
+        _tell_closed(session, settings, inbound, worker, job, now)
+        return Outcome.CLOSED
+    offer.status = OfferStatus.STANDBY if settings.STANDBY_ENABLED else OfferStatus.LATE
+    offer.responded_at = now
+    notices.tell_worker(
+        session,
+        settings,
+        inbound,
+        worker,
+        "match_full",
+        "match.full",
+        job,
+        now,
+        standby=settings.STANDBY_ENABLED,
+    )
+    return Outcome.FULL
+
+
+def _placed(
+    session: Session,
+    settings: Settings,
+    inbound: Message | None,
+    worker: Worker,
+    job: Job,
+    offer: Offer,
+    savepoint: SessionTransaction | None,
+    now: datetime,
+) -> Outcome:
+    """The place is the worker's: enrolled for day insurance (a high-risk place the insurer refuses
+    after all is rolled back to the savepoint), confirmed to the worker, the employer's notice due."""
     offer.status = OfferStatus.ACCEPTED
     offer.responded_at = now
     worker.last_placed_at = now
@@ -202,67 +211,31 @@ def accept(
             savepoint.rollback()  # a high-risk job is never dispatched uninsured: no place after all
             for row in (worker, job, offer):
                 session.refresh(row)
-            return _uninsured(session, settings, inbound, offer, failed, now)
+            insured.refuse(session, settings, inbound, offer, failed, now)
+            return Outcome.UNINSURED
         savepoint.commit()
     elif failed is not None:
         insurance.open_ticket(session, offer, failed, now, placed=True)  # placed all the same
-    cover = insurance.confirmation(enrolments)
-    notices.tell_worker(
-        session, settings, inbound, worker, "placement_worker", "placement.worker", job, now, **cover
-    )
+    _confirm(session, settings, inbound, worker, job, enrolments, now)
     employer.notice_due(session, settings, job, now)
     maybe_next_wave(session, job)
     return Outcome.PLACED
 
 
-def _uninsured_offer(job: Job, offer: Offer) -> bool:
-    """The offer was closed because the insurer would not cover the worker (and not given back)."""
-    return (
-        offer.status == OfferStatus.CANCELLED
-        and offer.id in job.matching.get("uninsured", [])
-        and offer.id not in job.matching.get("given_back", [])
-    )
-
-
-def _closed_for_insurance(session: Session, job: Job, offer: Offer) -> bool:
-    """An offer closed because the insurer would not cover the worker: once an agent has fixed their
-    details, a yes to it may still take a place (the insurer is asked again) - unless the worker said
-    no to it since (`decline` takes it off the list), and never ahead of workers waiting on standby:
-    a place that reopens is theirs first, this worker hears 名额已满 and joins them."""
-    if not _uninsured_offer(job, offer):
-        return False
-    waiting = select(Offer.id).where(Offer.job_id == job.id, Offer.status == OfferStatus.STANDBY).limit(1)
-    return session.scalar(waiting) is None
-
-
-def _uninsured(
-    session: Session, settings: Settings, inbound: Message | None, offer: Offer, reason: str, now: datetime
-) -> Outcome:
-    """A high-risk job's worker the insurer will not cover: no place. The offer closes, the worker is
-    told why, an agent is asked to fix the worker's details, and matching goes on as for a no."""
-    job = _lock_job(session, offer.job_id)  # before the offer's row, as everywhere
-    session.refresh(offer)
-    if offer.status in CLAIMABLE:
-        offer.status = OfferStatus.CANCELLED
-        offer.responded_at = now
-    uninsured = job.matching.get("uninsured", [])
-    if offer.id not in uninsured:
-        job.matching = {**job.matching, "uninsured": [*uninsured, offer.id]}
-    session.flush()
-    insurance.open_ticket(session, offer, reason, now, placed=False)
-    maybe_next_wave(session, job)
+def _confirm(
+    session: Session,
+    settings: Settings,
+    inbound: Message | None,
+    worker: Worker,
+    job: Job,
+    enrolments: list[InsuranceEnrolment],
+    now: datetime,
+) -> None:
+    """The confirmation: where and when, the employer's number, the day insurance reference."""
+    cover = insurance.confirmation(enrolments)
     notices.tell_worker(
-        session,
-        settings,
-        inbound,
-        offer.worker,
-        "insurance_refused",
-        "insurance.refused",
-        job,
-        now,
-        reason=reason,
+        session, settings, inbound, worker, "placement_worker", "placement.worker", job, now, **cover
     )
-    return Outcome.UNINSURED
 
 
 def _may_take(session: Session, worker: Worker, job: Job, offer: Offer) -> bool:
@@ -276,7 +249,7 @@ def _may_take(session: Session, worker: Worker, job: Job, offer: Offer) -> bool:
     )
     if session.scalar(blocked) is not None:
         return False
-    if offer.status in CLAIMABLE or _uninsured_offer(job, offer):
+    if offer.status in CLAIMABLE or insured.uninsured_offer(job, offer):
         return True  # (an uninsured offer claims nothing while standby workers wait: 名额已满)
     given_back = offer.id in job.matching.get("given_back", [])
     closed_by_filling = offer.status in (OfferStatus.CANCELLED, OfferStatus.LATE) and not given_back
@@ -317,7 +290,7 @@ def decline(
     session: Session, settings: Settings, offer: Offer, inbound: Message | None, now: datetime
 ) -> Outcome:
     """The worker says no: the offer's place goes to the next wave, at once if nobody else is left."""
-    job = _lock_job(session, offer.job_id)
+    job = lock_job(session, offer.job_id)
     session.refresh(offer)
     worker = offer.worker
     if offer.status == OfferStatus.ACCEPTED:
@@ -355,7 +328,7 @@ def give_back(
 ) -> Outcome:
     """A placed worker cancels (`取消 123`): the place reopens, the employer is told, a refill goes out,
     and the worker's reliability remembers it."""
-    worker = _lock_worker(session, offer.worker_id)
+    worker = lock_worker(session, offer.worker_id)
     session.refresh(offer)
     if offer.status != OfferStatus.ACCEPTED:
         return decline(session, settings, offer, inbound, now)
@@ -366,7 +339,7 @@ def give_back(
             session, settings, inbound, worker, "match_cancel_over", "match.cancel_over", job, now
         )
         return Outcome.NOT_HELD
-    job = _lock_job(session, job.id)  # before the offer's row, as everywhere
+    job = lock_job(session, job.id)  # before the offer's row, as everywhere
     session.execute(
         update(Job)
         .where(Job.id == job.id, Job.filled > 0)
@@ -438,22 +411,6 @@ def _call_for_refill(session: Session, job: Job, worker: Worker, now: datetime) 
     )
 
 
-def maybe_next_wave(session: Session, job: Job) -> bool:
-    """Declines (or clashes) exhausted the wave and places remain: the next wave goes now, not at expiry."""
-    if job.status != JobStatus.OPEN or job.remaining <= 0:
-        return False
-    still_open = session.scalar(
-        select(func.count())
-        .select_from(Offer)
-        .where(Offer.job_id == job.id, Offer.status.in_(OPEN_OFFER_STATUSES))
-    )
-    if still_open:
-        return False
-    job.updated_at = utcnow()  # the sweep's grace for a lost next wave runs from here
-    defer(session, SEND_WAVE, job.id, job.wave + 1, queue="matching")
-    return True
-
-
 def not_over(settings: Settings, now: datetime):  # type: ignore[no-untyped-def]
     """The condition for a job that still takes (or holds) workers: still wanted, its last day to come."""
     return and_(
@@ -496,7 +453,7 @@ def on_worker_opted_out(session: Session, settings: Settings, worker: Worker, no
 def cancel_job(session: Session, settings: Settings, job: Job, now: datetime) -> list[Offer]:
     """An employer (or an agent for them) calls the job off: every worker with an open offer, a place
     or a standby is told. Returns those offers."""
-    _lock_job(session, job.id)  # the job before its offers, as every answer locks them
+    lock_job(session, job.id)  # the job before its offers, as every answer locks them
     affected = jobs.cancel_job(session, job, settings, now)
     for offer in affected:
         notices.tell_worker(

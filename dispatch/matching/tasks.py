@@ -8,7 +8,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from dispatch.clock import utcnow
-from dispatch.matching import employer, services, waves
+from dispatch.matching import employer, waves
+from dispatch.matching.locking import SEND_WAVE
 from dispatch.models import OPEN_OFFER_STATUSES, Job, JobStatus, Offer, OfferStatus
 from dispatch.queue import defer
 from dispatch.runtime import get_runtime
@@ -82,7 +83,7 @@ def sweep_offers() -> dict[str, int]:
             select(Job).where(Job.id.in_(job_ids), Job.status == JobStatus.OPEN, ~waiting)
         ):
             if job.remaining > 0:
-                defer(session, services.SEND_WAVE, job.id, job.wave + 1, queue="matching")
+                defer(session, SEND_WAVE, job.id, job.wave + 1, queue="matching")
                 restarted += 1
         # A job whose first wave never went out (its match_job lost after the relay).
         forgotten = select(Job.id).where(
@@ -90,7 +91,7 @@ def sweep_offers() -> dict[str, int]:
         )
         never_started = 0
         for job_id in session.scalars(forgotten.limit(SWEEP_BATCH)):
-            defer(session, services.SEND_WAVE, job_id, 1, queue="matching")
+            defer(session, SEND_WAVE, job_id, 1, queue="matching")
             never_started += 1
         # Held jobs nobody released before their last day began: over (else they stay "active" for good).
         held_expired = expire_overdue_held_jobs(session, runtime.settings, now, SWEEP_BATCH)

@@ -22,7 +22,7 @@ from dispatch.matching import candidates as pool_candidates
 from dispatch.matching import config as matching_config
 from dispatch.matching import notices
 from dispatch.matching.config import MatchingConfig
-from dispatch.matching.services import SEND_WAVE, open_offers
+from dispatch.matching.locking import SEND_WAVE, open_offers
 from dispatch.models import (
     Contact,
     EmployerBlock,

@@ -46,6 +46,7 @@ class TicketKind(enum.StrEnum):
     FOLLOW_UP = "follow_up"  # a follow-up (回访) nobody answered: call and ask the questions
     WAGE_CASE = "wage_case"  # a dispute: a worker was not (fully) paid; mediate (调解)
     INSURANCE = "insurance"  # a placement the insurer would not cover: fix the worker's details or re-staff
+    HELD_JOB = "held_job"  # a job of a held employer waits for an agent's review before any offer
 
 
 class TicketOutcome(enum.StrEnum):

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dispatch.jobs.held import close_held_job_tickets
 from dispatch.jobs.services import start_matching
 from dispatch.matching.waves import last_day_starts
 from dispatch.models import (
@@ -26,6 +27,7 @@ from dispatch.models import (
     EmployerStatus,
     Job,
     JobStatus,
+    TicketOutcome,
     WageCase,
 )
 from dispatch.settings import Settings
@@ -143,12 +145,14 @@ def free_employer(
     released = []
     for job in held:
         if _over(settings, job, now):
-            _expire(session, agent, job, remote_addr, automatic=True, wage_case_id=case.id)
+            _expire(session, agent, job, now, remote_addr, automatic=True, wage_case_id=case.id)
             continue
         start_matching(session, job)
         audit(
             session, agent, "job.release", job, remote_addr=remote_addr, automatic=True, wage_case_id=case.id
         )
+        why = f"job {job.code} released: wage case {case.id}, the employer's last open case, closed"
+        _settle(session, agent, job, TicketOutcome.DONE, why, now, remote_addr)
         released.append(job)
     session.flush()
     log.info("employer %s freed by wage case %s: %s held jobs released", employer_id, case.id, len(released))
@@ -161,11 +165,31 @@ def _over(settings: Settings, job: Job, now: datetime) -> bool:
     return now >= last_day_starts(settings, job)
 
 
-def _expire(session: Session, agent: Agent | None, job: Job, remote_addr: str, **details: Any) -> None:
+def _expire(
+    session: Session, agent: Agent | None, job: Job, now: datetime, remote_addr: str, **details: Any
+) -> None:
     """A held job whose days went by while it waited: it is over, no longer one of the employer's
-    active jobs (their IVR list, the sweeps)."""
+    active jobs (their IVR list, the sweeps), and nothing is left to review."""
     job.status = JobStatus.EXPIRED
     audit(session, agent, "job.expire", job, remote_addr=remote_addr, reason="held_past_its_days", **details)
+    why = f"job {job.code} expired while held: its last day began before it was released"
+    _settle(session, agent, job, TicketOutcome.JOB_CLOSED, why, now, remote_addr)
+
+
+def _settle(
+    session: Session,
+    agent: Agent | None,
+    job: Job,
+    outcome: TicketOutcome,
+    resolution: str,
+    now: datetime,
+    remote_addr: str,
+) -> None:
+    """The job left `held`: its review ticket on the queue is resolved, by whoever moved the job (None:
+    the system, e.g. the sweep)."""
+    agent_id = agent.id if agent else None
+    for ticket in close_held_job_tickets(session, job, outcome, resolution, now, agent_id):
+        audit(session, agent, "ticket.resolve", ticket, resolution, remote_addr, outcome=outcome)
 
 
 def expire_overdue_held_jobs(session: Session, settings: Settings, now: datetime, limit: int = 100) -> int:
@@ -182,7 +206,7 @@ def expire_overdue_held_jobs(session: Session, settings: Settings, now: datetime
     expired = 0
     for job in candidates:
         if _over(settings, job, now):
-            _expire(session, None, job, "", by="sweep")
+            _expire(session, None, job, now, "", by="sweep")
             expired += 1
     session.flush()
     return expired
@@ -204,7 +228,7 @@ def release_held_job(
     if job.status != JobStatus.HELD:
         raise HoldRefused("not_held")
     if _over(settings, job, now):
-        _expire(session, agent, job, remote_addr, automatic=False, note=note)
+        _expire(session, agent, job, now, remote_addr, automatic=False, note=note)
         session.flush()
         return job
     start_matching(session, job)
@@ -219,5 +243,7 @@ def release_held_job(
         automatic=False,
         open_cases=open_ids,
     )
+    why = f"job {job.code} released after review" + (f": {note}" if note else "")
+    _settle(session, agent, job, TicketOutcome.DONE, why, now, remote_addr)
     session.flush()
     return job

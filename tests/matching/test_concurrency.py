@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from dispatch.jobs.services import JobRequest, create_job
-from dispatch.matching import services, tasks, waves
+from dispatch.matching import locking, tasks, waves
 from dispatch.models import (
     Direction,
     Employer,
@@ -165,7 +165,7 @@ def test_an_answers_row_locks_let_new_offers_in(committed: tuple[Runtime, Flask]
     [worker] = make_workers(runtime, 1, 90, "painter")
     job = post_job(runtime, 1, 90, "painter")
     with runtime.db.transaction() as holder:
-        services._lock_worker(holder, worker.id)
+        locking.lock_worker(holder, worker.id)
         waves._locked_job(holder, job.id)
         with runtime.db.engine.connect() as other:
             other.execute(text("SET lock_timeout = '2s'"))

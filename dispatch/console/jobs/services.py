@@ -18,6 +18,7 @@ from dispatch.console.tickets.work import close_job_tickets
 from dispatch.jobs.services import is_over
 from dispatch.matching import rescue
 from dispatch.matching import services as matching
+from dispatch.matching.locking import lock_job
 from dispatch.models import Agent, Job, JobStatus, Offer, Worker
 from dispatch.phones import try_e164
 from dispatch.settings import Settings
@@ -146,7 +147,7 @@ def raise_pay(
     in reach, or its last day has begun: the pay is raised all the same)."""
     if not employer_agreed:
         raise JobActionRefused("consent")
-    job = rescue.lock_job(db, job.id)
+    job = lock_job(db, job.id)
     if job.status not in matching.TAKING:
         full = job.status == JobStatus.FILLED
         raise JobActionRefused((rescue.Refusal.FULL if full else rescue.Refusal.CLOSED).value)
@@ -182,7 +183,7 @@ def cancel_job(
     remote_addr: str = "",
 ) -> list[Offer]:
     """Call the job off for the employer: every worker with a place, an open offer or a standby is texted."""
-    job = rescue.lock_job(db, job.id)
+    job = lock_job(db, job.id)
     if job.status in (JobStatus.CANCELLED, JobStatus.EXPIRED):
         raise JobActionRefused(rescue.Refusal.CLOSED.value)
     if is_over(settings, job, now):  # the work is done: its follow-ups and wage cases must stay

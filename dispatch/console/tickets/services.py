@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
 from dispatch.console.audit import record
-from dispatch.models import Agent, AgentRole, Ticket, TicketKind, TicketOutcome, TicketStatus
+from dispatch.models import Agent, AgentRole, Job, JobStatus, Ticket, TicketKind, TicketOutcome, TicketStatus
 
 
 class TicketUnavailable(Exception):
@@ -28,6 +28,15 @@ class ClosesWithCase(Exception):
 
     def __init__(self, ticket: Ticket) -> None:
         super().__init__(f"ticket {ticket.id} closes with its wage case")
+        self.ticket = ticket
+
+
+class ClosesWithJob(Exception):
+    """A held job's review ticket: it resolves when the job is released, expires or is called off (the
+    job page), never by itself, or the job would stay held with nothing in the queue to say so."""
+
+    def __init__(self, ticket: Ticket) -> None:
+        super().__init__(f"ticket {ticket.id} closes with its held job")
         self.ticket = ticket
 
 
@@ -82,6 +91,8 @@ def resolve_ticket(
     """Close a ticket the agent holds (or an open one, claimed and closed in one step)."""
     if ticket.kind == TicketKind.WAGE_CASE:
         raise ClosesWithCase(ticket)
+    if ticket.kind == TicketKind.HELD_JOB and _job_still_held(db, ticket):
+        raise ClosesWithJob(ticket)
     now = utcnow()
     resolved = db.execute(
         update(Ticket)
@@ -108,6 +119,11 @@ def resolve_ticket(
         raise TicketUnavailable(ticket)
     record(db, agent, "ticket.resolve", ticket, note=note, remote_addr=remote_addr, outcome=outcome)
     return ticket
+
+
+def _job_still_held(db: Session, ticket: Ticket) -> bool:
+    status = db.scalar(select(Job.status).where(Job.id == ticket.job_id)) if ticket.job_id else None
+    return status == JobStatus.HELD
 
 
 def open_tickets_for_job(db: Session, job_id: int) -> list[Ticket]:

@@ -38,10 +38,18 @@ def _insurance(details: dict[str, Any]) -> str:
     return translate(key, code=details["job_code"], name=details.get("name", ""))
 
 
+def _held_job(details: dict[str, Any]) -> str:
+    key = f"tickets.summary.held_job_{details.get('reason')}"
+    if not translate_or(key, ""):  # a reason this version has no words for
+        return ""
+    return translate(key, code=details["job_code"], employer=details.get("employer", ""))
+
+
 _WORDED: dict[str, Callable[[dict[str, Any]], str]] = {
     "follow_up": _follow_up,
     "wage_case": _wage_case,
     "insurance": _insurance,
+    "held_job": _held_job,
 }
 
 

@@ -14,6 +14,7 @@ from dispatch.console.tickets.pages import may_work, render_ticket, unavailable_
 from dispatch.console.tickets.queries import VIEWS, QueueFilter, open_counts, queue_tickets
 from dispatch.console.tickets.services import (
     ClosesWithCase,
+    ClosesWithJob,
     TicketUnavailable,
     claim_ticket,
     release_ticket,
@@ -187,6 +188,7 @@ def _act(
     except (
         TicketUnavailable,
         ClosesWithCase,
+        ClosesWithJob,
         work.StillUnreadable,
         work.DraftRefused,
         work.NothingToDo,
@@ -206,6 +208,10 @@ def _refusal_answer(refusal: Exception, ticket: Ticket, nothing_key: str) -> tup
     if isinstance(refusal, ClosesWithCase):
         case_id = (ticket.details or {}).get("wage_case_id", "")
         return 409, translate("cases.panel.resolve_on_case_page", number=case_id)
+    if isinstance(refusal, ClosesWithJob):
+        return 409, translate(
+            "tickets.held_job_closes_with_job", code=(ticket.details or {}).get("job_code", "")
+        )
     if isinstance(refusal, work.StillUnreadable):
         return 422, translate("tickets.still_unreadable")
     if isinstance(refusal, work.DraftRefused):
