@@ -352,12 +352,13 @@ def give_back(
     given_back = [*job.matching.get("given_back", []), offer.id]
     job.matching = {**job.matching, "given_back": given_back}  # a later yes to it takes nothing
     if jobs.lets_down_days_ahead(settings, job, now):
-        # Too late for the employer to find someone else in time: as bad as not coming at all.
+        # Too late for the employer to find someone else in time: as bad as not coming at all (and
+        # counted once: the employer's `0` in the follow-up adds nothing to it).
         worker.no_shows += 1
         job.matching = {**job.matching, "late_cancelled": [*job.matching.get("late_cancelled", []), offer.id]}
+    elif jobs.on_the_first_day(settings, job, now):
+        pass  # the first day under way: whether they came is the employer's to say (`0` in the follow-up)
     else:
-        # In good time, or on a day under way: whether they came that day is the employer's to say in
-        # the follow-up (`0` counts the no-show), so it is not counted twice here.
         worker.cancellations += 1
     insurance.cancel_unworked(session, settings, offer, now)
     if job.status == JobStatus.FILLED:

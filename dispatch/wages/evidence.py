@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from dispatch.models import (
@@ -24,7 +24,6 @@ from dispatch.models import (
     Job,
     Message,
     Offer,
-    OfferStatus,
     PaidAnswer,
     Worker,
 )
@@ -39,19 +38,16 @@ def _at(moment: datetime | None) -> str | None:
 
 
 def days_held(session: Session, offer: Offer, job: Job) -> int:
-    """The days the worker held the place: every day of the job, or of a place cut short (the job
-    called off, the place given back mid-job) the days begun, which kept their day insurance."""
-    kept = session.scalar(
-        select(func.count())
-        .select_from(InsuranceEnrolment)
-        .where(
-            InsuranceEnrolment.offer_id == offer.id,
-            InsuranceEnrolment.status.in_((EnrolmentStatus.ENROLLED, EnrolmentStatus.FAILED)),
-        )
-    )
-    if offer.status == OfferStatus.ACCEPTED or not kept:
+    """The days the worker held the place: the days their day insurance was kept for (a place taken
+    mid-job starts later; one cut short ends sooner), at most the job's."""
+    statuses = session.execute(
+        select(InsuranceEnrolment.status).where(InsuranceEnrolment.offer_id == offer.id)
+    ).scalars()
+    statuses = list(statuses)
+    if not statuses:  # placed before day insurance was kept: every day of the job
         return job.days
-    return min(kept, job.days)
+    kept = sum(status in (EnrolmentStatus.ENROLLED, EnrolmentStatus.FAILED) for status in statuses)
+    return max(1, min(kept, job.days))
 
 
 def amount_claimed(job: Job, days: int) -> int:

@@ -102,7 +102,7 @@ def open_case(
         priority=TICKET_PRIORITY,
         summary=(
             f"Wage case {case.id}: {worker.name or worker.phone} says job {job.code} was {how} "
-            f"({job.daily_pay} yuan x {job.days} day(s) = {owed} yuan) by {employer.name or employer.phone}"
+            f"({job.daily_pay} yuan x {days} day(s) = {owed} yuan) by {employer.name or employer.phone}"
         ),
         details={
             "wage_case_id": case.id,

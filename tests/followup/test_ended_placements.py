@@ -128,7 +128,7 @@ def test_a_place_given_back_on_the_first_day_after_the_start_is_one_no_show_at_m
     runtime, session, client, clock, market: Market
 ) -> None:
     """`取消` an hour after the start of a one-day job: did the worker come? The employer says, in the
-    follow-up: `0` counts the no-show once (the give-back itself counts a cancellation only)."""
+    follow-up: `0` counts the no-show once (the give-back itself counts nothing)."""
     from dispatch.models import Worker
 
     employer = market.employer(name="王老板")
@@ -137,10 +137,34 @@ def test_a_place_given_back_on_the_first_day_after_the_start_is_one_no_show_at_m
     clock.move_to(at(DAY, time(9, 0)))  # the job began at 08:00
     text_in(client, f"取消 {job.code}", sender=zhang.phone)
     session.expire_all()
-    assert (session.get(Worker, zhang.id).no_shows, session.get(Worker, zhang.id).cancellations) == (0, 1)
+    assert (session.get(Worker, zhang.id).no_shows, session.get(Worker, zhang.id).cancellations) == (0, 0)
 
     clock.move_to(NEXT_MORNING)
     assert run_follow_ups(runtime)["asked"] == 1
     text_in(client, f"{job.code} 1 0", sender=employer.phone)
     session.expire_all()
-    assert (session.get(Worker, zhang.id).no_shows, session.get(Worker, zhang.id).cancellations) == (1, 1)
+    assert (session.get(Worker, zhang.id).no_shows, session.get(Worker, zhang.id).cancellations) == (1, 0)
+
+
+def test_a_late_give_back_and_the_employers_0_are_one_no_show(
+    runtime, session, client, clock, market: Market
+) -> None:
+    """Day 1 of 2 done, `取消` at 21:00 (day 2 begins in 11 hours): a late cancellation, counted as a
+    no-show; the employer's `0` for the placement the next morning does not count it again."""
+    from dispatch.models import Worker
+
+    employer = market.employer(name="王老板")
+    zhang = market.worker(name="张三")
+    job = place(runtime, session, client, clock, market, zhang, employer=employer, work_date=DAY, days=2)
+    clock.move_to(at(DAY, time(21, 0)))
+    text_in(client, f"取消 {job.code}", sender=zhang.phone)
+    session.expire_all()
+    assert session.get(Worker, zhang.id).no_shows == 1
+
+    clock.move_to(NEXT_MORNING)
+    assert run_follow_ups(runtime)["asked"] == 1
+    text_in(client, f"{job.code} 1 0", sender=employer.phone)
+    session.expire_all()
+    assert session.get(Worker, zhang.id).no_shows == 1
+    employer_side = next(fu for fu in follow_ups(session, job) if fu.party == FollowUpParty.EMPLOYER)
+    assert employer_side.stars == 0  # the answer is kept all the same

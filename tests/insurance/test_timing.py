@@ -82,7 +82,7 @@ def test_giving_back_a_one_day_job_after_its_start_leaves_the_no_show_to_the_emp
     clock.move_to(datetime(2026, 12, 2, 8, 30, tzinfo=SHANGHAI))
     text_in(client, f"取消 {job.code}", sender=worker.phone)
 
-    assert _worker_figures(session, worker) == (0, 1)
+    assert _worker_figures(session, worker) == (0, 0)
     assert _days(session, job) == [(2, ENROLLED)]  # under way: the worker may be on site after all
 
 

@@ -171,3 +171,33 @@ def test_an_agent_recording_the_answer_on_the_phone_is_on_the_opening(session, r
         ("employer.hold", agent.id),
     }
     assert case.status == WageCaseStatus.OPEN
+
+
+def test_the_claim_counts_the_days_the_worker_held_the_place(session, runtime, market):
+    """Taken on the job's second day (an agent booked them by phone): one day held, one day's pay owed,
+    not the whole job's."""
+    from dispatch.models import EnrolmentStatus, InsuranceEnrolment
+
+    p = placement(session, runtime, market)
+    enrolled = session.scalars(
+        select(InsuranceEnrolment).where(InsuranceEnrolment.offer_id == p.offer.id)
+    ).all()
+    for enrolment in enrolled:
+        session.delete(enrolment)
+    session.flush()
+    session.add(
+        InsuranceEnrolment(
+            offer_id=p.offer.id,
+            worker_id=p.worker.id,
+            job_id=p.job.id,
+            trade_id=p.job.trade_id,
+            site_id=p.job.site_id,
+            work_date=p.job.end_date,
+            status=EnrolmentStatus.ENROLLED,
+            reference="LZ-TEST-000001",
+        )
+    )
+    session.flush()
+    case = open_case(session, runtime.settings, p.follow_up, NOW)
+    assert (case.days, case.amount_owed) == (1, 300)
+    assert case.evidence["claim"]["days"] == 1 and case.evidence["job"]["days"] == 2

@@ -55,8 +55,11 @@ _WORDED: dict[str, Callable[[dict[str, Any]], str]] = {
 
 def ticket_summary(ticket: Ticket) -> str:
     """The summary the queue and the ticket page show."""
-    details = ticket.details or {}
+    details = ticket.details if isinstance(ticket.details, dict) else {}
     word = _WORDED.get(ticket.kind)
     if word is None or "job_code" not in details:
         return ticket.summary
-    return word(details) or ticket.summary
+    try:
+        return word(details) or ticket.summary
+    except (KeyError, TypeError, ValueError):  # details of an older shape: the stored words will do
+        return ticket.summary
