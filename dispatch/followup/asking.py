@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -43,6 +43,8 @@ MAX_AGE_DAYS = 14
 BATCH = 200  # per round and run; a backlog drains over the next runs (every 5 minutes)
 # Follow-ups asked longer ago are chased no more (and SMS answers no longer find them without a code).
 MAX_OPEN_DAYS = 30
+# A worker reminded late because offers kept coming is reminded anyway once this much past due.
+REMINDER_PATIENCE = timedelta(hours=12)
 # Why a follow-up went to an agent (the ticket's details["reason"]).
 UNANSWERED_REASON = "unanswered"
 CANNOT_TEXT = "cannot_text"
@@ -74,14 +76,16 @@ def ask_ended(session: Session, settings: Settings, now: datetime) -> int:
     earliest = latest + timedelta(days=1) - timedelta(days=MAX_AGE_DAYS)
     asked_before = select(FollowUp.id).where(FollowUp.offer_id == Offer.id).exists()
     ended_on = placements.ended_on(settings)
-    # A worker with an offer waiting for their answer is asked afterwards (the next run after it
-    # closes, at most an hour): a bare `1` must never have two questions to answer.
+    # A worker with an offer waiting for their answer is asked once it closes (an offer lasts an hour
+    # at most), so a bare `1` has one question to answer; but never more than a day late: a worker
+    # offered job after job is asked all the same (their reply then needs the job's code).
     pending = aliased(Offer)
     busy = (
         select(pending.id)
         .where(pending.worker_id == Offer.worker_id, pending.status.in_(OPEN_OFFER_STATUSES))
         .exists()
     )
+    waiting = and_(busy, ended_on >= latest)
     due = session.scalars(
         select(Offer)
         .join(Job, Job.id == Offer.job_id)
@@ -92,7 +96,7 @@ def ask_ended(session: Session, settings: Settings, now: datetime) -> int:
             ended_on <= latest,
             ended_on >= earliest,
             ~asked_before,
-            ~busy,
+            ~waiting,
         )
         .order_by(Job.end_date, Offer.job_id, Offer.id)
         .limit(BATCH)
@@ -161,28 +165,26 @@ def _can_text(session: Session, phone: str) -> bool:
 
 
 def remind_silent(session: Session, settings: Settings, now: datetime) -> int:
-    """Asked a day ago (FOLLOW_UP_REMINDER_HOURS) and not (fully) answered: asked once more."""
+    """Asked a day ago (FOLLOW_UP_REMINDER_HOURS) and not (fully) answered: asked once more. A worker
+    with an offer waiting for their answer is reminded once it closes, at most half a day late."""
     cutoff = now - timedelta(hours=settings.FOLLOW_UP_REMINDER_HOURS)
-    silent = _pick(session, FollowUpStatus.ASKED, FollowUp.asked_at, cutoff, now)
+    pending = aliased(Offer)
+    busy = (
+        select(pending.id)
+        .where(pending.worker_id == FollowUp.worker_id, pending.status.in_(OPEN_OFFER_STATUSES))
+        .exists()
+    )
+    waiting = and_(
+        FollowUp.party == FollowUpParty.WORKER, busy, FollowUp.asked_at > cutoff - REMINDER_PATIENCE
+    )
+    silent = _pick(session, FollowUpStatus.ASKED, FollowUp.asked_at, cutoff, now, ~waiting)
     reminded = 0
     for follow_up in silent:
-        if follow_up.party == FollowUpParty.WORKER and _waits_for_an_offer(session, follow_up):
-            continue  # reminded on a later run, once the offer is answered or lapsed
         follow_up.status = FollowUpStatus.REMINDED
         follow_up.reminded_at = now
         reminded += _put_question(session, settings, follow_up, reminder=True, now=now)
     session.flush()
     return reminded
-
-
-def _waits_for_an_offer(session: Session, follow_up: FollowUp) -> bool:
-    """The worker has an offer waiting for their answer (a bare `1` would mean it)."""
-    found = session.scalar(
-        select(Offer.id)
-        .where(Offer.worker_id == follow_up.worker_id, Offer.status.in_(OPEN_OFFER_STATUSES))
-        .limit(1)
-    )
-    return found is not None
 
 
 def hand_to_agents(session: Session, settings: Settings, now: datetime) -> int:
@@ -235,10 +237,10 @@ def _hand_over(session: Session, follow_up: FollowUp, now: datetime, reason: str
 
 
 def _pick(
-    session: Session, status: FollowUpStatus, since: Any, cutoff: datetime, now: datetime
+    session: Session, status: FollowUpStatus, since: Any, cutoff: datetime, now: datetime, *also: Any
 ) -> list[FollowUp]:
-    """Follow-ups in `status` since before `cutoff` (and asked within MAX_OPEN_DAYS), locked; rows
-    another run holds are its own."""
+    """Follow-ups in `status` since before `cutoff` (and asked within MAX_OPEN_DAYS, and meeting `also`),
+    locked; rows another run holds are its own."""
     return list(
         session.scalars(
             select(FollowUp)
@@ -246,6 +248,7 @@ def _pick(
                 FollowUp.status == status,
                 since <= cutoff,
                 FollowUp.asked_at >= now - timedelta(days=MAX_OPEN_DAYS),
+                *also,
             )
             .order_by(since, FollowUp.id)
             .limit(BATCH)

@@ -194,3 +194,21 @@ def test_texts_that_are_not_answers_reach_the_other_handlers(
     assert (
         session.scalar(select(Ticket.kind).where(Ticket.phone == "+8613911112222")) == TicketKind.UNPARSED_SMS
     )
+
+
+def test_a_worker_offered_job_after_job_is_asked_a_day_late_at_most(
+    runtime, session, client, clock, market: Market
+) -> None:
+    worker = market.worker()
+    job = place(runtime, session, client, clock, market, worker, work_date=DAY)
+    clock.move_to(MORNING - timedelta(minutes=10))
+    later = market.job(work_date=DAY + timedelta(days=5))
+    commit(runtime, session)
+    run_jobs(runtime)
+    assert session.scalar(select(Offer.status).where(Offer.job_id == later.id)) == OfferStatus.SENT
+    clock.move_to(MORNING)
+    assert run_follow_ups(runtime)["asked"] == 0  # waits for the open offer
+    clock.move_to(MORNING + timedelta(days=1))  # the offer still open a day on (offers keep coming)
+    assert session.scalar(select(Offer.status).where(Offer.job_id == later.id)) == OfferStatus.SENT
+    assert run_follow_ups(runtime)["asked"] == 1
+    assert {fu.party for fu in follow_ups(session, job)} == {FollowUpParty.WORKER, FollowUpParty.EMPLOYER}

@@ -154,3 +154,27 @@ def test_a_worker_with_an_open_offer_is_reminded_after_answering_it(
     assert run_follow_ups(runtime) == {"asked": 0, "reminded": 1, "tickets": 0}  # the employer only
     text_in(client, "2", sender=worker.phone)  # no to the offer
     assert run_follow_ups(runtime) == {"asked": 0, "reminded": 1, "tickets": 0}  # now the worker
+
+
+def test_a_worker_whose_offers_keep_coming_is_reminded_half_a_day_late_at_most(
+    runtime, session, client, clock, market: Market
+) -> None:
+    from dispatch.models import Offer, OfferStatus
+    from tests.helpers import run_jobs
+    from tests.matching.conftest import commit
+
+    worker = market.worker(name="张三")
+    place(runtime, session, client, clock, market, worker, work_date=DAY)
+    asked_at = at(DAY + timedelta(days=1), time(9, 2))
+    clock.move_to(asked_at)
+    assert run_follow_ups(runtime)["asked"] == 1
+    clock.move_to(asked_at + timedelta(hours=23))
+    later = market.job(employer=market.employer(name="刘老板"), work_date=DAY + timedelta(days=5))
+    commit(runtime, session)
+    run_jobs(runtime)
+    assert session.scalar(select(Offer.status).where(Offer.job_id == later.id)) == OfferStatus.SENT
+
+    clock.move_to(asked_at + timedelta(hours=24))
+    assert run_follow_ups(runtime)["reminded"] == 1  # the employer; the worker waits for the offer
+    clock.move_to(asked_at + timedelta(hours=36))
+    assert run_follow_ups(runtime)["reminded"] == 1  # the worker, the offer still open: no longer
