@@ -238,6 +238,11 @@ def test_calling_the_job_off_resolves_its_ticket(session, runtime, market, agent
         assert (ticket.status, ticket.outcome) == (TicketStatus.RESOLVED, "job_closed")
     case_ticket = session.get(Ticket, case.ticket_id)
     assert case_ticket.status == TicketStatus.OPEN  # the case is not the job's: it stays
+    # The agent who called it off closed its ticket, on the record.
+    [by_agents] = held_tickets(session, by_agent)
+    assert by_agents.resolved_by_id is not None
+    audits = [a.action for a in ticket_audits(session, by_agents)]
+    assert "ticket.resolve" in audits
 
 
 def test_an_active_employers_job_opens_none(client, session, runtime, market):

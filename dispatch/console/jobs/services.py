@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 
 from dispatch.console.audit import record
 from dispatch.console.tickets.work import close_job_tickets
+from dispatch.jobs.held import close_held_job_tickets
 from dispatch.jobs.services import is_over
 from dispatch.matching import rescue
 from dispatch.matching import services as matching
 from dispatch.matching.locking import lock_job
-from dispatch.models import Agent, Job, JobStatus, Offer, Worker
+from dispatch.models import Agent, Job, JobStatus, Offer, TicketOutcome, Worker
 from dispatch.phones import try_e164
 from dispatch.settings import Settings
 
@@ -189,6 +190,11 @@ def cancel_job(
     if is_over(settings, job, now):  # the work is done: its follow-ups and wage cases must stay
         raise JobActionRefused(rescue.Refusal.OVER.value)
     before = job.status
+    if before == JobStatus.HELD:  # its review ticket closes with it, by this agent
+        for ticket in close_held_job_tickets(
+            db, job, TicketOutcome.JOB_CLOSED, f"job {job.code} cancelled", now, agent_id=agent.id
+        ):
+            record(db, agent, "ticket.resolve", ticket, remote_addr=remote_addr, outcome="job_closed")
     affected = matching.cancel_job(db, settings, job, now)
     close_job_tickets(db, agent, job.id, f"job {job.code} cancelled", remote_addr)
     record(
