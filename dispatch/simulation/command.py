@@ -27,6 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--date", type=date.fromisoformat, default=None, help="market date (YYYY-MM-DD)")
     parser.add_argument("--send-rate", type=float, default=None, help="SMS segments a second (default 1)")
     parser.add_argument(
+        "--no-next-morning",
+        dest="next_morning",
+        action="store_false",
+        help="stop at midnight: no next morning, so no follow-ups (回访) asked or answered",
+    )
+    parser.add_argument(
         "--database-url", default=None, help="PostgreSQL to run on, in a schema of its own (default: SQLite)"
     )
     parser.add_argument(
@@ -66,6 +72,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         database_url=args.database_url,
         redis_url=args.redis_url,
         config_dir=settings.CONFIG_DIR,
+        next_morning=args.next_morning,
     )
     if args.date is not None:
         options = replace(options, day=args.date)

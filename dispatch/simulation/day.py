@@ -1,13 +1,16 @@
 """Running a simulated market day: its options, its own database, Redis and service, the virtual
 clock, the timeline (timeline.py) from dawn to midnight market time with the market's quiet hours
-(21:00-08:00) on, and the report it leaves.
+(21:00-08:00) on, and the report it leaves. Then, unless turned off, the next morning until noon:
+the texts held for the night go out, and at FOLLOW_UP_TIME the periodic run-follow-ups asks both
+sides of every placement that ended on the day (回访), who answer through the morning. The day's
+figures are those at midnight; the invariants and the follow-ups', those at the morning's end.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
@@ -18,6 +21,9 @@ from dispatch.simulation.timeline import MarketDay
 
 REGISTERED_AT = clock_time(5, 0)  # the population is on the books before the day starts
 DAY_ENDS = clock_time(23, 59, 59)
+NEXT_MORNING_ENDS = clock_time(12, 0)
+WAKE_FOR = frozenset({"run-follow-ups"})  # the periodic job the next morning is there for
+WAKE_BEFORE = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,10 @@ class DayOptions:
     database_url: str | None = None
     redis_url: str | None = None
     config_dir: str | None = None
+    next_morning: bool = True  # go on to the next day's noon: the follow-ups (回访) are asked and answered
+    # Periodic jobs (dispatch.queue.PERIODIC_TASKS ids) the day runs without, to see what they do.
+    periodic_off: frozenset[str] = frozenset()
+    follow_up_time: str | None = None  # FOLLOW_UP_TIME for the day (default: the service's, 09:00)
 
 
 @dataclass
@@ -52,7 +62,12 @@ def run_day(options: DayOptions) -> DayResult:
         environment.redis_connection(options.redis_url) as redis,
     ):
         settings = environment.settings_for(
-            options.policy, options.send_rate, str(engine.url), options.redis_url, options.config_dir
+            options.policy,
+            options.send_rate,
+            str(engine.url),
+            options.redis_url,
+            options.config_dir,
+            follow_up_time=options.follow_up_time,
         )
         market_tz = ZoneInfo(settings.MARKET_TIMEZONE)
         start = datetime.combine(options.day, REGISTERED_AT, tzinfo=market_tz)
@@ -60,4 +75,15 @@ def run_day(options: DayOptions) -> DayResult:
             day = MarketDay(options, runtime, app, clock)
             day.run(end=datetime.combine(options.day, DAY_ENDS, tzinfo=market_tz))
             report = day.report()
+            if options.next_morning:
+                morning = options.day + timedelta(days=1)
+                # The night as the day: the follow-ups' run goes whenever something wakes the market.
+                # From an hour before FOLLOW_UP_TIME it also wakes for that run (every 5 minutes).
+                asking = datetime.combine(morning, settings.follow_up_time, tzinfo=market_tz)
+                day.run(end=asking - WAKE_BEFORE)
+                day.run(end=datetime.combine(morning, NEXT_MORNING_ENDS, tzinfo=market_tz), wake_for=WAKE_FOR)
+                report = day.report(day=report)
+            report["next_morning_until"] = (
+                NEXT_MORNING_ENDS.isoformat("minutes") if options.next_morning else None
+            )
     return DayResult(options, report, time.perf_counter() - started, shown)

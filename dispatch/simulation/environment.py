@@ -111,7 +111,12 @@ def service(settings: Settings, engine: Engine, redis: Redis) -> Iterator[tuple[
 
 
 def settings_for(
-    policy: str, send_rate: float, database_url: str, redis_url: str | None, config_dir: str | None = None
+    policy: str,
+    send_rate: float,
+    database_url: str,
+    redis_url: str | None,
+    config_dir: str | None = None,
+    follow_up_time: str | None = None,
 ) -> Settings:
     """The service's settings for a day: embedded defaults, the outbox transport, quiet hours on."""
     values: dict[str, Any] = {
@@ -127,4 +132,6 @@ def settings_for(
     }
     if config_dir:
         values["CONFIG_DIR"] = config_dir
+    if follow_up_time:
+        values["FOLLOW_UP_TIME"] = follow_up_time
     return Settings.load(values, environ={})

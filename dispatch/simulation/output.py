@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from dispatch.simulation.day import DayResult
+from dispatch.simulation.day import NEXT_MORNING_ENDS, DayResult
 
 # (report key, label, format); None as a key starts a section.
 ROWS: tuple[tuple[str | None, str, str], ...] = (
@@ -39,6 +39,24 @@ ROWS: tuple[tuple[str | None, str, str], ...] = (
     ("people_offers_ignored", "  offers never answered", "{}"),
     ("people_cancellations", "  places given back (取消)", "{}"),
     ("people_opt_outs", "  opt-outs (退订)", "{}"),
+    (None, "the next morning: follow-ups (回访)", ""),
+    ("follow_ups_due", "  placements due a follow-up", "{}"),
+    ("follow_ups_asked", "  placements asked", "{}"),
+    ("follow_up_first_asked", "  first asked at (market time)", "{}"),
+    ("follow_up_texts_sent", "  follow-up texts sent", "{}"),
+    ("worker_follow_ups_answered", "  answered by the worker", "{:.1%}"),
+    ("employer_follow_ups_answered", "  answered by the employer", "{:.1%}"),
+    ("wage_cases_opened", "  wage cases opened (2/3)", "{}"),
+    ("stars_for_employers", "  stars for employers, mean", "{:.2f}"),
+    ("stars_for_workers", "  stars for workers who came", "{:.2f}"),
+    ("no_shows_reported", "  did not come (0)", "{}"),
+    ("people_followup_answers", "  workers' answers sent", "{}"),
+    ("people_followup_steps", "    of them step by step", "{}"),
+    ("people_followup_unpaid", "    not paid in full (2/3)", "{}"),
+    ("people_followup_silent_workers", "  workers who never answer", "{}"),
+    ("people_followup_ratings", "  employers' ratings sent", "{}"),
+    ("people_followup_silent_employers", "  ratings never sent", "{}"),
+    ("people_followup_not_understood", "  answers not understood", "{}"),
     (None, "invariants (must be 0)", ""),
     ("invariants.overbooked", "  overbooked places", "{}"),
     ("invariants.sent_after_opt_out", "  texts to opted-out workers", "{}"),
@@ -46,6 +64,9 @@ ROWS: tuple[tuple[str | None, str, str], ...] = (
     ("invariants.lost_inbound", "  lost inbound messages", "{}"),
     ("invariants.webhook_errors", "  webhooks not answered 200", "{}"),
     ("invariants.failed_jobs", "  queued jobs that failed", "{}"),
+    ("invariants.follow_ups_missing", "  placements not followed up", "{}"),
+    ("invariants.follow_ups_unwarranted", "  follow-ups owed nothing/early", "{}"),
+    ("invariants.follow_up_answers_lost", "  follow-up answers not recorded", "{}"),
 )
 
 
@@ -66,6 +87,7 @@ def table(results: Sequence[DayResult]) -> str:
     title = (
         f"Simulated market day {first.day.isoformat()}: {first.workers} workers, {first.employers} "
         f"employers, {first.jobs} jobs, seed {first.seed}, SMS {first.send_rate:g}/s"
+        + (f", next morning to {NEXT_MORNING_ENDS:%H:%M}" if first.next_morning else "")
     )
     width = 34
     lines = [title, "", " " * width + "".join(f"{r.options.policy:>10}" for r in results)]

@@ -10,7 +10,9 @@ simulation keeps them on its own clock (the same seed then gives the same day on
   market time, and none of real time.
 - The periodic jobs (dispatch.queue.PERIODIC_TASKS), which a worker's ticker enqueues under a lock
   that expires after their interval: here they are enqueued when their interval has passed on the
-  virtual clock.
+  virtual clock, whenever the day wakes (the next morning also wakes for the follow-ups' run: see
+  next_periodic).
+  A day may leave some out (`periodic_off`: what the day looks like without them).
 """
 
 from __future__ import annotations
@@ -73,7 +75,9 @@ class QueueRunner:
     its own due time waits for the next pass, not in a loop); the worker then works the queues empty.
     (A new worker per burst, as burst mode has, would clean RQ's registries every time.)"""
 
-    def __init__(self, runtime: Runtime, clock: VirtualClock) -> None:
+    def __init__(
+        self, runtime: Runtime, clock: VirtualClock, periodic_off: frozenset[str] = frozenset()
+    ) -> None:
         self.runtime = runtime
         self.clock = clock
         self.queues = [get_queue(name, runtime.redis) for name in QUEUE_NAMES]
@@ -82,7 +86,8 @@ class QueueRunner:
         self.scheduler = RQScheduler(self.queues, connection=runtime.redis)
         self.scheduler.prepare_registries(list(QUEUE_NAMES))
         self._last_pass: datetime | None = None
-        self._periodic_due = {task.id: clock.now() for task in PERIODIC_TASKS}
+        self.periodic = [task for task in PERIODIC_TASKS if task.id not in periodic_off]
+        self._periodic_due = {task.id: clock.now() for task in self.periodic}
 
     def next_scheduled(self) -> datetime | None:
         """When the scheduler will next find an `enqueue_at` job due."""
@@ -96,6 +101,10 @@ class QueueRunner:
             return first
         return max(first, self._last_pass + SCHEDULER_INTERVAL)
 
+    def next_periodic(self, ids: frozenset[str]) -> datetime | None:
+        """When the next of these periodic jobs falls due (a worker's ticker would enqueue it then)."""
+        return min((due for task_id, due in self._periodic_due.items() if task_id in ids), default=None)
+
     def _schedule(self) -> None:
         moment = self.next_scheduled()
         if moment is not None and moment <= self.clock.now():
@@ -105,7 +114,7 @@ class QueueRunner:
     def _tick(self) -> None:
         """Enqueue each periodic job whose interval has passed, as the worker's ticker would."""
         now = self.clock.now()
-        for task in PERIODIC_TASKS:
+        for task in self.periodic:
             if self._periodic_due[task.id] <= now:
                 interval = max(1, task.every_seconds(self.runtime))
                 self._periodic_due[task.id] = now + timedelta(seconds=interval)

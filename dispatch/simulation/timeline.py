@@ -5,7 +5,7 @@ Employers post by phone (each key of the voice menu a signed webhook, wherever i
 by a one-line SMS request they confirm with `1`. The texts the service sends (the `outbox` transport
 leaves them as Message rows) are read as each person's phone gets them, and the person reacts after
 a delay: workers take, decline or ignore offers, name the job when asked which, give a place back
-(`取消 <code>`) or opt out (`退订`).
+(`取消 <code>`) or opt out (`退订`); the next morning both sides answer the follow-ups (morning.py).
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ from dispatch.models import Call, Direction, Job, JobStatus, Message
 from dispatch.runtime import Runtime
 from dispatch.simulation import people
 from dispatch.simulation.clock import VirtualClock
+from dispatch.simulation.followups import FOLLOW_UP_BEHAVIOURS, measure_follow_ups
 from dispatch.simulation.market import JobSpec, Market, build_market, stream
+from dispatch.simulation.morning import FollowUpPeople
 from dispatch.simulation.phone import Phones, VoiceCall
 from dispatch.simulation.population import load_places, register
 from dispatch.simulation.queue import QueueRunner
@@ -63,7 +65,7 @@ class MarketDay:
         self.runtime = runtime
         self.clock = clock
         self.phones = Phones(app, runtime.settings.TWILIO_AUTH_TOKEN)
-        self.runner = QueueRunner(runtime, clock)
+        self.runner = QueueRunner(runtime, clock, options.periodic_off)
         self.events: list[tuple[datetime, int, Action]] = []
         self.posted: dict[int, Posting] = {}  # job id -> when and how its employer posted it
         self.opt_outs: dict[str, OptOut] = {}
@@ -90,6 +92,7 @@ class MarketDay:
             spec.phone: EmployerAgent(spec.phone, stream(options.seed, f"employer-behaviour:{spec.index}"))
             for spec in self.market.employers
         }
+        self.follow_ups = FollowUpPeople(self.market, options.seed, self.at, self._answers, self.behaviour)
         for job in self.market.jobs:
             self.at(job.at, lambda job=job: self.post_job(job))
 
@@ -98,16 +101,22 @@ class MarketDay:
     def at(self, moment: datetime, action: Action) -> None:
         heapq.heappush(self.events, (moment, next(self._order), action))
 
-    def run(self, end: datetime) -> None:
-        """Events and queued jobs in time order until `end`; the clock jumps between them."""
+    def run(self, end: datetime, wake_for: frozenset[str] = frozenset()) -> None:
+        """Events and queued jobs in time order until `end`; the clock jumps between them. It also
+        wakes whenever one of the periodic jobs `wake_for` falls due: a quiet morning would sleep
+        through the follow-ups' run. (The others, backstops, run whenever the day wakes anyway:
+        waking for the outbox sweep every 30 s would make a morning take five times as long.)"""
         while True:
             self.runner.settle(self.look)
             upcoming = [self.events[0][0]] if self.events else []
+            if (due := self.runner.next_periodic(wake_for)) is not None:
+                upcoming.append(due)
             scheduled = self.runner.next_scheduled()
             if scheduled is not None:
                 # RQ keeps whole seconds: wake at the end of that second, past the job's own run_at.
                 upcoming.append(scheduled + timedelta(seconds=1))
             if not upcoming or min(upcoming) > end:
+                self.clock.advance_to(end)  # the rest of the time passes with nothing due
                 return
             self.clock.advance_to(min(upcoming))
             while self.events and self.events[0][0] <= self.clock.now():
@@ -193,6 +202,7 @@ class MarketDay:
                 self._worker_reads(self.workers[row.phone], row.kind, row.body, row.sent_at)
             elif row.phone in self.employers:
                 self._employer_reads(self.employers[row.phone], row.kind, row.body, row.sent_at)
+            self.follow_ups.reads(row.phone, row.kind, row.body, row.sent_at)
 
     def _employer_reads(self, agent: EmployerAgent, kind: str, body: str, sent_at: datetime) -> None:
         if kind == "job_request.confirm" and (match := DRAFT_CODE.search(body)):
@@ -242,6 +252,14 @@ class MarketDay:
             self.opt_outs[agent.spec.phone] = OptOut(self.clock.now(), self._sent_to(agent.spec.phone))
         self.phones.text(agent.spec.phone, text)
 
+    def _answers(self, phone: str, text: str) -> bool:
+        """A follow-up answer; False (nothing sent) from a worker who opted out."""
+        agent = self.workers.get(phone)
+        if agent is not None and agent.opted_out:
+            return False
+        self.phones.text(phone, text)
+        return True
+
     def _sent_to(self, phone: str) -> frozenset[int]:
         query = select(Message.id).where(
             Message.direction == Direction.OUTBOUND, Message.phone == phone, Message.sent_at.is_not(None)
@@ -251,7 +269,9 @@ class MarketDay:
 
     # -- the report -------------------------------------------------------------------------------
 
-    def report(self) -> dict:
+    def report(self, day: dict | None = None) -> dict:
+        """The report as things stand; with `day` (the report at the day's end), the day's figures
+        stay as they were then, and the invariants and follow-ups are measured now."""
         record = Record(
             posted=self.posted,
             opt_outs=self.opt_outs,
@@ -265,6 +285,13 @@ class MarketDay:
         radius = matching_config.load(settings).radius_km[-1]
         with self.runtime.db.transaction() as session:
             measured = measure(session, settings, self.market, record, radius)
+            after = measure_follow_ups(
+                session, settings, self.follow_ups.record, self.clock.now(), next_morning=day is not None
+            )
+        invariants = {**measured["invariants"], **after.pop("invariants")}
+        if day is not None:  # what the people did about the follow-ups, by the morning's end
+            after.update({f"people_{name}": self.behaviour.get(name, 0) for name in FOLLOW_UP_BEHAVIOURS})
+        measured = {**(day or measured), **after, "invariants": invariants}
         options = self.options
         return {
             "policy": options.policy,

@@ -1,5 +1,6 @@
 """A simulated market day through the real webhooks, queue and matcher: its invariants are zero, it
-fills places as a working matcher does, and the same seed gives the same day.
+fills places as a working matcher does, the next morning both sides of every placement that ended are
+followed up (回访) and answer, and the same seed gives the same day.
 
 The days run on the simulation's own throw-away SQLite and in-process Redis; one runs again on the
 test PostgreSQL (in a schema of its own: the test schema is not touched) and the test Redis, where
@@ -9,6 +10,8 @@ those are available, and must give the very same report.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import time
 
 import pytest
 
@@ -34,6 +37,9 @@ def test_the_invariants_of_a_day_are_zero(small_day: DayResult) -> None:
         "lost_inbound": 0,
         "webhook_errors": 0,
         "failed_jobs": 0,
+        "follow_ups_missing": 0,
+        "follow_ups_unwarranted": 0,
+        "follow_up_answers_lost": 0,
     }
 
 
@@ -59,6 +65,44 @@ def test_every_job_is_posted_by_phone_or_sms_and_the_matcher_fills_places(small_
     assert 0 < report["time_to_fill_median_min"] <= report["time_to_fill_p90_min"]
     assert report["sms_sent"] >= report["offers"] > 0
     assert 0 < report["gini_offers"] < 1 and 0 < report["gini_placements"] < 1
+
+
+def test_the_next_morning_every_placement_that_ended_is_followed_up_and_answered(
+    small_day: DayResult,
+) -> None:
+    """Seed 1's small day has three places on jobs that end the same day (the rest end later and are
+    asked on mornings the simulation does not run): each is asked at 09:00, both sides."""
+    report = small_day.report
+    assert report["next_morning_until"] == "12:00"
+    assert report["follow_ups_due"] >= 1
+    assert report["follow_ups_asked"] == report["follow_ups_due"]
+    assert time(9) <= time.fromisoformat(report["follow_up_first_asked"]) < time(9, 10)
+    assert report["follow_up_texts_sent"] >= report["follow_ups_asked"]
+    assert 0 < report["worker_follow_ups_answered"] <= 1 and 0 < report["employer_follow_ups_answered"] <= 1
+    # Every answer the people sent landed (the invariant follow_up_answers_lost), a `2`/`3` as a case.
+    assert report["people_followup_answers"] >= 1 and report["people_followup_ratings"] >= 1
+    assert report["wage_cases_opened"] == report["people_followup_unpaid"]
+    assert 1 <= report["stars_for_employers"] <= 5 and 1 <= report["stars_for_workers"] <= 5
+    assert report["people_followup_not_understood"] == 0
+
+
+def test_without_the_follow_ups_run_the_placements_are_missed() -> None:
+    """The invariant sees follow-ups that are not asked: the same day without the periodic
+    run-follow-ups leaves every placement due without one."""
+    day = run_day(replace(SMALL, periodic_off=frozenset({"run-follow-ups"})))
+    report = day.report
+    assert report["follow_ups_asked"] == 0
+    assert report["invariants"]["follow_ups_missing"] == report["follow_ups_due"] >= 1
+
+
+def test_follow_ups_asked_in_quiet_hours_wait_for_the_morning() -> None:
+    """FOLLOW_UP_TIME in the quiet hours (07:00, before their 08:00 end): the questions are written at
+    7 and held; the quiet-hours invariant (non-reply texts sent in quiet hours) counts them if not."""
+    report = run_day(replace(SMALL, follow_up_time="07:00")).report
+    assert time(7) <= time.fromisoformat(report["follow_up_first_asked"]) < time(7, 10)
+    assert report["follow_up_texts_held"] == report["follow_up_texts_sent"] >= 1
+    assert report["invariants"]["quiet_hours_sends"] == 0
+    assert report["invariants"]["follow_ups_missing"] == report["invariants"]["follow_ups_unwarranted"] == 0
 
 
 def _cli_day(capsys, *args: str) -> tuple[int, dict]:
@@ -110,3 +154,12 @@ def test_compare_prints_the_three_policies_side_by_side(capsys) -> None:
     assert header.split() == ["fair", "greedy", "lottery"]
     row = next(line for line in out.splitlines() if line.startswith("  overbooked places"))
     assert row.split()[-3:] == ["0", "0", "0"]
+    row = next(line for line in out.splitlines() if line.startswith("  placements not followed up"))
+    assert row.split()[-3:] == ["0", "0", "0"]
+
+
+def test_no_next_morning_stops_at_midnight(capsys) -> None:
+    code, report = _cli_day(capsys, "--seed", "1", "--no-next-morning")
+    assert code == 0 and report["next_morning_until"] is None
+    assert "follow_ups_asked" not in report  # no morning, no follow-up figures
+    assert report["invariants"]["follow_ups_missing"] == 0
