@@ -207,3 +207,5 @@ class OfferForward(Base):
     reason: Mapped[str | None] = mapped_column(String(32))
     message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))  # the `转 …` text
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    from_worker: Mapped[Worker] = relationship(foreign_keys=[from_worker_id])

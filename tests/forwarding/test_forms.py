@@ -172,3 +172,25 @@ def test_the_job_page_shows_an_offer_passed_on(runtime, session, client, app, ma
 
     assert page.count("朋友转来") == 1  # the friend's offer, badged; the forwarder's is a plain no
     assert session.scalar(select(Message.kind).where(Message.phone == friend.phone)) == "offer.forwarded"
+
+
+def test_the_job_page_lists_the_forwards_with_the_reasons_the_forwarder_was_not_told(
+    runtime, session, client, app, market: Market
+):
+    """Agents see what became of each `转`: the offer that went, and a refusal's real reason (the
+    forwarder only heard that it could not be passed on)."""
+    forwarder = market.worker(name="张三", language="zh")
+    job = offered(runtime, session, market, forwarder)
+    friend = market.worker(name="李四")
+    wrong_trade = market.worker(name="王五", trades=("cleaner",))
+    commit(runtime, session)
+    text_in(client, f"转 {job.code} {national(wrong_trade.phone)}", sender=forwarder.phone)
+    text_in(client, f"转 {job.code} {national(friend.phone)}", sender=forwarder.phone)
+    agent_client = signed_in(app, make_agent(session, "district1", "agent", "LZ"))
+
+    page = agent_client.get(f"/console/jobs/{job.id}").get_data(as_text=True)
+    section = page[page.index('id="forwards"') :]
+    assert "转给朋友" in section
+    assert "未转：对方不符合条件" in section and "不做这个工种" in section
+    assert "已把邀请发给对方" in section
+    assert section.index("不做这个工种") < section.index("已把邀请发给对方")  # in the order they came

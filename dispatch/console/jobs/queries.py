@@ -21,6 +21,7 @@ from dispatch.models import (
     Job,
     JobStatus,
     Offer,
+    OfferForward,
     OfferStatus,
     Ticket,
     TicketStatus,
@@ -106,6 +107,7 @@ class JobPage:
     tickets: list[Ticket]
     candidates: list[CallRow]
     taking: bool  # the job still takes workers: the rescue actions apply
+    forwards: list[OfferForward]  # the job's offers passed on to friends (`转 …`), with what became of them
 
 
 def job_page(db: Session, agent: Agent, settings: Settings, job: Job, now: datetime) -> JobPage:
@@ -152,6 +154,14 @@ def job_page(db: Session, agent: Agent, settings: Settings, job: Job, now: datet
         tickets=tickets,
         candidates=_candidates(db, agent, settings, job, now) if taking else [],
         taking=taking,
+        forwards=list(
+            db.scalars(
+                select(OfferForward)
+                .where(OfferForward.job_id == job.id)
+                .options(joinedload(OfferForward.from_worker))
+                .order_by(OfferForward.created_at, OfferForward.id)
+            )
+        ),
     )
 
 
