@@ -6,11 +6,16 @@ district market, so district agents and admins see them.
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from flask import abort
 from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from dispatch.models import Agent, AgentRole, Site, SiteLevel
+
+# A model whose rows belong to a site (`site_id`): tickets, jobs, wage cases.
+Sited = TypeVar("Sited", bound=Any)
 
 
 def visible_site_ids(session: Session, agent: Agent) -> set[int] | None:
@@ -58,6 +63,15 @@ def require_visible(session: Session, agent: Agent, site_id: int | None) -> None
     """404, not 403, for another site's row: a URL should not tell whether a row exists."""
     if not may_see(session, agent, site_id):
         abort(404)
+
+
+def visible_row(session: Session, agent: Agent, model: type[Sited], row_id: int) -> Sited:
+    """The row with this id, or 404 if there is none or it belongs to a site the agent does not see."""
+    row = session.get(model, row_id)
+    if row is None:
+        abort(404)
+    require_visible(session, agent, row.site_id)
+    return row
 
 
 def sites_for_choice(session: Session, agent: Agent) -> list[Site]:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort
 from sqlalchemy import case as when
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from dispatch.console.access import require_visible, site_filter
+from dispatch.console.access import site_filter, visible_row
 from dispatch.console.listing import status_page
 from dispatch.models import (
     OPEN_WAGE_CASE_STATUSES,
@@ -68,11 +67,7 @@ def case_list(db: Session, agent: Agent, chosen: str, page: int) -> CaseList:
 
 def visible_case(db: Session, agent: Agent, case_id: int) -> WageCase:
     """The case, or 404 if there is none or it belongs to a site the agent does not work for."""
-    found = db.get(WageCase, case_id)
-    if found is None:
-        abort(404)
-    require_visible(db, agent, found.site_id)
-    return found
+    return visible_row(db, agent, WageCase, case_id)
 
 
 @dataclass

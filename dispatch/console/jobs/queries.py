@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import abort
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from dispatch.console.access import require_visible, site_filter, visible_site_ids
+from dispatch.console.access import site_filter, visible_row, visible_site_ids
 from dispatch.console.listing import status_page
 from dispatch.matching import rescue
 from dispatch.matching import services as matching
@@ -76,11 +75,7 @@ def job_list(db: Session, agent: Agent, chosen: str, page: int) -> JobList:
 
 def visible_job(db: Session, agent: Agent, job_id: int) -> Job:
     """The job, or 404 if it does not exist or belongs to a site the agent does not work for."""
-    job = db.get(Job, job_id)
-    if job is None:
-        abort(404)
-    require_visible(db, agent, job.site_id)
-    return job
+    return visible_row(db, agent, Job, job_id)
 
 
 @dataclass

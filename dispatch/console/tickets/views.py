@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
-from dispatch.console.access import require_visible
+from dispatch.console.access import visible_row
 from dispatch.console.auth import agent_page
 from dispatch.console.i18n import translate
 from dispatch.console.tickets import work
@@ -220,11 +220,7 @@ def _refusal_answer(refusal: Exception, ticket: Ticket, nothing_key: str) -> tup
 
 
 def _ticket(db, agent, ticket_id: int) -> Ticket:
-    ticket = db.get(Ticket, ticket_id)
-    if ticket is None:
-        abort(404)
-    require_visible(db, agent, ticket.site_id)
-    return ticket
+    return visible_row(db, agent, Ticket, ticket_id)
 
 
 def _settings():
