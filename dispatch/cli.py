@@ -67,10 +67,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from dispatch import create_app
+    from dispatch.spool.replay import SpoolReplayer
     from dispatch.worker import EmbeddedWorker
 
     app = create_app()
     runtime = app.extensions["dispatch.runtime"]
+    SpoolReplayer(runtime).start()
     if settings.embedded_redis and settings.EMBEDDED_WORKER:
         EmbeddedWorker(runtime).start()
         log.info("embedded queue worker started (REDIS_URL=embedded)")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -58,7 +61,33 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+@dataclass(frozen=True)
+class Timeouts:
+    """How long a connection may take to open, a statement to run and a row lock to be granted (s).
+
+    A server that stops answering altogether (hung, not down) honours none of the server-side limits,
+    so the client also stops waiting a second after the statement timeout (see DeadlineConnection).
+    """
+
+    connect: float = 2.0
+    statement: float = 5.0
+    lock: float = 3.0
+
+    @property
+    def answer(self) -> float:
+        return self.statement + 1.0
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Timeouts:
+        return cls(
+            connect=settings.DATABASE_CONNECT_TIMEOUT,
+            statement=settings.DATABASE_STATEMENT_TIMEOUT,
+            lock=settings.DATABASE_LOCK_TIMEOUT,
+        )
+
+
+def make_engine(url: str, timeouts: Timeouts | None = None, **kwargs: Any) -> Engine:
+    """The engine for `url`; with `timeouts`, no PostgreSQL call waits longer than they allow."""
     url = normalise_database_url(url)
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
@@ -66,7 +95,40 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    if timeouts is None:
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    connect_args = {
+        # libpq counts whole seconds (and psycopg at least 2).
+        "connect_timeout": max(2, math.ceil(timeouts.connect)),
+        "options": f"-c statement_timeout={_ms(timeouts.statement)} -c lock_timeout={_ms(timeouts.lock)}",
+    }
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    if engine.dialect.driver == "psycopg":
+        event.listen(engine, "do_connect", _deadline_connector(timeouts.answer))
+    return engine
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+def _deadline_connector(answer_timeout: float) -> Callable[..., Any]:
+    from dispatch.db_deadline import DeadlineConnection
+
+    def connect(_dialect: Any, _record: Any, cargs: tuple[Any, ...], cparams: dict[str, Any]) -> Any:
+        connection = DeadlineConnection.connect(*cargs, **cparams)
+        connection.answer_timeout = answer_timeout
+        return connection
+
+    return connect
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """The database could not be reached, did not answer in time, or timed out a statement or lock:
+    the request can be kept (spooled) and done again later, unlike a bug or a constraint."""
+    if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+        return True
+    return isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -97,8 +159,14 @@ def _sqlite_begin(connection: Any) -> None:
 class Database:
     """The engine and the session factory; tests rebind the factory to a rolled-back connection."""
 
-    def __init__(self, url: str = "", engine: Engine | None = None, **engine_kwargs: Any) -> None:
-        self.engine = engine if engine is not None else make_engine(url, **engine_kwargs)
+    def __init__(
+        self,
+        url: str = "",
+        engine: Engine | None = None,
+        timeouts: Timeouts | None = None,
+        **engine_kwargs: Any,
+    ) -> None:
+        self.engine = engine if engine is not None else make_engine(url, timeouts, **engine_kwargs)
         self.sessionmaker: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
         self.after_commit_hooks: list[AfterCommitHook] = []
 

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 QUEUE_TIMEOUTS = {"sms": 30, "matching": 120, "default": 300}
 QUEUE_NAMES = tuple(QUEUE_TIMEOUTS)
 RELAY_BATCH = 500
+# How long RQ keeps a finished job: the lost-job sweep must see it done well within this.
+RESULT_TTL = 3600
 
 
 def task_path(task: Callable[..., Any] | str) -> str:
@@ -58,9 +60,12 @@ def get_queue(name: str, connection: Redis) -> Queue:
     return Queue(name, connection=connection, default_timeout=QUEUE_TIMEOUTS[name])
 
 
-def _enqueue(event: OutboxEvent, connection: Redis) -> None:
+def enqueue_event(event: OutboxEvent, connection: Redis) -> None:
+    """Enqueue the outbox row's job, under the RQ job id it records (`outbox-<id>` the first time)."""
+    if event.job_id is None:
+        event.job_id = f"outbox-{event.id}"
     queue = get_queue(event.queue, connection)
-    options = {"job_id": f"outbox-{event.id}", "result_ttl": 3600, "failure_ttl": 7 * 24 * 3600}
+    options = {"job_id": event.job_id, "result_ttl": RESULT_TTL, "failure_ttl": 7 * 24 * 3600}
     if event.run_at is not None and event.run_at > utcnow():
         queue.enqueue_at(event.run_at, event.task, *event.args, **options)
     else:
@@ -83,7 +88,7 @@ def relay(runtime: Runtime, ids: list[int] | None = None, older_than: timedelta 
         query = query.limit(RELAY_BATCH).with_for_update(skip_locked=True)
         for event in session.scalars(query):
             try:
-                _enqueue(event, runtime.redis)
+                enqueue_event(event, runtime.redis)
             except RedisError as exc:
                 event.relay_attempts += 1
                 runtime.relay_paused_until = time.monotonic() + REDIS_BACKOFF_SECONDS
@@ -116,6 +121,10 @@ def relay_all(runtime: Runtime, older_than: timedelta | None = None, max_batches
     return total
 
 
+# The recovery sweeps run this often: lost work is found within a lease plus this.
+RECOVERY_SWEEP_SECONDS = 15
+
+
 @dataclass(frozen=True)
 class PeriodicTask:
     id: str
@@ -131,9 +140,16 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
         every_seconds=lambda runtime: runtime.settings.OUTBOX_SWEEP_SECONDS,
     ),
     PeriodicTask(
+        # Relayed jobs that Redis lost (a restart, a flush) or whose worker died: relayed again.
+        id="recover-lost-jobs",
+        task="dispatch.tasks.recover_lost_jobs",
+        every_seconds=lambda runtime: RECOVERY_SWEEP_SECONDS,
+    ),
+    PeriodicTask(
+        # Sends whose worker died during the provider call (reconciled), or whose job vanished.
         id="requeue-stuck-sms",
         task="dispatch.sms.tasks.requeue_stuck_messages",
-        every_seconds=lambda runtime: 300,
+        every_seconds=lambda runtime: RECOVERY_SWEEP_SECONDS,
         queue="sms",
     ),
     PeriodicTask(

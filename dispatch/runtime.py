@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 
 from redis import Redis
 
-from dispatch.db import Database
+from dispatch.db import Database, Timeouts
 from dispatch.settings import Settings
 
 if TYPE_CHECKING:
     from dispatch.sms.gateway import SmsTransport
+    from dispatch.spool.store import Spool
     from dispatch.voice.gateway import CallTransport
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class Runtime:
     redis: Redis
     _transport: SmsTransport | None = field(default=None, repr=False)
     _call_transport: CallTransport | None = field(default=None, repr=False)
+    _spool: Spool | None = field(default=None, repr=False)
     # When Redis refused the outbox relay, requests leave relaying to the sweeper until then
     # (time.monotonic()), instead of each waiting out Redis's connect timeout.
     relay_paused_until: float = 0.0
@@ -49,6 +51,15 @@ class Runtime:
     @transport.setter
     def transport(self, value: SmsTransport) -> None:
         self._transport = value
+
+    @property
+    def spool(self) -> Spool:
+        """Where webhooks wait while the database cannot take them (dispatch/spool/)."""
+        if self._spool is None:
+            from dispatch.spool.store import Spool
+
+            self._spool = Spool(self.settings.SPOOL_DIR)
+        return self._spool
 
     @property
     def call_transport(self) -> CallTransport:
@@ -82,7 +93,9 @@ def init_runtime(settings: Settings) -> Runtime:
 
     global _current
     runtime = Runtime(
-        settings=settings, db=Database(settings.DATABASE_URL), redis=connect_redis(settings.REDIS_URL)
+        settings=settings,
+        db=Database(settings.DATABASE_URL, timeouts=Timeouts.from_settings(settings)),
+        redis=connect_redis(settings.REDIS_URL),
     )
     runtime.db.after_commit_hooks.append(lambda ids: relay_outbox_after_commit(runtime, ids))
     _current = runtime

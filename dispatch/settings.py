@@ -119,6 +119,23 @@ class Settings:
     # (`dispatch insurance export --date D`); references are PREFIX-YYMMDD-NNNNNN.
     INSURANCE_PROVIDER: str = "register"
     INSURANCE_REFERENCE_PREFIX: str = "LZ"
+    # -- when something breaks -----------------------------------------------------------------------
+    # Signed SMS webhooks (and a voice call's voicemail) that arrive while the database cannot take them
+    # are written here, one fsynced file each, and replayed in arrival order once it can.
+    SPOOL_DIR: str = str(PROJECT_ROOT / "instance" / "spool")
+    # PostgreSQL: seconds to connect, and the longest a statement or a row lock may take. The client
+    # also gives up on a server that answers nothing (hung) a second after the statement timeout.
+    DATABASE_CONNECT_TIMEOUT: float = 2.0
+    DATABASE_STATEMENT_TIMEOUT: float = 5.0
+    DATABASE_LOCK_TIMEOUT: float = 3.0
+    # Seconds the Twilio client waits for an answer. No answer is not "not sent": the message is looked
+    # up at the provider SEND_RECONCILE_AFTER seconds later, and sent again only if it is not there.
+    TWILIO_HTTP_TIMEOUT: float = 10.0
+    SEND_RECONCILE_AFTER: int = 15
+    # A message handed to the provider whose outcome nobody recorded this long lost its worker.
+    SEND_LEASE_SECONDS: int = 30
+    # A relayed job, due, not done this long after its relay, whose RQ job is gone, is relayed again.
+    LOST_JOB_SECONDS: int = 30
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
@@ -178,6 +195,17 @@ class Settings:
             raise SettingsError("INSURANCE_REFERENCE_PREFIX must be 1-4 letters A-Z, like LZ")
         if self.MATCHING_POLICY not in {"fair", "greedy", "lottery"}:
             raise SettingsError("MATCHING_POLICY must be fair, greedy or lottery")
+        for name in ("DATABASE_CONNECT_TIMEOUT", "DATABASE_STATEMENT_TIMEOUT", "DATABASE_LOCK_TIMEOUT"):
+            if not 0 < getattr(self, name) <= 600:
+                raise SettingsError(f"{name} must be a number of seconds above zero (at most 600)")
+        if not 0 < self.TWILIO_HTTP_TIMEOUT <= 120:
+            raise SettingsError("TWILIO_HTTP_TIMEOUT must be a number of seconds above zero (at most 120)")
+        # Lost-send detection must not mistake a send still waiting for Twilio's answer for a dead one.
+        if self.SEND_LEASE_SECONDS <= self.TWILIO_HTTP_TIMEOUT:
+            raise SettingsError("SEND_LEASE_SECONDS must be longer than TWILIO_HTTP_TIMEOUT")
+        for name in ("SEND_RECONCILE_AFTER", "LOST_JOB_SECONDS"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be at least 1")
         if not 0 < self.SMS_SEND_RATE < 10_000:  # also refuses nan and inf, which would lift the limit
             raise SettingsError("SMS_SEND_RATE must be a number of messages a second above zero")
         try:

@@ -13,3 +13,10 @@ def sweep_outbox() -> dict[str, int]:
     runtime = get_runtime()
     grace = timedelta(seconds=runtime.settings.OUTBOX_SWEEP_GRACE_SECONDS)
     return {"relayed": relay_all(runtime, older_than=grace)}
+
+
+def recover_lost_jobs() -> dict[str, int]:
+    """Relay again the outbox jobs Redis lost or whose worker died (dispatch/recovery.py)."""
+    from dispatch.recovery import recover_lost_jobs as recover
+
+    return recover(get_runtime())

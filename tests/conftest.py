@@ -131,7 +131,7 @@ def settings_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-def runtime(engine, service_urls, redis, settings_overrides) -> Iterator[Runtime]:
+def runtime(engine, service_urls, redis, settings_overrides, tmp_path) -> Iterator[Runtime]:
     """The runtime of one test: every session joins one outer transaction that is rolled back."""
     connection = engine.connect()
     outer = connection.begin()
@@ -139,7 +139,8 @@ def runtime(engine, service_urls, redis, settings_overrides) -> Iterator[Runtime
     database.sessionmaker = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
-    runtime = build_runtime(make_settings(service_urls, **settings_overrides), database, redis)
+    overrides = {"SPOOL_DIR": str(tmp_path / "spool"), **settings_overrides}
+    runtime = build_runtime(make_settings(service_urls, **overrides), database, redis)
     yield runtime
     set_runtime(None)
     outer.rollback()
@@ -173,7 +174,9 @@ def client(app) -> FlaskClient:
 
 
 @pytest.fixture
-def committed(engine, service_urls: dict[str, str], redis: Redis) -> Iterator[tuple[Runtime, Flask]]:
+def committed(
+    engine, service_urls: dict[str, str], redis: Redis, tmp_path: Path
+) -> Iterator[tuple[Runtime, Flask]]:
     """A runtime whose requests really commit, so that concurrent requests really race.
 
     The tables are emptied afterwards, for the tests that run in rolled-back transactions.
@@ -181,7 +184,7 @@ def committed(engine, service_urls: dict[str, str], redis: Redis) -> Iterator[tu
     if engine.dialect.name == "sqlite":
         pytest.skip("concurrent deliveries need PostgreSQL: SQLite serialises every writer")
     database = Database(engine=engine)
-    runtime = build_runtime(make_settings(service_urls), database, redis)
+    runtime = build_runtime(make_settings(service_urls, SPOOL_DIR=str(tmp_path / "spool")), database, redis)
     with database.transaction() as session:
         seed(session, Path(runtime.settings.CONFIG_DIR))
     app = create_app(runtime=runtime)

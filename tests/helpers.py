@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from rq import SimpleWorker
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
@@ -21,6 +20,7 @@ from dispatch.models import Direction, Message
 from dispatch.queue import QUEUE_NAMES, get_queue
 from dispatch.runtime import Runtime
 from dispatch.settings import PROJECT_ROOT
+from dispatch.worker import DispatchWorker
 
 TEST_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 BASE_URL = "http://localhost"
@@ -39,9 +39,9 @@ def signed_post(
 
 
 def run_jobs(runtime: Runtime, with_scheduler: bool = False) -> None:
-    """Run every queued job in a real RQ SimpleWorker, in burst mode."""
+    """Run every queued job in a real RQ worker (the SimpleWorker `dispatch worker` runs), in burst mode."""
     queues = [get_queue(name, runtime.redis) for name in QUEUE_NAMES]
-    SimpleWorker(queues, connection=runtime.redis).work(burst=True, with_scheduler=with_scheduler)
+    DispatchWorker(queues, connection=runtime.redis).work(burst=True, with_scheduler=with_scheduler)
 
 
 _sid_counter = iter(range(1, 10**9))

@@ -79,11 +79,19 @@ def test_the_sweeper_leaves_young_rows_to_the_after_commit_relay(runtime, sessio
 
 
 def test_a_periodic_task_is_enqueued_once_per_interval_however_many_workers_tick(runtime):
-    everything = ["sweep-outbox", "requeue-stuck-sms", "sweep-offers", "finish-stale-calls", "run-follow-ups"]
+    everything = [
+        "sweep-outbox",
+        "recover-lost-jobs",
+        "requeue-stuck-sms",
+        "sweep-offers",
+        "finish-stale-calls",
+        "run-follow-ups",
+    ]
     assert enqueue_due_periodic_tasks(runtime) == everything
     assert enqueue_due_periodic_tasks(runtime) == []  # a second worker's tick in the same interval
     assert get_queue("default", runtime.redis).job_ids == [
         "periodic-sweep-outbox",
+        "periodic-recover-lost-jobs",
         "periodic-finish-stale-calls",
         "periodic-run-follow-ups",
     ]

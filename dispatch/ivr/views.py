@@ -15,17 +15,18 @@ from flask import Blueprint, Response, abort, current_app, request, send_from_di
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from dispatch.ivr import flows, followup, prompts, services, tickets
+from dispatch.db import is_database_unavailable
+from dispatch.ivr import flows, followup, outage, prompts
 from dispatch.ivr.agent import HOLD_PAUSE_SECONDS
 from dispatch.ivr.prompts import AUDIO_SUFFIXES
 from dispatch.runtime import Runtime
+from dispatch.spool.guard import now_or_spooled
+from dispatch.spool.store import SpooledRequest
 from dispatch.twilio_auth import public_url, twilio_signed
 
 log = logging.getLogger(__name__)
 bp = Blueprint("ivr", __name__, url_prefix="/ivr")
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-ENDED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
-RECORDING_PURPOSES = frozenset({"voicemail", "description", "name"})
 
 
 def _runtime() -> Runtime:
@@ -57,6 +58,9 @@ def _respond(step: str, work: Callable[[Session], str]) -> Response:
     runtime = _runtime()
     form = request.form.to_dict(flat=True)
     base_url = _base_url()
+    if runtime.spool.has_pending():
+        # The database failed a moment ago and the spool is not replayed yet: no caller waits on it.
+        return _outage(form, base_url)
     try:
         with runtime.db.transaction() as session:
             try:
@@ -68,17 +72,23 @@ def _respond(step: str, work: Callable[[Session], str]) -> Response:
                 events = session.info.get("outbox_events", [])
                 events[:] = [event for event in events if event in session]
             return _twiml(flows.rescue(session, runtime.settings, form, base_url, step))
-    except Exception:
-        log.exception("voice step %s could not even be rescued for call %s", step, form.get("CallSid"))
-    # Nothing could be stored: in opening hours an agent may still take the call, else an apology.
-    response = VoiceResponse()
-    prompts.add(response, "sorry", "zh", f"{base_url}/ivr/prompts", runtime.settings.PROMPTS_DIR)
-    if services.agents_available(runtime.settings):
-        response.enqueue(runtime.settings.AGENT_QUEUE)
-    else:
-        prompts.add(response, "goodbye", "zh", f"{base_url}/ivr/prompts", runtime.settings.PROMPTS_DIR)
-        response.hangup()
-    return _twiml(str(response))
+    except Exception as exc:
+        if is_database_unavailable(exc):
+            log.warning("voice step %s: database unavailable (%s)", step, type(exc).__name__)
+        else:
+            log.exception("voice step %s could not even be rescued for call %s", step, form.get("CallSid"))
+    return _outage(form, base_url)
+
+
+def _outage(form: dict[str, str], base_url: str) -> Response:
+    """Nothing can be stored now: an apology and a voicemail; the call is kept in the spool, so that
+    an agent calls back once the database is back (ivr/outage.py)."""
+    runtime = _runtime()
+    try:
+        runtime.spool.write(SpooledRequest(kind=outage.OUTAGE_CALL, form=form))
+    except OSError:
+        log.exception("call %s could not be spooled either", form.get("CallSid"))
+    return _twiml(outage.apology(runtime.settings, base_url))
 
 
 def _hold(form: dict[str, str], base_url: str) -> Response:
@@ -96,14 +106,16 @@ def _hold(form: dict[str, str], base_url: str) -> Response:
     return _twiml(str(response))
 
 
-def _acknowledged(what: str, sid: str, work: Callable[[Session], None]) -> Response:
+def _acknowledged(kind: str, work: Callable[[Session], None], args: dict[str, str] | None = None) -> Response:
     """A callback that answers nothing to the caller (a recording, a status): its work in one
-    transaction; should that fail, it is logged and Twilio still gets an empty 200, never a 500."""
-    try:
-        with _runtime().db.transaction() as session:
+    transaction, or, should that fail, kept in the spool for later; Twilio gets an empty 200."""
+    runtime, form = _runtime(), request.form.to_dict(flat=True)
+
+    def in_transaction() -> None:
+        with runtime.db.transaction() as session:
             work(session)
-    except Exception:
-        log.exception("%s callback failed for call %s", what, sid)
+
+    now_or_spooled(runtime, kind, form, in_transaction, args=args)
     return _twiml(EMPTY_TWIML)
 
 
@@ -133,38 +145,37 @@ def step(step: str) -> Response:
 @twilio_signed
 def recording() -> Response:
     """A recording or its transcription is ready (a voicemail, mostly): it goes with the call's tickets."""
-    sid = _call_sid()
+    _call_sid()
     purpose = request.args.get("purpose", "voicemail")
-    purpose = purpose if purpose in RECORDING_PURPOSES else "voicemail"
+    purpose = purpose if purpose in outage.RECORDING_PURPOSES else "voicemail"
     form = request.form.to_dict(flat=True)
-
-    def work(session: Session) -> None:
-        call = services.find_call(session, sid)
-        if call is None:
-            log.info("recording for unknown call %s ignored", sid)
-            return
-        tickets.attach_recording(session, call, purpose, form)
-
-    return _acknowledged("recording", sid, work)
+    return _acknowledged(
+        outage.RECORDING, lambda session: outage.recording(session, form, purpose), {"purpose": purpose}
+    )
 
 
 @bp.post("/status")
 @twilio_signed
 def status() -> Response:
     """The call's status changed; a call that ended part-way leaves a call-back ticket."""
-    sid = _call_sid()
-    call_status = (request.form.get("CallStatus") or "").strip()
+    _call_sid()
+    form = request.form.to_dict(flat=True)
+    return _acknowledged(outage.STATUS, lambda session: outage.call_status(session, form))
 
-    def work(session: Session) -> None:
-        call = services.find_call(session, sid)
-        if call is None:
-            log.info("status %s for unknown call %s ignored", call_status, sid)
-        elif call_status in ENDED:
-            tickets.finish_call(session, call, call_status)
-        elif call_status and call.ended_at is None:
-            call.status = call_status[:24]
 
-    return _acknowledged("status", sid, work)
+@bp.post("/outage/voicemail")
+@twilio_signed
+def outage_voicemail() -> Response:
+    """The voicemail of a call taken while the database was unavailable (or spooled, if it still is)."""
+    _call_sid()
+    runtime, form, base_url = _runtime(), request.form.to_dict(flat=True), _base_url()
+
+    def in_transaction() -> None:
+        with runtime.db.transaction() as session:
+            outage.record_outage_voicemail(session, runtime.settings, form)
+
+    now_or_spooled(runtime, outage.OUTAGE_VOICEMAIL, form, in_transaction)
+    return _twiml(outage.thanks(runtime.settings, base_url))
 
 
 def _follow_up_turn(step: str, work: Callable[[Session], str]) -> Response:
@@ -181,8 +192,7 @@ def _follow_up_turn(step: str, work: Callable[[Session], str]) -> Response:
 
 
 def _follow_up_id() -> int | None:
-    raw = request.args.get("f", "")
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+    return outage.follow_up_id(request.args.get("f", ""))
 
 
 @bp.post("/followup")
@@ -213,18 +223,12 @@ def followup_step(step: str) -> Response:
 @twilio_signed
 def followup_status() -> Response:
     """A follow-up call's final status (completed, no-answer, busy, failed, canceled)."""
-    sid = _call_sid()
-    call_status = (request.form.get("CallStatus") or "").strip()
-    settings, follow_up_id = _runtime().settings, _follow_up_id()
-
-    def work(session: Session) -> None:
-        call = followup.call_for_status(session, sid, follow_up_id)
-        if call is None:
-            log.info("status %s for unknown follow-up call %s ignored", call_status, sid)
-        elif call_status:
-            followup.call_ended(session, settings, call, call_status)
-
-    return _acknowledged("follow-up status", sid, work)
+    _call_sid()
+    form, settings = request.form.to_dict(flat=True), _runtime().settings
+    args = {"f": request.args.get("f", "")}
+    return _acknowledged(
+        outage.FOLLOW_UP_STATUS, lambda session: outage.follow_up_status(session, settings, form, args), args
+    )
 
 
 @bp.get("/prompts/<path:name>")

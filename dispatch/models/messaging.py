@@ -28,6 +28,8 @@ class MessageStatus(enum.StrEnum):
     # outbound, in the order Twilio reports them; a status never moves backwards
     PENDING = "pending"  # written, waiting for its send job (or for quiet hours to end)
     QUEUED = "queued"
+    # Without a provider_sid: handed to the provider by an attempt whose outcome is not recorded yet
+    # (never sent again before the provider is asked). With one: Twilio's own "sending".
     SENDING = "sending"
     SENT = "sent"
     DELIVERED = "delivered"
@@ -74,6 +76,8 @@ class Message(Base):
     in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
     send_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When the latest attempt was handed to the provider: a lookup asks for messages since then.
+    send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"), index=True)
     employer_id: Mapped[int | None] = mapped_column(ForeignKey("employer.id"), index=True)
     # Everything Twilio posted with an inbound message, for the agent and for audits.

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.clock import utcnow
@@ -23,7 +23,16 @@ class OutboxEvent(Base):
     """A job that must run: written in the request's transaction, relayed to RQ after commit."""
 
     __tablename__ = "outbox_event"
-    __table_args__ = (Index("ix_outbox_event_unrelayed", "relayed_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_outbox_event_unrelayed", "relayed_at", "created_at"),
+        # The lost-job sweep reads the relayed jobs not known to be done: few at any time.
+        Index(
+            "ix_outbox_event_unfinished",
+            "relayed_at",
+            postgresql_where=text("completed_at IS NULL AND relayed_at IS NOT NULL"),
+            sqlite_where=text("completed_at IS NULL AND relayed_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task: Mapped[str] = mapped_column(String(128))  # dotted path of a function in <area>/tasks.py
@@ -33,6 +42,10 @@ class OutboxEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     relayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     relay_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The RQ job it was relayed as (a lost job is relayed again under a new id), and when that job was
+    # seen done (finished, or failed for good) by the lost-job sweep.
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TicketKind(enum.StrEnum):

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.job import Job as RqJob
 from rq.scheduler import RQScheduler
 from sqlalchemy import select
@@ -31,6 +31,7 @@ from dispatch.queue import PERIODIC_TASKS, QUEUE_NAMES, get_queue
 from dispatch.runtime import Runtime
 from dispatch.simulation.clock import VirtualClock
 from dispatch.sms.rate_limit import SendRateLimiter
+from dispatch.worker import DispatchWorker
 
 log = logging.getLogger(__name__)
 SEND_TASK = "dispatch.sms.tasks.send_message"
@@ -57,7 +58,7 @@ class Carrier:
         self.clock.advance(timedelta(microseconds=self.slot_us * max(1, segments)))
 
 
-class SimulationWorker(SimpleWorker):
+class SimulationWorker(DispatchWorker):
     """A SimpleWorker whose SMS sends pass their carrier slot on the virtual clock."""
 
     carrier: Carrier | None = None

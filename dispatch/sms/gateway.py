@@ -1,6 +1,11 @@
 """The SMS gateway boundary: one small interface, a Twilio transport and a record-only outbox transport.
 
-A Chinese carrier gateway with two-way SMS (上行) would be a third class with the same `send_sms`.
+A Chinese carrier gateway with two-way SMS (上行) would be a third class with the same `send_sms` and
+`find_sent`.
+
+A provider that took a message but whose answer never arrived (a read timeout, a connection dropped
+after the request went out, a 5xx) is not a refusal: `SendError.ambiguous` says the message may exist.
+Twilio has no idempotency key, so the caller must look it up (`find_sent`) before sending it again.
 """
 
 from __future__ import annotations
@@ -10,12 +15,14 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 import requests
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.exceptions import NewConnectionError
 
 from dispatch.settings import Settings
 
@@ -27,13 +34,26 @@ UNDELIVERABLE_ERRORS = frozenset({21211, 21614, 30006})  # invalid, not a mobile
 RETRYABLE_ERRORS = frozenset({20429, 30003})  # too many requests; unreachable for now
 
 
-class SendError(Exception):
-    """The gateway refused or failed to take a message."""
+# How many of the newest messages to a number a lookup reads: an attempt seconds or minutes old is
+# among them unless that number was sent this many texts since.
+LOOKUP_LIMIT = 50
 
-    def __init__(self, message: str, *, code: int | None = None, http_status: int | None = None) -> None:
+
+class SendError(Exception):
+    """The gateway refused or failed to take a message; `ambiguous`: it may have taken it after all."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        http_status: int | None = None,
+        ambiguous: bool = False,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.http_status = http_status
+        self.ambiguous = ambiguous
 
     @property
     def retryable(self) -> bool:
@@ -50,10 +70,23 @@ class SendError(Exception):
         return self.code in UNDELIVERABLE_ERRORS
 
 
+class ProviderLookupError(Exception):
+    """The provider could not be asked what it holds (unreachable, refused): try again later."""
+
+
 @dataclass(frozen=True)
 class SendResult:
     provider_sid: str
     status: str  # the gateway's first status, e.g. queued
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """A message the provider holds, as its list reports it."""
+
+    provider_sid: str
+    status: str
+    created_at: datetime
 
 
 class SmsTransport(Protocol):
@@ -66,6 +99,11 @@ class SmsTransport(Protocol):
 
     def send_sms(self, to: str, body: str, status_callback: str | None = None) -> SendResult: ...
 
+    def find_sent(self, to: str, body: str, since: datetime) -> list[SentMessage]:
+        """Messages the provider holds from us to `to` with exactly `body`, created at or after
+        `since`, oldest first. Raises ProviderLookupError when the provider cannot be asked."""
+        ...
+
 
 @dataclass(frozen=True)
 class RecordedSms:
@@ -73,6 +111,7 @@ class RecordedSms:
     body: str
     status_callback: str | None
     provider_sid: str
+    created_at: datetime
 
 
 class OutboxTransport:
@@ -92,9 +131,18 @@ class OutboxTransport:
     def send_sms(self, to: str, body: str, status_callback: str | None = None) -> SendResult:
         sid = "OB" + uuid.uuid4().hex
         with self._lock:
-            self.sent.append(RecordedSms(to, body, status_callback, sid))
-        log.info("outbox transport: SMS to %s recorded as %s", to, sid)
+            self.sent.append(RecordedSms(to, body, status_callback, sid, datetime.now(UTC)))
+        log.info("outbox transport: SMS to %s recorded as %s", mask_phone(to), sid)
         return SendResult(provider_sid=sid, status="sent")
+
+    def find_sent(self, to: str, body: str, since: datetime) -> list[SentMessage]:
+        with self._lock:
+            recorded = list(self.sent)
+        return [
+            SentMessage(sms.provider_sid, "sent", sms.created_at)
+            for sms in recorded
+            if sms.to == to and sms.body == body and sms.created_at >= since
+        ]
 
 
 class BaseUrlHttpClient(TwilioHttpClient):
@@ -114,10 +162,11 @@ class TwilioTransport:
     name = "twilio"
 
     def __init__(self, settings: Settings) -> None:
+        timeout = settings.TWILIO_HTTP_TIMEOUT
         http_client = (
-            BaseUrlHttpClient(settings.TWILIO_API_BASE_URL)
+            BaseUrlHttpClient(settings.TWILIO_API_BASE_URL, timeout=timeout)
             if settings.TWILIO_API_BASE_URL
-            else TwilioHttpClient(timeout=10.0)
+            else TwilioHttpClient(timeout=timeout)
         )
         self.client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http_client)
         # Resolved now: the client imports its API modules lazily (~100 ms), and a first send that
@@ -141,10 +190,51 @@ class TwilioTransport:
         try:
             message = self.messages.create(**params)
         except TwilioRestException as exc:
-            raise SendError(exc.msg, code=exc.code, http_status=exc.status) from exc
-        except requests.RequestException as exc:  # no answer at all: safe to try again
-            raise SendError(f"Twilio unreachable: {exc}") from exc
+            # A 4xx is a refusal; a 5xx may come from a proxy after Twilio took the message.
+            ambiguous = exc.status >= 500
+            raise SendError(exc.msg, code=exc.code, http_status=exc.status, ambiguous=ambiguous) from exc
+        except requests.RequestException as exc:
+            if never_connected(exc):
+                raise SendError(f"Twilio unreachable: {exc}") from exc
+            raise SendError(f"Twilio gave no answer: {exc}", ambiguous=True) from exc
         return SendResult(provider_sid=str(message.sid), status=str(message.status or "queued"))
+
+    def find_sent(self, to: str, body: str, since: datetime) -> list[SentMessage]:
+        # By To (and From) only: a message Twilio still queues has no date_sent, so a DateSent filter
+        # would miss exactly the message being looked for. Newest first; LOOKUP_LIMIT is plenty.
+        filters: dict[str, str] = {"to": to}
+        if not self.messaging_service_sid:
+            filters["from_"] = self.from_number
+        try:
+            listed = self.messages.list(limit=LOOKUP_LIMIT, page_size=LOOKUP_LIMIT, **filters)
+        except (TwilioException, requests.RequestException) as exc:
+            raise ProviderLookupError(f"Twilio's message list unavailable: {exc}") from exc
+        found = []
+        for message in listed:
+            created = message.date_created
+            if message.body != body or created is None or created < since:
+                continue
+            if self.messaging_service_sid and message.messaging_service_sid != self.messaging_service_sid:
+                continue
+            found.append(SentMessage(str(message.sid), str(message.status or "queued"), created))
+        return sorted(found, key=lambda sent: sent.created_at)
+
+
+def never_connected(exc: requests.RequestException) -> bool:
+    """The request never left: the connection to the API could not be opened (refused, no route, DNS,
+    connect timeout). A read timeout or a connection dropped later may have created the message."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.ConnectionError) and isinstance(reason, NewConnectionError)
+
+
+def mask_phone(phone: str) -> str:
+    """138****5678: enough for an operator to tell numbers apart, not enough to call one."""
+    digits = phone[-11:] if len(phone) >= 11 else phone
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return f"{digits[:3]}****{digits[-4:]}"
 
 
 def make_transport(settings: Settings) -> SmsTransport:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -174,10 +175,13 @@ def reply(
 # -- inbound ------------------------------------------------------------------------------------
 
 
-def store_inbound(session: Session, settings: Settings, form: Mapping[str, str]) -> Message | None:
+def store_inbound(
+    session: Session, settings: Settings, form: Mapping[str, str], received_at: datetime | None = None
+) -> Message | None:
     """Store an inbound webhook's message before anything else; None if this MessageSid was seen.
 
     A duplicate delivery, even a concurrent one, finds the unique MessageSid taken and does nothing.
+    `received_at`: when it reached us, for a message replayed from the spool after an outage.
     """
     # PostgreSQL text cannot hold NUL; anything else a carrier sends is kept as it came.
     form = {
@@ -196,7 +200,7 @@ def store_inbound(session: Session, settings: Settings, form: Mapping[str, str])
         "status": MessageStatus.RECEIVED if sid and phone else MessageStatus.REJECTED,
         "segments": _int_or(form.get("NumSegments"), 1),
         "raw": dict(form),
-        "created_at": utcnow(),
+        "created_at": received_at or utcnow(),
     }
     if sid is None:
         values["error_message"] = "missing MessageSid"

@@ -1,4 +1,8 @@
-"""The SMS webhooks Twilio calls: an inbound message, and a delivery report."""
+"""The SMS webhooks Twilio calls: an inbound message, and a delivery report.
+
+Twilio never retries an SMS webhook, so neither answers an error it cannot act on: when the database
+cannot take the request, it waits in the spool (dispatch/spool/) and is answered 200 all the same.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,9 @@ import logging
 
 from flask import Blueprint, Response, current_app, request
 
-from dispatch.models import MessageStatus
-from dispatch.sms.handlers import handle_stored_inbound
-from dispatch.sms.services import apply_status, find_reported_message, store_inbound
+from dispatch.runtime import Runtime
+from dispatch.sms.webhooks import INBOUND, STATUS, receive_inbound, receive_status
+from dispatch.spool.guard import now_or_spooled
 from dispatch.twilio_auth import twilio_signed
 
 log = logging.getLogger(__name__)
@@ -20,47 +24,28 @@ def _twiml(status: int = 200) -> Response:
     return Response(EMPTY_TWIML, status=status, mimetype="text/xml")
 
 
+def _runtime() -> Runtime:
+    return current_app.extensions["dispatch.runtime"]
+
+
 @bp.post("/inbound")
 @twilio_signed
 def inbound() -> Response:
-    """An SMS arrived: store it, then act on it; replies go out through the send queue."""
-    runtime = current_app.extensions["dispatch.runtime"]
+    """An SMS arrived: store it, then act on it (or spool it); replies go out through the send queue."""
+    runtime = _runtime()
     form = request.form.to_dict(flat=True)
-    with runtime.db.transaction() as session:
-        message = store_inbound(session, runtime.settings, form)
-        if message is None:
-            log.info("duplicate inbound MessageSid %s ignored", form.get("MessageSid"))
-            return _twiml()
-        if message.status == MessageStatus.REJECTED:
-            return Response(message.error_message, status=400, mimetype="text/plain")
-        handle_stored_inbound(session, runtime.settings, message)
+    outcome = now_or_spooled(runtime, INBOUND, form, lambda: receive_inbound(runtime, form))
+    if outcome is not None and outcome.rejected:
+        return Response(outcome.rejected, status=400, mimetype="text/plain")
     return _twiml()
 
 
 @bp.post("/status")
 @twilio_signed
 def status() -> Response:
-    """A delivery report for one of our messages; reports may arrive in any order."""
-    runtime = current_app.extensions["dispatch.runtime"]
-    sid = request.form.get("MessageSid", "")
-    status_text = request.form.get("MessageStatus") or request.form.get("SmsStatus") or ""
-    error_code = _error_code(request.form.get("ErrorCode"))
-    with runtime.db.transaction() as session:
-        message = find_reported_message(session, request.args.get("m", ""), sid)
-        if message is None:
-            log.info("status %s for unknown message %s ignored", status_text, sid)
-            return _twiml()
-        if sid and not message.provider_sid and len(sid) <= 64:
-            message.provider_sid = sid
-        apply_status(session, message, status_text, error_code)
+    """A delivery report for one of our messages (or spooled); reports may arrive in any order."""
+    runtime = _runtime()
+    form = request.form.to_dict(flat=True)
+    args = {"m": request.args.get("m", "")}
+    now_or_spooled(runtime, STATUS, form, lambda: receive_status(runtime, form, args), args=args)
     return _twiml()
-
-
-def _error_code(value: str | None) -> int | None:
-    try:
-        code = int(value) if value else None
-    except ValueError:
-        return None
-    if code is None or not 0 <= code < 2**31:
-        return None
-    return code

@@ -18,10 +18,9 @@ import requests
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
-from urllib3.exceptions import NewConnectionError
 
 from dispatch.settings import Settings
-from dispatch.sms.gateway import BaseUrlHttpClient, SendError
+from dispatch.sms.gateway import BaseUrlHttpClient, SendError, never_connected
 
 log = logging.getLogger(__name__)
 HTTP_TIMEOUT = 10.0  # seconds; the follow-up row is not locked meanwhile (see tasks.py)
@@ -115,19 +114,10 @@ class TwilioCallTransport:
         except TwilioRestException as exc:
             raise CallError(exc.msg, code=exc.code, http_status=exc.status) from exc
         except requests.RequestException as exc:
-            sent = not _never_connected(exc)
+            sent = not never_connected(exc)
             what = "gave no answer" if sent else "unreachable"
             raise CallError(f"Twilio {what}: {exc}", sent=sent) from exc
         return str(call.sid)
-
-
-def _never_connected(exc: requests.RequestException) -> bool:
-    """The request never left: the connection to the API could not be opened (refused, no route, DNS,
-    connect timeout). A read timeout or a connection dropped later may have created the call."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(exc, requests.ConnectionError) and isinstance(reason, NewConnectionError)
 
 
 def make_call_transport(settings: Settings) -> CallTransport:

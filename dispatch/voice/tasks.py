@@ -13,7 +13,7 @@ from dispatch.models import FollowUp, FollowUpStatus
 from dispatch.queue import defer
 from dispatch.quiet_hours import quiet_hours_end
 from dispatch.runtime import get_runtime
-from dispatch.sms.tasks import backoff_seconds
+from dispatch.sms.delivery import backoff_seconds
 from dispatch.voice import services
 from dispatch.voice.gateway import CallError
 

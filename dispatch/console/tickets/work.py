@@ -3,6 +3,8 @@ what a voicemail said, type a spoken name. Plain functions on a session; they fl
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,9 +19,11 @@ from dispatch.models import Agent, Direction, Message, MessageStatus, Ticket, Ti
 from dispatch.quiet_hours import quiet_hours_end
 from dispatch.settings import Settings
 from dispatch.sms.handlers import handle_inbound
-from dispatch.sms.tasks import REPLY_WINDOW
 
 MAX_TEXT = 1000
+# An agent's reading of a text this old is answered in the morning, not in quiet hours: its sender is
+# no longer waiting at the phone. (A reply to a text just in always goes at once.)
+REPLY_WINDOW = timedelta(minutes=10)
 
 
 def hold(db: Session, agent: Agent, ticket: Ticket, remote_addr: str = "") -> None:

@@ -1,0 +1,48 @@
+"""Doing a webhook's work now, or keeping it in the spool for later."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, TypeVar
+
+from werkzeug.exceptions import HTTPException
+
+from dispatch.db import is_database_unavailable
+from dispatch.spool.store import SpooledRequest, describe
+
+if TYPE_CHECKING:
+    from dispatch.runtime import Runtime
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def now_or_spooled(
+    runtime: Runtime,
+    kind: str,
+    form: Mapping[str, str],
+    work: Callable[[], T],
+    args: Mapping[str, str] | None = None,
+) -> T | None:
+    """`work()`'s result, or None when the request was spooled instead: because older requests wait in
+    the spool (this one queues behind them, keeping each sender's order), or because the work failed.
+
+    A database that is down or hung is the expected reason; anything else is logged as the bug it is,
+    and the request is kept all the same (the replay moves what still fails to the spool's failed/).
+    Only an error of the request itself (a 4xx) goes back to the caller.
+    """
+    spool = runtime.spool
+    if not spool.has_pending():
+        try:
+            return work()
+        except HTTPException:
+            raise
+        except Exception as exc:
+            if is_database_unavailable(exc):
+                reason = type(exc).__name__
+                log.warning("database unavailable (%s): %s %s spooled", reason, kind, describe(form))
+            else:
+                log.exception("%s %s failed; spooled to be tried again", kind, describe(form))
+    spool.write(SpooledRequest(kind=kind, form=dict(form), args=dict(args or {})))
+    return None

@@ -1,0 +1,1 @@
+"""Fault suite: the production shape (gunicorn, workers, PostgreSQL, Redis, fake Twilio) under faults."""

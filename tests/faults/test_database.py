@@ -1,0 +1,61 @@
+"""Rows 1 and 2: PostgreSQL stopped, or hung, for ~15 s under 4 texts a second from 4 senders.
+
+Twilio never retries an SMS webhook that failed or timed out, so the service must answer every one (it
+spools the signed request to SPOOL_DIR while the database is away) and store them all, in each sender's
+order, once it is back; every text gets its one reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.faults.flows import LOAD_SENDERS, load_through
+from tests.faults.measure import observe, order_problems
+from tests.faults.report import fault_row
+from tests.faults.stack import Stack
+from tests.faults.traffic import Post
+
+BEFORE, OUTAGE, AFTER = 2.0, 15.0, 3.0
+STORED_BOUND = 10.0  # after the database is back: every text stored (and, here, every reply delivered)
+HUNG_ANSWER_LIMIT = 10.0  # a hung database must not hold a webhook longer than this
+
+
+def _slowest(posts: list[Post]) -> str:
+    timed = [post.elapsed for post in posts if post.elapsed is not None]
+    return f"{max(timed):.1f} s" if timed else "-"
+
+
+@pytest.mark.fault("1")
+def test_postgres_stopped_under_load(stack: Stack, phones: Callable[[int], str]) -> None:
+    with fault_row("1 PostgreSQL stopped 15 s under 4 SMS/s", STORED_BOUND) as row:
+        senders = [phones(i) for i in range(1, LOAD_SENDERS + 1)]
+        posts, back = load_through(stack, senders, stack.pg.stop, stack.pg.start, BEFORE, OUTAGE, AFTER)
+        figures, done_at = observe(stack.db(), stack.fake, posts, deadline=back + STORED_BOUND)
+        row.take(figures)
+        row.recovered(back, done_at)
+        row.expect(
+            figures.answered == figures.sent,
+            f"webhooks not all answered 200 within 15 s (slowest {_slowest(posts)}): {figures.describe()}",
+        )
+        row.expect(figures.complete, f"not all stored and replied to: {figures.describe()}")
+        row.problems.extend(order_problems(posts, stack.db().inbound([post.sid for post in posts])))
+
+
+@pytest.mark.fault("2")
+def test_postgres_hung_under_load(stack: Stack, phones: Callable[[int], str]) -> None:
+    with fault_row("2 PostgreSQL hung (SIGSTOP) 15 s under 4 SMS/s", STORED_BOUND) as row:
+        senders = [phones(i) for i in range(1, LOAD_SENDERS + 1)]
+        posts, back = load_through(stack, senders, stack.pg.hang, stack.pg.resume, BEFORE, OUTAGE, AFTER)
+        figures, done_at = observe(stack.db(), stack.fake, posts, deadline=back + STORED_BOUND)
+        row.take(figures)
+        row.recovered(back, done_at)
+        late = [post for post in posts if not post.ok(HUNG_ANSWER_LIMIT)]
+        row.expect(
+            not late,
+            f"{len(late)} of {len(posts)} webhooks not answered 200 within {HUNG_ANSWER_LIMIT:.0f} s "
+            f"(slowest {_slowest(posts)}): {figures.describe()}",
+        )
+        row.expect(figures.complete, f"not all stored and replied to: {figures.describe()}")
+        row.problems.extend(order_problems(posts, stack.db().inbound([post.sid for post in posts])))

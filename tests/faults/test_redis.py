@@ -1,0 +1,68 @@
+"""Row 3: Redis killed (SIGKILL) and started again ~11 s later, empty; nobody restarts the worker.
+
+Redis is a work queue, never the only copy: webhooks keep answering and storing (the outbox rows wait),
+and the same `dispatch worker` process must wait for Redis and resume on its own, within 5 s of its
+return. Texts are sent from the moment of the kill, so the first are older than the outbox sweeper's
+grace when Redis returns: the first reply measures the worker's resumption, not the sweeper's schedule.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from tests.faults.flows import LOAD_BODIES, LOAD_RATE, LOAD_SENDERS
+from tests.faults.measure import observe
+from tests.faults.privacy import mask_phone
+from tests.faults.report import fault_row
+from tests.faults.stack import Stack
+from tests.faults.traffic import Load
+from tests.faults.twilio_side import create_to, creates
+
+OUTAGE, AFTER = 11.0, 3.0
+RESUME_BOUND = 5.0  # from Redis's return to the first reply Twilio receives
+# Every reply, from Redis's return: one outbox sweep interval (30 s) plus its grace (10 s) and a margin,
+# for texts whose after-commit relay the web process skipped while it backed off from Redis.
+DELIVERED_BOUND = 45.0
+
+
+@pytest.mark.fault("3")
+def test_redis_killed_worker_resumes(stack: Stack, phones: Callable[[int], str]) -> None:
+    with fault_row("3 Redis killed 11 s, worker not restarted", RESUME_BOUND) as row:
+        worker = stack.workers[0]
+        senders = [phones(i) for i in range(1, LOAD_SENDERS + 1)]
+        killed = time.monotonic()
+        stack.redis.kill()
+        load = Load(stack.webhooks(), senders, LOAD_RATE, LOAD_BODIES).start()
+        try:
+            # The outage: watch the worker meanwhile (it used to exit when Redis went away).
+            while time.monotonic() < killed + OUTAGE and worker.alive():
+                time.sleep(0.2)
+            died_during_outage = not worker.alive()
+            stack.redis.start()
+            back = time.monotonic()
+            time.sleep(AFTER)
+        finally:
+            posts = load.finish()
+        # Without a worker nothing more can happen: take the figures at once instead of waiting them out.
+        deadline = back + DELIVERED_BOUND if worker.alive() else time.monotonic()
+        figures, done_at = observe(stack.db(), stack.fake, posts, deadline=deadline)
+        row.take(figures)
+        row.expect(
+            worker.alive(),
+            f"dispatch worker pid {worker.pid} exited (code {worker.returncode}) "
+            + ("during the Redis outage" if died_during_outage else "after Redis returned"),
+        )
+        row.expect(figures.answered == figures.sent, f"webhooks not all answered 200: {figures.describe()}")
+        row.expect(figures.stored == figures.sent, f"texts not all stored: {figures.describe()}")
+        row.expect(
+            done_at is not None,
+            f"not every reply delivered within {DELIVERED_BOUND:.0f} s of Redis's return: {figures.describe()}",
+        )
+        replies = [request for request in creates(stack.fake, killed) if create_to(request) in set(senders)]
+        if replies:
+            row.recovered(back, replies[0].received_at)
+        else:
+            row.expect(False, f"no reply reached Twilio after Redis returned (senders {mask_phone(senders[0])}…)")
