@@ -149,8 +149,8 @@ def run_worker(runtime: Runtime, queue_names: tuple[str, ...] = QUEUE_NAMES, bur
     worked = False
     try:
         while not stop.is_set():
-            worker = DispatchWorker(queues, connection=runtime.redis, stop_event=stop)
             try:
+                worker = DispatchWorker(queues, connection=runtime.redis, stop_event=stop)
                 worked = worker.work(burst=False) or worked
             except RedisError as exc:
                 ticker.watch.failed(exc)

@@ -42,6 +42,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "fault(row): a row of issue 12's fault table, e.g. fault('1')")
 
 
+def _row_of(item: pytest.Item) -> str:
+    mark = item.get_closest_marker("fault")
+    return str(mark.args[0]) if mark is not None and mark.args else "~"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the fault tests in the table's order, row 0 (no fault: the harness itself) first; they keep
+    their places among the rest of the suite's tests."""
+    slots = [index for index, item in enumerate(items) if item.get_closest_marker("fault") is not None]
+    ordered = sorted((items[index] for index in slots), key=_row_of)
+    for index, item in zip(slots, ordered, strict=True):
+        items[index] = item
+
+
 def _missing_services() -> list[str]:
     missing = []
     if redis_binary() is None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from tests.faults.measure import SETTLE_SECONDS, Db, Outbound
 from tests.faults.privacy import mask_phone
+from tests.faults.report import FaultRow
 from tests.faults.stack import Stack
 from tests.faults.traffic import Load, Post
 from tests.faults.twilio_side import messages_to
@@ -94,6 +96,18 @@ def follow(stack: Stack, replies: list[Followed]) -> None:
         time.sleep(0.2)
 
 
+def account_one(row: FaultRow, stack: Stack, post: Post, reply: Followed) -> None:
+    """Figures of a one-text row, and everything wrong with its reply."""
+    at_twilio = len(messages_to(stack.fake, [reply.phone]))
+    row.sent = 1
+    row.stored = len(stack.db().inbound([post.sid]))
+    row.delivered = min(1, at_twilio)
+    row.duplicated = max(0, at_twilio - 1)
+    row.lost = 0 if post.ok() and row.stored and row.delivered else 1
+    row.recovered(reply.started, reply.adopted_at)
+    row.problems.extend(reply_problems(stack, reply))
+
+
 def reply_problems(stack: Stack, reply: Followed) -> list[str]:
     """What is wrong with a followed reply: not exactly one at Twilio, not exactly one row of the right
     kind, not a reply any more, or a row without the Sid Twilio gave."""
@@ -108,6 +122,10 @@ def reply_problems(stack: Stack, reply: Followed) -> list[str]:
     for row in rows:
         if not row.is_reply:
             problems.append(f"{who}: outbound row {row.id} is no longer a reply (is_reply false)")
+        if row.status == "pending" and row.send_after is not None and row.send_after > datetime.now(UTC):
+            problems.append(
+                f"{who}: outbound row {row.id} held until {row.send_after:%H:%M} UTC (quiet hours?)"
+            )
         if sids and row.provider_sid not in sids:
             problems.append(
                 f"{who}: outbound row {row.id} ({row.status}) has Sid {row.provider_sid}, Twilio has {sids}"

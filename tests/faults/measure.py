@@ -43,6 +43,7 @@ class Outbound:
     kind: str
     is_reply: bool
     in_reply_to_id: int | None
+    send_after: datetime | None
 
 
 class Db:
@@ -65,7 +66,7 @@ class Db:
 
     def outbound(self, phones: list[str]) -> list[Outbound]:
         rows = self.query(
-            "SELECT id, phone, status, provider_sid, kind, is_reply, in_reply_to_id FROM message"
+            "SELECT id, phone, status, provider_sid, kind, is_reply, in_reply_to_id, send_after FROM message"
             " WHERE direction = 'outbound' AND phone = ANY(%s) ORDER BY id",
             (phones,),
         )

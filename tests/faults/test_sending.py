@@ -14,11 +14,12 @@ from dataclasses import dataclass
 import pytest
 
 from tests.fakes.twilio_api import FakeTwilioApi
-from tests.faults.flows import Followed, follow, reply_problems
+from tests.faults.flows import Followed, account_one, follow
 from tests.faults.privacy import mask_phone
 from tests.faults.procs import wait_until
-from tests.faults.report import FaultRow, assert_rows, fault_row, open_row
+from tests.faults.report import FaultRow, fault_row, fault_rows, open_row
 from tests.faults.stack import Stack
+from tests.faults.traffic import Post
 from tests.faults.twilio_side import first_create_to, messages_to
 
 KILLED_BOUND = 60.0  # row 4: from the kill to the row holding Twilio's Sid
@@ -39,19 +40,16 @@ def test_worker_killed_after_twilio_took_the_message(stack: Stack, phones: Calla
         stack.fake.delay_next(8)
         post = stack.webhooks().post(phone, "HELP")
         row.expect(post.ok(), f"webhook answered {post.outcome()}")
-        wait_until(lambda: messages_to(stack.fake, [phone]), 15, "Twilio to take the reply (its answer held 8 s)")
-        old = stack.workers[0]
-        old.kill_group()
+        wait_until(
+            lambda: messages_to(stack.fake, [phone]), 15, "Twilio to take the reply (its answer held 8 s)"
+        )
+        stack.workers[0].kill_group()
         killed = time.monotonic()
         stack.start_worker()  # at once, as systemd's Restart= would
         _expect_hit(row, stack, armed, phone, "8 s delay")
         reply = Followed(phone, "help", killed, deadline=killed + KILLED_BOUND)
         follow(stack, [reply])
-        row.sent = row.stored = 1
-        row.delivered = min(1, len(messages_to(stack.fake, [phone])))
-        row.duplicated = max(0, len(messages_to(stack.fake, [phone])) - 1)
-        row.recovered(killed, reply.adopted_at)
-        row.problems.extend(reply_problems(stack, reply))
+        account_one(row, stack, post, reply)
 
 
 @dataclass(frozen=True)
@@ -64,14 +62,20 @@ class AnswerCase:
 
 
 ANSWER_CASES = (
-    AnswerCase("5a answer 6 s late (client timeout 3 s)", "HELP", "help", "6 s delay", lambda f: f.delay_next(6)),
     AnswerCase(
-        "5b answer lost, Twilio took the message", "HELP", "help", "drop", lambda f: f.drop_next(create=True)
+        "5a answer 6 s late (client timeout 3 s)", "HELP", "help", "6 s delay", lambda f: f.delay_next(6)
     ),
+    AnswerCase("5b answer lost, Twilio took it", "HELP", "help", "drop", lambda f: f.drop_next(create=True)),
     AnswerCase(
         "5c request lost, Twilio never got it", "HELP", "help", "drop", lambda f: f.drop_next(create=False)
     ),
-    AnswerCase("5d STOP confirmation's answer 6 s late", "STOP", "opt_out.confirm", "6 s delay", lambda f: f.delay_next(6)),
+    AnswerCase(
+        "5d STOP: confirmation's answer 6 s late",
+        "STOP",
+        "opt_out.confirm",
+        "6 s delay",
+        lambda f: f.delay_next(6),
+    ),
 )
 
 
@@ -79,30 +83,25 @@ ANSWER_CASES = (
 def test_twilio_answer_lost_or_late(stack: Stack, phones: Callable[[int], str]) -> None:
     """The four cases run side by side (each from its own number), so the suite waits out one grace
     period, not four: each fault is armed only once the previous case's send reached Twilio."""
-    if not hasattr(stack.fake, "drop_next"):
-        pytest.fail("FakeTwilioApi.drop_next is missing: tests/fakes/twilio_api.py has not landed it yet")
-    rows: list[FaultRow] = []
-    replies: list[Followed] = []
-    hooks = stack.webhooks()
-    for number, case in enumerate(ANSWER_CASES, start=1):
-        row = open_row(case.row, ANSWER_BOUND)
-        rows.append(row)
-        phone = phones(number)
-        armed = time.monotonic()
-        case.arm(stack.fake)
-        post = hooks.post(phone, case.body)
-        row.sent = 1
-        row.expect(post.ok(), f"webhook answered {post.outcome()}")
-        wait_until(lambda armed=armed: first_create_to(stack.fake, armed), 20, f"the send of case {case.row}")
-        _expect_hit(row, stack, armed, phone, case.fault)
-        replies.append(Followed(phone, case.kind, post.started, deadline=post.started + ANSWER_BOUND))
-    follow(stack, replies)
-    for row, reply in zip(rows, replies, strict=True):
-        at_twilio = len(messages_to(stack.fake, [reply.phone]))
-        row.stored = len(stack.db().outbound([reply.phone])) and 1
-        row.delivered = min(1, at_twilio)
-        row.duplicated = max(0, at_twilio - 1)
-        row.lost = 1 - row.delivered
-        row.recovered(reply.started, reply.adopted_at)
-        row.problems.extend(reply_problems(stack, reply))
-    assert_rows(rows)
+    with fault_rows() as rows:
+        rows.extend(open_row(case.row, ANSWER_BOUND) for case in ANSWER_CASES)
+        if not hasattr(stack.fake, "drop_next"):
+            pytest.fail("FakeTwilioApi.drop_next is missing: tests/fakes/twilio_api.py has not landed it yet")
+        hooks = stack.webhooks()
+        posts: list[Post] = []
+        replies: list[Followed] = []
+        for number, (case, row) in enumerate(zip(ANSWER_CASES, rows, strict=True), start=1):
+            phone = phones(number)
+            armed = time.monotonic()
+            case.arm(stack.fake)
+            post = hooks.post(phone, case.body)
+            row.expect(post.ok(), f"webhook answered {post.outcome()}")
+            wait_until(
+                lambda armed=armed: first_create_to(stack.fake, armed), 20, f"the send of '{case.row}'"
+            )
+            _expect_hit(row, stack, armed, phone, case.fault)
+            posts.append(post)
+            replies.append(Followed(phone, case.kind, post.started, deadline=post.started + ANSWER_BOUND))
+        follow(stack, replies)
+        for row, post, reply in zip(rows, posts, replies, strict=True):
+            account_one(row, stack, post, reply)
