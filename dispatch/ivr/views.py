@@ -66,7 +66,9 @@ def _respond(step: str, work: Callable[[Session], str]) -> Response:
             try:
                 with session.begin_nested():
                     return _twiml(work(session))
-            except Exception:
+            except Exception as exc:
+                if is_database_unavailable(exc):
+                    raise  # no rescue can store anything either: the outage answer below
                 log.exception("voice step %s failed for call %s", step, form.get("CallSid"))
                 # Outbox rows the failed step wrote are gone with its savepoint: relay none of them.
                 events = session.info.get("outbox_events", [])
