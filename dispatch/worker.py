@@ -16,9 +16,11 @@ from types import FrameType
 from typing import Any
 
 from redis.exceptions import RedisError
-from rq import SimpleWorker
+from rq import Queue, SimpleWorker
+from rq.job import Job
 from rq.timeouts import TimerDeathPenalty
 
+from dispatch.db import is_database_unavailable
 from dispatch.queue import QUEUE_NAMES, enqueue_due_periodic_tasks, get_queue, relay_all
 from dispatch.runtime import Runtime
 from dispatch.scheduler import InThreadScheduler
@@ -42,6 +44,9 @@ class DispatchWorker(SimpleWorker):
     - The blocking dequeue waits less than the client's socket timeout (else every idle wait ends in a
       TimeoutError, which RQ answers with a growing pause of up to 60 s before it listens again).
     - RQ's own retry of a lost connection is capped at REDIS_RETRY_MAX seconds.
+    - A job that failed because the database or Redis was unavailable is not a bug: instead of waiting
+      in RQ's failed registry it is forgotten, and the lost-job sweep (dispatch/recovery.py) runs it
+      again once things are back.
     """
 
     max_connection_wait_time = REDIS_RETRY_MAX
@@ -50,6 +55,24 @@ class DispatchWorker(SimpleWorker):
         kwargs.setdefault("worker_ttl", 18)  # dequeue timeout = worker_ttl - 15 = 3 s < socket timeout 5 s
         super().__init__(*args, **kwargs)
         self.stop_event = stop_event
+        self._failed_on_outage = False
+
+    def handle_exception(self, job: Job, *exc_info: Any) -> None:
+        error = exc_info[1] if len(exc_info) > 1 else None
+        self._failed_on_outage = error is not None and (
+            is_database_unavailable(error) or isinstance(error, RedisError)
+        )
+        if self._failed_on_outage:
+            log.warning("job %s stopped by an outage (%s); it will run again", job.id, type(error).__name__)
+            return
+        super().handle_exception(job, *exc_info)
+
+    def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
+        super().handle_job_failure(job, queue, *args, **kwargs)
+        if self._failed_on_outage:
+            self._failed_on_outage = False
+            with contextlib.suppress(RedisError):  # Redis is the outage: the job's hash goes stale instead
+                job.delete()
 
     def subscribe(self) -> None:
         pass

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import time_machine
 from rq.job import Job
+from sqlalchemy.exc import OperationalError
 
 from dispatch.models import Message, MessageStatus, OutboxEvent
 from dispatch.queue import defer, get_queue
@@ -117,3 +118,19 @@ def test_queued_and_scheduled_jobs_are_left_alone_until_they_are_lost(runtime, s
         traveller.shift(LOST_AFTER + timedelta(seconds=1))
         assert recover_lost_jobs(runtime) == {"lost": 1, "done": 0}
         assert event(session, later).job_id == f"outbox-{later}-1"
+
+
+def fails_like_a_database_outage() -> None:
+    """A job whose database went away under it (a task for the test below)."""
+    raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+
+def test_a_job_stopped_by_a_database_outage_is_not_left_failed_but_runs_again(runtime, session):
+    with time_machine.travel(NOON, tick=False) as traveller:
+        event_id = defer_now(runtime, f"{__name__}.fails_like_a_database_outage")
+        run_jobs(runtime)
+        # Not a bug: nothing waits in RQ's failed registry for somebody to retry by hand.
+        assert get_queue("default", runtime.redis).failed_job_registry.get_job_ids() == []
+        traveller.shift(LOST_AFTER + timedelta(seconds=1))
+        assert recover_lost_jobs(runtime) == {"lost": 1, "done": 0}
+        assert event(session, event_id).job_id == f"outbox-{event_id}-1"
