@@ -27,6 +27,9 @@ from urllib3.exceptions import NewConnectionError
 from dispatch.settings import Settings
 
 log = logging.getLogger(__name__)
+# The Twilio client logs every request at INFO, query included: a message lookup's To= would put a full
+# phone number in the log. Its warnings still show.
+logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 TWILIO_API_ORIGIN = "https://api.twilio.com"
 OPTED_OUT_ERRORS = frozenset({21610})  # the recipient replied STOP at the carrier
