@@ -77,9 +77,10 @@ class Settings:
     # Longest a send job waits in-process for its rate slot before it reschedules itself.
     SMS_MAX_RATE_WAIT: float = 5.0
     SMS_MAX_ATTEMPTS: int = 6
-    OUTBOX_SWEEP_SECONDS: int = 30
-    # An outbox row younger than this is left to the after-commit relay, not the sweeper.
-    OUTBOX_SWEEP_GRACE_SECONDS: int = 10
+    # How often unrelayed outbox rows are relayed (after a Redis outage: the web processes leave their
+    # rows to this for up to 10 s after an error), and how young a row is left to its own request.
+    OUTBOX_SWEEP_SECONDS: int = 5
+    OUTBOX_SWEEP_GRACE_SECONDS: int = 5
     CONFIG_DIR: str = str(PROJECT_ROOT / "config")
     SMS_SIGNATURE_ZH: str = "潞州零工"
     SMS_SIGNATURE_EN: str = "Luzhou Jobs"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from werkzeug.exceptions import HTTPException
@@ -33,6 +34,7 @@ def now_or_spooled(
     Only an error of the request itself (a 4xx) goes back to the caller.
     """
     spool = runtime.spool
+    arrived = datetime.now(UTC)  # before any wait on the database: it orders the spool
     if not spool.has_pending():
         try:
             return work()
@@ -44,5 +46,5 @@ def now_or_spooled(
                 log.warning("database unavailable (%s): %s %s spooled", reason, kind, describe(form))
             else:
                 log.exception("%s %s failed; spooled to be tried again", kind, describe(form))
-    spool.write(SpooledRequest(kind=kind, form=dict(form), args=dict(args or {})))
+    spool.write(SpooledRequest(kind=kind, form=dict(form), args=dict(args or {}), received_at=arrived))
     return None

@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -79,8 +78,10 @@ class Spool:
         self._ensure()
         with self._counter_lock:
             sequence = next(self._counter)
-        # Nanoseconds first: names sort in arrival order across the processes sharing the directory.
-        name = f"{time.time_ns():020d}-{os.getpid():07d}-{sequence:06d}.json"
+        # The arrival time first, in nanoseconds: names sort in arrival order across the processes sharing
+        # the directory, even when a request that waited on a hung database is written after later ones.
+        arrived_ns = int(request.received_at.timestamp() * 1_000_000) * 1000
+        name = f"{arrived_ns:020d}-{os.getpid():07d}-{sequence:06d}.json"
         temporary, final = self.tmp / name, self.pending_dir / name
         with open(temporary, "w", encoding="utf-8") as handle:
             handle.write(request.to_json())

@@ -6,10 +6,10 @@ issue 12's table ("Nothing lost, nothing sent twice"); the rows are printed at t
 and, when FAULT_REPORT names a file, written there as JSON.
 
 Figures of a row: sent = webhooks posted; stored = of those, inbound rows holding their MessageSid;
-delivered = expected replies present at the fake Twilio; lost = per sender, the texts not stored and
-answered 200 within 15 s, or the replies missing, whichever is more; duplicated = messages at the fake
-beyond the replies expected (or second reply rows to one text); recovery = seconds from the end of the
-fault until everything was stored and delivered.
+delivered = expected replies (one per text) present at the fake Twilio; lost = sent - (stored, answered
+200 within Twilio's 15 s, and replied to), counted per sender; duplicated = messages at the fake beyond
+the replies expected (or second reply rows to one text); recovery = seconds from the end of the fault
+until everything was stored and delivered (each test says what "end" and "everything" are for its row).
 
 When a test fails, the tails of the service logs are attached to its report (phone numbers masked).
 Set FAULT_KEEP_DIR=1 to keep the stack's directory (logs, spool, cluster) after the session.
@@ -22,10 +22,12 @@ import importlib.util
 import itertools
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
@@ -35,6 +37,7 @@ from tests.faults.stack import Stack
 
 REPO = Path(__file__).resolve().parents[2]
 _current: Stack | None = None
+_kept: list[Path] = []  # stack directories kept (FAULT_KEEP_DIR), named in the summary
 _blocks = itertools.count(1001)
 
 
@@ -69,6 +72,10 @@ def _missing_services() -> list[str]:
     return missing
 
 
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     missing = _missing_services()
@@ -83,14 +90,17 @@ def stack() -> Iterator[Stack]:
     global _current
     _current = built = Stack(REPO, base)
     atexit.register(built.stop)  # an interrupted session still stops its processes
+    # CI stops a job with SIGTERM: make it an interrupt, so that pytest tears the stack down as for Ctrl-C.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         built.start()
         yield built
     finally:
         built.stop()
+        signal.signal(signal.SIGTERM, previous)
         _current = None
         if os.environ.get("FAULT_KEEP_DIR") in {"1", "true", "yes"}:
-            print(f"\nfault suite: stack directory kept at {base}", file=sys.stderr)
+            _kept.append(base)
         else:
             shutil.rmtree(base, ignore_errors=True)
 
@@ -129,3 +139,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if target:
         write_json(ROWS, Path(target))
         terminalreporter.write_line(f"fault rows written to {target}")
+    for kept in _kept:
+        terminalreporter.write_line(f"fault stack directory kept at {kept} (logs/, spool/, pg/)")

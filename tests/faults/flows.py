@@ -6,12 +6,15 @@ lasts), not waits for a condition: those poll with a deadline.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from tests.faults.measure import SETTLE_SECONDS, Db, Outbound
+import psycopg
+
+from tests.faults.measure import SETTLE_SECONDS, Db, Outbound, all_replied
 from tests.faults.privacy import mask_phone
 from tests.faults.report import FaultRow
 from tests.faults.stack import Stack
@@ -23,6 +26,14 @@ LOAD_SENDERS = 4
 LOAD_BODIES = ["HELP", "帮助"]  # each gets exactly one `help` reply, whatever came before
 
 
+@dataclass
+class Outage:
+    posts: list[Post]  # every text, in the order sent
+    early: list[Post]  # those sent before the service was back
+    back: float  # monotonic: when the fault was lifted
+    early_done_at: float | None  # when the early texts were all stored and replied to (None: not yet)
+
+
 def load_through(
     stack: Stack,
     senders: list[str],
@@ -31,10 +42,12 @@ def load_through(
     before: float,
     outage: float,
     after: float,
-) -> tuple[list[Post], float]:
+) -> Outage:
     """Steady load; `inject` the fault `before` s in, `lift` it `outage` s later (always, even when the
-    test is failing), go on `after` s. Returns the posts and when the service was back (monotonic)."""
+    test is failing), go on `after` s, timing meanwhile how soon the texts of the outage are all done."""
     load = Load(stack.webhooks(), senders, LOAD_RATE, LOAD_BODIES).start()
+    early: list[Post] = []
+    early_done_at: float | None = None
     try:
         time.sleep(before)
         inject()
@@ -43,10 +56,16 @@ def load_through(
         finally:
             lift()
         back = time.monotonic()
-        time.sleep(after)
+        early = list(load.posts)
+        db = stack.db()
+        while time.monotonic() < back + after:
+            if early_done_at is None:
+                with contextlib.suppress(psycopg.Error):
+                    early_done_at = time.monotonic() if all_replied(db, stack.fake, early) else None
+            time.sleep(0.2)
     finally:
         posts = load.finish()
-    return posts, back
+    return Outage(posts, early, back, early_done_at)
 
 
 @dataclass

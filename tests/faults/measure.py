@@ -128,12 +128,11 @@ def tally(
     outbound: list[Outbound],
     fake_messages: list[dict[str, Any]],
     webhook_limit: float = TWILIO_WEBHOOK_LIMIT,
-    expected: dict[str, int] | None = None,
 ) -> Tally:
-    """Figures per sender: a text counts as delivered when its sender got as many replies as texts that
-    were stored (and answered in time); anything at the fake beyond the replies expected is a duplicate,
-    and so is a second reply row to one text."""
-    expected = expected if expected is not None else dict(Counter(post.sender for post in posts))
+    """Figures per sender, one reply expected per text: a text counts as replied to when its sender got
+    as many replies as texts that were stored (and answered in time); anything at the fake beyond the
+    replies expected is a duplicate, and so is a second reply row to one text."""
+    expected = Counter(post.sender for post in posts)
     at_fake = Counter(message["to"] for message in fake_messages)
     stored_ok = Counter(post.sender for post in posts if post.sid in inbound and post.ok(webhook_limit))
     result = Tally(sent=len(posts), expected=sum(expected.values()))
@@ -142,14 +141,9 @@ def tally(
     result.answered = result.sent - len(result.unanswered)
     result.stored = result.sent - len(result.unstored)
     result.delivered = sum(min(at_fake[phone], count) for phone, count in expected.items())
-    # Per sender: the texts not stored (or not answered in time), or the replies missing, whichever is more.
-    sent_by = Counter(post.sender for post in posts)
+    # Per sender: texts not both stored (answered in time) and replied to (lost = sent - stored and replied).
     result.lost = sum(
-        max(
-            sent_by[phone] - stored_ok[phone],
-            expected.get(phone, 0) - min(at_fake[phone], expected.get(phone, 0)),
-        )
-        for phone in sent_by
+        count - min(stored_ok[phone], at_fake[phone], count) for phone, count in expected.items()
     )
     extra_at_fake = sum(max(0, at_fake[phone] - count) for phone, count in expected.items())
     inbound_ids = {row.id for row in inbound.values()}
@@ -169,8 +163,38 @@ def order_problems(posts: list[Post], inbound: dict[str, Inbound]) -> list[str]:
         if all(a.id < b.id for a, b in pairs) or all(a.created_at < b.created_at for a, b in pairs):
             continue
         by_id = [p.seq for p in sorted(mine, key=lambda p: inbound[p.sid].id)]
-        problems.append(f"{mask_phone(sender)}: texts stored out of order (sequence numbers by id: {by_id})")
+        # The texts stored after a later one: how long their webhooks took says where they were held.
+        late = [p for i, p in enumerate(mine) if any(rows[i].id > inbound[q.sid].id for q in mine[i + 1 :])]
+        held = ", ".join(f"#{p.seq} answered after {p.elapsed or 0:.1f} s" for p in late[:3])
+        problems.append(
+            f"{mask_phone(sender)}: texts stored out of order (sequence numbers by id: {by_id}; {held})"
+        )
     return problems
+
+
+def all_replied(db: Db, fake: FakeTwilioApi, posts: list[Post]) -> bool:
+    """Every one of `posts` stored, and its own reply row holding a Sid that Twilio has."""
+    if not posts:
+        return True
+    inbound = db.inbound([post.sid for post in posts])
+    if len(inbound) < len(posts):
+        return False
+    phones = sorted({post.sender for post in posts})
+    taken = {message["sid"] for message in messages_to(fake, phones)}
+    replied = {row.in_reply_to_id for row in db.outbound(phones) if row.provider_sid in taken}
+    return all(inbound[post.sid].id in replied for post in posts)
+
+
+@dataclass
+class Observation:
+    figures: Tally
+    done_at: float | None = None  # monotonic: when every text was stored and every reply delivered
+    # When every text sent before the cutoff (the outage's) was stored and its own reply row held a Sid
+    # Twilio has: the recovery, without the texts still being sent after the fault.
+    cutoff_done_at: float | None = None
+
+    def recovered_at(self) -> float | None:
+        return self.cutoff_done_at if self.cutoff_done_at is not None else self.done_at
 
 
 def observe(
@@ -179,32 +203,28 @@ def observe(
     posts: list[Post],
     deadline: float,
     webhook_limit: float = TWILIO_WEBHOOK_LIMIT,
-    expected: dict[str, int] | None = None,
-) -> tuple[Tally, float | None]:
+    early: list[Post] | None = None,
+    early_done_at: float | None = None,
+) -> Observation:
     """Poll until every text is stored and every reply delivered (then watch SETTLE_SECONDS more for a
-    duplicate), a duplicate shows up, or `deadline` (monotonic) passes. Returns the last figures and when
-    they were first complete (monotonic), or None."""
+    duplicate), a duplicate shows up, or `deadline` (monotonic) passes. `early`: the texts sent before the
+    fault ended, whose recovery is timed on their own (`early_done_at` if already seen)."""
     phones = sorted({post.sender for post in posts})
     sids = [post.sid for post in posts]
-    done_at: float | None = None
-    last = Tally(sent=len(posts))
+    seen = Observation(Tally(sent=len(posts)), cutoff_done_at=early_done_at)
     while True:
         now = time.monotonic()
         with contextlib.suppress(psycopg.Error):  # the database is still coming back: not yet
-            last = tally(
-                posts,
-                db.inbound(sids),
-                db.outbound(phones),
-                messages_to(fake, phones),
-                webhook_limit,
-                expected,
-            )
-        if last.duplicated:
-            return last, done_at
-        if done_at is None and last.complete:
-            done_at = now
-        if done_at is not None and now >= done_at + SETTLE_SECONDS:
-            return last, done_at
+            inbound, outbound, at_fake = db.inbound(sids), db.outbound(phones), messages_to(fake, phones)
+            seen.figures = tally(posts, inbound, outbound, at_fake, webhook_limit)
+            if early and seen.cutoff_done_at is None and all_replied(db, fake, early):
+                seen.cutoff_done_at = now
+        if seen.figures.duplicated:
+            return seen
+        if seen.done_at is None and seen.figures.complete:
+            seen.done_at = now
+        if seen.done_at is not None and now >= seen.done_at + SETTLE_SECONDS:
+            return seen
         if now >= deadline:
-            return last, done_at
+            return seen
         time.sleep(0.2)

@@ -29,6 +29,7 @@ class FaultRow:
     duplicated: int = 0
     recovery_seconds: float | None = None
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # figures worth knowing that are not failures
 
     def take(self, figures: Tally) -> None:
         self.sent, self.stored, self.delivered = figures.sent, figures.stored, figures.delivered
@@ -36,6 +37,9 @@ class FaultRow:
 
     def recovered(self, since: float, at: float | None) -> None:
         self.recovery_seconds = None if at is None else round(max(0.0, at - since), 2)
+
+    def note(self, text: str) -> None:
+        self.notes.append(mask_text(text))
 
     def expect(self, condition: bool, problem: str) -> None:
         if not condition:
@@ -113,6 +117,7 @@ def table(rows: list[FaultRow]) -> str:
             f"{row.duplicated:>4} {recovery:>8} {row.bound_seconds:>5.0f}  {'yes' if row.passed else 'NO'}"
         )
         lines.extend(f"{'':<6}! {problem}" for problem in row.problems)
+        lines.extend(f"{'':<6}· {note}" for note in row.notes)
     return "\n".join(lines)
 
 

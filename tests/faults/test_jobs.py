@@ -39,12 +39,15 @@ def _reply_row(stack: Stack, post: Post) -> Outbound:
 
 
 @pytest.mark.fault("6")
-def test_lost_send_job_in_quiet_hours(stack: Stack, phones: Callable[[int], str]) -> None:
+def test_row6_lost_send_job_in_quiet_hours(stack: Stack, phones: Callable[[int], str]) -> None:
     with fault_row("6 reply's send job lost, in quiet hours", LOST_JOB_BOUND) as row:
         for worker in stack.alive_workers():
             took = stack.stop_worker(worker, grace=STOP_GRACE)
-            if took is None:
-                print(f"fault 6: {worker.name} outlived SIGTERM by {STOP_GRACE:.0f} s and was killed (row 8)")
+            row.note(
+                f"{worker.name} stopped {took:.1f} s after SIGTERM"
+                if took is not None
+                else f"{worker.name} outlived SIGTERM by {STOP_GRACE:.0f} s and was killed (row 8)"
+            )
         phone = phones(1)
         post = stack.webhooks().post(phone, "HELP")
         row.expect(post.ok(), f"webhook answered {post.outcome()}")
@@ -72,7 +75,7 @@ def _survivors(pids: list[int]) -> list[int]:
 
 
 @pytest.mark.fault("7")
-def test_scheduler_holder_killed(stack: Stack, phones: Callable[[int], str]) -> None:
+def test_row7_scheduler_holder_killed(stack: Stack, phones: Callable[[int], str]) -> None:
     with fault_row("7 worker holding the scheduler SIGKILLed", SCHEDULER_BOUND) as row:
         stack.start_worker()
         client = stack.redis.client()

@@ -33,7 +33,7 @@ def _expect_hit(row: FaultRow, stack: Stack, armed: float, phone: str, fault: st
 
 
 @pytest.mark.fault("4")
-def test_worker_killed_after_twilio_took_the_message(stack: Stack, phones: Callable[[int], str]) -> None:
+def test_row4_worker_killed_after_twilio_took_the_message(stack: Stack, phones: Callable[[int], str]) -> None:
     with fault_row("4 worker SIGKILLed after Twilio took the message", KILLED_BOUND) as row:
         phone = phones(1)
         armed = time.monotonic()
@@ -80,7 +80,7 @@ ANSWER_CASES = (
 
 
 @pytest.mark.fault("5")
-def test_twilio_answer_lost_or_late(stack: Stack, phones: Callable[[int], str]) -> None:
+def test_row5_twilio_answer_lost_or_late(stack: Stack, phones: Callable[[int], str]) -> None:
     """The four cases run side by side (each from its own number), so the suite waits out one grace
     period, not four: each fault is armed only once the previous case's send reached Twilio."""
     with fault_rows() as rows:

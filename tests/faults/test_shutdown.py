@@ -18,7 +18,7 @@ NOTICE_SECONDS = 3.0  # for the worker to find Redis gone; nothing outside the p
 
 
 @pytest.mark.fault("8")
-def test_idle_worker_stops_on_sigterm(stack: Stack) -> None:
+def test_row8a_idle_worker_stops_on_sigterm(stack: Stack) -> None:
     with fault_row("8a SIGTERM to an idle worker", STOP_BOUND) as row:
         worker = stack.workers[0]
         took = stack.stop_worker(worker, grace=STOP_BOUND)
@@ -27,7 +27,7 @@ def test_idle_worker_stops_on_sigterm(stack: Stack) -> None:
 
 
 @pytest.mark.fault("8")
-def test_worker_waiting_for_redis_stops_on_sigterm(stack: Stack) -> None:
+def test_row8b_worker_waiting_for_redis_stops_on_sigterm(stack: Stack) -> None:
     with fault_row("8b SIGTERM to a worker waiting for Redis", STOP_BOUND) as row:
         worker = stack.workers[0]
         stack.redis.kill()

@@ -16,14 +16,14 @@ BOUND_SECONDS = 10.0
 
 
 @pytest.mark.fault("0")
-def test_help_in_one_reply_out(stack: Stack, phones: Callable[[int], str]) -> None:
+def test_row0_help_in_one_reply_out(stack: Stack, phones: Callable[[int], str]) -> None:
     with fault_row("0 no fault: HELP in, one reply out", BOUND_SECONDS) as row:
         phone = phones(1)
         post = stack.webhooks().post(phone, "HELP")
         row.expect(post.ok(), f"webhook answered {post.outcome()} after {post.elapsed:.1f} s")
-        figures, done_at = observe(stack.db(), stack.fake, [post], deadline=post.started + BOUND_SECONDS)
-        row.take(figures)
-        row.recovered(post.started, done_at)
+        seen = observe(stack.db(), stack.fake, [post], deadline=post.started + BOUND_SECONDS)
+        row.take(seen.figures)
+        row.recovered(post.started, seen.done_at)
         reply = Followed(phone, "help", post.started, deadline=time.monotonic() + 5)
         follow(stack, [reply])
         row.problems.extend(reply_problems(stack, reply))

@@ -48,8 +48,12 @@ class Webhooks:
         self.service_number = service_number
 
     def post(self, sender: str, body: str, seq: int = 0) -> Post:
-        """Deliver one SMS: form-encoded, signed over the URL and the form as Twilio signs it."""
-        post = Post(sender=sender, seq=seq, sid="SM" + uuid.uuid4().hex, body=body)
+        """Deliver one SMS and wait for the webhook's answer."""
+        return self.deliver(Post(sender=sender, seq=seq, sid="SM" + uuid.uuid4().hex, body=body))
+
+    def deliver(self, post: Post) -> Post:
+        """POST `post` as Twilio does: form-encoded, signed over the URL and the form."""
+        sender, body = post.sender, post.body
         form = {
             "MessageSid": post.sid,
             "AccountSid": self.account_sid,
@@ -85,6 +89,7 @@ class Load:
         self.bodies = bodies  # sender i always sends bodies[i % len(bodies)]
         self.pool = ThreadPoolExecutor(max_workers=96, thread_name_prefix="fault-webhook")
         self.futures: list[Future[Post]] = []
+        self.posts: list[Post] = []  # every text so far, its sid known before its webhook is answered
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._run, name="fault-load", daemon=True)
 
@@ -100,9 +105,9 @@ class Load:
                 return
             index = k % len(self.senders)
             body = self.bodies[index % len(self.bodies)]
-            self.futures.append(
-                self.pool.submit(self.hooks.post, self.senders[index], body, k // len(self.senders))
-            )
+            post = Post(self.senders[index], k // len(self.senders), "SM" + uuid.uuid4().hex, body)
+            self.posts.append(post)
+            self.futures.append(self.pool.submit(self.hooks.deliver, post))
 
     def finish(self) -> list[Post]:
         """Stop sending and wait for every webhook's answer (each at most Twilio's 15 s)."""

@@ -407,3 +407,20 @@ def test_a_text_without_from_is_refused_when_the_database_works_and_kept_when_it
         (later["MessageSid"], MessageStatus.REJECTED, "missing From", ""),
     ]
     assert count_outbox(session) == 0
+
+
+def test_a_request_that_waited_on_a_hung_database_is_replayed_in_its_arrival_order(tmp_path):
+    """A webhook held by a hung database is written to the spool after texts that came later (those
+    were spooled at once): its file still sorts by when it arrived."""
+    from datetime import UTC, datetime, timedelta
+
+    from dispatch.spool.store import Spool, SpooledRequest
+
+    spool = Spool(tmp_path / "spool")
+    arrived = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    later = spool.write(
+        SpooledRequest("sms.inbound", {"Body": "3"}, received_at=arrived + timedelta(seconds=2))
+    )
+    held = spool.write(SpooledRequest("sms.inbound", {"Body": "2"}, received_at=arrived))
+    assert spool.pending() == [held, later]
+    assert [spool.read(path).form["Body"] for path in spool.pending()] == ["2", "3"]
