@@ -91,18 +91,21 @@ def make_engine(url: str, timeouts: Timeouts | None = None, **kwargs: Any) -> En
     url = normalise_database_url(url)
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True, **kwargs
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
+    # hide_parameters: an error's message (and so a log line) must not carry a phone number or a text.
     if timeouts is None:
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
     connect_args = {
         # libpq counts whole seconds (and psycopg at least 2).
         "connect_timeout": max(2, math.ceil(timeouts.connect)),
         "options": f"-c statement_timeout={_ms(timeouts.statement)} -c lock_timeout={_ms(timeouts.lock)}",
     }
-    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args, **kwargs)
     if engine.dialect.driver == "psycopg":
         event.listen(engine, "do_connect", _deadline_connector(timeouts.answer))
     return engine
@@ -123,12 +126,39 @@ def _deadline_connector(answer_timeout: float) -> Callable[..., Any]:
     return connect
 
 
+# SQLSTATEs of a database that is away: connection exceptions, and the server shutting down or starting.
+_OUTAGE_STATES = ("08", "57P01", "57P02", "57P03")
+# SQLSTATEs of a database that answered but could not do it now: a lock or statement timeout, a deadlock,
+# a serialization failure. Worth trying again later, but not an outage (and not forever).
+_CONTENTION_STATES = frozenset({"55P03", "57014", "40P01", "40001"})
+
+
 def is_database_unavailable(error: BaseException) -> bool:
-    """The database could not be reached, did not answer in time, or timed out a statement or lock:
-    the request can be kept (spooled) and done again later, unlike a bug or a constraint."""
-    if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+    """The database cannot be reached or does not answer (refused, connect or answer timeout, a dropped
+    connection, no connection free in the pool): the work can be kept and done again once it is back.
+    A statement that failed on a server that answered is not an outage (see is_database_contention)."""
+    if isinstance(error, sa_exc.TimeoutError):  # the pool's: every connection is stuck
         return True
-    return isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError):
+        return False
+    state = getattr(error.orig, "sqlstate", None)
+    if state is None:  # raised by the client: no connection, no answer (DatabaseNotAnswering), SQLite's
+        return True
+    return state.startswith(_OUTAGE_STATES)
+
+
+def is_database_contention(error: BaseException) -> bool:
+    """A lock or statement timeout, a deadlock or a serialization failure: try again a little later."""
+    return (
+        isinstance(error, sa_exc.DBAPIError) and getattr(error.orig, "sqlstate", None) in _CONTENTION_STATES
+    )
+
+
+def can_wait(error: BaseException) -> bool:
+    """The work failed for a reason that passes by itself: keep it and do it again later."""
+    return is_database_unavailable(error) or is_database_contention(error)
 
 
 def _ensure_sqlite_dir(url: str) -> None:

@@ -6,8 +6,12 @@ checked against its RQ job once it is due and LOST_JOB_SECONDS old:
 
 - the job is gone, or it started longer ago than its timeout allows (its worker died): relayed
   again under a new job id (jobs are idempotent, so one that was merely slow does no harm);
+- RQ itself marked it failed because its worker died (abandoned, or stuck between queue and start):
+  relayed again too;
 - the job finished, or failed for good (a bug: it waits in RQ's failed registry): the row is done;
 - otherwise (queued, scheduled, running) it is left alone.
+
+A job relayed MAX_RELAYS times is given up (logged): one that dies every time must not run for ever.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import logging
 from datetime import datetime, timedelta
 
 from redis import Redis
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 from rq.utils import utcparse
 from sqlalchemy import or_, select
 
@@ -27,7 +33,10 @@ from dispatch.runtime import Runtime
 
 log = logging.getLogger(__name__)
 BATCH = 500
+MAX_RELAYS = 5
 DONE_STATUSES = frozenset({"finished", "failed", "stopped", "canceled"})
+# What RQ writes on a job it failed because its worker died, not because the job raised.
+DIED_WITH_ITS_WORKER = ("AbandonedJobError", "stuck in intermediate queue")
 
 
 class Verdict(enum.Enum):
@@ -50,11 +59,32 @@ def judge(fields: list[bytes | None], now: datetime, timeout: int, grace: timede
     return Verdict.ALIVE
 
 
+def _died_with_its_worker(redis: Redis, job_id: str) -> bool:
+    try:
+        result = Job.fetch(job_id, connection=redis).latest_result()
+    except NoSuchJobError:
+        return True
+    reason = (result.exc_string or "") if result is not None else ""
+    return any(mark in reason for mark in DIED_WITH_ITS_WORKER)
+
+
 def _job_fields(redis: Redis, job_ids: list[str]) -> list[list[bytes | None]]:
     pipeline = redis.pipeline(transaction=False)
     for job_id in job_ids:
         pipeline.hmget(f"rq:job:{job_id}", ["status", "started_at", "timeout"])
     return pipeline.execute()
+
+
+def _verdict(
+    redis: Redis, event: OutboxEvent, job_id: str, fields: list[bytes | None], now: datetime, grace: timedelta
+) -> Verdict:
+    verdict = judge(fields, now, QUEUE_TIMEOUTS.get(event.queue, 300), grace)
+    if verdict is Verdict.DONE and fields[0] == b"failed" and _died_with_its_worker(redis, job_id):
+        verdict = Verdict.LOST
+    if verdict is Verdict.LOST and event.relay_attempts >= MAX_RELAYS:
+        log.error("job %s (%s) lost %d times; given up", job_id, event.task, event.relay_attempts)
+        return Verdict.DONE
+    return verdict
 
 
 def recover_lost_jobs(runtime: Runtime) -> dict[str, int]:
@@ -79,7 +109,7 @@ def recover_lost_jobs(runtime: Runtime) -> dict[str, int]:
             return counts
         job_ids = [event.job_id or f"outbox-{event.id}" for event in events]
         for event, job_id, fields in zip(events, job_ids, _job_fields(runtime.redis, job_ids), strict=True):
-            verdict = judge(fields, now, QUEUE_TIMEOUTS.get(event.queue, 300), grace)
+            verdict = _verdict(runtime.redis, event, job_id, fields, now, grace)
             if verdict is Verdict.DONE:
                 event.completed_at = now
                 counts["done"] += 1

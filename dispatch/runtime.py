@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,15 @@ class Runtime:
     # When Redis refused the outbox relay, requests leave relaying to the sweeper until then
     # (time.monotonic()), instead of each waiting out Redis's connect timeout.
     relay_paused_until: float = 0.0
+    # When this process last found the database unavailable (time.monotonic()): a caller is then
+    # answered with the outage apology at once for a few seconds, not after the timeouts again.
+    database_failed_at: float = float("-inf")
+
+    def database_failed(self) -> None:
+        self.database_failed_at = time.monotonic()
+
+    def database_failed_recently(self, within: float = 5.0) -> bool:
+        return time.monotonic() - self.database_failed_at < within
 
     @property
     def transport(self) -> SmsTransport:

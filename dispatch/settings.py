@@ -201,9 +201,13 @@ class Settings:
                 raise SettingsError(f"{name} must be a number of seconds above zero (at most 600)")
         if not 0 < self.TWILIO_HTTP_TIMEOUT <= 120:
             raise SettingsError("TWILIO_HTTP_TIMEOUT must be a number of seconds above zero (at most 120)")
-        # Lost-send detection must not mistake a send still waiting for Twilio's answer for a dead one.
-        if self.SEND_LEASE_SECONDS <= self.TWILIO_HTTP_TIMEOUT:
-            raise SettingsError("SEND_LEASE_SECONDS must be longer than TWILIO_HTTP_TIMEOUT")
+        # Lost-send detection must not mistake a send still waiting for Twilio's answer (to connect, then
+        # to answer: the timeout applies to each) for a dead one.
+        if self.SEND_LEASE_SECONDS <= 2 * self.TWILIO_HTTP_TIMEOUT:
+            raise SettingsError("SEND_LEASE_SECONDS must be longer than twice TWILIO_HTTP_TIMEOUT")
+        # RQ fails a job of a dead worker as abandoned a minute after its timeout: find it first.
+        if self.LOST_JOB_SECONDS > 40:
+            raise SettingsError("LOST_JOB_SECONDS must be at most 40")
         for name in ("SEND_RECONCILE_AFTER", "LOST_JOB_SECONDS"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1")

@@ -20,7 +20,7 @@ from rq import Queue, SimpleWorker
 from rq.job import Job
 from rq.timeouts import TimerDeathPenalty
 
-from dispatch.db import is_database_unavailable
+from dispatch.db import can_wait
 from dispatch.queue import QUEUE_NAMES, enqueue_due_periodic_tasks, get_queue, relay_all
 from dispatch.runtime import Runtime
 from dispatch.scheduler import InThreadScheduler
@@ -59,9 +59,7 @@ class DispatchWorker(SimpleWorker):
 
     def handle_exception(self, job: Job, *exc_info: Any) -> None:
         error = exc_info[1] if len(exc_info) > 1 else None
-        self._failed_on_outage = error is not None and (
-            is_database_unavailable(error) or isinstance(error, RedisError)
-        )
+        self._failed_on_outage = error is not None and (can_wait(error) or isinstance(error, RedisError))
         if self._failed_on_outage:
             log.warning("job %s stopped by an outage (%s); it will run again", job.id, type(error).__name__)
             return
@@ -76,6 +74,12 @@ class DispatchWorker(SimpleWorker):
 
     def subscribe(self) -> None:
         pass
+
+    def _install_signal_handlers(self) -> None:
+        super()._install_signal_handlers()
+        # A SIGTERM that came while RQ was still starting (before its handlers) set only our event.
+        if self.stop_event is not None and self.stop_event.is_set():
+            self._stop_requested = True
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         if self.stop_event is not None:

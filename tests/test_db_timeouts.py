@@ -1,11 +1,12 @@
 """The database's timeouts (dispatch/db.py, dispatch/db_deadline.py) against a real PostgreSQL.
 
 Proved here: a connection carries the statement and lock timeouts it was made with; a statement or a
-row lock that takes longer fails with an error `is_database_unavailable` recognises (and a constraint
-error is not one); a server that stops answering (a TCP proxy frozen in the middle, the way a hung or
-SIGSTOPped PostgreSQL looks) fails a query on an open connection a second after the statement timeout,
-the connection leaves the pool and the same engine works again once the server answers; a new
-connection to it fails within the connect timeout; SQLite ignores the timeouts.
+row lock that takes longer fails with an error `is_database_contention` recognises (worth trying again,
+but not an outage; a constraint error is neither); a server that stops answering (a TCP proxy frozen
+in the middle, the way a hung or SIGSTOPped PostgreSQL looks) fails a query on an open connection a
+second after the statement timeout, the connection leaves the pool and the same engine works again once
+the server answers; a new connection to it fails within the connect timeout; SQLite ignores the
+timeouts.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from dispatch.db import Timeouts, is_database_unavailable, make_engine, normalise_database_url
+from dispatch.db import (
+    Timeouts,
+    can_wait,
+    is_database_contention,
+    is_database_unavailable,
+    make_engine,
+    normalise_database_url,
+)
 
 FAST = Timeouts(connect=2, statement=0.2, lock=0.2)
 
@@ -155,7 +163,7 @@ def test_a_connection_carries_the_statement_and_lock_timeouts(pg_url: str) -> No
         engine.dispose()
 
 
-def test_a_statement_longer_than_the_timeout_fails_as_unavailable(pg_url: str) -> None:
+def test_a_statement_longer_than_the_timeout_fails_as_contention_not_an_outage(pg_url: str) -> None:
     engine = make_engine(pg_url, Timeouts(connect=2, statement=0.3, lock=0.2))
     try:
         with engine.connect() as connection:
@@ -163,7 +171,8 @@ def test_a_statement_longer_than_the_timeout_fails_as_unavailable(pg_url: str) -
             with pytest.raises(OperationalError) as raised:
                 connection.execute(text("SELECT pg_sleep(5)"))
             elapsed = time.monotonic() - started
-        assert is_database_unavailable(raised.value)
+        assert is_database_contention(raised.value) and can_wait(raised.value)
+        assert not is_database_unavailable(raised.value)  # the server answered: not an outage
         assert "statement timeout" in str(raised.value.orig)
         assert 0.25 < elapsed < 1.0, elapsed
     finally:
@@ -182,7 +191,8 @@ def test_a_row_lock_held_elsewhere_fails_after_the_lock_timeout(pg_url: str, scr
                 with pytest.raises(OperationalError) as raised:
                     waiter.execute(text(f"SELECT id FROM {scratch_table} WHERE id = 1 FOR UPDATE"))
                 elapsed = time.monotonic() - started
-            assert is_database_unavailable(raised.value)
+            assert is_database_contention(raised.value) and can_wait(raised.value)
+            assert not is_database_unavailable(raised.value)  # the server answered: not an outage
             assert "lock timeout" in str(raised.value.orig)
             assert 0.15 < elapsed < 0.9, elapsed
     finally:

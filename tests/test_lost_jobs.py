@@ -134,3 +134,35 @@ def test_a_job_stopped_by_a_database_outage_is_not_left_failed_but_runs_again(ru
         traveller.shift(LOST_AFTER + timedelta(seconds=1))
         assert recover_lost_jobs(runtime) == {"lost": 1, "done": 0}
         assert event(session, event_id).job_id == f"outbox-{event_id}-1"
+
+
+def test_a_job_rq_failed_because_its_worker_died_is_relayed_again(runtime, session):
+    from rq.results import Result
+
+    with time_machine.travel(NOON, tick=False) as traveller:
+        message_id, event_id = queue_help(runtime)
+        # What RQ's own clean-up leaves when it finds the job of a dead worker: failed, as abandoned.
+        job = Job.fetch(f"outbox-{event_id}", connection=runtime.redis)
+        runtime.redis.lrem("rq:queue:sms", 0, job.id)
+        job.set_status("failed")
+        Result.create_failure(
+            job, ttl=3600, exc_string="Moved to FailedJobRegistry, due to AbandonedJobError"
+        )
+        traveller.shift(LOST_AFTER + timedelta(seconds=1))
+        assert recover_lost_jobs(runtime) == {"lost": 1, "done": 0}
+        run_jobs(runtime)
+    session.expire_all()
+    assert session.get(Message, message_id).status == MessageStatus.SENT
+
+
+def test_a_job_lost_again_and_again_is_given_up(runtime, session):
+    from dispatch.recovery import MAX_RELAYS
+
+    with time_machine.travel(NOON, tick=False) as traveller:
+        _, event_id = queue_help(runtime)
+        with runtime.db.transaction() as work:
+            work.get(OutboxEvent, event_id).relay_attempts = MAX_RELAYS
+        runtime.redis.flushdb()
+        traveller.shift(LOST_AFTER + timedelta(seconds=1))
+        assert recover_lost_jobs(runtime) == {"lost": 0, "done": 1}  # logged as given up
+    assert event(session, event_id).job_id == f"outbox-{event_id}"

@@ -58,8 +58,8 @@ def _respond(step: str, work: Callable[[Session], str]) -> Response:
     runtime = _runtime()
     form = request.form.to_dict(flat=True)
     base_url = _base_url()
-    if runtime.spool.has_pending():
-        # The database failed a moment ago and the spool is not replayed yet: no caller waits on it.
+    if runtime.database_failed_recently():
+        # This process found the database unavailable a moment ago: no caller waits on it again.
         return _outage(form, base_url)
     try:
         with runtime.db.transaction() as session:
@@ -76,6 +76,7 @@ def _respond(step: str, work: Callable[[Session], str]) -> Response:
             return _twiml(flows.rescue(session, runtime.settings, form, base_url, step))
     except Exception as exc:
         if is_database_unavailable(exc):
+            runtime.database_failed()
             log.warning("voice step %s: database unavailable (%s)", step, type(exc).__name__)
         else:
             log.exception("voice step %s could not even be rescued for call %s", step, form.get("CallSid"))

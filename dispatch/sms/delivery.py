@@ -124,16 +124,21 @@ def unanswered(session: Session, settings: Settings, message: Message, exc: Send
         "SMS %s to %s: no clear answer (%s); looking it up in %s s",
         message.id,
         mask_phone(message.phone),
-        exc,
+        exc.describe(),
         settings.SEND_RECONCILE_AFTER,
     )
     schedule_reconcile(session, settings, message)
     return {"unanswered": 1}
 
 
+# Twilio's list may show a message a moment after Twilio created it: never look sooner than this after
+# the attempt gave up waiting, whatever the settings.
+LOOKUP_GRACE = timedelta(seconds=5)
+
+
 def schedule_reconcile(session: Session, settings: Settings, message: Message) -> None:
     started = message.send_started_at or utcnow()
-    run_at = max(utcnow(), started + timedelta(seconds=settings.SEND_RECONCILE_AFTER))
+    run_at = max(utcnow() + LOOKUP_GRACE, started + timedelta(seconds=settings.SEND_RECONCILE_AFTER))
     defer(session, RECONCILE_TASK, message.id, queue="sms", run_at=run_at)
 
 
@@ -143,12 +148,12 @@ def refused(session: Session, max_attempts: int, message: Message, exc: SendErro
     message.error_message = str(exc)[:500]
     if exc.retryable and message.attempts < max_attempts:
         delay = timedelta(seconds=backoff_seconds(message.attempts))
-        log.warning("SMS %s not taken (%s); retrying in %s", message.id, exc, delay)
+        log.warning("SMS %s not taken (%s); retrying in %s", message.id, exc.describe(), delay)
         message.status = MessageStatus.PENDING
         message.send_after = utcnow() + delay
         schedule_send(session, message, message.send_after)
         return {"retrying": 1}
-    log.warning("SMS %s failed for good: %s", message.id, exc)
+    log.warning("SMS %s failed for good: %s", message.id, exc.describe())
     message.status = MessageStatus.FAILED
     if exc.code is not None:
         apply_error_to_contact(session, message.phone, exc.code)
@@ -164,9 +169,14 @@ def unclaimed(session: Session, found: list[SentMessage]) -> SentMessage | None:
     return next((sent for sent in found if sent.provider_sid not in claimed), None)
 
 
-def not_at_provider(session: Session, message: Message) -> dict[str, int]:
-    """The lookup found nothing after the grace period: the provider never took it; send it again."""
+def not_at_provider(session: Session, max_attempts: int, message: Message) -> dict[str, int]:
+    """The lookup found nothing after the grace period: the provider never took it; send it again,
+    unless that was the last attempt."""
     attempt = message.attempts
+    if attempt >= max_attempts:
+        log.warning("SMS %s: not at the provider after the last attempt (%d); failed", message.id, attempt)
+        message.status = MessageStatus.FAILED
+        return {"failed": 1}
     log.warning("SMS %s: not at the provider after attempt %d; sending it again", message.id, attempt)
     message.status = MessageStatus.PENDING
     message.send_after = None

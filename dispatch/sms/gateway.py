@@ -58,6 +58,13 @@ class SendError(Exception):
         self.http_status = http_status
         self.ambiguous = ambiguous
 
+    def describe(self) -> str:
+        """For the log: the provider's code and status, not its text (which may quote the number)."""
+        if self.code is None and self.http_status is None:
+            cause = type(self.__cause__).__name__ if self.__cause__ is not None else "error"
+            return f"{'no answer' if self.ambiguous else 'unreachable'}: {cause}"
+        return f"code {self.code}, HTTP {self.http_status}"
+
     @property
     def retryable(self) -> bool:
         if self.code in RETRYABLE_ERRORS or self.http_status == 429:
@@ -211,7 +218,11 @@ class TwilioTransport:
         try:
             listed = self.messages.list(limit=LOOKUP_LIMIT, page_size=LOOKUP_LIMIT, **filters)
         except (TwilioException, requests.RequestException) as exc:
-            raise ProviderLookupError(f"Twilio's message list unavailable: {exc}") from exc
+            # Not the exception's text: it quotes the request URL, To= number included.
+            status = getattr(exc.args[1], "status_code", "") if len(exc.args) > 1 else ""
+            raise ProviderLookupError(
+                f"Twilio's message list unavailable: {type(exc).__name__} {status}"
+            ) from exc
         found = []
         for message in listed:
             created = message.date_created

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatch.catalogue import trade_short_name
-from dispatch.db import is_database_unavailable, savepoint
+from dispatch.db import can_wait, savepoint
 from dispatch.followup import replies as follow_up_replies
 from dispatch.jobs import sms_requests as job_requests
 from dispatch.matching import forwarding
@@ -53,7 +53,7 @@ def handle_stored_inbound(session: Session, settings: Settings, message: Message
                 continue
             log.exception("handling inbound message %s failed; it goes to an agent", message.id)
         except Exception as exc:
-            if is_database_unavailable(exc):
+            if can_wait(exc):
                 raise  # not this message's fault: the whole request is kept (spooled) and done again
             session.refresh(message)
             log.exception("handling inbound message %s failed; it goes to an agent", message.id)

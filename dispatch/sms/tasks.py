@@ -46,14 +46,16 @@ def send_message(message_id: int) -> dict[str, int]:
         message = session.get(Message, message_id)
         if message is None:
             return {"skipped": 1}
-        if delivery.in_flight(message):
-            return reconcile_message(message_id)
-        if message.status != MessageStatus.PENDING:
-            return {"skipped": 1}
-        outcome = delivery.hold_or_suppress(session, settings, message, utcnow())
-        if outcome:
-            return outcome
-        segments = message.segments
+        in_flight = delivery.in_flight(message)
+        if not in_flight:
+            if message.status != MessageStatus.PENDING:
+                return {"skipped": 1}
+            outcome = delivery.hold_or_suppress(session, settings, message, utcnow())
+            if outcome:
+                return outcome
+            segments = message.segments
+    if in_flight:  # e.g. a lost job relayed again: ask the provider (with no transaction open)
+        return reconcile_message(message_id)
     limiter = SendRateLimiter(runtime.redis, settings.SMS_SEND_RATE)
     reserved, wait = limiter.reserve(runtime.transport.sender, settings.SMS_MAX_RATE_WAIT, segments)
     if not reserved:
@@ -112,7 +114,7 @@ def reconcile_message(message_id: int) -> dict[str, int]:
     try:
         found = runtime.transport.find_sent(to, body, since=started - delivery.CLOCK_SKEW)
     except ProviderLookupError as exc:
-        log.warning("SMS %s: cannot look it up yet (%s); trying again", message_id, exc)
+        log.warning("SMS %s: cannot look it up yet (%s); trying again", message_id, exc)  # no number in it
         with runtime.db.transaction() as session:
             message = session.get(Message, message_id, with_for_update=True)
             if message is not None and delivery.in_flight(message) and message.attempts == attempt:
@@ -129,7 +131,7 @@ def reconcile_message(message_id: int) -> dict[str, int]:
             log.warning("SMS %s: found at the provider as %s; not sending it again", message_id, sid)
             delivery.adopt(session, message, sent.provider_sid, sent.status)
             return {"adopted": 1}
-        return delivery.not_at_provider(session, message)
+        return delivery.not_at_provider(session, settings.SMS_MAX_ATTEMPTS, message)
 
 
 def requeue_stuck_messages() -> dict[str, int]:

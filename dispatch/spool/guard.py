@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from werkzeug.exceptions import HTTPException
 
-from dispatch.db import is_database_unavailable
+from dispatch.db import can_wait, is_database_unavailable
 from dispatch.spool.store import SpooledRequest, describe
 
 if TYPE_CHECKING:
@@ -42,8 +42,10 @@ def now_or_spooled(
             raise
         except Exception as exc:
             if is_database_unavailable(exc):
+                runtime.database_failed()
+            if can_wait(exc):
                 reason = type(exc).__name__
-                log.warning("database unavailable (%s): %s %s spooled", reason, kind, describe(form))
+                log.warning("database unavailable or busy (%s): %s %s spooled", reason, kind, describe(form))
             else:
                 log.exception("%s %s failed; spooled to be tried again", kind, describe(form))
     spool.write(SpooledRequest(kind=kind, form=dict(form), args=dict(args or {}), received_at=arrived))

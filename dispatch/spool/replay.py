@@ -13,9 +13,12 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dispatch.db import is_database_unavailable
+from dispatch.db import can_wait, is_database_unavailable
+from dispatch.settings import Settings
 from dispatch.spool.store import SpooledRequest, describe
 
 if TYPE_CHECKING:
@@ -42,36 +45,70 @@ class ReplayResult:
     left: int = 0  # still waiting: the database did not answer (or another process is replaying)
 
 
-def replay_pending(runtime: Runtime) -> ReplayResult:
-    """One pass over the spool, oldest first."""
+def settle_seconds(settings: Settings) -> float:
+    """The longest a webhook can wait on the database before it gives up and spools itself: connect,
+    then the client's answer deadline (dispatch/db.py Timeouts)."""
+    return settings.DATABASE_CONNECT_TIMEOUT + settings.DATABASE_STATEMENT_TIMEOUT + 1.0
+
+
+def replay_pending(runtime: Runtime, now: datetime | None = None) -> ReplayResult:
+    """One pass over the spool, oldest first.
+
+    Nothing is replayed before the oldest file is settle_seconds old: a request that went to the
+    database when the spool was empty may still be waiting there, and if it then gives up it is spooled
+    under its own (earlier) arrival time; replaying later texts of its sender first would turn their
+    order round. Once the spool has waited that long, every request still out there has settled.
+    """
     spool = runtime.spool
     result = ReplayResult()
     with spool.replaying() as mine:
-        if not mine:
-            result.left = len(spool.pending())
+        files = spool.pending()
+        if not mine or not files:
+            result.left = len(files)
+            return result
+        now = now or datetime.now(UTC)
+        if now.timestamp() - spool.arrived(files[0]) < settle_seconds(runtime.settings):
+            result.left = len(files)
             return result
         replayers = _replayers()
-        files = spool.pending()
         for index, path in enumerate(files):
             try:
                 request = spool.read(path)
                 replayers[request.kind](runtime, request)
             except Exception as exc:
-                if is_database_unavailable(exc):
+                if can_wait(exc) and _may_wait_again(path, exc):
+                    # Keep it, and the files after it (they may be its sender's next texts).
                     result.left = len(files) - index
                     reason = type(exc).__name__
-                    log.warning("spool: database still unavailable (%s); %d waiting", reason, result.left)
+                    log.warning("spool: database unavailable or busy (%s); %d waiting", reason, result.left)
                     break
                 log.exception("spool: %s could not be replayed; moved to failed/", path.name)
                 spool.fail(path)
                 result.failed += 1
                 continue
+            _contention_tries.pop(path.name, None)
             spool.done(path)
             result.replayed += 1
             log.info("spool: replayed %s %s", request.kind, describe(request.form))
     if result.replayed or result.failed:
         log.warning("spool: %d replayed, %d failed, %d waiting", result.replayed, result.failed, result.left)
     return result
+
+
+# A file that keeps meeting a busy database (a lock or statement timeout, a deadlock) is tried this many
+# passes, then set aside in failed/, so that it cannot hold up the spool for ever. An outage counts not.
+CONTENTION_TRIES = 5
+_contention_tries: dict[str, int] = {}
+
+
+def _may_wait_again(path: Path, exc: BaseException) -> bool:
+    if is_database_unavailable(exc):
+        return True
+    tries = _contention_tries[path.name] = _contention_tries.get(path.name, 0) + 1
+    if tries < CONTENTION_TRIES:
+        return True
+    del _contention_tries[path.name]
+    return False
 
 
 class SpoolReplayer:

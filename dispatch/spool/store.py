@@ -106,6 +106,11 @@ class Spool:
         except FileNotFoundError:
             return []
 
+    @staticmethod
+    def arrived(path: Path) -> float:
+        """When the request in `path` arrived, in seconds since the epoch (its name says)."""
+        return int(path.name.split("-", 1)[0]) / 1e9
+
     def read(self, path: Path) -> SpooledRequest:
         return SpooledRequest.from_json(path.read_text(encoding="utf-8"))
 

@@ -20,7 +20,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from dispatch.settings import Settings
-from dispatch.sms.gateway import BaseUrlHttpClient, SendError, never_connected
+from dispatch.sms.gateway import BaseUrlHttpClient, SendError, mask_phone, never_connected
 
 log = logging.getLogger(__name__)
 HTTP_TIMEOUT = 10.0  # seconds; the follow-up row is not locked meanwhile (see tasks.py)
@@ -38,7 +38,7 @@ class CallError(SendError):
     def __init__(
         self, message: str, *, code: int | None = None, http_status: int | None = None, sent: bool = True
     ) -> None:
-        super().__init__(message, code=code, http_status=http_status)
+        super().__init__(message, code=code, http_status=http_status, ambiguous=sent)
         self.sent = sent  # the request may have reached Twilio
 
     @property
@@ -83,7 +83,7 @@ class OutboxCallTransport:
         sid = "OB" + uuid.uuid4().hex
         with self._lock:
             self.placed.append(RecordedCall(to, url, status_callback, sid))
-        log.info("outbox transport: call to %s (%s) recorded as %s, not placed", to, url, sid)
+        log.info("outbox transport: call to %s (%s) recorded as %s, not placed", mask_phone(to), url, sid)
         return sid
 
 

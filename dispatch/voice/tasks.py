@@ -14,6 +14,7 @@ from dispatch.queue import defer
 from dispatch.quiet_hours import quiet_hours_end
 from dispatch.runtime import get_runtime
 from dispatch.sms.delivery import backoff_seconds
+from dispatch.sms.gateway import mask_phone
 from dispatch.voice import services
 from dispatch.voice.gateway import CallError
 
@@ -77,7 +78,7 @@ def call_follow_up(follow_up_id: int, attempt: int = 1) -> dict[str, int]:
         if follow_up.call_sid == claimed:
             follow_up.call_sid = sid
         services.follow_up_call(session, follow_up, sid, "queued", round_)
-        log.info("follow-up %s (%s): called %s as %s", follow_up_id, round_, to, sid)
+        log.info("follow-up %s (%s): called %s as %s", follow_up_id, round_, mask_phone(to), sid)
     return {"called": 1}
 
 
@@ -92,8 +93,8 @@ def _not_placed(
             "follow-up %s: the call to %s may or may not have been placed (%s); not retried, so as not to "
             "ring twice: the follow-up's next round (a reminder, then an agent) takes over",
             follow_up_id,
-            to,
-            exc,
+            mask_phone(to),
+            exc.describe(),
         )
         return {"unknown": 1}
     with runtime.db.transaction() as session:
@@ -104,11 +105,13 @@ def _not_placed(
             follow_up.call_sid = previous
         if exc.retryable and attempt < MAX_ATTEMPTS:
             delay = timedelta(seconds=backoff_seconds(attempt))
-            log.warning("follow-up %s: call not placed (%s); retrying in %s", follow_up_id, exc, delay)
+            log.warning(
+                "follow-up %s: call not placed (%s); retrying in %s", follow_up_id, exc.describe(), delay
+            )
             defer(session, call_follow_up, follow_up_id, attempt + 1, queue="sms", run_at=utcnow() + delay)
             return {"retrying": 1}
     # Left open: the follow-up's reminder, then its agent ticket, still come.
-    log.warning("follow-up %s: call to %s failed for good: %s", follow_up_id, to, exc)
+    log.warning("follow-up %s: call to %s failed for good: %s", follow_up_id, mask_phone(to), exc.describe())
     return {"failed": 1}
 
 

@@ -38,7 +38,11 @@ def test_a_message_sent_by_two_workers_at_once_goes_out_once(committed):
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    assert sorted(results, key=str) == [{"sent": 1}, {"skipped": 1}]
+    # The second finds the message handed over already (`sending`: it will look it up later, and then
+    # find it sent), or sent: either way it sends nothing.
+    sent, other = sorted(results, key=lambda result: result != {"sent": 1})
+    assert sent == {"sent": 1}
+    assert other in ({"skipped": 1}, {"waiting": 1})
     assert len(runtime.transport.sent) == 1
     with runtime.db.transaction() as session:
         assert session.get(Message, message_id).status == MessageStatus.SENT

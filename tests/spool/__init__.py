@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 from flask.testing import FlaskClient
 
 from dispatch import create_app
 from dispatch.db import Database, Timeouts
 from dispatch.runtime import Runtime
+from dispatch.spool.replay import settle_seconds
 from dispatch.spool.store import SpooledRequest
 
 STOPPED_DATABASE_URL = "postgresql://postgres@127.0.0.1:1/none"
@@ -41,3 +43,9 @@ def waiting(runtime: Runtime) -> list[SpooledRequest]:
 def failed_names(runtime: Runtime) -> list[str]:
     directory = runtime.spool.failed_dir
     return sorted(path.name for path in directory.iterdir()) if directory.exists() else []
+
+
+def settled(runtime: Runtime) -> datetime:
+    """A moment when everything spooled so far has settled: the replayer no longer holds it back for a
+    request that may still be waiting on the database (dispatch/spool/replay.py)."""
+    return datetime.now(UTC) + timedelta(seconds=settle_seconds(runtime.settings) + 1)

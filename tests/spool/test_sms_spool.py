@@ -33,7 +33,7 @@ from dispatch.sms.webhooks import INBOUND, STATUS
 from dispatch.spool.replay import ReplayResult, replay_pending
 from dispatch.spool.store import SpooledRequest
 from tests.helpers import inbound_params, outbound_to, sign, signed_post, text_in
-from tests.spool import database_down, failed_names, waiting
+from tests.spool import database_down, failed_names, settled, waiting
 from tests.test_db_timeouts import FreezableProxy, postgres_url
 
 PHONE = "+8613800138000"
@@ -127,7 +127,7 @@ def test_a_text_while_the_database_is_down_is_spooled_and_replayed_once_at_its_a
     assert (kept.kind, kept.form, kept.args, kept.received_at) == (INBOUND, params, {}, ARRIVAL)
 
     with time_machine.travel(REPLAYED_AT, tick=False):
-        assert replay_pending(runtime) == ReplayResult(replayed=1, failed=0, left=0)
+        assert replay_pending(runtime, now=settled(runtime)) == ReplayResult(replayed=1, failed=0, left=0)
 
     assert runtime.spool.pending() == [] and failed_names(runtime) == []
     [stored] = with_sid(session, params["MessageSid"])
@@ -165,9 +165,9 @@ def test_a_file_replayed_twice_stores_one_message_and_one_reply(
     [path] = runtime.spool.pending()
     copy = path.read_bytes()
 
-    assert replay_pending(runtime) == ReplayResult(replayed=1)
+    assert replay_pending(runtime, now=settled(runtime)) == ReplayResult(replayed=1)
     path.write_bytes(copy)  # as after a crash between the commit and the unlink
-    assert replay_pending(runtime) == ReplayResult(replayed=1)
+    assert replay_pending(runtime, now=settled(runtime)) == ReplayResult(replayed=1)
 
     assert runtime.spool.pending() == []
     assert len(with_sid(session, params["MessageSid"])) == 1
@@ -204,7 +204,7 @@ def test_texts_from_three_senders_interleaved_are_stored_in_each_senders_order_a
             spool_text(down, f"消息 {number}", sender)
     assert len(runtime.spool.pending()) == 15
 
-    assert replay_pending(runtime) == ReplayResult(replayed=15)
+    assert replay_pending(runtime, now=settled(runtime)) == ReplayResult(replayed=15)
 
     not_understood = render("not_understood", "zh", sig=runtime.settings.SMS_SIGNATURE_ZH)
     for sender in SENDERS:
@@ -231,7 +231,7 @@ def test_while_a_file_waits_a_new_text_is_spooled_behind_it_though_the_database_
         second["MessageSid"],
     ]
 
-    assert replay_pending(runtime) == ReplayResult(replayed=2)
+    assert replay_pending(runtime, now=settled(runtime)) == ReplayResult(replayed=2)
     stored = inbound(session, PHONE)
     assert [message.provider_sid for message in stored] == [first["MessageSid"], second["MessageSid"]]
     assert [reply.in_reply_to_id for reply in outbound_to(session, PHONE)] == [m.id for m in stored]
@@ -259,7 +259,7 @@ def test_a_file_that_fails_for_another_reason_goes_to_failed_and_the_rest_are_re
     torn.write_text('{"v": 1, "kind": "sms.inb', encoding="utf-8")
     spool.write(SpooledRequest(kind=INBOUND, form=good[2]))
 
-    assert replay_pending(runtime) == ReplayResult(replayed=3, failed=3, left=0)
+    assert replay_pending(runtime, now=settled(runtime)) == ReplayResult(replayed=3, failed=3, left=0)
 
     assert spool.pending() == []
     assert failed_names(runtime) == sorted([unknown.name, broken.name, torn.name])
@@ -274,7 +274,9 @@ def test_the_database_still_down_at_replay_replays_nothing_and_keeps_every_file(
         sids = [spool_text(down, f"消息 {n}")["MessageSid"] for n in (1, 2, 3)]
         names = [path.name for path in runtime.spool.pending()]
 
-        assert replay_pending(down_runtime) == ReplayResult(replayed=0, failed=0, left=3)
+        assert replay_pending(down_runtime, now=settled(down_runtime)) == ReplayResult(
+            replayed=0, failed=0, left=3
+        )
 
     assert [path.name for path in runtime.spool.pending()] == names
     assert [request.form["MessageSid"] for request in waiting(runtime)] == sids
@@ -300,12 +302,12 @@ def test_a_database_that_hangs_during_the_replay_keeps_the_file_for_the_next_pas
     params = inbound_params("帮助", PHONE)
     runtime.spool.write(SpooledRequest(kind=INBOUND, form=params))
     try:
-        first = replay_pending(hung)
+        first = replay_pending(hung, now=settled(hung))
         kept, failed = len(runtime.spool.pending()), failed_names(runtime)
         proxy.thaw()
         proxy.settle()  # the hung connection is gone, and its transaction with it
         event.remove(hung.db.engine, "before_cursor_execute", hang_at_the_handling)
-        second = replay_pending(hung)
+        second = replay_pending(hung, now=settled(hung))
     finally:
         proxy.thaw()
         hung.db.engine.dispose()
@@ -340,7 +342,7 @@ def test_a_lock_timeout_while_a_text_is_handled_keeps_the_request_in_the_spool(
             )
             response = signed_post(app.test_client(), "/sms/inbound", params)
         kept = waiting(runtime)
-        result = replay_pending(timed)
+        result = replay_pending(timed, now=settled(timed))
     finally:
         holder.dispose()
         timed.db.engine.dispose()
@@ -376,7 +378,7 @@ def test_a_delivery_report_while_down_is_spooled_and_moves_the_status_on_never_b
     session.expire_all()
     assert session.get(Message, message_id).status == MessageStatus.QUEUED
 
-    assert replay_pending(runtime) == ReplayResult(replayed=3)
+    assert replay_pending(runtime, now=settled(runtime)) == ReplayResult(replayed=3)
     session.expire_all()
     message = session.get(Message, message_id)
     assert (message.status, message.provider_sid) == (MessageStatus.DELIVERED, sid)
@@ -400,7 +402,7 @@ def test_a_text_without_from_is_refused_when_the_database_works_and_kept_when_it
     assert (response.status_code, response.get_data(as_text=True)) == (200, EMPTY_TWIML)
     assert len(runtime.spool.pending()) == 1
 
-    assert replay_pending(runtime) == ReplayResult(replayed=1)
+    assert replay_pending(runtime, now=settled(runtime)) == ReplayResult(replayed=1)
     stored = [(m.provider_sid, m.status, m.error_message, m.phone) for m in inbound(session)]
     assert stored == [
         (params["MessageSid"], MessageStatus.REJECTED, "missing From", ""),
@@ -424,3 +426,31 @@ def test_a_request_that_waited_on_a_hung_database_is_replayed_in_its_arrival_ord
     held = spool.write(SpooledRequest("sms.inbound", {"Body": "2"}, received_at=arrived))
     assert spool.pending() == [held, later]
     assert [spool.read(path).form["Body"] for path in spool.pending()] == ["2", "3"]
+
+
+def test_a_young_spool_waits_for_requests_that_may_still_be_waiting_on_the_database(runtime, seeded):
+    """Replay holds back until the oldest file is settle_seconds old: a text that went to a (hung)
+    database while the spool was empty may still be spooled, under its earlier arrival time."""
+    from sqlalchemy.exc import OperationalError
+
+    from dispatch.spool.guard import now_or_spooled
+    from dispatch.spool.replay import settle_seconds
+
+    first, second = inbound_params("帮助 1", SENDERS[0]), inbound_params("帮助 2", SENDERS[0])
+
+    def hangs_then_fails() -> None:
+        # Meanwhile the sender's next text was spooled (the spool had another file), and a replay ran.
+        runtime.spool.write(SpooledRequest(kind=INBOUND, form=second))
+        assert replay_pending(runtime) == ReplayResult(left=1)  # too young: held back
+        raise OperationalError("SELECT 1", {}, Exception("no answer"))
+
+    assert now_or_spooled(runtime, INBOUND, first, hangs_then_fails) is None
+    assert [request.form["Body"] for request in waiting(runtime)] == ["帮助 1", "帮助 2"]
+    almost = datetime.now(UTC) + timedelta(seconds=settle_seconds(runtime.settings) - 1)
+    assert replay_pending(runtime, now=almost) == ReplayResult(left=2)
+    assert replay_pending(runtime, now=settled(runtime)) == ReplayResult(replayed=2)
+    with runtime.db.transaction() as session:
+        bodies = session.scalars(
+            select(Message.body).where(Message.direction == Direction.INBOUND).order_by(Message.id)
+        ).all()
+    assert bodies == ["帮助 1", "帮助 2"]

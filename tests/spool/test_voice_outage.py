@@ -29,7 +29,7 @@ from dispatch.models import Call, CallOutcome, Ticket, TicketKind
 from dispatch.runtime import Runtime
 from dispatch.spool.replay import ReplayResult, replay_pending
 from tests.helpers import signed_post
-from tests.spool import database_down, waiting
+from tests.spool import database_down, settled, waiting
 
 CALLER = "+8613700137000"
 RECORDING = "https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE0123456789abcdef"
@@ -158,7 +158,7 @@ def test_a_voicemail_while_still_down_is_thanked_and_replayed_as_one_voicemail_t
         outage.STATUS,
     ]
 
-    assert replay_pending(runtime) == ReplayResult(replayed=3)
+    assert replay_pending(runtime, now=settled(runtime)) == ReplayResult(replayed=3)
 
     [call] = calls(session, sid)
     assert (call.phone, call.outcome, call.recording_url, call.status) == (
@@ -178,7 +178,7 @@ def test_a_voicemail_once_the_database_is_back_is_handled_at_once(
 ) -> None:
     sid = new_sid()
     post(down, "/ivr/voice", call_params(sid, CallStatus="ringing"))
-    assert replay_pending(runtime) == ReplayResult(replayed=1)
+    assert replay_pending(runtime, now=settled(runtime)) == ReplayResult(replayed=1)
     assert "voicemail_recording_url" not in the_voicemail_ticket(session, sid).details
 
     assert elements(post(client, "/ivr/outage/voicemail", voicemail_params(sid))) == thanks()
@@ -198,7 +198,7 @@ def test_a_voicemail_once_the_database_is_back_queues_behind_its_call_still_wait
     assert [request.kind for request in waiting(runtime)] == [outage.OUTAGE_CALL, outage.OUTAGE_VOICEMAIL]
     assert calls(session, sid) == []
 
-    assert replay_pending(runtime) == ReplayResult(replayed=2)
+    assert replay_pending(runtime, now=settled(runtime)) == ReplayResult(replayed=2)
     assert len(calls(session, sid)) == 1
     assert the_voicemail_ticket(session, sid).details["voicemail_recording_url"] == RECORDING
 
@@ -210,7 +210,7 @@ def test_a_caller_who_hangs_up_without_a_voicemail_still_leaves_a_ticket_to_call
     post(down, "/ivr/voice", call_params(sid, CallStatus="ringing"))
     post(down, "/ivr/status", call_params(sid, CallStatus="completed", CallDuration="12"))
 
-    assert replay_pending(runtime) == ReplayResult(replayed=2)
+    assert replay_pending(runtime, now=settled(runtime)) == ReplayResult(replayed=2)
 
     [call] = calls(session, sid)
     assert (call.outcome, call.status, call.recording_url) == (CallOutcome.VOICEMAIL, "completed", "")
@@ -237,7 +237,7 @@ def test_a_step_of_a_call_in_progress_when_the_database_goes_down_hears_the_apol
             (outage.OUTAGE_CALL, answer)
         ]
 
-        assert replay_pending(runtime) == ReplayResult(replayed=1)
+        assert replay_pending(runtime, now=settled(runtime)) == ReplayResult(replayed=1)
         post(client, "/ivr/status", call_params(sid, CallStatus="completed", CallDuration="30"))
 
     [call] = calls(session, sid)
@@ -265,7 +265,7 @@ def test_status_and_recording_callbacks_while_down_are_answered_and_kept(
         [call] = calls(session, sid)
         assert (call.status, call.recording_url, call.ended_at) == ("ringing", "", None)
 
-        assert replay_pending(runtime) == ReplayResult(replayed=2)
+        assert replay_pending(runtime, now=settled(runtime)) == ReplayResult(replayed=2)
 
     [call] = calls(session, sid)
     assert (call.status, call.recording_url) == ("completed", RECORDING)
