@@ -324,8 +324,8 @@ def test_a_lock_timeout_while_a_text_is_handled_keeps_the_request_in_the_spool(
     committed: tuple[Runtime, Flask], service_urls: dict[str, str]
 ) -> None:
     """A row the handling must update is locked elsewhere for longer than the lock timeout: the
-    request is kept and replayed (is_database_unavailable says a lock timeout is worth waiting out),
-    not stored as 'handling failed' for an agent with no reply to the sender."""
+    request is kept and replayed (a lock timeout is contention, worth waiting out), not stored as
+    'handling failed' for an agent with no reply to the sender."""
     runtime, _ = committed
     url = postgres_url(service_urls)
     with runtime.db.transaction() as session:  # a number a carrier wrote off: texting us clears that
@@ -355,6 +355,40 @@ def test_a_lock_timeout_while_a_text_is_handled_keeps_the_request_in_the_spool(
         assert (stored.status, stored.error_message) == (MessageStatus.HANDLED, "")
         assert [reply.kind for reply in outbound_to(session, PHONE)] == ["help"]
         assert session.scalar(select(Contact.undeliverable_at).where(Contact.phone == PHONE)) is None
+
+
+def test_a_text_that_meets_a_busy_database_pass_after_pass_is_set_aside_not_kept_for_ever(
+    committed: tuple[Runtime, Flask], service_urls: dict[str, str]
+) -> None:
+    """Contention that does not pass (a lock held for good) must not hold the spool up for ever: after
+    CONTENTION_TRIES passes the request goes to failed/, for an operator, and the spool moves on."""
+    from dispatch.spool.replay import CONTENTION_TRIES
+
+    runtime, _ = committed
+    url = postgres_url(service_urls)
+    with runtime.db.transaction() as session:  # handling a text from it updates the row (clears this)
+        session.add(Contact(phone=PHONE, language="zh", undeliverable_at=utcnow(), undeliverable_error=30006))
+    timed = twin(runtime, url, Timeouts(connect=2, statement=2.0, lock=0.1))
+    holder = make_engine(url)
+    stuck, behind = inbound_params("帮助", PHONE), inbound_params("帮助", SENDERS[0])
+    try:
+        timed.spool.write(SpooledRequest(kind=INBOUND, form=stuck))
+        timed.spool.write(SpooledRequest(kind=INBOUND, form=behind))
+        with holder.connect() as connection, connection.begin():
+            connection.execute(
+                text("SELECT id FROM contact WHERE phone = :phone FOR UPDATE"), {"phone": PHONE}
+            )
+            results = [replay_pending(timed, now=settled(timed)) for _ in range(CONTENTION_TRIES)]
+    finally:
+        holder.dispose()
+        timed.db.engine.dispose()
+
+    assert results[:-1] == [ReplayResult(left=2)] * (CONTENTION_TRIES - 1)  # kept, and its sender's order
+    assert results[-1] == ReplayResult(replayed=1, failed=1)
+    assert len(failed_names(runtime)) == 1 and waiting(runtime) == []
+    with runtime.db.transaction() as session:
+        assert with_sid(session, stuck["MessageSid"]) == []
+        assert len(with_sid(session, behind["MessageSid"])) == 1
 
 
 # -- delivery reports and refused texts -----------------------------------------------------------
