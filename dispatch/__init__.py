@@ -17,7 +17,14 @@ log = logging.getLogger(__name__)
 def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = None) -> Flask:
     """The web app. `config` overrides settings by their environment names."""
     settings = runtime.settings if runtime is not None else Settings.load(config)
+    starting = runtime is None  # a process of its own (gunicorn, `dispatch serve`), not a test's app
     runtime = runtime or init_runtime(settings)
+    if starting:
+        from dispatch.demo import refuse_demo_data_in_production
+        from dispatch.ops.probes import warn_if_redis_down
+
+        refuse_demo_data_in_production(runtime.db, settings)
+        warn_if_redis_down(runtime, "web")
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.SECRET_KEY,
@@ -27,6 +34,11 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
         SESSION_COOKIE_SECURE=settings.is_production,
     )
     app.extensions["dispatch.runtime"] = runtime
+    # Imported here, not at the top: prometheus_client must first be imported after gunicorn's
+    # config has set PROMETHEUS_MULTIPROC_DIR (see dispatch/metrics.py).
+    from dispatch.metrics import observe_webhooks
+
+    observe_webhooks(app)
     if settings.TRUSTED_PROXIES > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -40,6 +52,9 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     from dispatch.console import register_console
 
     register_console(app)
+    from dispatch.ops.views import bp as ops_bp
+
+    app.register_blueprint(ops_bp)  # /readyz and /metrics, for monitoring only
     if settings.is_first_run:
         # The phone simulator signs webhooks with the app's own token: only where nothing is real
         # (outbox transport, no public URL), never in production.
@@ -49,7 +64,7 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
 
     @app.get("/healthz")
     def healthz() -> Response | tuple[Response, int]:
-        """Liveness: the database answers; Twilio is never called."""
+        """Liveness: the database answers; Twilio is never called. (`/readyz` looks further.)"""
         from sqlalchemy import text
         from sqlalchemy.exc import SQLAlchemyError
 

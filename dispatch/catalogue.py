@@ -57,7 +57,7 @@ def find_site(session: Session, token: str, by_number: bool = True) -> Site | No
     if not key:
         return None
     if key.isascii() and key.isdecimal():
-        if not by_number:
+        if not by_number or len(key) > 4:  # towns are numbered 1, 2, ...; a longer number is none
             return None
         query = select(Site).where(Site.level == SiteLevel.TOWN, Site.number == int(key))
         return session.scalar(query)

@@ -12,11 +12,13 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
 from dispatch.console.agents import create_agent
+from dispatch.db import Database
 from dispatch.models import (
     Agent,
     AgentRole,
@@ -31,7 +33,7 @@ from dispatch.models import (
     WorkerStatus,
     WorkerTrade,
 )
-from dispatch.settings import Settings
+from dispatch.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,8 @@ EMPLOYERS = 12
 WORKER_PHONE = "+86139{:08d}"  # +8613900000001 ...: made-up numbers, never texted for real
 EMPLOYER_PHONE = "+86136{:08d}"
 AGENT_USERNAME = "demo"
-AGENT_PASSWORD = "lingong-demo"  # printed by `dispatch demo`; the first run's secret key is public anyway
+# Printed by `dispatch demo` and the README: a production console refuses this sign-in (console/auth.py).
+AGENT_PASSWORD = "lingong-demo"
 AGENT_SITE = "LZ"
 
 # Trade code -> (how common among workers, lowest and highest daily pay floor in yuan).
@@ -104,6 +107,47 @@ def check_allowed(settings: Settings) -> None:
         # Its numbers are made up and its agent's password is printed: only where nothing is real.
         raise DemoRefused(
             "demo data needs SMS_TRANSPORT=outbox and no PUBLIC_BASE_URL: its phone numbers are made up"
+        )
+
+
+def find_demo_data(session: Session) -> list[str]:
+    """What of the demo is in this database: its agent (unless disabled), workers (made-up numbers, marked
+    "demo") and employers; an empty list if none."""
+    found = []
+    agent = select(Agent.id).where(func.lower(Agent.username) == AGENT_USERNAME, Agent.active.is_(True))
+    if session.scalar(agent) is not None:
+        found.append(f"the demo agent {AGENT_USERNAME!r}")
+    workers = session.scalar(
+        select(func.count()).where(Worker.phone.in_(worker_phones()), Worker.notes == "demo")
+    )
+    if workers:
+        found.append(f"{workers} demo workers")
+    names = [name for name, _, _ in EMPLOYER_NAMES]
+    employers = session.scalar(
+        select(func.count()).where(Employer.phone.in_(employer_phones()), Employer.name.in_(names))
+    )
+    if employers:
+        found.append(f"{employers} demo employers")
+    return found
+
+
+def refuse_demo_data_in_production(database: Database, settings: Settings) -> None:
+    """Production must not start on a database with demo data: offers would go to its made-up numbers,
+    and its agent's password is public. A database that cannot be reached is let through (with a
+    warning): the service must start during an outage to keep webhooks on disk."""
+    if not settings.is_production:
+        return
+    try:
+        with database.transaction() as session:
+            found = find_demo_data(session)
+    except SQLAlchemyError as exc:
+        log.warning("could not look for demo data at start-up: %s", type(exc).__name__)
+        return
+    if found:
+        raise SettingsError(
+            f"production refuses a database with demo data ({', '.join(found)}): the demo is for a first "
+            "run only; give production a database of its own (the demo agent alone: "
+            f"`dispatch agents disable {AGENT_USERNAME}`)"
         )
 
 

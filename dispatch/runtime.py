@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from redis import Redis
 
 from dispatch.db import Database, Timeouts
-from dispatch.settings import Settings
+from dispatch.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from dispatch.sms.gateway import SmsTransport
@@ -88,7 +88,14 @@ class Runtime:
 def connect_redis(url: str) -> Redis:
     """`embedded` is an in-process fakeredis (Lua included, so RQ's scheduler runs on it)."""
     if url == "embedded":
-        import fakeredis
+        try:
+            import fakeredis
+        except ModuleNotFoundError:
+            raise SettingsError(
+                "REDIS_URL=embedded (the first run's in-process Redis) needs the first-run extra: "
+                "pip install -c constraints.txt -e '.[first-run]' (./scripts/run does), "
+                "or set REDIS_URL=redis://host:6379/0"
+            ) from None
 
         global _embedded_server
         with _embedded_lock:

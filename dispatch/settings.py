@@ -20,6 +20,22 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_AUTH_TOKEN = "dev-auth-token"  # development only: the simulator and tests sign with it
 DEV_SECRET_KEY = "dev-secret-key-not-for-production"
 DEV_ACCOUNT_SID = "ACdevelopment00000000000000000000"
+# Every secret printed in the README, config/example.env or this code is public: production refuses them
+# (tests/test_settings.py scans the README and example.env, so a new example cannot slip past this list).
+KNOWN_SECRETS = frozenset(
+    {
+        DEV_AUTH_TOKEN,
+        DEV_SECRET_KEY,
+        "change-me-to-a-long-random-string",  # config/example.env
+        "x" * 32,  # config/example.env's TWILIO_AUTH_TOKEN
+    }
+)
+KNOWN_ACCOUNT_SIDS = frozenset({DEV_ACCOUNT_SID, "AC" + "x" * 32})  # the development one, example.env's
+# A Twilio auth token is 32 characters; a SECRET_KEY from `secrets.token_urlsafe(32)` is 43.
+MIN_SECRET_LENGTH = 32
+# Fewer distinct characters than this is a placeholder (xxxx..., 0000...), whatever its length.
+MIN_SECRET_DISTINCT = 8
+MAKE_A_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 class SettingsError(RuntimeError):
@@ -61,6 +77,9 @@ class Settings:
     DISPATCH_ENV: str = "development"
     SECRET_KEY: str = ""
     DATABASE_URL: str = field(default_factory=_default_database_url)
+    # Production refuses SQLite (the default DATABASE_URL is the first run's file) unless this is set: a
+    # one-machine pilot where PostgreSQL cannot be had. SQLite serialises every write.
+    ALLOW_SQLITE_IN_PRODUCTION: bool = False
     REDIS_URL: str = "embedded"
     SMS_TRANSPORT: str = "outbox"
     TWILIO_ACCOUNT_SID: str = DEV_ACCOUNT_SID
@@ -99,6 +118,10 @@ class Settings:
     # How many proxies in front of the app set X-Forwarded-For (0: none); the console's sign-in
     # throttle and audit log then see the agent's address, not the proxy's.
     TRUSTED_PROXIES: int = 0
+    # Monitoring: /readyz and /metrics answer requests from these addresses or networks, and anywhere
+    # with `Authorization: Bearer <METRICS_TOKEN>` (dispatch/ops/access.py).
+    METRICS_ALLOW_FROM: str = "127.0.0.1,::1"
+    METRICS_TOKEN: str = ""
     # -- after the job ------------------------------------------------------------------------------
     # Follow-ups (回访) go at this local time the morning after a placement's last working day; no
     # answer after FOLLOW_UP_REMINDER_HOURS: one reminder; none after FOLLOW_UP_TICKET_HOURS more: an
@@ -196,6 +219,12 @@ class Settings:
             raise SettingsError("INSURANCE_REFERENCE_PREFIX must be 1-4 letters A-Z, like LZ")
         if self.MATCHING_POLICY not in {"fair", "greedy", "lottery"}:
             raise SettingsError("MATCHING_POLICY must be fair, greedy or lottery")
+        try:
+            from dispatch.ops.access import parse_networks
+
+            parse_networks(self.METRICS_ALLOW_FROM)
+        except ValueError as exc:
+            raise SettingsError(f"METRICS_ALLOW_FROM must list addresses or networks: {exc}") from exc
         for name in ("DATABASE_CONNECT_TIMEOUT", "DATABASE_STATEMENT_TIMEOUT", "DATABASE_LOCK_TIMEOUT"):
             if not 0 < getattr(self, name) <= 600:
                 raise SettingsError(f"{name} must be a number of seconds above zero (at most 600)")
@@ -220,14 +249,7 @@ class Settings:
         if self.DEFAULT_REGION not in phonenumbers.SUPPORTED_REGIONS:
             raise SettingsError(f"DEFAULT_REGION {self.DEFAULT_REGION!r} is not a region code like CN")
         if self.is_production:
-            missing = [name for name in ("SECRET_KEY", "TWILIO_AUTH_TOKEN") if not getattr(self, name)]
-            if missing:
-                raise SettingsError(f"production refuses to start without {', '.join(missing)}")
-            if self.SMS_TRANSPORT == "twilio" and self.TWILIO_ACCOUNT_SID == DEV_ACCOUNT_SID:
-                raise SettingsError("production refuses to start without TWILIO_ACCOUNT_SID")
-            if self.embedded_redis:
-                # Each process would hold its own in-memory queue: jobs would be stranded.
-                raise SettingsError("production needs a real REDIS_URL, not the embedded one")
+            self._check_production()
         if self.SMS_TRANSPORT == "twilio":
             if not (self.TWILIO_FROM_NUMBER or self.TWILIO_MESSAGING_SERVICE_SID):
                 raise SettingsError(
@@ -236,6 +258,40 @@ class Settings:
             if not self.PUBLIC_BASE_URL:
                 # Twilio needs an absolute status callback URL on every message.
                 raise SettingsError("SMS_TRANSPORT=twilio needs PUBLIC_BASE_URL (where Twilio reaches us)")
+
+    def _check_production(self) -> None:
+        """Nothing public or guessable in production: no known or short secret, no SQLite by accident."""
+        missing = [name for name in ("SECRET_KEY", "TWILIO_AUTH_TOKEN") if not getattr(self, name)]
+        if missing:
+            raise SettingsError(f"production refuses to start without {', '.join(missing)}")
+        remedies = {
+            "SECRET_KEY": f"make one with {MAKE_A_SECRET}",
+            "TWILIO_AUTH_TOKEN": "set the account's auth token from the Twilio console",
+        }
+        if self.METRICS_TOKEN:
+            remedies["METRICS_TOKEN"] = f"make one with {MAKE_A_SECRET}, or leave it empty"
+        for name, remedy in remedies.items():
+            problem = weak_secret(getattr(self, name))
+            if problem:
+                raise SettingsError(f"production refuses this {name}: {problem}; {remedy}")
+        if self.SMS_TRANSPORT == "twilio" and self.TWILIO_ACCOUNT_SID in KNOWN_ACCOUNT_SIDS:
+            which = (
+                "unset (the development one)"
+                if self.TWILIO_ACCOUNT_SID == DEV_ACCOUNT_SID
+                else "a placeholder"
+            )
+            raise SettingsError(
+                f"production refuses to start without TWILIO_ACCOUNT_SID: it is {which}; "
+                "set the account's SID (AC...) from the Twilio console"
+            )
+        if _is_sqlite(self.DATABASE_URL) and not self.ALLOW_SQLITE_IN_PRODUCTION:
+            raise SettingsError(
+                "production refuses a SQLite DATABASE_URL (the default is the first run's file); set "
+                "DATABASE_URL=postgresql://..., or ALLOW_SQLITE_IN_PRODUCTION=1 for a one-machine pilot"
+            )
+        if self.embedded_redis:
+            # Each process would hold its own in-memory queue: jobs would be stranded.
+            raise SettingsError("production needs a real REDIS_URL, not the embedded one")
 
     def with_development_defaults(self) -> Settings:
         """A first run gets a fixed, well-known secret and signing token. Only a first run: a service
@@ -255,6 +311,21 @@ class Settings:
         if not changes:
             return self
         return type(self)(**{**self.__dict__, **changes})
+
+
+def weak_secret(value: str) -> str:
+    """Why `value` must not be a production secret, or "" if it may be."""
+    if value in KNOWN_SECRETS:
+        return "it is printed in the README, config/example.env or the code"
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"it is shorter than {MIN_SECRET_LENGTH} characters"
+    if len(set(value)) < MIN_SECRET_DISTINCT:
+        return "it is a placeholder (too few different characters)"
+    return ""
+
+
+def _is_sqlite(url: str) -> bool:
+    return url.split(":", 1)[0].split("+", 1)[0].strip().lower() == "sqlite"
 
 
 def _coerce(kind: Any, raw: str, name: str) -> Any:

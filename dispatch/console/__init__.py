@@ -7,7 +7,7 @@ cases, reports); each area keeps the fixed file names (views.py, services.py, te
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, Response, request
 
 from dispatch.console import i18n
 from dispatch.console.auth import SESSION_LIFETIME
@@ -23,8 +23,34 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/static",
 )
+# Scripts, styles and fetches from this origin only (no inline script, style or eval: htmx is told so in
+# base.html); recordings may be played from Twilio (https); no framing, plugins or foreign form targets.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; media-src 'self' https:; frame-ancestors 'none'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'"
+)
+HSTS = "max-age=31536000"
+
+
+def security_headers(response: Response) -> Response:
+    """The console's (and the simulator's) headers, set here only: the pages carry names and numbers,
+    so no page is stored by the browser or a proxy; the static files (no personal data) may be cached."""
+    headers = response.headers
+    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    headers["X-Frame-Options"] = "DENY"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "same-origin"
+    if request.is_secure:  # https here or at a proxy that says so (gunicorn's forwarded_allow_ips)
+        headers["Strict-Transport-Security"] = HSTS
+    if not (request.endpoint or "").endswith(".static"):
+        headers["Cache-Control"] = "no-store"
+        headers.pop("Expires", None)
+    return response
+
+
 bp.before_request(refuse_odd_input)  # these run for the sub-blueprints too
 bp.before_request(check_csrf)
+bp.after_request(security_headers)
 
 # The routes, attached once at import (a blueprint cannot change after an app registered it).
 from dispatch.console import views  # noqa: E402, F401

@@ -1,11 +1,14 @@
-"""Creating and changing agents (the `dispatch agents` command); plain functions on a session."""
+"""Creating, listing and changing agents (the `dispatch agents` command); plain functions on a session."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from dispatch.console.audit import record
+from dispatch.console.auth import end_agent_sessions
 from dispatch.console.passwords import hash_password
 from dispatch.models import Agent, AgentRole, Site
 
@@ -47,10 +50,42 @@ def create_agent(
     return agent
 
 
-def set_password(db: Session, username: str, password: str) -> Agent:
+def find_agent(db: Session, username: str) -> Agent:
     agent = db.scalar(select(Agent).where(func.lower(Agent.username) == username.strip().lower()))
     if agent is None:
-        raise AgentError(f"no agent {username!r}")
-    agent.password_hash = hash_password(password)  # also ends the agent's other sessions
+        raise AgentError(f"no agent {username!r} (`dispatch agents list` shows them)")
+    return agent
+
+
+def set_password(db: Session, username: str, password: str) -> Agent:
+    agent = find_agent(db, username)
+    agent.password_hash = hash_password(password)
+    end_agent_sessions(db, agent)  # whoever knew the old password is signed out everywhere
     record(db, None, "agent.password", agent, via="cli")
     return agent
+
+
+def list_agents(db: Session) -> list[Agent]:
+    """Every agent, active or disabled, by username (with their site loaded)."""
+    query = select(Agent).options(joinedload(Agent.site)).order_by(func.lower(Agent.username), Agent.id)
+    return list(db.scalars(query))
+
+
+def set_active(db: Session, username: str, active: bool) -> Agent:
+    """Enable or disable an agent. A disabled agent cannot sign in, and their open sessions end at once
+    (the next page they open sends them to the sign-in page)."""
+    agent = find_agent(db, username)
+    agent.active = active
+    ended = 0 if active else end_agent_sessions(db, agent)
+    db.flush()
+    record(db, None, "agent.enable" if active else "agent.disable", agent, sessions_ended=ended, via="cli")
+    return agent
+
+
+def describe_agent(agent: Agent, timezone: str = "Asia/Shanghai") -> str:
+    """One row of `dispatch agents list`: username, role, site, active or disabled, last sign-in (market
+    time, MARKET_TIMEZONE)."""
+    last = agent.last_sign_in_at
+    seen = last.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M") if last else "never signed in"
+    state = "active" if agent.active else "disabled"
+    return f"{agent.username:<20} {agent.role.value:<10} {agent.site.code:<8} {state:<8} {seen}"

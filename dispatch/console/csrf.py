@@ -24,5 +24,6 @@ def check_csrf() -> None:
         return
     expected = session.get("_csrf")
     sent = request.form.get(FIELD) or request.headers.get(HEADER) or ""
-    if not expected or not hmac.compare_digest(expected, sent):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+    if not expected or not hmac.compare_digest(expected.encode(), sent.encode()):
         abort(400, description="CSRF token missing or wrong: reload the page and try again")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import current_app, g, redirect, render_template, request, session, url_for
 
 from dispatch.console import bp
 from dispatch.console.audit import record
 from dispatch.console.auth import (
     agent_page,
     authenticate,
-    end_sessions,
+    end_session,
     safe_next,
     sign_in_succeeded,
     start_session,
@@ -36,9 +36,10 @@ def sign_in():
         else:
             runtime = current_app.extensions["dispatch.runtime"]
             with runtime.db.transaction() as db:
-                agent = authenticate(db, username, request.form.get("password", ""))
+                password = request.form.get("password", "")
+                agent = authenticate(db, username, password, production=runtime.settings.is_production)
                 if agent is not None:
-                    start_session(agent)
+                    start_session(db, agent)
                     record(db, agent, "agent.sign_in", agent, remote_addr=request.remote_addr or "")
                     sign_in_succeeded(username)
                     return redirect(safe_next(request.form.get("next")))
@@ -52,8 +53,7 @@ def sign_in():
 def sign_out(db, agent):
     """End the session."""
     record(db, agent, "agent.sign_out", agent, remote_addr=request.remote_addr or "")
-    end_sessions(agent)
-    session.clear()
+    end_session(g.agent_session)
     return redirect(url_for("console.sign_in"))
 
 

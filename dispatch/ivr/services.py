@@ -79,9 +79,10 @@ def open_call(session: Session, settings: Settings, form: Mapping[str, str]) -> 
 
 def find_call(session: Session, call_sid: str) -> Call | None:
     """The call, locked: two deliveries of one step wait for each other instead of both acting."""
+    call_sid = call_sid.strip()[:64]  # as open_call stores it
     if not call_sid:
         return None
-    return session.scalar(select(Call).where(Call.call_sid == call_sid[:64]).with_for_update())
+    return session.scalar(select(Call).where(Call.call_sid == call_sid).with_for_update())
 
 
 def can_text(call: Call, settings: Settings) -> bool:

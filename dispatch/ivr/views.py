@@ -45,6 +45,14 @@ def _base_url() -> str:
     return full[: len(full) - len(own)] if full.endswith(own) else full
 
 
+def _form() -> dict[str, str]:
+    """The webhook's form (first value of each field). PostgreSQL text cannot hold NUL, so a NUL
+    becomes U+FFFD, as in a stored SMS: the call is still found, stored and answered."""
+    return {
+        key.replace("\x00", "\ufffd"): value.replace("\x00", "\ufffd") for key, value in request.form.items()
+    }
+
+
 def _call_sid() -> str:
     sid = (request.form.get("CallSid") or "").strip()
     if not sid:
@@ -56,7 +64,7 @@ def _respond(step: str, work: Callable[[Session], str]) -> Response:
     """Run one turn; should it fail, the caller goes to an agent with what was collected, and should
     even that fail, to the agents' queue with nothing stored (the caller is never left in silence)."""
     runtime = _runtime()
-    form = request.form.to_dict(flat=True)
+    form = _form()
     base_url = _base_url()
     if runtime.database_failed_recently():
         # This process found the database unavailable a moment ago: no caller waits on it again.
@@ -112,7 +120,7 @@ def _hold(form: dict[str, str], base_url: str) -> Response:
 def _acknowledged(kind: str, work: Callable[[Session], None], args: dict[str, str] | None = None) -> Response:
     """A callback that answers nothing to the caller (a recording, a status): its work in one
     transaction, or, should that fail, kept in the spool for later; Twilio gets an empty 200."""
-    runtime, form = _runtime(), request.form.to_dict(flat=True)
+    runtime, form = _runtime(), _form()
 
     def in_transaction() -> None:
         with runtime.db.transaction() as session:
@@ -127,7 +135,7 @@ def _acknowledged(kind: str, work: Callable[[Session], None], args: dict[str, st
 def voice() -> Response:
     """A call arrives: the welcome and the main menu."""
     _call_sid()
-    settings, form, base_url = _runtime().settings, request.form.to_dict(flat=True), _base_url()
+    settings, form, base_url = _runtime().settings, _form(), _base_url()
     return _respond("voice", lambda session: flows.begin(session, settings, form, base_url))
 
 
@@ -137,7 +145,7 @@ def step(step: str) -> Response:
     """An answer to one step (keys, silence, a recording, a queue result), or the queue's wait music."""
     _call_sid()
     step = step[:32]
-    settings, form, base_url = _runtime().settings, request.form.to_dict(flat=True), _base_url()
+    settings, form, base_url = _runtime().settings, _form(), _base_url()
     if step == "hold":
         return _hold(form, base_url)
     turn = request.args.get("t", "")[:12]
@@ -151,7 +159,7 @@ def recording() -> Response:
     _call_sid()
     purpose = request.args.get("purpose", "voicemail")
     purpose = purpose if purpose in outage.RECORDING_PURPOSES else "voicemail"
-    form = request.form.to_dict(flat=True)
+    form = _form()
     return _acknowledged(
         outage.RECORDING, lambda session: outage.recording(session, form, purpose), {"purpose": purpose}
     )
@@ -162,7 +170,7 @@ def recording() -> Response:
 def status() -> Response:
     """The call's status changed; a call that ended part-way leaves a call-back ticket."""
     _call_sid()
-    form = request.form.to_dict(flat=True)
+    form = _form()
     return _acknowledged(outage.STATUS, lambda session: outage.call_status(session, form))
 
 
@@ -171,7 +179,7 @@ def status() -> Response:
 def outage_voicemail() -> Response:
     """The voicemail of a call taken while the database was unavailable (or spooled, if it still is)."""
     _call_sid()
-    runtime, form, base_url = _runtime(), request.form.to_dict(flat=True), _base_url()
+    runtime, form, base_url = _runtime(), _form(), _base_url()
 
     def in_transaction() -> None:
         with runtime.db.transaction() as session:
@@ -203,7 +211,7 @@ def _follow_up_id() -> int | None:
 def followup_answer() -> Response:
     """The worker picked up the market's follow-up call: the job, and the first question."""
     _call_sid()
-    settings, form, base_url = _runtime().settings, request.form.to_dict(), _base_url()
+    settings, form, base_url = _runtime().settings, _form(), _base_url()
     follow_up_id = _follow_up_id()
     return _follow_up_turn(
         "answer", lambda session: followup.begin(session, settings, form, base_url, follow_up_id)
@@ -216,7 +224,7 @@ def followup_step(step: str) -> Response:
     """The keys (or silence) answering one question of a follow-up call."""
     _call_sid()
     step, turn = step[:32], request.args.get("t", "")[:12]
-    settings, form, base_url = _runtime().settings, request.form.to_dict(), _base_url()
+    settings, form, base_url = _runtime().settings, _form(), _base_url()
     return _follow_up_turn(
         step, lambda session: followup.take_step(session, settings, step, turn, form, base_url)
     )
@@ -227,7 +235,7 @@ def followup_step(step: str) -> Response:
 def followup_status() -> Response:
     """A follow-up call's final status (completed, no-answer, busy, failed, canceled)."""
     _call_sid()
-    form, settings = request.form.to_dict(flat=True), _runtime().settings
+    form, settings = _form(), _runtime().settings
     args = {"f": request.args.get("f", "")}
     return _acknowledged(
         outage.FOLLOW_UP_STATUS, lambda session: outage.follow_up_status(session, settings, form, args), args

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.catalogue import find_site, find_trade
 from dispatch.models import Site, Trade
-from dispatch.sms.normalize import chinese_numeral_to_int
+from dispatch.sms.normalize import MAX_DIGITS, chinese_numeral_to_int
 from dispatch.sms.registration import MAX_PAY, MIN_PAY
 
 KEYWORDS = ("招工", "招聘", "招人", "招", "需要", "need", "hire", "hiring", "wanted", "want")
@@ -162,7 +162,9 @@ def _match_at(word: str, i: int, vocabulary: list[str]) -> Piece | None:
 
 
 def _number(text: str) -> int | None:
-    return int(text) if text.isascii() and text.isdigit() else chinese_numeral_to_int(text)
+    if text.isascii() and text.isdigit():
+        return int(text) if len(text) <= MAX_DIGITS else None  # int() refuses 4,301 digits
+    return chinese_numeral_to_int(text)
 
 
 def _take(
@@ -186,7 +188,10 @@ def _take(
     elif kind == "day_word":
         _set(parsed, "work_date", today + timedelta(days=_DAY_WORDS[value]), value)
     elif value.isdigit() and value.isascii():
-        _bare_number(parsed, int(value), following)
+        if len(value) > MAX_DIGITS:
+            parsed.unknown.append(value)  # no count, wage or hour
+        else:
+            _bare_number(parsed, int(value), following)
     elif (trade := _trade(session, value)) is not None and parsed.trade_id is None:
         parsed.trade_id = trade.id
     elif (site := find_site(session, value, by_number=False)) is not None and parsed.site_id is None:

@@ -41,6 +41,7 @@ from dispatch.models import (
 )
 from dispatch.phones import display, try_e164
 from dispatch.settings import Settings
+from dispatch.sms.gateway import mask_phone
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def pass_on(
             )
         )
         session.flush()
-        log.info("worker %s passed job %s to %s: %s", forwarder.id, job.code, phone[:40], reason)
+        log.info("worker %s passed job %s to %s: %s", forwarder.id, job.code, mask_phone(phone[:40]), reason)
         shown = display(phone) if phone.startswith("+") else phone[:MAX_TYPED]
         return Passed(outcome, told or reason, shown)
 

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.clock import utcnow
@@ -36,14 +36,30 @@ class Agent(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Part of every session's stamp: signing out bumps it, so a copy of the old cookie is worthless.
-    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
 
     site: Mapped[Site] = relationship()
 
     @property
     def label(self) -> str:
         return self.display_name or self.username
+
+
+class AgentSession(Base):
+    """One sign-in. The cookie holds a random token and this row its SHA-256: a cookie is good only
+    while its row is open, so signing out (or a password change, or disabling the agent) ends it even
+    for a copy re-signed with a known SECRET_KEY."""
+
+    __tablename__ = "agent_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # hex SHA-256 of the cookie's token
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    address: Mapped[str] = mapped_column(String(64), default="")  # where it signed in from
+
+    agent: Mapped[Agent] = relationship()
 
 
 class AuditEvent(Base):

@@ -24,11 +24,13 @@ from flask import (
 from redis.exceptions import RedisError
 
 from dispatch import demo
+from dispatch.console import security_headers
 from dispatch.console.csrf import check_csrf, csrf_token
 from dispatch.phones import display, try_e164
 from dispatch.sim import i18n, pages
 from dispatch.sim.services import RECORDING_KEY, SMS_PATH, Screen, inbound_sms
 from dispatch.sim.twiml import SimError
+from dispatch.sms.gateway import mask_phone
 
 log = logging.getLogger(__name__)
 bp = Blueprint(
@@ -40,6 +42,7 @@ bp = Blueprint(
     static_url_path="/static",
 )
 MAX_SMS_CHARS = 1600
+bp.after_request(security_headers)  # the console's: the simulator's pages show numbers and texts too
 
 
 @bp.before_request
@@ -123,7 +126,9 @@ def send_sms(phone: str) -> str:
         except SimError as exc:
             abort(400, description=str(exc))
         if posted.status != 200:
-            log.warning("simulated SMS from %s answered %s: %s", number, posted.status, posted.body[:200])
+            log.warning(
+                "simulated SMS from %s answered %s: %s", mask_phone(number), posted.status, posted.body[:200]
+            )
             failed = True
     with pages.runtime().db.transaction() as db:
         return render_template("sim/_messages.html", failed=failed, **pages.messages(db, number))

@@ -14,6 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from dispatch.settings import Settings, SettingsError
 
 POLICIES = ("fair", "greedy", "lottery")
+# The day's in-process Redis and virtual clock: the first-run extra, not in a production install.
+FIRST_RUN_MODULES = {"fakeredis", "time_machine", "lupa"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,8 +53,16 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     # The service logs every text and wave; a day's worth would bury the report.
     for name in ("dispatch", "rq", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    from dispatch.simulation import output
-    from dispatch.simulation.day import DayOptions, run_day
+    try:
+        from dispatch.simulation import output
+        from dispatch.simulation.day import DayOptions, run_day
+    except ModuleNotFoundError as exc:
+        if exc.name not in FIRST_RUN_MODULES:
+            raise
+        return _refuse(
+            f"needs the first-run extra ({exc.name} is not installed): "
+            "pip install -c constraints.txt -e '.[first-run]' (./scripts/run does)"
+        )
 
     if min(args.workers, args.employers, args.jobs) < 1:
         return _refuse("--workers, --employers and --jobs must be at least 1")

@@ -23,6 +23,7 @@ _DIGITS = {
 }
 _UNITS = {**dict.fromkeys("十拾", 10), **dict.fromkeys("百佰", 100), **dict.fromkeys("千仟", 1000)}
 _NUMERAL_CHARS = frozenset(_DIGITS) | frozenset(_UNITS)
+MAX_DIGITS = 20  # a longer run of digits is no number anyone texts us (a phone number has 11-13)
 _TOKEN = re.compile(r"\S+")
 
 _CJK_RANGES = (
@@ -76,7 +77,10 @@ def chinese_numeral_to_int(token: str) -> int | None:
     if not token or not set(token) <= _NUMERAL_CHARS:
         return None
     if not any(ch in _UNITS for ch in token):
-        # Read out digit by digit, as phone numbers and job numbers are.
+        # Read out digit by digit, as phone numbers and job numbers are; no longer than a phone number
+        # with its country code (and int() refuses more than 4,300 digits).
+        if len(token) > MAX_DIGITS:
+            return None
         return int("".join(str(_DIGITS[ch]) for ch in token))
     return _positional(token)
 

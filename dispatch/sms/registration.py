@@ -148,7 +148,10 @@ def _pay(token: str) -> int | None:
         return None
     text = match.group("amount")
     # Chinese numerals inside a token (`三百元`) are not turned into digits by the parser.
-    amount = int(text) if text.isascii() and text.isdigit() else chinese_numeral_to_int(text)
+    if text.isascii() and text.isdigit():
+        amount = int(text) if len(text) <= len(str(MAX_PAY)) else None  # int() refuses 4,301 digits
+    else:
+        amount = chinese_numeral_to_int(text)
     return amount if amount is not None and MIN_PAY <= amount <= MAX_PAY else None
 
 

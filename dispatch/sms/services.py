@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 # The one message an opted-out number still gets: the confirmation that it is opted out.
 SENT_WHILE_OPTED_OUT = frozenset({"opt_out.confirm"})
+MAX_ID = 2**31 - 1  # ids are PostgreSQL integers: a larger one in a URL is no row, not an error
 
 
 # -- contacts -----------------------------------------------------------------------------------
@@ -257,8 +258,10 @@ def find_reported_message(session: Session, message_id: str, sid: str) -> Messag
         )
         if message is not None:
             return message
-    # isascii: str.isdigit() is also true of "²" and other digits int() refuses.
-    if not (message_id.isascii() and message_id.isdigit() and len(message_id) < 18):
+    # isascii: str.isdigit() is also true of "²" and other digits int() refuses; ids are 32-bit.
+    if not (message_id.isascii() and message_id.isdigit() and len(message_id) <= 10):
+        return None
+    if not 0 < int(message_id) <= MAX_ID:
         return None
     # Locking waits for a send job still holding the row; it returns the row as that job committed it.
     message = session.get(Message, int(message_id), with_for_update=True)

@@ -28,12 +28,19 @@ def _runtime() -> Runtime:
     return current_app.extensions["dispatch.runtime"]
 
 
+def _form() -> dict[str, str]:
+    """The webhook's form (first value of each field); PostgreSQL text cannot hold NUL (see store_inbound)."""
+    return {
+        key.replace("\x00", "\ufffd"): value.replace("\x00", "\ufffd") for key, value in request.form.items()
+    }
+
+
 @bp.post("/inbound")
 @twilio_signed
 def inbound() -> Response:
     """An SMS arrived: store it, then act on it (or spool it); replies go out through the send queue."""
     runtime = _runtime()
-    form = request.form.to_dict(flat=True)
+    form = _form()
     outcome = now_or_spooled(runtime, INBOUND, form, lambda: receive_inbound(runtime, form))
     if outcome is not None and outcome.rejected:
         return Response(outcome.rejected, status=400, mimetype="text/plain")
@@ -45,7 +52,7 @@ def inbound() -> Response:
 def status() -> Response:
     """A delivery report for one of our messages (or spooled); reports may arrive in any order."""
     runtime = _runtime()
-    form = request.form.to_dict(flat=True)
+    form = _form()
     args = {"m": request.args.get("m", "")}
     now_or_spooled(runtime, STATUS, form, lambda: receive_status(runtime, form, args), args=args)
     return _twiml()

@@ -97,7 +97,8 @@ def _integer(form: Mapping[str, str], name: str, low: int, high: int, problems: 
     if not raw:
         problems[name] = Problem("intake.error.required")
         return None
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+    # A length check first: int() refuses more than 4,300 digits, and no bound here has ten.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or not low <= int(raw) <= high:
         problems[name] = Problem("intake.error.range", {"low": low, "high": high})
         return None
     return int(raw)
@@ -120,12 +121,11 @@ def _phone(form: Mapping[str, str], settings: Settings, problems: Problems) -> s
 
 
 def _site(db: Session, agent: Agent, form: Mapping[str, str], problems: Problems) -> int | None:
-    raw = _text(form, "site")
-    allowed = {site.id for site in choosable_sites(db, agent)}
-    if not (raw.isascii() and raw.isdigit()) or int(raw) not in allowed:
+    site_id = parse_id(_text(form, "site"))
+    if site_id is None or site_id not in {site.id for site in choosable_sites(db, agent)}:
         problems["site"] = Problem("intake.error.site")
         return None
-    return int(raw)
+    return site_id
 
 
 def _trade(db: Session, raw: str) -> int | None:
@@ -240,7 +240,11 @@ def _worker_trades(db: Session, form: Any, problems: Problems) -> list[tuple[int
         if trade_id is None or trade_id in {known for known, _ in chosen}:
             problems["trades"] = Problem("intake.error.trades")
             continue
-        if not (raw_years.isascii() and raw_years.isdigit()) or int(raw_years) > MAX_YEARS:
+        if (
+            not (raw_years.isascii() and raw_years.isdigit())
+            or len(raw_years) > 3
+            or int(raw_years) > MAX_YEARS
+        ):
             problems["trades"] = Problem("intake.error.years", {"high": MAX_YEARS})
             continue
         chosen.append((trade_id, int(raw_years)))

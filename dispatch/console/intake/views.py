@@ -47,11 +47,13 @@ def job_form(db, agent):
     return redirect(pages.job_url(job.id))
 
 
-@bp.get("/employer")
+@bp.route("/employer", methods=["GET", "POST"])
 @agent_page()
 def employer_lookup(db, agent):
     """The employer behind the phone number typed (an htmx fragment of the intake form)."""
-    card = pages.employer_card(db, agent, request.args.get("phone", ""))
+    # The form POSTs it as the agent types, so that the number is in no URL (nor the access log).
+    phone = request.form.get("phone", "") if request.method == "POST" else request.args.get("phone", "")
+    card = pages.employer_card(db, agent, phone)
     return render_template("console/intake/_employer.html", card=card)
 
 

@@ -24,11 +24,14 @@ def _helpers() -> dict:
     return {"show_phone": display, "max_segments": services.MAX_AGENT_SEGMENTS}
 
 
-@bp.get("/search")
+@bp.route("/search", methods=["GET", "POST"])
 @agent_page()
 def search(db, agent):
     """Find a worker, employer or job by phone, name or code."""
-    query = parse_query(request.args.get("q", ""), _settings().DEFAULT_REGION)
+    # The forms POST, so that a number searched for is in no URL (access log, browser history);
+    # `?q=` still works for a link.
+    typed = request.form.get("q", "") if request.method == "POST" else request.args.get("q", "")
+    query = parse_query(typed, _settings().DEFAULT_REGION)
     results = find(db, agent, query)
     hit = single_exact_hit(query, results)
     if hit is not None:

@@ -184,6 +184,17 @@
     send("hangup", fields);
   }
 
+  // The chat's poll says which version of the list it shows (204 when nothing changed); a text sent
+  // empties the box. Here rather than in hx-vals/hx-on, which the Content-Security-Policy refuses (eval).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var chat = event.detail.elt;
+    if (chat.id === "sms-log" && event.detail.verb === "get") { event.detail.parameters.v = chat.dataset.version; }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (form.matches && form.matches(".sms-form") && event.detail.successful) { form.reset(); }
+  });
+
   // The chat's newest message is at the bottom: keep it in view when the poll brings a new list.
   document.addEventListener("htmx:afterSwap", function () {
     var chat = $("sms-log");

@@ -51,5 +51,6 @@ def bars(page: str, heading: str) -> dict[str, int]:
     """A chart's bars: label → width in percent."""
     start = page.index(heading)
     chart = page[start : page.index("</table>", start)]
-    found = re.findall(r'<th scope="row">(.*?)</th>\s*<td class="track-cell">.*?width: (\d+)%', chart, re.S)
+    row = r'<th scope="row">(.*?)</th>\s*<td class="track-cell">.*?data-width="(\d+)"'
+    found = re.findall(row, chart, re.S)
     return {html.unescape(label): int(width) for label, width in found}

@@ -1,0 +1,1 @@
+"""The bigger `dispatch` subcommands; dispatch/cli.py builds the parser and calls them."""
