@@ -34,9 +34,8 @@ def on_starting(server):
     mode): each worker writes its samples under PROMETHEUS_MULTIPROC_DIR. It is set here, in the master,
     before any worker imports prometheus_client, and emptied at each start. (A hook, not module code:
     reading this file must not change the environment of whoever reads it.)"""
-    directory = os.environ.setdefault(
-        "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="dispatch-metrics-")
-    )
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="dispatch-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
     os.makedirs(directory, exist_ok=True)
     for stale in glob.glob(os.path.join(directory, "*.db")):
         os.remove(stale)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -131,6 +132,7 @@ _OUTAGE_STATES = ("08", "57P01", "57P02", "57P03")
 # SQLSTATEs of a database that answered but could not do it now: a lock or statement timeout, a deadlock,
 # a serialization failure. Worth trying again later, but not an outage (and not forever).
 _CONTENTION_STATES = frozenset({"55P03", "57014", "40P01", "40001"})
+_SQLITE_OUTAGES = ("database is locked", "unable to open database file", "disk I/O error")
 
 
 def is_database_unavailable(error: BaseException) -> bool:
@@ -143,8 +145,12 @@ def is_database_unavailable(error: BaseException) -> bool:
         return True
     if not isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError):
         return False
+    if isinstance(error.orig, sqlite3.Error):
+        # SQLite has no SQLSTATE: only these words mean the file cannot be used now; "no such column"
+        # and its like are bugs, never an outage to wait out.
+        return any(words in str(error.orig) for words in _SQLITE_OUTAGES)
     state = getattr(error.orig, "sqlstate", None)
-    if state is None:  # raised by the client: no connection, no answer (DatabaseNotAnswering), SQLite's
+    if state is None:  # raised by the client: no connection, no answer (DatabaseNotAnswering)
         return True
     return state.startswith(_OUTAGE_STATES)
 

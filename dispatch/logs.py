@@ -25,7 +25,7 @@ GUNICORN_LOGGERS = ("gunicorn.error", "gunicorn.access")
 # a CN mobile (13800138000, 138 0013 8000, 138-0013-8000), or any other run of 11-15 digits. Not the
 # tail of an ASCII word, a hex id or a decimal (Chinese text right before a number does not shield it).
 PHONE_LIKE = re.compile(
-    r"(?<![A-Za-z0-9_.])"
+    r"(?<![A-Za-z0-9_.-])"
     r"(?:\+|%2[Bb])?"
     r"(?:(?:86[ -]?)?1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4}|[0-9]{11,15})"
     r"(?![0-9])"

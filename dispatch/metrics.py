@@ -95,7 +95,13 @@ def render(runtime: Runtime) -> bytes:
     """The text exposition of every metric; the service's state is read now, and an outage of the
     database or Redis shows as dispatch_up{component=...} 0 instead of an error."""
     registry = CollectorRegistry(auto_describe=False)
-    if multiprocess_dir():
+    directory = multiprocess_dir()
+    if directory and not os.path.isdir(directory):
+        # Cleaned away under a running service (a tmp cleaner): the latencies are lost, not the page.
+        log.error(
+            "PROMETHEUS_MULTIPROC_DIR %s is gone: webhook latencies left out; restart gunicorn", directory
+        )
+    elif directory:
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(WEBHOOK_LATENCY)

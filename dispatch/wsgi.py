@@ -5,7 +5,9 @@ thread; a file lock lets one at a time replay.
 """
 
 from dispatch import create_app
+from dispatch.logs import configure_logging
 from dispatch.spool.replay import SpoolReplayer
 
+configure_logging()  # also under a server started without config/gunicorn.conf.py (it may run twice)
 app = create_app()
 SpoolReplayer(app.extensions["dispatch.runtime"]).start()

@@ -279,3 +279,18 @@ def test_sqlite_ignores_the_timeouts(tmp_path: Path) -> None:
             assert connection.execute(text("SELECT 1")).scalar_one() == 1
     finally:
         engine.dispose()
+
+
+def test_on_sqlite_only_a_locked_or_unopenable_file_is_an_outage(tmp_path) -> None:
+    """SQLite has no SQLSTATE: a bug such as a missing column must not be taken for an outage (the spool
+    would keep it for ever, the worker rerun it), while a locked file is one to wait out."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    def error(text: str) -> OperationalError:
+        return OperationalError("SELECT 1", {}, sqlite3.OperationalError(text))
+
+    assert not is_database_unavailable(error("no such column: worker.nickname"))
+    assert is_database_unavailable(error("database is locked"))
+    assert is_database_unavailable(error("unable to open database file"))

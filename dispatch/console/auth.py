@@ -152,7 +152,11 @@ def sign_in_succeeded(username: str) -> None:
 
 
 def authenticate(db: Session, username: str, password: str, production: bool = False) -> Agent | None:
-    agent = db.scalar(select(Agent).where(func.lower(Agent.username) == username.strip().lower()))
+    # Locked: a password change or disable being committed meanwhile is waited for and then seen, so a
+    # session is never opened with the old password after the change ended all the others.
+    agent = db.scalar(
+        select(Agent).where(func.lower(Agent.username) == username.strip().lower()).with_for_update()
+    )
     if not check_password(agent.password_hash if agent else None, password):
         return None
     if agent is None or not agent.active:

@@ -96,7 +96,7 @@ def describe(error: BaseException, settings: Settings | None) -> str | None:
         return f"{error} (fix the file, or set CONFIG_DIR to the directory holding the right one)"
     if isinstance(error, tomllib.TOMLDecodeError):
         return f"a config file under CONFIG_DIR is not valid TOML: {error}"
-    if isinstance(error, sa_exc.ArgumentError | sa_exc.NoSuchModuleError):
+    if isinstance(error, sa_exc.NoSuchModuleError):  # (an ArgumentError is a bug: the URL was checked)
         return f"DATABASE_URL cannot be used ({first_line(error)}): set it like {DATABASE_EXAMPLE}"
     if isinstance(error, sa_exc.DBAPIError) and _is_missing_table(error):
         return (

@@ -13,6 +13,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
+SPOOLED_NAME = re.compile(r"[0-9]{20}-[0-9]+-[0-9]+\.json")
 
 
 @dataclass(frozen=True)
@@ -95,14 +97,15 @@ class Spool:
         """Anything waiting? One directory read, cheap enough to ask on every webhook."""
         try:
             with os.scandir(self.pending_dir) as entries:
-                return any(entry.name.endswith(".json") for entry in entries)
+                return any(SPOOLED_NAME.fullmatch(entry.name) for entry in entries)
         except FileNotFoundError:
             return False
 
     def pending(self) -> list[Path]:
         """The waiting files, oldest first."""
         try:
-            return sorted(path for path in self.pending_dir.iterdir() if path.suffix == ".json")
+            # Only files this spool named (a hand-edited copy left here would not sort, nor say when).
+            return sorted(path for path in self.pending_dir.iterdir() if SPOOLED_NAME.fullmatch(path.name))
         except FileNotFoundError:
             return []
 

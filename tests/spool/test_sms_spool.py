@@ -488,3 +488,17 @@ def test_a_young_spool_waits_for_requests_that_may_still_be_waiting_on_the_datab
             select(Message.body).where(Message.direction == Direction.INBOUND).order_by(Message.id)
         ).all()
     assert bodies == ["帮助 1", "帮助 2"]
+
+
+def test_a_file_the_spool_did_not_name_is_left_alone(tmp_path):
+    """An operator's hand-edited copy saved in pending/ neither blocks nor breaks the spool (its name
+    says no arrival time): /readyz, /metrics and `dispatch check` count only the spool's own files."""
+    from dispatch.spool.store import Spool
+
+    spool = Spool(tmp_path / "spool")
+    spool.write(SpooledRequest("sms.inbound", {"Body": "1"}))
+    (spool.pending_dir / "fixed-by-hand.json").write_text("{}")
+    [only] = spool.pending()
+    assert spool.read(only).form == {"Body": "1"}
+    spool.done(only)
+    assert spool.pending() == [] and not spool.has_pending()
