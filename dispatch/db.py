@@ -162,6 +162,13 @@ def is_database_contention(error: BaseException) -> bool:
     )
 
 
+def is_dropped_connection(error: BaseException) -> bool:
+    """The connection was lost under the statement (a database restart, an idle connection cut): the
+    pool has thrown it away, and the same work on a fresh connection may well succeed. Engines do not
+    ping before each use (a round trip on every checkout); the webhooks try once more instead."""
+    return isinstance(error, sa_exc.DBAPIError) and bool(error.connection_invalidated)
+
+
 def can_wait(error: BaseException) -> bool:
     """The work failed for a reason that passes by itself: keep it and do it again later."""
     return is_database_unavailable(error) or is_database_contention(error)

@@ -41,8 +41,7 @@ CALL_FOLLOW_UP = "dispatch.voice.tasks.call_follow_up"  # the keypad call (dispa
 # Placements that ended longer ago are never asked: a first deploy must not text a year of them.
 MAX_AGE_DAYS = 14
 BATCH = 200  # per round and run; a backlog drains over the next runs (every 5 minutes)
-# Follow-ups asked longer ago are chased no more (and SMS answers no longer find them without a code).
-MAX_OPEN_DAYS = 30
+MAX_OPEN_DAYS = texts.MAX_OPEN_DAYS
 # A worker reminded late because offers kept coming is reminded anyway once this much past due.
 REMINDER_PATIENCE = timedelta(hours=12)
 # Why a follow-up went to an agent (the ticket's details["reason"]).

@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session, joinedload
 
 from dispatch.clock import utcnow
 from dispatch.followup import reading, texts
-from dispatch.followup.asking import MAX_OPEN_DAYS
 from dispatch.followup.services import (
     ANSWERABLE_STATUSES,
     BadAnswer,
@@ -35,17 +34,14 @@ from dispatch.followup.services import (
     paid_from_digit,
     record_answer,
 )
-from dispatch.matching.replies import RECENT as RECENT_OFFER
+from dispatch.followup.texts import MAX_OPEN_DAYS
 from dispatch.models import (
     OPEN_FOLLOW_UP_STATUSES,
-    OPEN_OFFER_STATUSES,
     AnsweredVia,
-    Conversation,
     FollowUp,
     FollowUpParty,
     FollowUpStatus,
     Message,
-    Offer,
     PaidAnswer,
 )
 from dispatch.settings import Settings
@@ -55,8 +51,14 @@ from dispatch.sms.parser import Command, CommandKind
 ACK_WINDOW = timedelta(days=3)
 
 
-def handle_follow_up_reply(session: Session, settings: Settings, message: Message, command: Command) -> bool:
-    """An answer to an open follow-up; True when it was one and has been acted on."""
+def handle_follow_up_reply(
+    session: Session, settings: Settings, message: Message, command: Command, asked_last: bool
+) -> bool:
+    """An answer to an open follow-up; True when it was one and has been acted on.
+
+    `asked_last`: the router's word that a follow-up is the last thing this number was asked (or it
+    was asked nothing since): only then does a bare digit answer one. A dialogue in progress has had
+    its turn before a text without a code reaches this."""
     if command.kind != CommandKind.TEXT:
         return False
     numbers = reading.read_numbers(command.text)
@@ -79,22 +81,20 @@ def handle_follow_up_reply(session: Session, settings: Settings, message: Messag
     meant_employers = reading.named(employers, numbers.code)
     if not meant_workers and not meant_employers:
         return False
-    if not named and _in_dialogue(session, settings, message, now):
-        return False  # `1` confirms a job request, `3` picks a trade: the dialogue's; a code says ours
     party = reading.party(meant_workers, meant_employers, worker_values or [], numbers)
     if party is None:
-        if len(numbers.values) == 1 and not named:
-            both = reading.open_ones(meant_workers) + reading.open_ones(meant_employers)
-            if not _asked_last(session, message, both, now):
-                return False
+        if len(numbers.values) == 1 and not named and not asked_last:
+            return False
         texts.which_side(
             session, settings, message, reading.open_ones(meant_workers), reading.open_ones(meant_employers)
         )
         return True
     if party == FollowUpParty.WORKER:
         assert worker_values is not None
-        return _worker_answer(session, settings, message, numbers.code, worker_values, workers, now)
-    return _employer_answer(session, settings, message, numbers, employers, now)
+        return _worker_answer(
+            session, settings, message, numbers.code, worker_values, workers, now, asked_last
+        )
+    return _employer_answer(session, settings, message, numbers, employers, now, asked_last)
 
 
 def _worker_answer(
@@ -105,12 +105,13 @@ def _worker_answer(
     values: list[int],
     mine: list[FollowUp],
     now: datetime,
+    asked_last: bool,
 ) -> bool:
     if code is not None:
         chosen = reading.named(mine, code)
     else:
         chosen = _unanswered_first(mine)
-        if len(values) == 1 and not _asked_last(session, message, chosen, now):
+        if len(values) == 1 and not asked_last:
             return False
     follow_up = _one(chosen)
     if follow_up is None:
@@ -140,6 +141,7 @@ def _employer_answer(
     numbers: reading.Numbers,
     mine: list[FollowUp],
     now: datetime,
+    asked_last: bool,
 ) -> bool:
     values = numbers.values
     if numbers.code is not None:
@@ -159,7 +161,7 @@ def _employer_answer(
             follow_up = _one(chosen)
     else:
         chosen = _unanswered_first(mine)
-        if not _asked_last(session, message, chosen, now):
+        if not asked_last:
             return False
         follow_up = _one(chosen) if len(values) == 1 or not reading.open_ones(chosen) else None
     if follow_up is None:
@@ -233,29 +235,3 @@ def _unanswered_first(follow_ups: Sequence[FollowUp]) -> list[FollowUp]:
 
 def _one(follow_ups: Sequence[FollowUp]) -> FollowUp | None:
     return follow_ups[0] if len(follow_ups) == 1 else None
-
-
-def _in_dialogue(session: Session, settings: Settings, message: Message, now: datetime) -> bool:
-    """A dialogue (registration, a job request) in progress for this phone, within its TTL."""
-    fresh = now - timedelta(hours=settings.CONVERSATION_TTL_HOURS)
-    query = select(Conversation.id).where(
-        Conversation.phone == message.phone, Conversation.updated_at >= fresh
-    )
-    return session.scalar(query) is not None
-
-
-def _asked_last(session: Session, message: Message, follow_ups: Sequence[FollowUp], now: datetime) -> bool:
-    """Whether a bare digit answers these follow-ups. Open ones: the question is the last thing we asked
-    (no offer still open was texted since). Answered ones (a repeat): only when no offer could want the
-    digit: none open and none texted lately (a late yes to a lapsed or closed offer is matching's)."""
-    if message.worker_id is None:
-        return True
-    open_ones = reading.open_ones(follow_ups)
-    offers = select(Offer.id).where(Offer.worker_id == message.worker_id)
-    if open_ones:
-        offers = offers.where(
-            Offer.status.in_(OPEN_OFFER_STATUSES), Offer.sent_at > reading.last_asked(open_ones)
-        )
-    else:
-        offers = offers.where(or_(Offer.status.in_(OPEN_OFFER_STATUSES), Offer.sent_at > now - RECENT_OFFER))
-    return session.scalar(offers.limit(1)) is None

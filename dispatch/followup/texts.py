@@ -4,13 +4,16 @@ words are in dispatch/sms/templates/<language>/followup_*.txt."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from dispatch.catalogue import trade_short_name
+from dispatch.clock import utcnow
+from dispatch.inbound.questions import Question
 from dispatch.matching.notices import language_of, person_name
-from dispatch.models import FollowUp, FollowUpParty, Message, PaidAnswer
+from dispatch.models import FollowUp, FollowUpParty, Message, PaidAnswer, QuestionKind
 from dispatch.settings import Settings
 from dispatch.sms.services import queue_sms, reply
 
@@ -22,6 +25,9 @@ MAX_CODES_LISTED = 5  # a worker asked "which job?" sees this many codes
 MAX_SIDE_CODES = 2
 MAX_SIDE_PENDING = 1
 WAGE_ANSWERS = frozenset({PaidAnswer.PART, PaidAnswer.NONE})
+# Follow-ups asked longer ago are chased no more (and SMS answers no longer find them without a code):
+# so long the question wants its answer.
+MAX_OPEN_DAYS = 30
 
 
 def missing(follow_up: FollowUp) -> str:
@@ -59,6 +65,8 @@ def _send(
 ) -> Message:
     """An SMS nobody just asked for: the SMS layer holds it through quiet hours."""
     worker_side = follow_up.party == FollowUpParty.WORKER
+    now = utcnow()
+    asks = Question(QuestionKind.FOLLOW_UP, follow_up.job_id, now, now + timedelta(days=MAX_OPEN_DAYS))
     return queue_sms(
         session,
         settings,
@@ -67,6 +75,7 @@ def _send(
         kind=f"followup.{template.removeprefix('followup_')}"[:48],
         worker_id=follow_up.worker_id if worker_side else None,
         employer_id=None if worker_side else follow_up.employer_id,
+        asks=asks,
         **_context(session, follow_up),
         **context,
     )

@@ -48,7 +48,8 @@ MAX_RETRIES = 2
 
 def handle_job_request(session: Session, settings: Settings, message: Message, command: Command) -> bool:
     """True when the text was a job request from a known employer and has been acted on."""
-    employer = session.scalar(select(Employer).where(Employer.phone == message.phone))
+    # Read with the message's sender (dispatch/inbound/context.py): from the session, not the database.
+    employer = session.get(Employer, message.employer_id) if message.employer_id is not None else None
     if employer is None:
         return False  # only known employers post by SMS; the text goes to an agent as any other
     body = strip_keyword(command.text)

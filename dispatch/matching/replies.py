@@ -21,7 +21,6 @@ from dispatch.jobs.services import find_job_by_code
 from dispatch.matching import notices, services
 from dispatch.models import (
     OPEN_OFFER_STATUSES,
-    Conversation,
     Job,
     JobStatus,
     Message,
@@ -89,32 +88,39 @@ def read_reply(text: str) -> Reply | None:
 
 
 def handle_coded_reply(session: Session, settings: Settings, message: Message, command: Command) -> bool:
-    """A reply naming a job code; True when it was one and has been acted on."""
+    """A reply naming the code of a job the worker was offered; True when acted on. A code the worker
+    was never offered is left to the router (a dialogue may read `300 1`; else tell_unknown_code)."""
+    answer = read_reply(command.text)
+    if answer is None or answer.code is None or message.worker_id is None:
+        return False
+    job = find_job_by_code(session, answer.code)
+    if job is None:
+        return False
+    offer = session.scalar(select(Offer).where(Offer.job_id == job.id, Offer.worker_id == message.worker_id))
+    if offer is None:
+        return False
+    _act(session, settings, message, offer, answer.answer)
+    return True
+
+
+def tell_unknown_code(session: Session, settings: Settings, message: Message, command: Command) -> bool:
+    """A yes or no naming a code the worker was never offered: which codes they may answer."""
     answer = read_reply(command.text)
     if answer is None or answer.code is None or message.worker_id is None:
         return False
     worker = session.get(Worker, message.worker_id)
     assert worker is not None
-    job = find_job_by_code(session, answer.code)
-    offer = None
-    if job is not None:
-        offer = session.scalar(select(Offer).where(Offer.job_id == job.id, Offer.worker_id == worker.id))
-    if offer is None:
-        if session.scalar(select(Conversation.id).where(Conversation.phone == message.phone)) is not None:
-            return False  # a dialogue in progress reads it (`300 1` may be an answer there)
-        codes = [o.job.code for o in _open_offers(session, worker)][: notices.MAX_CODES_LISTED]
-        notices.tell_worker(
-            session,
-            settings,
-            message,
-            worker,
-            "match_unknown_code",
-            "match.unknown_code",
-            code=answer.code,
-            codes=codes,
-        )
-        return True
-    _act(session, settings, message, offer, answer.answer)
+    codes = [o.job.code for o in _open_offers(session, worker)][: notices.MAX_CODES_LISTED]
+    notices.tell_worker(
+        session,
+        settings,
+        message,
+        worker,
+        "match_unknown_code",
+        "match.unknown_code",
+        code=answer.code,
+        codes=codes,
+    )
     return True
 
 
@@ -147,6 +153,17 @@ def handle_bare_reply(session: Session, settings: Settings, message: Message, co
         return True
     _act(session, settings, message, offers[0], answer.answer)
     return True
+
+
+def latest_open_offer(session: Session, worker_id: int) -> Offer | None:
+    """The offer still waiting for this worker's answer that was texted last, if any."""
+    query = (
+        select(Offer)
+        .where(Offer.worker_id == worker_id, Offer.status.in_(OPEN_OFFER_STATUSES))
+        .order_by(Offer.sent_at.desc(), Offer.id.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()
 
 
 def on_opt_out(session: Session, settings: Settings, message: Message) -> None:

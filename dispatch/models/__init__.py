@@ -34,6 +34,7 @@ from dispatch.models.messaging import (
     Direction,
     Message,
     MessageStatus,
+    QuestionKind,
 )
 from dispatch.models.operations import OutboxEvent, Ticket, TicketKind, TicketOutcome, TicketStatus
 from dispatch.models.people import (
@@ -84,6 +85,7 @@ __all__ = [
     "OfferStatus",
     "OutboxEvent",
     "PaidAnswer",
+    "QuestionKind",
     "RegisteredVia",
     "Site",
     "SiteLevel",

@@ -87,8 +87,16 @@ class Message(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class QuestionKind(enum.StrEnum):
+    """What the service last asked a number, so that a bare answer (`1`, `好`, `3`) goes to it."""
+
+    OFFER = "offer"  # a job offer (or which of several offers): `1` takes it, `2` declines
+    FOLLOW_UP = "follow_up"  # a follow-up (回访) question or its reminder: `1 5`, `3`
+
+
 class Contact(Base):
-    """A phone number we exchange SMS with: its language and whether we may text it at all."""
+    """A phone number we exchange SMS with: its language, whether we may text it at all, and the
+    question it was last asked (dialogues in progress are Conversations, which come first)."""
 
     __tablename__ = "contact"
 
@@ -101,6 +109,12 @@ class Contact(Base):
     undeliverable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     undeliverable_error: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The last question we texted this number (dispatch/inbound/questions.py): one per contact, replaced
+    # by the next. A plain id, not a foreign key: a job deleted later leaves a question that names nothing.
+    question_kind: Mapped[QuestionKind | None] = mapped_column(str_enum(QuestionKind))
+    question_job_id: Mapped[int | None] = mapped_column(Integer)
+    question_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    question_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def may_receive(self) -> bool:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
 from dispatch.db import insert_ignoring_conflicts
+from dispatch.inbound.questions import Question, ask
 from dispatch.models import (
     Contact,
     Direction,
@@ -48,14 +49,27 @@ MAX_ID = 2**31 - 1  # ids are PostgreSQL integers: a larger one in a URL is no r
 def get_or_create_contact(session: Session, phone: str, first_text: str = "") -> Contact:
     """The contact for `phone`; a new one speaks the language of its first message.
 
-    Two messages from a new number may arrive at once: the insert ignores a conflict on the phone,
-    then both requests read the one row.
+    Read once per session: an inbound text's contact, read with its worker and employer, is asked for
+    again by every reply and notice. Two messages from a new number may arrive at once: the insert
+    ignores a conflict on the phone, then both requests read the one row.
     """
+    known = session.info.get(_CONTACTS, {}).get(phone)
+    if known is not None and known in session:
+        return known
     contact = session.scalar(select(Contact).where(Contact.phone == phone))
     if contact is None:
         values = {"phone": phone, "language": guess_language(first_text), "created_at": utcnow()}
         insert_ignoring_conflicts(session, Contact.__table__, values, "phone")
         contact = session.scalars(select(Contact).where(Contact.phone == phone)).one()
+    return remember_contact(session, contact)
+
+
+_CONTACTS = "dispatch.contacts"  # session.info: phone -> Contact already read in this session
+
+
+def remember_contact(session: Session, contact: Contact) -> Contact:
+    """Keep `contact` for the rest of this session, so nothing reads it again."""
+    session.info.setdefault(_CONTACTS, {})[contact.phone] = contact
     return contact
 
 
@@ -116,12 +130,14 @@ def queue_sms(
     reply_to: Message | None = None,
     worker_id: int | None = None,
     employer_id: int | None = None,
+    asks: Question | None = None,
     **context: Any,
 ) -> Message:
     """Write an outbound Message row and, in the same transaction, the outbox row that sends it.
 
     Replies to an inbound message go at once; anything else waits out quiet hours. A number that
-    opted out or cannot take SMS gets a `suppressed` row and nothing is sent.
+    opted out or cannot take SMS gets a `suppressed` row and nothing is sent. `asks`: the question
+    this text puts to the person, which their next bare answer (`1`) goes to (dispatch/inbound/).
     """
     contact = get_or_create_contact(session, phone)
     language = language or contact.language
@@ -151,6 +167,8 @@ def queue_sms(
     )
     session.add(message)
     session.flush()
+    if asks is not None and not blocked:
+        ask(contact, asks)
     if not blocked:
         defer(session, "dispatch.sms.tasks.send_message", message.id, queue="sms", run_at=send_after)
     return message

@@ -7,14 +7,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
+
+from dispatch.db import can_wait, is_dropped_connection
+from dispatch.inbound.handling import hand_failed_to_agent, handle_inbound
 from dispatch.models import MessageStatus
 from dispatch.runtime import Runtime
-from dispatch.sms.handlers import handle_stored_inbound
 from dispatch.sms.services import apply_status, find_reported_message, store_inbound
 from dispatch.spool.store import SpooledRequest
 
 log = logging.getLogger(__name__)
 INBOUND, STATUS = "sms.inbound", "sms.status"  # the kinds of spooled request these webhooks leave
+HANDLE_ATTEMPTS = 2
 
 
 @dataclass(frozen=True)
@@ -26,15 +30,46 @@ class InboundOutcome:
 def receive_inbound(
     runtime: Runtime, form: Mapping[str, str], received_at: datetime | None = None
 ) -> InboundOutcome:
-    """Store an inbound SMS, then act on it; replies go out through the send queue."""
+    """Store an inbound SMS, then act on it, in one transaction; replies go out through the send queue.
+
+    No savepoint between the two (two round trips a text): when acting on it fails, the transaction is
+    rolled back and the message stored again in one of its own, for an agent. A connection the
+    database dropped (a restart: the pool does not ping before each use) is tried once more.
+    """
+    for attempt in range(1, HANDLE_ATTEMPTS + 1):
+        try:
+            with runtime.db.transaction() as session:
+                message = store_inbound(session, runtime.settings, form, received_at=received_at)
+                if message is None:
+                    log.info("duplicate inbound MessageSid %s ignored", form.get("MessageSid"))
+                    return InboundOutcome(duplicate=True)
+                if message.status == MessageStatus.REJECTED:
+                    return InboundOutcome(rejected=message.error_message or "rejected")
+                handle_inbound(session, runtime.settings, message)
+            return InboundOutcome()
+        except IntegrityError:
+            # Another request (another message from the same new number) created the same row at the
+            # same moment. It has committed by now, so another try finds the row.
+            if attempt < HANDLE_ATTEMPTS:
+                log.info(
+                    "inbound message %s raced another request; handling it again", form.get("MessageSid")
+                )
+                continue
+            log.exception("handling inbound message %s failed; it goes to an agent", form.get("MessageSid"))
+        except Exception as exc:
+            if is_dropped_connection(exc) and attempt < HANDLE_ATTEMPTS:
+                log.info("database connection dropped; handling inbound message again")
+                continue
+            if can_wait(exc):
+                raise  # not this message's fault: the whole request is kept (spooled) and done again
+            log.exception("handling inbound message %s failed; it goes to an agent", form.get("MessageSid"))
+        break
     with runtime.db.transaction() as session:
         message = store_inbound(session, runtime.settings, form, received_at=received_at)
         if message is None:
-            log.info("duplicate inbound MessageSid %s ignored", form.get("MessageSid"))
             return InboundOutcome(duplicate=True)
-        if message.status == MessageStatus.REJECTED:
-            return InboundOutcome(rejected=message.error_message or "rejected")
-        handle_stored_inbound(session, runtime.settings, message)
+        if message.status != MessageStatus.REJECTED:
+            hand_failed_to_agent(session, message)
     return InboundOutcome()
 
 

@@ -295,7 +295,7 @@ def test_a_database_that_hangs_during_the_replay_keeps_the_file_for_the_next_pas
     hung = twin(runtime, proxy.url_for(url), Timeouts(connect=2, statement=0.2, lock=0.2))
 
     def hang_at_the_handling(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
-        if statement.startswith("SAVEPOINT"):  # store_inbound is done; handle_stored_inbound begins
+        if "JOIN conversation" in statement:  # store_inbound is done; the handling reads the sender
             proxy.freeze()
 
     event.listen(hung.db.engine, "before_cursor_execute", hang_at_the_handling)

@@ -13,12 +13,12 @@ from dispatch.console.audit import record
 from dispatch.console.people.services import SmsDraft, draft_sms, send_agent_text
 from dispatch.console.tickets.services import claim_ticket, open_tickets_for_job, resolve_ticket
 from dispatch.db import savepoint
+from dispatch.inbound.handling import handle_inbound
 from dispatch.insurance.services import reenrol_worker
 from dispatch.ivr.workers import set_recorded_name
 from dispatch.models import Agent, Direction, Message, MessageStatus, Ticket, TicketOutcome, TicketStatus
 from dispatch.quiet_hours import quiet_hours_end
 from dispatch.settings import Settings
-from dispatch.sms.handlers import handle_inbound
 
 MAX_TEXT = 1000
 # An agent's reading of a text this old is answered in the morning, not in quiet hours: its sender is

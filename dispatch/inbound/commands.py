@@ -1,0 +1,77 @@
+"""The global words: what they mean does not depend on anything asked before.
+
+STOP/退订, START/订阅, the language, HELP/帮助, 注册 (register), and a worker's 忙/空/我的 (pause,
+resume, profile).
+"""
+
+from __future__ import annotations
+
+from dispatch.catalogue import trade_short_name
+from dispatch.inbound.context import Inbound
+from dispatch.matching import replies as offer_replies
+from dispatch.models import Site, WorkerStatus
+from dispatch.sms import registration
+from dispatch.sms.parser import CommandKind
+from dispatch.sms.services import mark_opted_in, mark_opted_out, reply
+
+
+def opt_out(inbound: Inbound) -> None:
+    session, settings, message = inbound.session, inbound.settings, inbound.message
+    already = inbound.contact.opted_out_at is not None
+    mark_opted_out(session, message.phone)
+    registration.drop_conversation(session, message.phone)  # START must not resume a half dialogue
+    offer_replies.on_opt_out(session, settings, message)  # a place held: an agent calls
+    if not already:  # exactly one confirmation, then silence
+        reply(session, settings, message, "opt_out_confirm", "opt_out.confirm")
+
+
+def opt_in(inbound: Inbound) -> None:
+    mark_opted_in(inbound.session, inbound.message.phone)
+    reply(inbound.session, inbound.settings, inbound.message, "opt_in_confirm", "opt_in.confirm")
+
+
+def set_language(inbound: Inbound) -> None:
+    inbound.contact.language = inbound.command.language or inbound.contact.language
+    reply(inbound.session, inbound.settings, inbound.message, "language_set", "language.set")
+
+
+def help_text(inbound: Inbound) -> None:
+    reply(inbound.session, inbound.settings, inbound.message, "help", "help")
+
+
+def register(inbound: Inbound) -> None:
+    registration.start(inbound.session, inbound.settings, inbound.message, inbound.command.args)
+
+
+def worker_command(inbound: Inbound) -> None:
+    """忙 (pause), 空 (resume), 我的 (profile): they win over a dialogue in progress, which goes on
+    afterwards: 我的 or 忙 is never a trade, a place, a wage or a name."""
+    session, settings, message, worker = inbound.session, inbound.settings, inbound.message, inbound.worker
+    if worker is None:
+        reply(session, settings, message, "not_registered", "not_registered")
+        return
+    kind = inbound.command.kind
+    if kind == CommandKind.PAUSE:
+        if worker.status == WorkerStatus.ACTIVE:
+            worker.status = WorkerStatus.PAUSED
+        reply(session, settings, message, "paused", "worker.paused")
+    elif kind == CommandKind.RESUME:
+        if worker.status == WorkerStatus.PAUSED:
+            worker.status = WorkerStatus.ACTIVE
+        template = "resumed" if worker.status == WorkerStatus.ACTIVE else "not_active"
+        reply(session, settings, message, template, "worker.resumed", status=worker.status.value)
+    else:
+        language = inbound.contact.language
+        home: Site | None = worker.home_site
+        reply(
+            session,
+            settings,
+            message,
+            "profile",
+            "worker.profile",
+            name=worker.name,
+            trade_names=[trade_short_name(wt.trade, language) for wt in worker.trades],
+            area=home.name(language) if home else "",
+            pay=worker.min_daily_pay,
+            status=worker.status.value,
+        )

@@ -1,0 +1,67 @@
+"""Everything the router and the handlers know about one inbound text, read once.
+
+The contact, the worker and the employer of the number and its dialogue in progress come from one
+statement; handlers get them from here instead of reading them again (a webhook's cost follows its
+PostgreSQL round trips).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import String, literal, select
+from sqlalchemy.orm import Session
+
+from dispatch.inbound.questions import Question, open_question
+from dispatch.models import Contact, Conversation, Employer, Message, Worker
+from dispatch.settings import Settings
+from dispatch.sms.parser import Command
+from dispatch.sms.services import remember_contact
+
+
+@dataclass(frozen=True)
+class People:
+    """Who a phone number is to us; any of them may be missing."""
+
+    contact: Contact | None
+    worker: Worker | None
+    employer: Employer | None
+    dialogue: Conversation | None  # not locked: the dialogue's handler locks it before an answer
+
+
+def people_of(session: Session, phone: str) -> People:
+    """The contact, worker, employer and dialogue of `phone`, in one statement."""
+    number = select(literal(phone, String).label("phone")).subquery("number")
+    query = (
+        select(Contact, Worker, Employer, Conversation)
+        .select_from(number)
+        .outerjoin(Contact, Contact.phone == number.c.phone)
+        .outerjoin(Worker, Worker.phone == number.c.phone)
+        .outerjoin(Employer, Employer.phone == number.c.phone)
+        .outerjoin(Conversation, Conversation.phone == number.c.phone)
+    )
+    contact, worker, employer, dialogue = session.execute(query).one()
+    if contact is not None:
+        remember_contact(session, contact)
+    return People(contact=contact, worker=worker, employer=employer, dialogue=dialogue)
+
+
+@dataclass
+class Inbound:
+    """One stored inbound text on its way through the router."""
+
+    session: Session
+    settings: Settings
+    message: Message
+    command: Command
+    contact: Contact
+    worker: Worker | None
+    employer: Employer | None
+    dialogue: Conversation | None
+    now: datetime
+
+    @property
+    def question(self) -> Question | None:
+        """The question the number was last asked, while it still wants an answer."""
+        return open_question(self.contact, self.now)

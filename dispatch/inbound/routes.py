@@ -1,0 +1,226 @@
+"""Which handler gets a text: the routing table, read top to bottom; the first row that takes the text
+wins. This is the one place that decides what a text means (docs/architecture.md walks `1 123`).
+
+1. Global words mean the same whatever was asked before (STOP, HELP, 注册, 忙 ...).
+2. Answers that name their job (`1 123`, `123 1 5`, `转 123 138...`) cannot mean anything else.
+3. The open question: a dialogue in progress (registration, a job request) takes every other text;
+   then the question the number was last asked (questions.py) takes a bare answer (`1`, `好`, `3`).
+4. Keywords and late answers: a bare answer to an offer that lapsed or closed, a rating typed in one
+   go (`1 5`), a code the worker was never offered, an employer's one-line job request (`招 ...`).
+5. Anything else goes to an agent, and the sender gets the help hint.
+
+A row is a condition on the text (cheap: no database) and a handler. A handler may still decline
+(return False) when the database says the text is not for it (a code that names no offer of this
+worker): the router then goes on down the table. Handlers never check each other's state.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from dispatch.followup import reading as follow_up_reading
+from dispatch.followup import replies as follow_up_replies
+from dispatch.inbound import commands, questions
+from dispatch.inbound.context import Inbound
+from dispatch.inbound.questions import Question
+from dispatch.jobs import sms_requests as job_requests
+from dispatch.matching import forwarding
+from dispatch.matching import replies as offer_replies
+from dispatch.models import Message, MessageStatus, QuestionKind, TicketKind
+from dispatch.settings import Settings
+from dispatch.sms import registration
+from dispatch.sms.parser import Command, CommandKind
+from dispatch.sms.services import open_ticket, reply
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Inbound], bool | None]  # None (or True): taken; False: not for me, go on
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    matches: Callable[[Inbound], bool]
+    handle: Handler
+
+
+# -- conditions ---------------------------------------------------------------------------------
+
+
+def command(*kinds: CommandKind) -> Callable[[Inbound], bool]:
+    return lambda inbound: inbound.command.kind in kinds
+
+
+def is_text(inbound: Inbound) -> bool:
+    return inbound.command.kind == CommandKind.TEXT
+
+
+def offer_answer_with_code(inbound: Inbound) -> bool:
+    """`1 123`, `接123`, `123 2`: a yes, no or cancel with a job's code."""
+    answer = offer_replies.read_reply(inbound.command.text)
+    return is_text(inbound) and answer is not None and answer.code is not None
+
+
+def offer_answer_without_code(inbound: Inbound) -> bool:
+    """`1`, `好`, `没空`, `取消`: a yes, no or cancel without a code."""
+    answer = offer_replies.read_reply(inbound.command.text)
+    return is_text(inbound) and answer is not None and answer.code is None
+
+
+def forward(inbound: Inbound) -> bool:
+    return is_text(inbound) and forwarding.read_forward(inbound.command.text) is not None
+
+
+def coded_numbers(inbound: Inbound) -> bool:
+    """`123 1 5`, `123 4`: follow-up answers with the job's code."""
+    numbers = follow_up_reading.read_numbers(inbound.command.text)
+    return is_text(inbound) and numbers is not None and numbers.code is not None
+
+
+def bare_numbers(inbound: Inbound) -> bool:
+    """`1 5`, `3`, `15`: follow-up answers without a code."""
+    numbers = follow_up_reading.read_numbers(inbound.command.text)
+    return is_text(inbound) and numbers is not None and numbers.code is None
+
+
+def in_dialogue(inbound: Inbound) -> bool:
+    return inbound.dialogue is not None
+
+
+def asked(kind: QuestionKind, also: Callable[[Inbound], bool]) -> Callable[[Inbound], bool]:
+    def matches(inbound: Inbound) -> bool:
+        question = inbound.question
+        return question is not None and question.kind == kind and also(inbound)
+
+    return matches
+
+
+def always(_inbound: Inbound) -> bool:
+    return True
+
+
+# -- handlers that adapt the feature packages to the router -------------------------------------
+
+
+FeatureHandler = Callable[[Session, Settings, Message, Command], bool]
+
+
+def feature(handle: FeatureHandler) -> Handler:
+    """A feature package's handler, which takes the text's session, settings, message and command."""
+    return lambda inbound: handle(inbound.session, inbound.settings, inbound.message, inbound.command)
+
+
+def answering_the_offer(handle: FeatureHandler) -> Handler:
+    """An offer answer that, once taken, moves the number's question on (see questions.py)."""
+
+    def handle_and_move_on(inbound: Inbound) -> bool:
+        taken = handle(inbound.session, inbound.settings, inbound.message, inbound.command)
+        if taken:
+            _offer_question_answered(inbound)
+        return taken
+
+    return handle_and_move_on
+
+
+def _offer_question_answered(inbound: Inbound) -> None:
+    """An offer was answered: the question is now the offer still open that was texted last or, with
+    none open, nothing (a follow-up asked before the offers may have its bare answer again)."""
+    question = inbound.question
+    if question is None or question.kind != QuestionKind.OFFER or inbound.worker is None:
+        return
+    offer = offer_replies.latest_open_offer(inbound.session, inbound.worker.id)
+    if offer is None or offer.expires_at is None:
+        questions.forget(inbound.contact)
+    elif offer.job_id != question.job_id:
+        asked_at = offer.sent_at or inbound.now
+        questions.ask(inbound.contact, Question(QuestionKind.OFFER, offer.job_id, asked_at, offer.expires_at))
+
+
+def _follow_up_answer(inbound: Inbound) -> bool:
+    """A bare digit answers a follow-up only when a follow-up is what the number was asked last (or
+    nothing still open was asked since): else `1` is an offer's."""
+    question = inbound.question
+    asked_last = inbound.worker is None or question is None or question.kind == QuestionKind.FOLLOW_UP
+    return follow_up_replies.handle_follow_up_reply(
+        inbound.session, inbound.settings, inbound.message, inbound.command, asked_last
+    )
+
+
+def dialogue_answer(inbound: Inbound) -> bool:
+    session, message = inbound.session, inbound.message
+    conversation = registration.active_conversation(session, inbound.settings, message.phone)  # locks it
+    if conversation is None:  # idle past its time: dropped, the text is read as if none were open
+        return False
+    answer = DIALOGUES.get(conversation.flow)
+    if answer is None:
+        session.delete(conversation)  # a flow this version does not know: start afresh
+        session.flush()
+        return False
+    answer(session, inbound.settings, message, conversation, inbound.command.text)
+    return True
+
+
+def to_agent(inbound: Inbound) -> None:
+    """Never dropped: the message waits on the agents' queue, and the sender gets the help hint."""
+    inbound.message.status = MessageStatus.UNPARSED
+    open_ticket(inbound.session, inbound.message, TicketKind.UNPARSED_SMS)
+    reply(inbound.session, inbound.settings, inbound.message, "not_understood", "not_understood")
+
+
+# What answers the next message of a dialogue in progress, by the dialogue's flow.
+DIALOGUES = {
+    registration.FLOW: registration.answer,
+    job_requests.FLOW: job_requests.answer,
+}
+
+WORKER_COMMANDS = (CommandKind.PAUSE, CommandKind.RESUME, CommandKind.PROFILE)
+follow_up_asked = asked(QuestionKind.FOLLOW_UP, bare_numbers)
+offer_asked = asked(QuestionKind.OFFER, offer_answer_without_code)
+
+# The handlers, named for the table.
+forward_offer = feature(forwarding.handle_forward)
+follow_up_answer = _follow_up_answer
+offer_answer = answering_the_offer(offer_replies.handle_coded_reply)
+bare_offer_answer = answering_the_offer(offer_replies.handle_bare_reply)
+unknown_code = feature(offer_replies.tell_unknown_code)
+job_request = feature(job_requests.handle_job_request)
+with_code, without_code = offer_answer_with_code, offer_answer_without_code
+
+# fmt: off
+ROUTES: tuple[Route, ...] = (
+    # 1. global words
+    Route("opt out (STOP, 退订)",                 command(CommandKind.OPT_OUT),  commands.opt_out),
+    Route("opt in (START, 订阅)",                 command(CommandKind.OPT_IN),   commands.opt_in),
+    Route("language (EN, 中文)",                  command(CommandKind.LANGUAGE), commands.set_language),
+    Route("help (HELP, 帮助)",                    command(CommandKind.HELP),     commands.help_text),
+    Route("register (注册 ...)",                  command(CommandKind.REGISTER), commands.register),
+    Route("pause, resume, profile (忙 空 我的)",  command(*WORKER_COMMANDS),     commands.worker_command),
+    # 2. answers that name their job
+    Route("forward an offer (转 123 138...)",     forward,                       forward_offer),
+    Route("follow-up answer with code (123 1 5)", coded_numbers,                 follow_up_answer),
+    Route("offer answer with code (1 123)",       with_code,                     offer_answer),
+    # 3. the open question
+    Route("dialogue step",                        in_dialogue,                   dialogue_answer),
+    Route("the follow-up asked (3, 1 5)",         follow_up_asked,               follow_up_answer),
+    Route("the offer asked (1, 好, 没空)",         offer_asked,                   bare_offer_answer),
+    # 4. keywords and late answers
+    Route("follow-up answer (1 5)",               bare_numbers,                  follow_up_answer),
+    Route("code never offered (1 999)",           with_code,                     unknown_code),
+    Route("late or closed offer answer (1)",      without_code,                  bare_offer_answer),
+    Route("job request (招 ...)",                 is_text,                       job_request),
+    # 5. the agent
+    Route("an agent reads it",                    always,                        to_agent),
+)
+# fmt: on
+
+
+def route(inbound: Inbound) -> str:
+    """Give the text to the first row that takes it; the row's name (kept on the message as kind)."""
+    for row in ROUTES:
+        if row.matches(inbound) and row.handle(inbound) is not False:
+            return row.name
+    raise AssertionError("the last route takes every text")  # pragma: no cover
