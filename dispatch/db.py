@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import math
+import select
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy import exc as sa_exc
@@ -18,6 +19,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -100,16 +102,38 @@ def make_engine(url: str, timeouts: Timeouts | None = None, **kwargs: Any) -> En
         return engine
     # hide_parameters: an error's message (and so a log line) must not carry a phone number or a text.
     if timeouts is None:
-        return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
+        engine = create_engine(url, hide_parameters=True, **kwargs)
+        event.listen(engine, "checkout", _drop_if_closed_by_server)
+        return engine
     connect_args = {
         # libpq counts whole seconds (and psycopg at least 2).
         "connect_timeout": max(2, math.ceil(timeouts.connect)),
         "options": f"-c statement_timeout={_ms(timeouts.statement)} -c lock_timeout={_ms(timeouts.lock)}",
     }
-    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args, **kwargs)
+    engine = create_engine(url, hide_parameters=True, connect_args=connect_args, **kwargs)
+    event.listen(engine, "checkout", _drop_if_closed_by_server)
     if engine.dialect.driver == "psycopg":
         event.listen(engine, "do_connect", _deadline_connector(timeouts.answer))
     return engine
+
+
+def _drop_if_closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection the server has closed (a restart, an idle timeout) is thrown away before use.
+
+    Instead of a ping (a round trip on every checkout: 2 of a webhook's 7), look at the socket: an idle
+    connection has nothing to read unless the server sent its goodbye (an error, then EOF). Nothing
+    is read, so a live connection is untouched. A connection cut without a word (a cable) passes, and
+    its first statement fails: the webhooks try once more (dispatch/spool/guard.py)."""
+    try:
+        fileno = dbapi_connection.fileno()
+    except Exception:  # closed already, or a driver without a socket: let the first statement tell
+        return
+    try:
+        readable, _, _ = select.select([fileno], [], [], 0)
+    except (OSError, ValueError):
+        readable = [fileno]
+    if readable:
+        raise sa_exc.DisconnectionError("the server closed this pooled connection")
 
 
 def _ms(seconds: float) -> int:
@@ -199,6 +223,10 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# session.info: outbox rows written in this transaction are marked relayed as they are written.
+CLAIM_OUTBOX = "dispatch.claim_outbox"
+
+
 class Database:
     """The engine and the session factory; tests rebind the factory to a rolled-back connection."""
 
@@ -212,21 +240,34 @@ class Database:
         self.engine = engine if engine is not None else make_engine(url, timeouts, **engine_kwargs)
         self.sessionmaker: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
         self.after_commit_hooks: list[AfterCommitHook] = []
+        # The relay in the request's own transaction (dispatch/queue.py): while `relay_in_transaction()`
+        # says so, outbox rows are written already marked relayed, and after the commit handed to
+        # `enqueue_claimed`, which enqueues them (no second transaction to read and mark them).
+        self.relay_in_transaction: Callable[[], bool] | None = None
+        self.enqueue_claimed: Callable[[list[Any]], None] | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commit at the end, roll back on any exception, then relay the outbox."""
         session = self.sessionmaker()
+        if self.relay_in_transaction is not None and self.enqueue_claimed is not None:
+            session.info[CLAIM_OUTBOX] = self.relay_in_transaction()
         try:
             yield session
             outbox_ids = pending_outbox_ids(session)
+            claimed = [
+                event for event in session.info.get("outbox_events", []) if event.relayed_at is not None
+            ]
             session.commit()
         except BaseException:
             session.rollback()
             raise
         finally:
             session.close()
-        self.run_after_commit(outbox_ids)
+        if claimed and self.enqueue_claimed is not None:
+            self.enqueue_claimed(claimed)
+        claimed_ids = {event.id for event in claimed}
+        self.run_after_commit([event_id for event_id in outbox_ids if event_id not in claimed_ids])
 
     def run_after_commit(self, outbox_ids: list[int]) -> None:
         if not outbox_ids:
@@ -269,3 +310,15 @@ def insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, An
         .returning(table.c.id)
     )
     return session.execute(statement).scalar_one_or_none()
+
+
+def insert_returning(
+    session: Session, entity: type[T], values: dict[str, Any], conflict_column: str | None
+) -> T | None:
+    """INSERT the row and get it back as an ORM object in the same statement (no SELECT after it);
+    with `conflict_column`, ON CONFLICT DO NOTHING, and None when a row with that key exists."""
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = module.insert(entity).values(**values)
+    if conflict_column is not None:
+        statement = statement.on_conflict_do_nothing(index_elements=[conflict_column])
+    return session.scalars(statement.returning(entity)).one_or_none()

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
+from dispatch.db import CLAIM_OUTBOX
 from dispatch.models import OutboxEvent
 
 if TYPE_CHECKING:
@@ -50,7 +51,11 @@ def defer(
     """Write a job into the outbox inside the caller's transaction; it is enqueued after commit."""
     if queue not in QUEUE_TIMEOUTS:
         raise ValueError(f"unknown queue {queue!r}")
-    event = OutboxEvent(task=task_path(task), args=list(args), queue=queue, run_at=run_at)
+    # Marked relayed now when the transaction relays its own rows after the commit (Database.transaction).
+    relayed_at = utcnow() if session.info.get(CLAIM_OUTBOX) else None
+    event = OutboxEvent(
+        task=task_path(task), args=list(args), queue=queue, run_at=run_at, relayed_at=relayed_at
+    )
     session.add(event)
     session.info.setdefault("outbox_events", []).append(event)
     return event
@@ -108,6 +113,42 @@ def relay_outbox_after_commit(runtime: Runtime, ids: list[int]) -> None:
     if time.monotonic() < runtime.relay_paused_until:
         return
     relay(runtime, ids=ids)
+
+
+def relays_in_transaction(runtime: Runtime) -> bool:
+    """Whether transactions now mark their outbox rows relayed as they write them: not for a while
+    after Redis refused (the rows are then left to the sweeper, as every request would otherwise wait
+    out Redis's connect timeout)."""
+    return time.monotonic() >= runtime.relay_paused_until
+
+
+def enqueue_claimed(runtime: Runtime, events: list[OutboxEvent]) -> None:
+    """Enqueue the rows a committed transaction wrote already marked relayed (from memory: no read).
+
+    Rows Redis would not take are marked unrelayed again, for the sweeper. Should even that fail (the
+    process dies, the database goes), the lost-job sweep (dispatch/recovery.py) finds them relayed
+    and not in Redis, and relays them within LOST_JOB_SECONDS plus a sweep.
+    """
+    for index, event in enumerate(events):
+        try:
+            enqueue_event(event, runtime.redis)
+        except RedisError as exc:
+            runtime.relay_paused_until = time.monotonic() + REDIS_BACKOFF_SECONDS
+            log.warning("outbox relay stopped, Redis unavailable: %s", exc)
+            _unclaim(runtime, [left.id for left in events[index:]])
+            return
+
+
+def _unclaim(runtime: Runtime, ids: list[int]) -> None:
+    try:
+        with runtime.db.transaction() as session:
+            session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.id.in_(ids), OutboxEvent.completed_at.is_(None))
+                .values(relayed_at=None, job_id=None, relay_attempts=OutboxEvent.relay_attempts + 1)
+            )
+    except Exception:
+        log.exception("outbox rows %s left marked relayed; the lost-job sweep relays them", ids)
 
 
 def relay_all(runtime: Runtime, older_than: timedelta | None = None, max_batches: int = 20) -> int:

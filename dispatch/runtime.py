@@ -106,7 +106,7 @@ def connect_redis(url: str) -> Redis:
 
 
 def init_runtime(settings: Settings) -> Runtime:
-    from dispatch.queue import relay_outbox_after_commit
+    from dispatch.queue import enqueue_claimed, relay_outbox_after_commit, relays_in_transaction
 
     global _current
     runtime = Runtime(
@@ -115,6 +115,8 @@ def init_runtime(settings: Settings) -> Runtime:
         redis=connect_redis(settings.REDIS_URL),
     )
     runtime.db.after_commit_hooks.append(lambda ids: relay_outbox_after_commit(runtime, ids))
+    runtime.db.relay_in_transaction = lambda: relays_in_transaction(runtime)
+    runtime.db.enqueue_claimed = lambda events: enqueue_claimed(runtime, events)
     _current = runtime
     return runtime
 

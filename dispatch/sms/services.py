@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
-from dispatch.db import insert_ignoring_conflicts
+from dispatch.db import insert_ignoring_conflicts, insert_returning
 from dispatch.inbound.questions import Question, ask
 from dispatch.models import (
     Contact,
@@ -223,13 +223,10 @@ def store_inbound(
     }
     if sid is None:
         values["error_message"] = "missing MessageSid"
-        message_id = session.scalar(Message.__table__.insert().values(**values).returning(Message.id))
-    else:
-        message_id = insert_ignoring_conflicts(session, Message.__table__, values, "provider_sid")
-    if message_id is None:
+    # One statement: INSERT ... ON CONFLICT DO NOTHING RETURNING the whole row, as an ORM object.
+    message = insert_returning(session, Message, values, "provider_sid" if sid is not None else None)
+    if message is None:
         return None
-    message = session.get(Message, message_id)
-    assert message is not None
     if phone is None and message.status == MessageStatus.REJECTED:
         problem = f"sender {raw_from!r} is not a valid phone number" if raw_from else "missing From"
         message.error_message = (message.error_message + "; " if message.error_message else "") + problem

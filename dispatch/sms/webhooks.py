@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from dispatch.db import can_wait, is_dropped_connection
+from dispatch.db import can_wait
 from dispatch.inbound.handling import hand_failed_to_agent, handle_inbound
 from dispatch.models import MessageStatus
 from dispatch.runtime import Runtime
@@ -33,8 +33,7 @@ def receive_inbound(
     """Store an inbound SMS, then act on it, in one transaction; replies go out through the send queue.
 
     No savepoint between the two (two round trips a text): when acting on it fails, the transaction is
-    rolled back and the message stored again in one of its own, for an agent. A connection the
-    database dropped (a restart: the pool does not ping before each use) is tried once more.
+    rolled back and the message stored again in one of its own, for an agent.
     """
     for attempt in range(1, HANDLE_ATTEMPTS + 1):
         try:
@@ -57,9 +56,6 @@ def receive_inbound(
                 continue
             log.exception("handling inbound message %s failed; it goes to an agent", form.get("MessageSid"))
         except Exception as exc:
-            if is_dropped_connection(exc) and attempt < HANDLE_ATTEMPTS:
-                log.info("database connection dropped; handling inbound message again")
-                continue
             if can_wait(exc):
                 raise  # not this message's fault: the whole request is kept (spooled) and done again
             log.exception("handling inbound message %s failed; it goes to an agent", form.get("MessageSid"))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from werkzeug.exceptions import HTTPException
 
-from dispatch.db import can_wait, is_database_unavailable
+from dispatch.db import can_wait, is_database_unavailable, is_dropped_connection
 from dispatch.spool.store import SpooledRequest, describe
 
 if TYPE_CHECKING:
@@ -35,12 +35,18 @@ def now_or_spooled(
     """
     spool = runtime.spool
     arrived = datetime.now(UTC)  # before any wait on the database: it orders the spool
-    if not spool.has_pending():
+    attempts = 0 if spool.has_pending() else 2  # a dropped connection is tried once more
+    for attempt in range(1, attempts + 1):
         try:
             return work()
         except HTTPException:
             raise
         except Exception as exc:
+            if attempt == 1 and is_dropped_connection(exc):
+                # The pool does not ping before use (dispatch/db.py): a connection the server dropped is
+                # found by the first statement. The work is idempotent (the replay does it again too).
+                log.info("database connection dropped under %s; trying it once more", kind)
+                continue
             if is_database_unavailable(exc):
                 runtime.database_failed()
             if can_wait(exc):
@@ -48,5 +54,6 @@ def now_or_spooled(
                 log.warning("database unavailable or busy (%s): %s %s spooled", reason, kind, describe(form))
             else:
                 log.exception("%s %s failed; spooled to be tried again", kind, describe(form))
+            break
     spool.write(SpooledRequest(kind=kind, form=dict(form), args=dict(args or {}), received_at=arrived))
     return None

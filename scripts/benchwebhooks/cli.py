@@ -71,6 +71,7 @@ from benchwebhooks.market import SHANGHAI, build_market
 from benchwebhooks.measure import Bench
 from benchwebhooks.profiling import profile_webhooks
 from benchwebhooks.report import brief, print_summary
+from benchwebhooks.roundtrips import count_round_trips
 from benchwebhooks.servers import Processes, free_port
 from benchwebhooks.webhooks import Webhooks
 
@@ -127,6 +128,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="N",
         help="then profile N webhooks in-process (pyinstrument)",
     )
+    parser.add_argument(
+        "--round-trips",
+        type=int,
+        default=30,
+        metavar="N",
+        help="first count PostgreSQL round trips of N webhooks of each kind (0: skip)",
+    )
+    parser.add_argument("--round-trips-only", action="store_true", help="stop after counting round trips")
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     parser.add_argument("--keep-logs", action="store_true", help="keep the temporary directory and logs")
@@ -166,6 +175,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  market {market.counts} in {time.perf_counter() - started:.1f} s")
         report["market"] = market.counts
         bench.webhooks = Webhooks(market, rng)
+        if args.round_trips:
+            print("round trips: each kind of message posted in-process through a counting proxy")
+            report["round_trips"] = count_round_trips(bench, args.round_trips)
+            if args.round_trips_only:
+                return 0
         background = background_load(args.database_url, 3.0)
         waited_until = time.monotonic() + args.wait_quiet
         while background > QUIET_CORES and time.monotonic() < waited_until:

@@ -50,10 +50,10 @@ class Webhooks:
         self._names = [name for name, _ in REPLY_MIX]
         self._weights = [share for _, share in REPLY_MIX]
 
-    def reply(self) -> tuple[str, str]:
-        """(sender, body) of one reply, drawn from REPLY_MIX."""
+    def reply(self, kind: str | None = None) -> tuple[str, str]:
+        """(sender, body) of one reply of `kind`, or of one drawn from REPLY_MIX."""
         rng, market = self.rng, self.market
-        kind = rng.choices(self._names, self._weights)[0]
+        kind = kind or rng.choices(self._names, self._weights)[0]
         self.kinds[kind] += 1
         if kind.startswith("accept"):
             phone, code = rng.choice(market.offers)
@@ -80,27 +80,31 @@ class Webhooks:
             for number in range(count):
                 sender, body = self.reply()
                 sid = f"{prefix}{number:028x}"
-                params = {
-                    "ToCountry": "CN",
-                    "ToState": "",
-                    "SmsMessageSid": sid,
-                    "NumMedia": "0",
-                    "ToCity": "",
-                    "FromZip": "",
-                    "SmsSid": sid,
-                    "FromState": "",
-                    "SmsStatus": "received",
-                    "FromCity": "",
-                    "Body": body,
-                    "FromCountry": "CN",
-                    "To": SERVICE_NUMBER,
-                    "ToZip": "",
-                    "NumSegments": "1",
-                    "MessageSid": sid,
-                    "AccountSid": ACCOUNT_SID,
-                    "From": sender,
-                    "ApiVersion": "2010-04-01",
-                }
+                params = self.params(sid, sender, body)
                 signature = self.validator.compute_signature(url, params)
                 out.write(f"{signature}\t{urlencode(params)}\n")
         return prefix
+
+    def params(self, sid: str, sender: str, body: str) -> dict[str, str]:
+        """All of Twilio's parameters of an inbound SMS webhook."""
+        return {
+            "ToCountry": "CN",
+            "ToState": "",
+            "SmsMessageSid": sid,
+            "NumMedia": "0",
+            "ToCity": "",
+            "FromZip": "",
+            "SmsSid": sid,
+            "FromState": "",
+            "SmsStatus": "received",
+            "FromCity": "",
+            "Body": body,
+            "FromCountry": "CN",
+            "To": SERVICE_NUMBER,
+            "ToZip": "",
+            "NumSegments": "1",
+            "MessageSid": sid,
+            "AccountSid": ACCOUNT_SID,
+            "From": sender,
+            "ApiVersion": "2010-04-01",
+        }
