@@ -9,13 +9,16 @@ from dispatch.inbound.context import Inbound, people_of
 from dispatch.inbound.routes import route
 from dispatch.models import Message, MessageStatus, TicketKind, WorkerStatus
 from dispatch.settings import Settings
-from dispatch.sms.parser import CommandKind, parse
+from dispatch.sms.parser import Command, CommandKind, parse
 from dispatch.sms.services import get_or_create_contact, open_ticket
 
 
-def handle_inbound(session: Session, settings: Settings, message: Message) -> str:
-    """Act on a stored inbound message; returns the name of the route that took it."""
-    command = parse(message.body)
+def handle_inbound(
+    session: Session, settings: Settings, message: Message, command: Command | None = None
+) -> str:
+    """Act on a stored inbound message (`command`: its body, parsed); returns the name of the route
+    that took it."""
+    command = command or parse(message.body)
     people = people_of(session, message.phone)
     contact = people.contact
     if contact is None:

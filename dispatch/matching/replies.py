@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
-from dispatch.jobs.services import find_job_by_code
 from dispatch.matching import notices, services
+from dispatch.matching.locking import lock_worker
 from dispatch.models import (
     OPEN_OFFER_STATUSES,
     Job,
@@ -93,13 +93,18 @@ def handle_coded_reply(session: Session, settings: Settings, message: Message, c
     answer = read_reply(command.text)
     if answer is None or answer.code is None or message.worker_id is None:
         return False
-    job = find_job_by_code(session, answer.code)
-    if job is None:
-        return False
-    offer = session.scalar(select(Offer).where(Offer.job_id == job.id, Offer.worker_id == message.worker_id))
+    locked = None
+    if answer.answer == Answer.YES:
+        # A yes locks the worker first (as accept would), so that the offer is read once, as committed.
+        locked = lock_worker(session, message.worker_id)
+    # The offer, its job and what the answer's texts name, in one statement (a webhook's cost
+    # follows its round trips).
+    offer = session.scalars(
+        services.offers_with_jobs().where(Job.code == answer.code, Offer.worker_id == message.worker_id)
+    ).first()
     if offer is None:
         return False
-    _act(session, settings, message, offer, answer.answer)
+    _act(session, settings, message, offer, answer.answer, locked)
     return True
 
 
@@ -175,10 +180,17 @@ def on_opt_out(session: Session, settings: Settings, message: Message) -> None:
     services.on_worker_opted_out(session, settings, worker, utcnow())
 
 
-def _act(session: Session, settings: Settings, message: Message, offer: Offer, answer: Answer) -> None:
+def _act(
+    session: Session,
+    settings: Settings,
+    message: Message,
+    offer: Offer,
+    answer: Answer,
+    locked: Worker | None = None,
+) -> None:
     now = utcnow()
     if answer == Answer.YES:
-        services.accept(session, settings, offer, message, now)
+        services.accept(session, settings, offer, message, now, locked_worker=locked)
     elif answer == Answer.NO:
         services.decline(session, settings, offer, message, now)
     elif offer.status == OfferStatus.ACCEPTED:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import enum
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select, update
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import Select, and_, select, update
+from sqlalchemy.orm import Session, SessionTransaction, contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
 
 from dispatch.insurance import services as insurance
 from dispatch.jobs import services as jobs
@@ -62,7 +64,11 @@ class Outcome(enum.StrEnum):
 
 def clashing_job(session: Session, worker: Worker, job: Job) -> Job | None:
     """Another job the worker holds a place on, on any of `job`'s days."""
-    query = (
+    return session.scalar(_clashing(worker, job))
+
+
+def _clashing(worker: Worker, job: Job) -> Select[tuple[Job]]:
+    return (
         select(Job)
         .join(Offer, Offer.job_id == Job.id)
         .where(
@@ -74,30 +80,57 @@ def clashing_job(session: Session, worker: Worker, job: Job) -> Job | None:
         )
         .limit(1)
     )
-    return session.scalar(query)
+
+
+@dataclass(frozen=True)
+class Obstacles:
+    blocked: bool  # the employer blocked the worker
+    clash_id: int | None  # another job the worker holds a place on, on one of this job's days
+
+
+def obstacles_to(session: Session, worker: Worker, job: Job) -> Obstacles:
+    """What stands between the worker and a place on the job, in one statement."""
+    blocked = (
+        select(EmployerBlock.worker_id)
+        .where(EmployerBlock.employer_id == job.employer_id, EmployerBlock.worker_id == worker.id)
+        .exists()
+    )
+    clash = _clashing(worker, job).with_only_columns(Job.id).scalar_subquery()
+    row = session.execute(select(blocked.label("blocked"), clash.label("clash_id"))).one()
+    return Obstacles(blocked=bool(row.blocked), clash_id=row.clash_id)
 
 
 def accept(
-    session: Session, settings: Settings, offer: Offer, inbound: Message | None, now: datetime
+    session: Session,
+    settings: Settings,
+    offer: Offer,
+    inbound: Message | None,
+    now: datetime,
+    locked_worker: Worker | None = None,
 ) -> Outcome:
-    """The worker says yes: a place if one is left, else 名额已满 (and standby, if enabled)."""
-    worker = lock_worker(session, offer.worker_id)
-    session.refresh(offer)  # what other answers committed while we waited for the lock
+    """The worker says yes: a place if one is left, else 名额已满 (and standby, if enabled).
+
+    `locked_worker`: the caller locked the worker, then read the offer (with offers_with_jobs)."""
+    worker = locked_worker
+    if worker is None:
+        worker = lock_worker(session, offer.worker_id)
+        # What other answers committed while we waited for the lock: the offer and its job read again.
+        offer = session.scalars(offers_with_jobs().where(Offer.id == offer.id)).one()
     job = offer.job
-    session.refresh(job)
     if offer.status == OfferStatus.ACCEPTED:
         _confirm(session, settings, inbound, worker, job, insurance.enrolments_of(session, offer), now)
         return Outcome.ALREADY
     if job.status not in (*TAKING, JobStatus.FILLED) or job.end_date < notices.local_date(settings, now):
         _tell_closed(session, settings, inbound, worker, job, now)
         return Outcome.CLOSED
-    if not _may_take(session, worker, job, offer):
+    obstacles = obstacles_to(session, worker, job)
+    if not _may_take(worker, job, offer, obstacles.blocked):
         _close_unanswered(session, job, offer, OfferStatus.CANCELLED, now)  # paused or blocked since
         notices.tell_worker(
             session, settings, inbound, worker, "match_offer_gone", "match.offer_gone", job, now
         )
         return Outcome.REFUSED
-    clash = clashing_job(session, worker, job)
+    clash = session.get(Job, obstacles.clash_id) if obstacles.clash_id is not None else None
     if clash is not None:
         _close_unanswered(session, job, offer, OfferStatus.DECLINED, now)
         notices.tell_worker(
@@ -124,8 +157,8 @@ def accept(
     # If the insurer still refuses once the place is taken, the claim is undone with this savepoint.
     savepoint = session.begin_nested() if job.trade.high_risk else None
     claimed = _claim_place(session, job, now) if claimable else False
-    session.refresh(job)  # the row is ours now (or full): read it as committed
     if not claimed:
+        session.refresh(job)  # full: read it as committed
         if savepoint is not None:
             savepoint.commit()
         return _not_placed(session, settings, inbound, worker, job, offer, now)
@@ -133,15 +166,38 @@ def accept(
 
 
 def _claim_place(session: Session, job: Job, now: datetime) -> bool:
-    """One place, if one is left: the conditional UPDATE that cannot overbook."""
+    """One place, if one is left: the conditional UPDATE that cannot overbook. A claimed row comes
+    back whole (RETURNING) into `job`, as committed; its loaded trade, site and employer stay."""
     claimed = session.execute(
         update(Job)
         .where(Job.id == job.id, Job.filled < Job.headcount, Job.status.in_(TAKING))
         .values(filled=Job.filled + 1, updated_at=now)
-        .returning(Job.filled)
+        .returning(*Job.__table__.columns)
         .execution_options(synchronize_session=False)
     ).first()
-    return claimed is not None
+    if claimed is None:
+        return False
+    for key, value in claimed._mapping.items():
+        set_committed_value(job, _JOB_ATTRIBUTES[key], value)
+    return True
+
+
+_JOB_ATTRIBUTES = {column.key: prop.key for prop in Job.__mapper__.column_attrs for column in prop.columns}
+
+
+def offers_with_jobs() -> Select[tuple[Offer]]:
+    """Offers read as committed now, with their job and what an answer's texts name: the job's
+    trade, site and employer (one statement; add the WHERE)."""
+    return (
+        select(Offer)
+        .join(Job, Job.id == Offer.job_id)
+        .options(
+            contains_eager(Offer.job).joinedload(Job.trade),
+            contains_eager(Offer.job).joinedload(Job.site),
+            contains_eager(Offer.job).joinedload(Job.employer),
+        )
+        .execution_options(populate_existing=True)
+    )
 
 
 def _close_unanswered(session: Session, job: Job, offer: Offer, status: OfferStatus, now: datetime) -> None:
@@ -238,16 +294,11 @@ def _confirm(
     )
 
 
-def _may_take(session: Session, worker: Worker, job: Job, offer: Offer) -> bool:
+def _may_take(worker: Worker, job: Job, offer: Offer, blocked: bool) -> bool:
     """Whether this worker may still say yes to this offer at all (places aside): an active worker the
     employer has not blocked, answering an offer they did not refuse, give back or hear was full; or
     one closed when the job filled, while it is still full (名额已满, standby)."""
-    if worker.status != WorkerStatus.ACTIVE:
-        return False
-    blocked = select(EmployerBlock.worker_id).where(
-        EmployerBlock.employer_id == job.employer_id, EmployerBlock.worker_id == worker.id
-    )
-    if session.scalar(blocked) is not None:
+    if worker.status != WorkerStatus.ACTIVE or blocked:
         return False
     if offer.status in CLAIMABLE or insured.uninsured_offer(job, offer):
         return True  # (an uninsured offer claims nothing while standby workers wait: 名额已满)

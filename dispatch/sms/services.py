@@ -19,6 +19,7 @@ from dispatch.inbound.questions import Question, ask
 from dispatch.models import (
     Contact,
     Direction,
+    Employer,
     Message,
     MessageStatus,
     Ticket,
@@ -195,12 +196,19 @@ def reply(
 
 
 def store_inbound(
-    session: Session, settings: Settings, form: Mapping[str, str], received_at: datetime | None = None
+    session: Session,
+    settings: Settings,
+    form: Mapping[str, str],
+    received_at: datetime | None = None,
+    handled_as: str | None = None,
 ) -> Message | None:
     """Store an inbound webhook's message before anything else; None if this MessageSid was seen.
 
     A duplicate delivery, even a concurrent one, finds the unique MessageSid taken and does nothing.
     `received_at`: when it reached us, for a message replayed from the spool after an outage.
+    `handled_as`: the kind of text it is, when it is about to be handled in this same transaction:
+    the row is written as handled, with its sender's worker and employer ids, in the one INSERT (no
+    UPDATE afterwards; a handling that fails rolls the row back with it).
     """
     # PostgreSQL text cannot hold NUL; anything else a carrier sends is kept as it came.
     form = {
@@ -210,7 +218,7 @@ def store_inbound(
     sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()[:64] or None
     raw_from = (form.get("From") or "").strip()
     phone = try_e164(raw_from, settings.DEFAULT_REGION)
-    values = {
+    values: dict[str, Any] = {
         "direction": Direction.INBOUND,
         "phone": (phone or raw_from)[:40],
         "service_address": (form.get("To") or form.get("MessagingServiceSid") or "")[:40],
@@ -221,16 +229,17 @@ def store_inbound(
         "raw": dict(form),
         "created_at": received_at or utcnow(),
     }
-    if sid is None:
-        values["error_message"] = "missing MessageSid"
+    problems = [] if sid else ["missing MessageSid"]
+    if phone is None:
+        problems.append(f"sender {raw_from!r} is not a valid phone number" if raw_from else "missing From")
+    if problems:
+        values["error_message"] = "; ".join(problems)
+    elif handled_as is not None:
+        values["status"], values["kind"] = MessageStatus.HANDLED, handled_as
+        values["worker_id"] = select(Worker.id).where(Worker.phone == phone).scalar_subquery()
+        values["employer_id"] = select(Employer.id).where(Employer.phone == phone).scalar_subquery()
     # One statement: INSERT ... ON CONFLICT DO NOTHING RETURNING the whole row, as an ORM object.
-    message = insert_returning(session, Message, values, "provider_sid" if sid is not None else None)
-    if message is None:
-        return None
-    if phone is None and message.status == MessageStatus.REJECTED:
-        problem = f"sender {raw_from!r} is not a valid phone number" if raw_from else "missing From"
-        message.error_message = (message.error_message + "; " if message.error_message else "") + problem
-    return message
+    return insert_returning(session, Message, values, "provider_sid" if sid is not None else None)
 
 
 def _int_or(value: str | None, default: int) -> int:

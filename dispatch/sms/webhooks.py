@@ -13,6 +13,7 @@ from dispatch.db import can_wait
 from dispatch.inbound.handling import hand_failed_to_agent, handle_inbound
 from dispatch.models import MessageStatus
 from dispatch.runtime import Runtime
+from dispatch.sms.parser import parse
 from dispatch.sms.services import apply_status, find_reported_message, store_inbound
 from dispatch.spool.store import SpooledRequest
 
@@ -38,13 +39,16 @@ def receive_inbound(
     for attempt in range(1, HANDLE_ATTEMPTS + 1):
         try:
             with runtime.db.transaction() as session:
-                message = store_inbound(session, runtime.settings, form, received_at=received_at)
+                command = parse(form.get("Body") or "")
+                message = store_inbound(
+                    session, runtime.settings, form, received_at=received_at, handled_as=command.kind.value
+                )
                 if message is None:
                     log.info("duplicate inbound MessageSid %s ignored", form.get("MessageSid"))
                     return InboundOutcome(duplicate=True)
                 if message.status == MessageStatus.REJECTED:
                     return InboundOutcome(rejected=message.error_message or "rejected")
-                handle_inbound(session, runtime.settings, message)
+                handle_inbound(session, runtime.settings, message, command)
             return InboundOutcome()
         except IntegrityError:
             # Another request (another message from the same new number) created the same row at the
