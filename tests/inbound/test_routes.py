@@ -1,0 +1,187 @@
+"""The routing table (dispatch/inbound/routes.py): one test per row, each with a text that row must
+take, in the state that makes it that row's, stored and routed as the webhook does (real PostgreSQL;
+what each handler then does is the feature suites' business). And the order between rows where a text
+could be read two ways."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from dispatch.inbound.handling import handle_inbound
+from dispatch.inbound.routes import ROUTES
+from dispatch.models import Contact, Job, Message, Offer, OfferStatus, QuestionKind, Worker
+from dispatch.sms.parser import parse
+from dispatch.sms.services import store_inbound
+from tests.followup.conftest import DAY, at, place, run_follow_ups
+from tests.helpers import inbound_params, run_jobs
+from tests.matching.conftest import Market, commit
+
+ROW_NAMES = [row.name for row in ROUTES]
+
+
+def routed(runtime, body: str, sender: str) -> tuple[str, Message]:  # type: ignore[no-untyped-def]
+    """Store the text and route it in one transaction, as POST /sms/inbound does."""
+    with runtime.db.transaction() as db:
+        command = parse(body)
+        message = store_inbound(
+            db, runtime.settings, inbound_params(body, sender), handled_as=command.kind.value
+        )
+        assert message is not None
+        name = handle_inbound(db, runtime.settings, message, command)
+    return name, message
+
+
+def offered(runtime, session, market: Market, worker: Worker, **job) -> Job:  # type: ignore[no-untyped-def]
+    """A job whose first wave texted `worker` an offer (the offer is the number's open question)."""
+    job_row = market.job(**job)
+    commit(runtime, session)
+    run_jobs(runtime)
+    offer = session.scalar(select(Offer).where(Offer.job_id == job_row.id, Offer.worker_id == worker.id))
+    assert offer is not None and offer.status == OfferStatus.SENT
+    return job_row
+
+
+def asked_to_follow_up(runtime, session, client, clock, market: Market, worker: Worker) -> Job:  # type: ignore[no-untyped-def]
+    """The worker placed on a job of DAY, and asked the follow-up (回访) questions the morning after."""
+    job = place(runtime, session, client, clock, market, worker, work_date=DAY)
+    clock.move_to(at(DAY + timedelta(days=1), time(9, 0)))
+    run_follow_ups(runtime)
+    return job
+
+
+def question_of(session, phone: str):  # type: ignore[no-untyped-def]
+    session.expire_all()
+    return session.scalar(select(Contact.question_kind).where(Contact.phone == phone))
+
+
+def test_every_row_has_its_own_name_and_the_agent_comes_last() -> None:
+    assert len(set(ROW_NAMES)) == len(ROW_NAMES)
+    assert ROW_NAMES[-1] == "an agent reads it"
+
+
+@pytest.mark.parametrize(
+    ("body", "row"),
+    [
+        ("退订", "opt out (STOP, 退订)"),
+        ("订阅", "opt in (START, 订阅)"),
+        ("EN", "language (EN, 中文)"),
+        ("帮助", "help (HELP, 帮助)"),
+        ("注册", "register (注册 ...)"),
+        ("我的", "pause, resume, profile (忙 空 我的)"),
+        ("师傅明天几点到", "an agent reads it"),
+    ],
+)
+def test_global_words_and_the_agent(runtime, session, market: Market, body: str, row: str) -> None:
+    worker = market.worker()
+    commit(runtime, session)
+    assert routed(runtime, body, worker.phone)[0] == row
+
+
+def test_a_global_word_wins_over_a_dialogue_in_progress(runtime, session, market: Market) -> None:
+    phone = "+8613900001111"
+    assert routed(runtime, "注册", phone)[0] == "register (注册 ...)"
+    assert routed(runtime, "帮助", phone)[0] == "help (HELP, 帮助)"
+    assert routed(runtime, "3", phone)[0] == "dialogue step"
+
+
+def test_an_offer_answer_with_its_code_and_a_bare_one_to_the_offer_asked(
+    runtime, session, market: Market, clock
+) -> None:
+    worker = market.worker()
+    first = offered(runtime, session, market, worker)
+    assert question_of(session, worker.phone) == QuestionKind.OFFER
+    assert routed(runtime, f"2 {first.code}", worker.phone)[0] == "offer answer with code (1 123)"
+    second = offered(runtime, session, market, worker, work_date=DAY + timedelta(days=5))
+    assert second.id != first.id
+    assert routed(runtime, "好", worker.phone)[0] == "the offer asked (1, 好, 没空)"
+
+
+def test_a_code_never_offered_is_answered_after_the_dialogue_had_its_turn(
+    runtime, session, market: Market
+) -> None:
+    worker = market.worker()
+    commit(runtime, session)
+    assert routed(runtime, "1 98765", worker.phone)[0] == "code never offered (1 999)"
+    # In a dialogue, `300 1` may be an answer there (a pay, a choice): the dialogue reads it.
+    assert routed(runtime, "注册", worker.phone)[0] == "register (注册 ...)"
+    assert routed(runtime, "1 98765", worker.phone)[0] == "dialogue step"
+
+
+def test_an_offer_code_wins_over_a_dialogue(runtime, session, market: Market) -> None:
+    worker = market.worker()
+    job = offered(runtime, session, market, worker)
+    assert routed(runtime, "注册", worker.phone)[0] == "register (注册 ...)"
+    assert routed(runtime, f"1 {job.code}", worker.phone)[0] == "offer answer with code (1 123)"
+
+
+def test_forwarding_an_offer(runtime, session, market: Market) -> None:
+    worker = market.worker()
+    job = offered(runtime, session, market, worker)
+    assert (
+        routed(runtime, f"转 {job.code} 13800138999", worker.phone)[0] == "forward an offer (转 123 138...)"
+    )
+    # `转` before a code the sender was not offered is not a forward (转账: money talk) but an agent's.
+    assert routed(runtime, "转 500", worker.phone)[0] == "an agent reads it"
+
+
+def test_follow_up_answers_with_a_code_and_to_the_question_asked(
+    runtime, session, client, clock, market: Market
+) -> None:
+    worker = market.worker()
+    job = asked_to_follow_up(runtime, session, client, clock, market, worker)
+    assert question_of(session, worker.phone) == QuestionKind.FOLLOW_UP
+    assert routed(runtime, "1", worker.phone)[0] == "the follow-up asked (3, 1 5)"
+    assert routed(runtime, f"{job.code} 5", worker.phone)[0] == "follow-up answer with code (123 1 5)"
+
+
+def test_a_bare_rating_after_an_offer_was_asked_is_still_a_follow_up_answer(
+    runtime, session, client, clock, market: Market
+) -> None:
+    """`1 5` cannot answer an offer: with an offer asked since the follow-up, it is read further down."""
+    worker = market.worker()
+    asked_to_follow_up(runtime, session, client, clock, market, worker)
+    offered(runtime, session, market, worker, work_date=DAY + timedelta(days=5))
+    assert question_of(session, worker.phone) == QuestionKind.OFFER
+    assert routed(runtime, "1 5", worker.phone)[0] == "follow-up answer (1 5)"
+
+
+def test_a_bare_answer_with_no_question_open_goes_to_the_offers_still_open(
+    runtime, session, market: Market
+) -> None:
+    """A number asked before the router kept questions (or whose question lapsed): a bare yes still
+    reaches the worker's one open offer, further down the table."""
+    worker = market.worker()
+    offered(runtime, session, market, worker)
+    contact = session.scalar(select(Contact).where(Contact.phone == worker.phone))
+    contact.question_kind = contact.question_expires_at = contact.question_asked_at = None
+    commit(runtime, session)
+    assert routed(runtime, "1", worker.phone)[0] == "late or closed offer answer (1)"
+
+
+def test_an_employers_job_request(runtime, session, market: Market, clock) -> None:
+    employer = market.employer()
+    commit(runtime, session)
+    assert routed(runtime, "招 水电工 2人 明天 300元 太西", employer.phone)[0] == "job request (招 ...)"
+    # The read-back asks to confirm: the answer is the dialogue's.
+    assert routed(runtime, "1", employer.phone)[0] == "dialogue step"
+
+
+def test_answering_the_offer_asked_leaves_the_follow_up_asked_before_as_the_question(
+    runtime, session, client, clock, market: Market
+) -> None:
+    worker = market.worker()
+    asked_to_follow_up(runtime, session, client, clock, market, worker)
+    later = offered(runtime, session, market, worker, work_date=DAY + timedelta(days=5))
+    assert routed(runtime, "2", worker.phone)[0] == "the offer asked (1, 好, 没空)"
+    assert question_of(session, worker.phone) is None  # nothing open asked since: `1` is the follow-up's
+    assert routed(runtime, "1", worker.phone)[0] == "follow-up answer (1 5)"
+    assert session.scalar(select(Offer.status).where(Offer.job_id == later.id)) == OfferStatus.DECLINED
+
+
+def test_every_row_is_exercised_by_this_file() -> None:
+    source = Path(__file__).read_text(encoding="utf-8")
+    assert [name for name in ROW_NAMES if f'"{name}"' not in source] == []
