@@ -1,8 +1,9 @@
 """What a worker's registration may say, for every channel that takes one (the SMS dialogue, the IVR
 keypad, the console's counter form) and for `dispatch.workers.services`, which refuses anything else.
 
-Channels call the functions below rather than compare with the numbers themselves, so that a change
-here reaches every one of them at once.
+Channels call the functions below (or read the numbers when they run) rather than hold numbers of their
+own, so that a change here reaches every one of them. The IVR's keypad step for the pay takes its bounds
+when dispatch.ivr.enrol is loaded.
 """
 
 from __future__ import annotations
