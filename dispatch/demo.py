@@ -30,10 +30,10 @@ from dispatch.models import (
     SiteLevel,
     Trade,
     Worker,
-    WorkerStatus,
-    WorkerTrade,
 )
 from dispatch.settings import Settings, SettingsError
+from dispatch.workers import services as workers
+from dispatch.workers.services import Skill, WorkerDetails
 
 log = logging.getLogger(__name__)
 
@@ -214,26 +214,19 @@ def _add_workers(
         if phone in existing:
             counts["workers_existing"] += 1
             continue
-        worker = Worker(
+        details = WorkerDetails(
             phone=phone,
-            name=name,
+            trades=tuple(Skill(trade.id, year) for trade, year in zip(chosen, years, strict=True)),
             home_site_id=site.id,
             min_daily_pay=pay,
-            status=WorkerStatus.ACTIVE,
-            consent_at=registered,
-            registered_via=RegisteredVia.COUNTER,
-            rating_sum=stars,
-            rating_count=reviews,
-            placements_worked=worked,
-            no_shows=no_shows,
+            name=name,
             notes="demo",
-            created_at=registered,
         )
-        worker.trades = [
-            WorkerTrade(trade_id=trade.id, years_experience=year)
-            for trade, year in zip(chosen, years, strict=True)
-        ]
-        session.add(worker)
+        # Registered (and consenting) some time ago, with the history the ranking reads.
+        worker = workers.register(session, details, RegisteredVia.COUNTER, consent=True, now=registered)
+        worker.created_at = registered
+        worker.rating_sum, worker.rating_count = stars, reviews
+        worker.placements_worked, worker.no_shows = worked, no_shows
         if english and session.scalar(select(Contact.id).where(Contact.phone == phone)) is None:
             session.add(Contact(phone=phone, language="en"))
         counts["workers_created"] += 1

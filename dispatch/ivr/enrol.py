@@ -9,7 +9,7 @@ from dispatch.ivr.choices import ask_trade, spoken_trade
 from dispatch.ivr.turn import DONE, INVALID, TIMEOUT, Step, Turn, after, entry_step
 from dispatch.ivr.workers import register_worker
 from dispatch.models import Site, Trade
-from dispatch.sms.registration import MAX_PAY, MIN_PAY
+from dispatch.workers import limits
 
 NAME_SECONDS = 10
 REQUIRED = ("trade", "site", "pay", "name_recording")
@@ -69,7 +69,7 @@ def answer_review(turn: Turn, digits: str) -> str:
 
 
 STEPS = {
-    "min_pay": entry_step("min_pay", MIN_PAY, MAX_PAY, "pay"),
+    "min_pay": entry_step("min_pay", limits.MIN_DAILY_PAY, limits.MAX_DAILY_PAY, "pay"),
     "name": Step(ask_name, answer_name),
     "reg_review": Step(ask_review, answer_review),
 }

@@ -1,64 +1,39 @@
 """Workers registered by phone: the same Worker the SMS dialogue makes, pending until the worker
 confirms by SMS, with a ticket asking an agent to type the spoken name.
 
-The SMS confirmation is the SMS registration dialogue itself, started at its confirm step: the worker's
-`1` goes through `dispatch.sms.registration.answer` like any SMS registration (consent, then active),
-and `2` starts the SMS dialogue afresh.
+The registration goes through dispatch.workers like the SMS dialogue's and the counter's; the worker's
+`1` to the SMS sent here confirms it through the SMS registration dialogue (consent, then active), and
+`2` starts the SMS dialogue afresh.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.catalogue import trade_short_name
-from dispatch.clock import utcnow
 from dispatch.ivr import tickets
-from dispatch.models import (
-    Call,
-    CallOutcome,
-    Conversation,
-    RegisteredVia,
-    Site,
-    Ticket,
-    TicketKind,
-    Trade,
-    Worker,
-    WorkerStatus,
-    WorkerTrade,
-)
+from dispatch.models import Call, CallOutcome, RegisteredVia, Site, Ticket, TicketKind, Trade, Worker
 from dispatch.settings import Settings
-from dispatch.sms import registration
-from dispatch.sms.services import get_or_create_contact, queue_sms
+from dispatch.sms.services import queue_sms
+from dispatch.workers import consent
+from dispatch.workers import services as workers
+from dispatch.workers.services import Skill, WorkerDetails
 
 
 def register_worker(session: Session, settings: Settings, call: Call) -> Worker:
     """Write the worker (pending), start the SMS confirmation and ask an agent to type the name."""
     answers = call.answers
     trade_id, site_id, pay = int(answers["trade"]), int(answers["site"]), int(answers["pay"])
-    worker = session.scalar(select(Worker).where(Worker.phone == call.phone))
-    if worker is None:
-        # A new worker has what was keyed at once; an existing one changes only when they confirm.
-        worker = Worker(
-            phone=call.phone,
-            name="",
-            registered_via=RegisteredVia.IVR,
-            status=WorkerStatus.PENDING,
-            home_site_id=site_id,
-            min_daily_pay=pay,
-            trades=[WorkerTrade(trade_id=trade_id)],
-        )
-        session.add(worker)
-        session.flush()
-    contact = get_or_create_contact(session, call.phone)
-    contact.language = call.language  # the language the caller chose on the phone
-    conversation = session.scalar(select(Conversation).where(Conversation.phone == call.phone))
-    if conversation is None:
-        conversation = Conversation(phone=call.phone)
-        session.add(conversation)
-    conversation.flow, conversation.step = registration.FLOW, "confirm"
-    conversation.answers = {"trade": [trade_id], "area": site_id, "pay": pay, "name": worker.name}
-    conversation.updated_at = utcnow()
+    details = WorkerDetails(
+        phone=call.phone,
+        trades=(Skill(trade_id),),
+        home_site_id=site_id,
+        min_daily_pay=pay,
+        name=None,  # spoken: an agent types it onto the worker, and the worker's `1` keeps it
+        language=call.language,  # the language the caller chose on the phone
+    )
+    # A new worker has what was keyed at once; an existing one changes only when they confirm.
+    worker = consent.register_pending(session, details, RegisteredVia.IVR)
     call.worker_id, call.outcome = worker.id, CallOutcome.REGISTRATION
     tickets.call_ticket(
         session,
@@ -86,15 +61,11 @@ def register_worker(session: Session, settings: Settings, call: Call) -> Worker:
 
 
 def set_recorded_name(session: Session, ticket: Ticket, name: str) -> Worker | None:
-    """An agent typed the name a worker spoke: it goes on the worker, and into a confirmation still
-    waiting for the worker's `1` (which would otherwise write the name the dialogue held). The console
-    resolves the ticket (with the agent and the audit log)."""
+    """An agent typed the name a worker spoke: it goes on the worker, which a confirmation still waiting
+    for the worker's `1` keeps (it holds no name of its own). The console resolves the ticket (with the
+    agent and the audit log)."""
     worker = session.get(Worker, ticket.worker_id) if ticket.worker_id else None
     if worker is None:
         return None
-    worker.name = name.strip()[: registration.MAX_NAME * 2]
-    conversation = session.scalar(select(Conversation).where(Conversation.phone == worker.phone))
-    if conversation is not None and conversation.flow == registration.FLOW:
-        conversation.answers = {**conversation.answers, "name": worker.name}
-    session.flush()
+    workers.rename(session, worker, name)
     return worker

@@ -1,7 +1,9 @@
 """Registering a worker by SMS: a short dialogue (trade, area, pay, name, confirm) or a one-shot form.
 
 The dialogue's state is a `Conversation` row, so any process can take the next reply and a restart
-loses nothing.
+loses nothing. Its answers (`trade`, `area`, `pay`, `name`, `retries`) are this module's own: other
+channels open the confirmation through `await_confirmation`, and the confirmed answers are registered
+through dispatch.workers.services like any other channel's.
 """
 
 from __future__ import annotations
@@ -30,18 +32,20 @@ from dispatch.models import (
     TicketKind,
     Trade,
     Worker,
-    WorkerStatus,
-    WorkerTrade,
 )
 from dispatch.settings import Settings
 from dispatch.sms.normalize import chinese_numeral_to_int
 from dispatch.sms.services import open_ticket, reply
+from dispatch.workers import limits
+from dispatch.workers import services as workers
+from dispatch.workers.services import Skill, WorkerDetails
 
 FLOW = "registration"
 STEPS = ("trade", "area", "pay", "name", "confirm")
-MIN_PAY, MAX_PAY = 30, 5000  # yuan a day; outside this a number is not a daily wage
-MAX_NAME = 10  # Chinese names are 2-4 characters; the summary SMS must stay within 2 segments
-MAX_TRADES = 3
+# The limits live in dispatch.workers.limits; these names stay for the modules that import them here.
+MIN_PAY, MAX_PAY = limits.MIN_DAILY_PAY, limits.MAX_DAILY_PAY
+MAX_NAME = limits.NAME_MAX_LENGTH
+MAX_TRADES = limits.MAX_TRADES
 MAX_RETRIES = 2  # a third answer the dialogue cannot read goes to an agent
 YES_WORDS = frozenset({"1", "是", "确认", "对", "好", "y", "yes", "ok"})
 NO_WORDS = frozenset({"2", "否", "不", "不对", "重填", "n", "no"})
@@ -98,7 +102,7 @@ def answer(
             inbound.worker_id = worker.id
             session.delete(conversation)
             session.flush()
-            summary = _summary(session, answers, _language(session, inbound.phone))
+            summary = _summary(session, inbound.phone, answers, _language(session, inbound.phone))
             reply(session, settings, inbound, "reg_done", "registration.done", **summary)
             # A friend passed them a job (`转 123 …`) and they registered as invited: the job follows.
             forwarding_offers.offer_invited(session, settings, worker, utcnow())
@@ -130,7 +134,7 @@ def _read(session: Session, step: str, text: str) -> int | str | list[int] | Non
             whole = find_trade(session, text)
             return [whole.id] if whole else None
         chosen = list(dict.fromkeys(trade.id for trade in trades if trade))
-        return chosen if len(chosen) <= MAX_TRADES else None
+        return chosen if limits.trade_count_fits(len(chosen)) else None
     if step == "area":
         site = find_site(session, text.replace(" ", ""))
         return site.id if site else None
@@ -138,7 +142,8 @@ def _read(session: Session, step: str, text: str) -> int | str | list[int] | Non
         return _pay(text.replace(" ", ""))
     if step == "name":
         name = text.strip()
-        return name if 0 < len(name) <= MAX_NAME and not name.isdigit() else None
+        # Digits alone are a step answered twice (`1`), not a name.
+        return name if limits.name_fits(name) and not name.isdigit() else None
     return None
 
 
@@ -149,10 +154,11 @@ def _pay(token: str) -> int | None:
     text = match.group("amount")
     # Chinese numerals inside a token (`三百元`) are not turned into digits by the parser.
     if text.isascii() and text.isdigit():
-        amount = int(text) if len(text) <= len(str(MAX_PAY)) else None  # int() refuses 4,301 digits
+        # int() refuses 4,301 digits; a wage has no more digits than the highest one.
+        amount = int(text) if len(text) <= len(str(limits.MAX_DAILY_PAY)) else None
     else:
         amount = chinese_numeral_to_int(text)
-    return amount if amount is not None and MIN_PAY <= amount <= MAX_PAY else None
+    return amount if amount is not None and limits.pay_fits(amount) else None
 
 
 def _one_shot_answers(session: Session, args: list[str]) -> dict:
@@ -163,7 +169,7 @@ def _one_shot_answers(session: Session, args: list[str]) -> dict:
         trade = None if token.isdigit() else find_trade(session, token)
         if trade is not None:
             trades = answers.setdefault("trade", [])
-            if trade.id not in trades and len(trades) < MAX_TRADES:
+            if trade.id not in trades and len(trades) < limits.MAX_TRADES:
                 trades.append(trade.id)
             continue
         site = find_site(session, token, by_number=False)
@@ -174,7 +180,7 @@ def _one_shot_answers(session: Session, args: list[str]) -> dict:
             answers["pay"] = pay
         elif not token.isdigit():
             names.append(token)
-    if names and len(" ".join(names)) <= MAX_NAME:
+    if names and limits.name_fits(" ".join(names)):
         answers["name"] = " ".join(names)
     return answers
 
@@ -215,7 +221,7 @@ def _ask(
             (town.number, town_short_name(town, language)) for town in towns_in_number_order(session)
         ]
     if step == "confirm":
-        context.update(_summary(session, conversation.answers, language))
+        context.update(_summary(session, inbound.phone, conversation.answers, language))
     reply(session, settings, inbound, f"reg_ask_{step}", f"registration.ask_{step}", **context)
 
 
@@ -231,38 +237,49 @@ def _language(session: Session, phone: str) -> str:
     return contact.language if contact else "zh"
 
 
-def _summary(session: Session, answers: dict, language: str) -> dict:
+def _summary(session: Session, phone: str, answers: dict, language: str) -> dict:
     trades = [session.get(Trade, trade_id) for trade_id in answers.get("trade", [])]
     site = session.get(Site, answers["area"]) if "area" in answers else None
+    name = answers.get("name") or session.scalar(select(Worker.name).where(Worker.phone == phone))
     return {
         "trade_names": [trade_short_name(trade, language) for trade in trades if trade],
         "area": site.name(language) if site else "",
         "pay": answers.get("pay", 0),
-        "name": answers.get("name", ""),
+        "name": name or "",
     }
 
 
-def save_worker(session: Session, phone: str, answers: dict) -> Worker:
-    """Create or update the worker; confirming the summary is the worker's consent to get offers."""
-    worker = session.scalar(select(Worker).where(Worker.phone == phone))
-    if worker is None:
-        worker = Worker(phone=phone, registered_via=RegisteredVia.SMS, status=WorkerStatus.PENDING)
-        session.add(worker)
-    worker.name = answers["name"]
-    worker.home_site_id = answers["area"]
-    worker.min_daily_pay = answers["pay"]
-    wanted = set(answers["trade"])
-    worker.trades = [wt for wt in worker.trades if wt.trade_id in wanted] + [
-        WorkerTrade(trade_id=trade_id)
-        for trade_id in answers["trade"]
-        if trade_id not in {wt.trade_id for wt in worker.trades}
-    ]
-    worker.consent_at = worker.consent_at or utcnow()
-    contact = session.scalar(select(Contact).where(Contact.phone == phone))
-    if contact is not None and contact.opted_out_at is not None:
-        # Only START/订阅 lifts an opt-out; registering while opted out must not make the worker active.
-        worker.status = WorkerStatus.OPTED_OUT
-    elif worker.status in {WorkerStatus.PENDING, WorkerStatus.UNDELIVERABLE}:
-        worker.status = WorkerStatus.ACTIVE
+def await_confirmation(session: Session, details: WorkerDetails) -> None:
+    """Open the dialogue at its confirm step holding `details` (taken down by another channel): the
+    phone's `1` registers them with consent, `2` starts afresh. A dialogue already running gives way."""
+    conversation = session.scalar(select(Conversation).where(Conversation.phone == details.phone))
+    if conversation is None:
+        conversation = Conversation(phone=details.phone)
+        session.add(conversation)
+    answers: dict = {
+        "trade": [skill.trade_id for skill in details.trades],
+        "area": details.home_site_id,
+        "pay": details.min_daily_pay,
+    }
+    if details.name is not None:
+        answers["name"] = details.name
+    conversation.flow, conversation.step, conversation.answers = FLOW, "confirm", answers
+    conversation.updated_at = utcnow()  # the dialogue's TTL counts from the SMS the channel sends now
     session.flush()
-    return worker
+
+
+def save_worker(session: Session, phone: str, answers: dict) -> Worker:
+    """Register the confirmed answers; confirming the summary is the worker's consent to get offers."""
+    return workers.register(session, _details(phone, answers), RegisteredVia.SMS, consent=True)
+
+
+def _details(phone: str, answers: dict) -> WorkerDetails:
+    # No name (or the empty one a phone registration held before): the worker keeps theirs, which
+    # an agent typed from the recording.
+    return WorkerDetails(
+        phone=phone,
+        trades=tuple(Skill(trade_id) for trade_id in answers["trade"]),
+        home_site_id=answers["area"],
+        min_daily_pay=answers["pay"],
+        name=answers.get("name") or None,
+    )

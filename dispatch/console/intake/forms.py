@@ -26,10 +26,10 @@ from dispatch.jobs.services import JobRequest, JobRequestError
 from dispatch.models import Agent, EmployerStatus, Site, SiteLevel, Trade, Worker
 from dispatch.phones import try_e164
 from dispatch.settings import Settings
-from dispatch.sms.registration import MAX_NAME, MAX_PAY, MAX_TRADES, MIN_PAY
+from dispatch.workers import limits
+from dispatch.workers.services import Skill, WorkerDetails
 
 MAX_HEADCOUNT = 99  # the IVR's headcount step and JobRequest.check
-MAX_YEARS = 60
 MAX_EMPLOYER_NAME = 64  # Employer.name
 MAX_ADDRESS = 200  # Job.address
 MAX_NOTES = 2000
@@ -38,10 +38,10 @@ LANGUAGES = ("zh", "en")
 LIMITS = {
     "max_headcount": MAX_HEADCOUNT,
     "max_days": MAX_DAYS,
-    "min_pay": MIN_PAY,
-    "max_pay": MAX_PAY,
-    "max_years": MAX_YEARS,
-    "max_name": MAX_NAME,
+    "min_pay": limits.MIN_DAILY_PAY,
+    "max_pay": limits.MAX_DAILY_PAY,
+    "max_years": limits.MAX_YEARS,
+    "max_name": limits.NAME_MAX_LENGTH,
     "max_employer_name": MAX_EMPLOYER_NAME,
     "max_address": MAX_ADDRESS,
     "max_notes": MAX_NOTES,
@@ -80,6 +80,19 @@ class WorkerEntry:
     language: str
     notes: str
     prefers_voice: bool = False  # follow-ups by phone call with a keypad menu, not SMS
+
+    def details(self) -> WorkerDetails:
+        """What dispatch.workers registers."""
+        return WorkerDetails(
+            phone=self.phone,
+            trades=tuple(Skill(trade_id, years) for trade_id, years in self.trades),
+            home_site_id=self.site_id,
+            min_daily_pay=self.min_pay,
+            name=self.name,
+            language=self.language,
+            notes=self.notes,
+            prefers_voice=self.prefers_voice,
+        )
 
 
 def choosable_sites(db: Session, agent: Agent) -> list[Site]:
@@ -179,7 +192,7 @@ def read_job(
     if work_date is not None and hour is not None and ivr_services.start_passed(settings, work_date, hour):
         problems["hour"] = Problem("intake.error.hour_passed")
     days = _integer(form, "days", 1, MAX_DAYS, problems)
-    pay = _integer(form, "pay", MIN_PAY, MAX_PAY, problems)
+    pay = _integer(form, "pay", limits.MIN_DAILY_PAY, limits.MAX_DAILY_PAY, problems)
     site_id = _site(db, agent, form, problems)
     address, notes = _text(form, "address"), _text(form, "notes")
     if len(address) > MAX_ADDRESS:
@@ -229,7 +242,7 @@ def trade_rows(form: Any) -> list[tuple[str, str]]:
 
 def _worker_trades(db: Session, form: Any, problems: Problems) -> list[tuple[int, int]]:
     """The trade rows: each chosen trade with its years; empty rows are skipped, repeats refused."""
-    rows = trade_rows(form)[:MAX_TRADES]
+    rows = trade_rows(form)[: limits.MAX_TRADES]
     chosen: list[tuple[int, int]] = []
     for raw_trade, raw_years in rows:
         raw_trade = unicodedata.normalize("NFKC", raw_trade).strip()
@@ -243,9 +256,9 @@ def _worker_trades(db: Session, form: Any, problems: Problems) -> list[tuple[int
         if (
             not (raw_years.isascii() and raw_years.isdigit())
             or len(raw_years) > 3
-            or int(raw_years) > MAX_YEARS
+            or not limits.years_fit(int(raw_years))
         ):
-            problems["trades"] = Problem("intake.error.years", {"high": MAX_YEARS})
+            problems["trades"] = Problem("intake.error.years", {"high": limits.MAX_YEARS})
             continue
         chosen.append((trade_id, int(raw_years)))
     if not chosen and "trades" not in problems:
@@ -261,12 +274,12 @@ def read_worker(
     name = _text(form, "name")
     if not name:
         problems["name"] = Problem("intake.error.required")
-    elif len(name) > MAX_NAME:  # the SMS dialogue's limit: its confirmation reads the name back
-        problems["name"] = Problem("intake.error.too_long", {"limit": MAX_NAME})
+    elif not limits.name_fits(name):  # the SMS dialogue's limit: its confirmation reads the name back
+        problems["name"] = Problem("intake.error.too_long", {"limit": limits.NAME_MAX_LENGTH})
     phone = _worker_phone(db, form, settings, problems)
     trades = _worker_trades(db, form, problems)
     site_id = _site(db, agent, form, problems)
-    min_pay = _integer(form, "min_pay", MIN_PAY, MAX_PAY, problems)
+    min_pay = _integer(form, "min_pay", limits.MIN_DAILY_PAY, limits.MAX_DAILY_PAY, problems)
     language = _text(form, "language")
     if language not in LANGUAGES:
         problems["language"] = Problem("intake.error.choose")

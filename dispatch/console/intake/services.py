@@ -1,39 +1,25 @@
 """What the intake forms change: a job taken on the phone, a worker registered at the counter.
 
 A job goes through the IVR's own path (the caller as an employer, `create_job`, the `job_created`
-SMS), only with `source=agent`. A worker is written pending and the SMS registration dialogue is opened
-at its confirm step, as dispatch/ivr/workers.py does for a phone registration: the worker's `1` then
-goes through `dispatch.sms.registration.answer` (consent, then active) like any SMS registration.
+SMS), only with `source=agent`. A worker is registered through dispatch.workers as a phone registration
+is: pending, until their `1` to the SMS sent here confirms it through the SMS registration dialogue
+(consent, then active) like any SMS registration.
 
 Plain functions that take a session; they flush, never commit.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.catalogue import trade_short_name
-from dispatch.clock import utcnow
 from dispatch.console.audit import record
 from dispatch.console.intake.forms import JobEntry, WorkerEntry
 from dispatch.ivr import services as ivr_services
-from dispatch.models import (
-    Agent,
-    Conversation,
-    Job,
-    JobSource,
-    Message,
-    RegisteredVia,
-    Site,
-    Trade,
-    Worker,
-    WorkerStatus,
-    WorkerTrade,
-)
+from dispatch.models import Agent, Job, JobSource, Message, RegisteredVia, Site, Trade, Worker
 from dispatch.settings import Settings
-from dispatch.sms import registration
 from dispatch.sms.services import get_or_create_contact, queue_sms
+from dispatch.workers import consent
 
 
 def post_job(
@@ -76,21 +62,7 @@ def register_worker(
     ticket_id: int | None = None,
 ) -> tuple[Worker, Message]:
     """A walk-in worker, pending until they reply `1` to the consent SMS sent here."""
-    worker = Worker(
-        phone=entry.phone,
-        name=entry.name,
-        registered_via=RegisteredVia.COUNTER,
-        status=WorkerStatus.PENDING,
-        home_site_id=entry.site_id,
-        min_daily_pay=entry.min_pay,
-        notes=entry.notes,
-        prefers_voice=entry.prefers_voice,
-        trades=[WorkerTrade(trade_id=trade_id, years_experience=years) for trade_id, years in entry.trades],
-    )
-    db.add(worker)
-    db.flush()
-    get_or_create_contact(db, entry.phone).language = entry.language
-    _await_consent(db, entry)
+    worker = consent.register_pending(db, entry.details(), RegisteredVia.COUNTER)
     trades = [db.get(Trade, trade_id) for trade_id, _ in entry.trades]
     site = db.get(Site, entry.site_id)
     sms = queue_sms(
@@ -122,20 +94,3 @@ def register_worker(
     )
     db.flush()
     return worker, sms
-
-
-def _await_consent(db: Session, entry: WorkerEntry) -> None:
-    """Open the SMS registration dialogue at its confirm step with what the counter took down: its
-    `1` saves these answers with the consent; a dialogue already running for the phone gives way."""
-    conversation = db.scalar(select(Conversation).where(Conversation.phone == entry.phone))
-    if conversation is None:
-        conversation = Conversation(phone=entry.phone)
-        db.add(conversation)
-    conversation.flow, conversation.step = registration.FLOW, "confirm"
-    conversation.answers = {
-        "trade": [trade_id for trade_id, _ in entry.trades],
-        "area": entry.site_id,
-        "pay": entry.min_pay,
-        "name": entry.name,
-    }
-    conversation.updated_at = utcnow()  # the dialogue's TTL counts from the SMS sent now

@@ -19,6 +19,7 @@ from dispatch.sms.normalize import has_cjk
 from dispatch.sms.segments import SegmentCount, count_segments
 from dispatch.sms.services import guess_language, queue_sms
 from dispatch.sms.texts import render
+from dispatch.workers import services as workers
 
 AGENT_TEXT_TEMPLATE = "agent_text"  # the signature around the agent's words, nothing else
 AGENT_TEXT_KIND = "agent.text"
@@ -193,14 +194,7 @@ def unblock_worker(session: Session, agent: Agent, worker: Worker, remote_addr: 
     """Back to what the worker's answers and the carrier say: opted out, undeliverable, active, pending."""
     if worker.status != WorkerStatus.BLOCKED:
         raise ActionRefused("not_blocked")
-    contact = session.scalar(select(Contact).where(Contact.phone == worker.phone))
-    if contact is not None and contact.opted_out_at is not None:
-        status = WorkerStatus.OPTED_OUT
-    elif contact is not None and contact.undeliverable_at is not None:
-        status = WorkerStatus.UNDELIVERABLE
-    else:
-        status = WorkerStatus.ACTIVE if worker.consent_at else WorkerStatus.PENDING
-    _set_status(session, agent, worker, status, "worker.unblock", remote_addr)
+    _set_status(session, agent, worker, workers.usual_status(session, worker), "worker.unblock", remote_addr)
 
 
 def edit_notes(session: Session, agent: Agent, worker: Worker, notes: str, remote_addr: str = "") -> None:
