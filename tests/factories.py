@@ -1,6 +1,6 @@
 """Builders for the rows tests arrange: employers, workers and jobs on the seeded sites and trades, made
 in the test's session (flushed, not committed), with the defaults most tests want and arguments for the
-rest. The shared `market` and `clock` fixtures in tests/conftest.py are built on them.
+rest. tests/conftest.py's shared `market` fixture is a Market, and its `clock` starts at NOW.
 
 Plain functions and one small class rather than factory_boy: every row needs the seeded sites and
 trades looked up by code and a session chosen per test, which a builder bound to that session says in
@@ -37,7 +37,7 @@ from tests.helpers import fresh, offers_of, run_jobs
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Where the shared `clock` starts unless a directory says otherwise: a Tuesday morning in the market.
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI)
-TOMORROW = date(2026, 12, 2)
+TOMORROW = date(2026, 12, 2)  # the market's day after NOW
 
 _phones = itertools.count(1)
 
