@@ -10,10 +10,12 @@ import os
 import sys
 import warnings
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
@@ -28,6 +30,7 @@ from dispatch.queue import relay_outbox_after_commit
 from dispatch.runtime import Runtime, connect_redis, set_runtime
 from dispatch.seed import seed
 from dispatch.settings import PROJECT_ROOT, Settings
+from tests.factories import NOW, Market
 from tests.helpers import TEST_AUTH_TOKEN
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -159,6 +162,26 @@ def session(runtime: Runtime) -> Iterator[Session]:
 def seeded(runtime: Runtime) -> dict[str, int]:
     with runtime.db.transaction() as session:
         return seed(session, Path(runtime.settings.CONFIG_DIR))
+
+
+@pytest.fixture
+def market(session: Session, seeded: dict[str, int]) -> Market:
+    """Employers, workers and jobs on the seeded sites and trades, built in the test's session."""
+    return Market(session)
+
+
+@pytest.fixture
+def clock_start() -> datetime:
+    """Where `clock` starts; a directory or module whose story starts elsewhere overrides this fixture."""
+    return NOW
+
+
+@pytest.fixture
+def clock(clock_start: datetime) -> Iterator[time_machine.Coordinates]:
+    """The market's clock, frozen at `clock_start`: it moves only when the test moves it. A directory
+    whose every test runs on it asks for it from an autouse fixture of its conftest."""
+    with time_machine.travel(clock_start, tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture

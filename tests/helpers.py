@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
-from dispatch.models import Direction, Message
+from dispatch.models import Direction, Job, Message, Offer
 from dispatch.queue import QUEUE_NAMES, get_queue
 from dispatch.runtime import Runtime
 from dispatch.settings import PROJECT_ROOT
@@ -77,6 +77,18 @@ def last_reply(session: Session, phone: str) -> Message:
     messages = outbound_to(session, phone)
     assert messages, f"no outbound message to {phone}"
     return messages[-1]
+
+
+def fresh(session: Session, job: Job) -> Job:
+    """The job as the database has it now."""
+    session.expire_all()
+    return session.get(Job, job.id)
+
+
+def offers_of(session: Session, job: Job) -> list[Offer]:
+    """The job's offers, oldest first, as the database has them now."""
+    session.expire_all()
+    return list(session.scalars(select(Offer).where(Offer.job_id == job.id).order_by(Offer.id)))
 
 
 def first_run_env(database: Path) -> dict[str, str]:

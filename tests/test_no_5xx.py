@@ -53,8 +53,8 @@ from dispatch.twilio_auth import public_url
 from dispatch.wages.services import open_case
 from tests.console.conftest import signed_in
 from tests.console.helpers import PASSWORD, csrf_token, make_agent
+from tests.factories import SHANGHAI, Market, commit
 from tests.helpers import sign, text_in
-from tests.matching.conftest import SHANGHAI, Market, commit
 from tests.wages.conftest import placement
 
 NOW = datetime(2026, 12, 10, 10, 0, tzinfo=SHANGHAI)

@@ -31,8 +31,8 @@ from dispatch.runtime import Runtime, connect_redis
 from dispatch.settings import PROJECT_ROOT
 from dispatch.spool.store import SpooledRequest
 from dispatch.worker import DispatchWorker
+from tests.factories import Market
 from tests.helpers import first_run_env, run_jobs, signed_post, text_in
-from tests.matching.conftest import Market
 from tests.sms.test_webhooks import status_params
 
 STOPPED_DATABASE = "postgresql://postgres@127.0.0.1:1/none"

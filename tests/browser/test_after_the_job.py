@@ -57,9 +57,9 @@ from tests.browser.conftest import LiveServer
 from tests.browser.helpers import sign_in, text_in
 from tests.console.helpers import PASSWORD
 from tests.console.reports.helpers import KEYS
+from tests.factories import Market
 from tests.followup.conftest import run_follow_ups
 from tests.helpers import outbound_to, run_jobs
-from tests.matching.conftest import Market
 
 pytestmark = pytest.mark.committed
 SCREENSHOT = PROJECT_ROOT / "docs" / "reports.png"

@@ -16,8 +16,8 @@ from dispatch.models import Worker
 from tests.browser.conftest import LiveServer
 from tests.browser.helpers import text_in
 from tests.browser.test_console import signed_in
+from tests.factories import Market
 from tests.helpers import run_jobs
-from tests.matching.conftest import Market
 
 pytestmark = pytest.mark.committed
 

@@ -14,8 +14,8 @@ from dispatch.console.agents import create_agent
 from dispatch.console.auth import FAILURES_PER_USERNAME
 from dispatch.models import AuditEvent, Message, Ticket, TicketKind
 from tests.console.helpers import PASSWORD, console_post, csrf_token, make_agent, sign_in
+from tests.factories import Market
 from tests.helpers import text_in
-from tests.matching.conftest import Market
 
 
 @pytest.mark.parametrize(

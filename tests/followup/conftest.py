@@ -1,21 +1,19 @@
-"""Follow-up fixtures: the matching market, a controlled clock, and helpers to place workers through
-real `1 <code>` SMS webhooks and to run the periodic follow-up task in a real RQ worker."""
+"""Follow-up fixtures: the shared `clock` starting on the eve of the job's day, and helpers to place
+workers through real `1 <code>` SMS webhooks and to run the periodic follow-up task in a real RQ worker."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 
 import pytest
-import time_machine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.models import Direction, FollowUp, Job, Message, Offer, OfferStatus, Worker
 from dispatch.queue import get_queue
 from dispatch.runtime import Runtime
+from tests.factories import SHANGHAI, Market, commit
 from tests.helpers import run_jobs, text_in
-from tests.matching.conftest import SHANGHAI, Market, commit, market  # noqa: F401
 
 # The job's day D; workers are placed the day before and the follow-ups go out on D+1.
 DAY = date(2026, 12, 1)
@@ -27,9 +25,9 @@ def at(day: date, clock: time) -> datetime:
 
 
 @pytest.fixture
-def clock() -> Iterator[time_machine.Coordinates]:
-    with time_machine.travel(EVE, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    """`clock` (asked for by the tests that move it) starts on the eve of the job's day."""
+    return EVE
 
 
 def place(runtime: Runtime, session: Session, client, clock, builder: Market, *workers: Worker, **job) -> Job:  # type: ignore[no-untyped-def]

@@ -19,9 +19,9 @@ from dispatch.models import (
     Worker,
 )
 from dispatch.models.people import MatchPool
+from tests.factories import Market
 from tests.followup.conftest import DAY, at, follow_ups, last_message_id, place, run_follow_ups, texts_since
 from tests.helpers import last_reply, text_in
-from tests.matching.conftest import Market
 
 
 def ranked(session, runtime, job, now) -> list[int]:  # type: ignore[no-untyped-def]

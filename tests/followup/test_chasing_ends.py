@@ -21,9 +21,9 @@ from dispatch.models import (
 )
 from tests.console.conftest import signed_in
 from tests.console.helpers import console_post, make_agent
+from tests.factories import Market
 from tests.followup.conftest import DAY, at, follow_ups, place, run_follow_ups
 from tests.helpers import last_reply, text_in
-from tests.matching.conftest import Market
 
 MORNING = at(DAY + timedelta(days=1), time(9, 0))
 

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from dispatch.followup import asking
 from dispatch.models import Employer, FollowUp, FollowUpStatus
+from tests.factories import Market
 from tests.followup.conftest import DAY, at, place
 from tests.helpers import deliver_concurrently, inbound_params
-from tests.matching.conftest import Market
 
 
 def test_concurrent_runs_and_answers_count_once(committed, clock) -> None:

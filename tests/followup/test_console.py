@@ -20,8 +20,8 @@ from dispatch.models import (
 )
 from tests.console.conftest import signed_in
 from tests.console.helpers import console_post, make_agent
+from tests.factories import Market
 from tests.followup.conftest import DAY, at, follow_ups, place, run_follow_ups
-from tests.matching.conftest import Market
 
 
 def unanswered(runtime, session, client, clock, market: Market):  # type: ignore[no-untyped-def]

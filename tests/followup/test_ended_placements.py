@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from dispatch.matching import services as matching
 from dispatch.models import FollowUpParty, Job, Offer, OfferStatus
+from tests.factories import Market
 from tests.followup.conftest import DAY, at, follow_ups, last_message_id, place, run_follow_ups, texts_since
 from tests.helpers import text_in
-from tests.matching.conftest import Market
 
 NEXT_MORNING = at(DAY + timedelta(days=1), time(9, 0))
 

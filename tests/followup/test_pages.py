@@ -11,9 +11,9 @@ from dispatch.followup import asking
 from dispatch.models import AuditEvent, FollowUpChannel, Worker
 from tests.console.conftest import signed_in
 from tests.console.helpers import console_post, make_agent
+from tests.factories import Market
 from tests.followup.conftest import DAY, at, follow_ups, place, run_follow_ups
 from tests.helpers import text_in
-from tests.matching.conftest import Market
 
 
 def test_the_job_page_shows_each_placements_follow_up(runtime, session, client, clock, app, market: Market):

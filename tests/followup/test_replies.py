@@ -19,9 +19,9 @@ from dispatch.models import (
     WageCase,
     Worker,
 )
+from tests.factories import Market, commit
 from tests.followup.conftest import DAY, at, follow_ups, place, run_follow_ups
 from tests.helpers import last_reply, outbound_to, run_jobs, text_in
-from tests.matching.conftest import Market, commit
 
 MORNING = at(DAY + timedelta(days=1), time(9, 0))
 

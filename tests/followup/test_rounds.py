@@ -8,9 +8,9 @@ from datetime import time, timedelta
 from sqlalchemy import select
 
 from dispatch.models import FollowUpParty, FollowUpStatus, Ticket, TicketKind, TicketStatus
+from tests.factories import Market
 from tests.followup.conftest import DAY, at, follow_ups, last_message_id, place, run_follow_ups, texts_since
 from tests.helpers import last_reply, text_in
-from tests.matching.conftest import Market
 
 QUIET = {"asked": 0, "reminded": 0, "tickets": 0}
 
@@ -133,8 +133,8 @@ def test_a_worker_with_an_open_offer_is_reminded_after_answering_it(
 ) -> None:
     """The reminder, like the question, waits while an offer waits for the worker's bare `1`."""
     from dispatch.models import Offer, OfferStatus
+    from tests.factories import commit
     from tests.helpers import run_jobs
-    from tests.matching.conftest import commit
 
     employer = market.employer(name="王老板")
     worker = market.worker(name="张三")
@@ -160,8 +160,8 @@ def test_a_worker_whose_offers_keep_coming_is_reminded_half_a_day_late_at_most(
     runtime, session, client, clock, market: Market
 ) -> None:
     from dispatch.models import Offer, OfferStatus
+    from tests.factories import commit
     from tests.helpers import run_jobs
-    from tests.matching.conftest import commit
 
     worker = market.worker(name="张三")
     place(runtime, session, client, clock, market, worker, work_date=DAY)

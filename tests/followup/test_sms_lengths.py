@@ -28,7 +28,7 @@ from dispatch.models import (
 from dispatch.sms.normalize import has_cjk
 from dispatch.sms.segments import count_segments, is_gsm7
 from dispatch.sms.texts import MAX_SEGMENTS, template_names
-from tests.matching.conftest import Market
+from tests.factories import Market
 from tests.sms.test_templates import LONG_NAMES
 
 FOLLOW_UP_TEMPLATES = {name for name in template_names() if name.startswith("followup_")}

@@ -24,9 +24,9 @@ from dispatch.models import (
 )
 from tests.console.helpers import console_post, make_agent, sign_in
 from tests.console.reports.helpers import csv_table
+from tests.factories import Market, commit
 from tests.followup.conftest import DAY, at, place, run_follow_ups
 from tests.helpers import last_reply, run_jobs, text_in
-from tests.matching.conftest import Market, commit
 
 
 def test_not_paid_opens_a_case_holds_the_next_job_and_recovering_frees_it(

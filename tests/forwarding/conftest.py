@@ -1,32 +1,21 @@
-"""Fixtures for passing offers on (转给朋友): a small market at a fixed moment, and jobs whose wave went
-out to the workers who will pass them on."""
+"""Fixtures for passing offers on (转给朋友): every test on the shared frozen clock (tests/conftest.py),
+and jobs whose wave went out to the workers who will pass them on."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
-import time_machine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.models import Direction, Job, Message, Offer, OfferForward, OfferStatus, Worker
 from dispatch.runtime import Runtime
+from tests.factories import Market, commit
 from tests.helpers import run_jobs
-from tests.matching.conftest import SHANGHAI, Market, commit
-
-NOW = datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI)
 
 
 @pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def market(session: Session, seeded: dict[str, int]) -> Market:
-    return Market(session)
+def on_the_clock(clock) -> None:
+    """Every test here runs on the market's frozen clock."""
 
 
 def national(phone: str) -> str:

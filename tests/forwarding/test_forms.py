@@ -14,9 +14,9 @@ from dispatch.phones import display
 from dispatch.sms.parser import parse
 from tests.console.conftest import signed_in
 from tests.console.helpers import make_agent
+from tests.factories import SHANGHAI, Market, commit
 from tests.forwarding.conftest import forwards, national, offer_of, offered
 from tests.helpers import last_reply, outbound_to, run_jobs, text_in
-from tests.matching.conftest import SHANGHAI, Market, commit
 
 UNKNOWN = "+8613912345678"
 WIDE = str.maketrans("0123456789", "０１２３４５６７８９")

@@ -25,9 +25,9 @@ from dispatch.models import (
     WorkerStatus,
 )
 from dispatch.phones import display
-from tests.forwarding.conftest import NOW, forwards, national, offer_of, offered, outbound_count
+from tests.factories import NOW, SHANGHAI, Market, commit
+from tests.forwarding.conftest import forwards, national, offer_of, offered, outbound_count
 from tests.helpers import last_reply, outbound_to, run_jobs, text_in
-from tests.matching.conftest import SHANGHAI, Market, commit
 
 UNKNOWN = "+8613912345678"
 

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from dispatch.models import Contact, ForwardOutcome, OfferStatus
 from dispatch.phones import display
-from tests.forwarding.conftest import NOW, forwards, national, offer_of, offered
+from tests.factories import NOW, Market, commit
+from tests.forwarding.conftest import forwards, national, offer_of, offered
 from tests.helpers import last_reply, outbound_to, run_jobs, text_in
-from tests.matching.conftest import Market, commit
 
 FRIENDS = [f"+861390000000{i}" for i in range(5)]
 STRANGER = "+8613912345678"

@@ -10,16 +10,9 @@ from dispatch.insurance import services as insurance
 from dispatch.matching import rescue, services
 from dispatch.models import EnrolmentStatus, JobStatus, OfferStatus, TicketStatus, Worker
 from dispatch.phones import display
-from tests.helpers import last_reply, text_in
-from tests.insurance.conftest import (
-    SHANGHAI,
-    enrolments_of,
-    fresh,
-    insurance_tickets,
-    offered,
-    offers_of,
-)
-from tests.matching.conftest import Market
+from tests.factories import SHANGHAI, Market, offered
+from tests.helpers import fresh, last_reply, offers_of, text_in
+from tests.insurance.conftest import enrolments_of, insurance_tickets
 
 ENROLLED, CANCELLED, FAILED = EnrolmentStatus.ENROLLED, EnrolmentStatus.CANCELLED, EnrolmentStatus.FAILED
 DAYS = [date(2026, 12, 2), date(2026, 12, 3), date(2026, 12, 4)]

@@ -15,8 +15,7 @@ from dispatch.clock import utcnow
 from dispatch.insurance import export
 from dispatch.matching import rescue, services
 from dispatch.models import InsuranceEnrolment, Job
-from tests.insurance.conftest import TOMORROW
-from tests.matching.conftest import Market
+from tests.factories import TOMORROW, Market
 
 HEADER = (
     "reference,work_date,worker_name,worker_phone,trade_code,trade_name,high_risk,job_code,"

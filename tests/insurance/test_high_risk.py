@@ -24,15 +24,9 @@ from dispatch.models import (
 )
 from dispatch.phones import display
 from tests.console.helpers import console_post, make_agent, sign_in
-from tests.helpers import last_reply, outbound_to, run_jobs, text_in
-from tests.insurance.conftest import (
-    enrolments_of,
-    fresh,
-    insurance_tickets,
-    offered,
-    offers_of,
-)
-from tests.matching.conftest import Market
+from tests.factories import Market, offered
+from tests.helpers import fresh, last_reply, offers_of, outbound_to, run_jobs, text_in
+from tests.insurance.conftest import enrolments_of, insurance_tickets
 
 
 def _mark_high_risk(session, code: str) -> None:

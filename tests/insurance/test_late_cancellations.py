@@ -13,9 +13,9 @@ from dispatch.matching import services
 from dispatch.models import Employer, EnrolmentStatus, Worker
 from dispatch.models.people import MatchPool
 from tests.console.helpers import console_post, make_agent, sign_in
-from tests.helpers import text_in
-from tests.insurance.conftest import SHANGHAI, enrolments_of, fresh, offered, offers_of
-from tests.matching.conftest import Market
+from tests.factories import SHANGHAI, Market, offered
+from tests.helpers import fresh, offers_of, text_in
+from tests.insurance.conftest import enrolments_of
 
 # The jobs start tomorrow (2 December) at 08:00; LATE_CANCEL_HOURS is 12: late from 1 December 20:00.
 EARLY = datetime(2026, 12, 1, 19, 59, tzinfo=SHANGHAI)

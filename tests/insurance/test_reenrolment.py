@@ -13,9 +13,9 @@ from dispatch.clock import utcnow
 from dispatch.insurance import services as insurance
 from dispatch.matching import rescue, services
 from dispatch.models import EnrolmentStatus, InsuranceEnrolment, Offer, Worker
-from tests.helpers import text_in
-from tests.insurance.conftest import TOMORROW, enrolments_of, offered, offers_of
-from tests.matching.conftest import Market
+from tests.factories import TOMORROW, Market, offered
+from tests.helpers import offers_of, text_in
+from tests.insurance.conftest import enrolments_of
 
 FAILED, CANCELLED = EnrolmentStatus.FAILED, EnrolmentStatus.CANCELLED
 

@@ -12,9 +12,9 @@ from dispatch.jobs import services as jobs
 from dispatch.matching import services
 from dispatch.models import AuditEvent, Employer, EnrolmentStatus, JobStatus, Message, OfferStatus, Worker
 from tests.console.helpers import console_post, make_agent, sign_in
-from tests.helpers import outbound_to, text_in
-from tests.insurance.conftest import SHANGHAI, enrolments_of, fresh, offered, offers_of
-from tests.matching.conftest import Market
+from tests.factories import SHANGHAI, Market, offered
+from tests.helpers import fresh, offers_of, outbound_to, text_in
+from tests.insurance.conftest import enrolments_of
 
 ENROLLED, CANCELLED = EnrolmentStatus.ENROLLED, EnrolmentStatus.CANCELLED
 

@@ -26,7 +26,7 @@ from dispatch.models import (
     Site,
     WorkerStatus,
 )
-from tests.matching.conftest import Market
+from tests.factories import Market
 
 PROPERTY_SETTINGS = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -16,7 +16,7 @@ from dispatch.models import Job, Offer, Worker, WorkerStatus, WorkerTrade
 from dispatch.models.people import MatchPool
 from dispatch.seed import seed
 from dispatch.settings import PROJECT_ROOT, Settings
-from tests.matching.conftest import Market
+from tests.factories import Market
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 

@@ -14,8 +14,8 @@ from dispatch.matching import config as matching_config
 from dispatch.matching.config import MatchingConfigError, parse
 from dispatch.models import Offer
 from dispatch.settings import PROJECT_ROOT
+from tests.factories import Market, commit
 from tests.helpers import run_jobs
-from tests.matching.conftest import Market, commit
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 

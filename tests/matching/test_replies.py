@@ -3,10 +3,9 @@ and the texts both sides get when a place is taken, refused, full or given back.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
-import time_machine
 from sqlalchemy import select
 
 from dispatch.clock import utcnow
@@ -26,30 +25,13 @@ from dispatch.models import (
     WorkerStatus,
 )
 from dispatch.sms.texts import render
+from tests.factories import NOW, Market, commit, offered
 from tests.helpers import outbound_to, run_jobs, text_in
-from tests.matching.conftest import SHANGHAI, Market, commit
-
-NOW = datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI)
 
 
 @pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-def offered(runtime, session, market: Market, *workers: Worker, **job_options) -> Job:
-    """A job whose wave 1 went to exactly these workers."""
-    job = market.job(**job_options)
-    commit(runtime, session)
-    run_jobs(runtime)
-    assert {o.worker_id for o in offers(session, job)} == {w.id for w in workers}
-    return job
-
-
-def offers(session, job: Job) -> list[Offer]:
-    session.expire_all()
-    return list(session.scalars(select(Offer).where(Offer.job_id == job.id).order_by(Offer.id)))
+def on_the_clock(clock) -> None:
+    """Every test here runs on the market's frozen clock."""
 
 
 def status_of(session, job: Job, worker: Worker) -> OfferStatus:

@@ -27,27 +27,10 @@ from dispatch.models import (
     WorkerStatus,
 )
 from dispatch.queue import get_queue
-from tests.helpers import outbound_to, run_jobs, text_in
-from tests.matching.conftest import SHANGHAI, Market, commit
+from tests.factories import NOW, SHANGHAI, TOMORROW, Market, commit
+from tests.helpers import fresh, offers_of, outbound_to, run_jobs, text_in
 
-START = datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI)
-TOMORROW = date(2026, 12, 2)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
-
-
-def offers_of(session, job: Job) -> list[Offer]:
-    session.expire_all()
-    return list(session.scalars(select(Offer).where(Offer.job_id == job.id).order_by(Offer.id)))
-
-
-def fresh(session, job: Job) -> Job:
-    session.expire_all()
-    return session.get(Job, job.id)
+START = NOW  # where the shared `clock` starts
 
 
 def scheduled_waves(runtime) -> list[tuple[list, datetime]]:

@@ -29,10 +29,10 @@ from dispatch.models import (
     Worker,
 )
 from dispatch.runtime import Runtime
+from tests.factories import SHANGHAI, Market
 from tests.fakes.twilio_api import FakeTwilioApi
 from tests.helpers import TEST_AUTH_TOKEN
 from tests.ivr.conftest import PUBLIC_BASE, Caller, post_signed
-from tests.matching.conftest import SHANGHAI, Market
 
 ACCOUNT_SID = "AC" + "7" * 32
 FROM_NUMBER = "+8610690000"

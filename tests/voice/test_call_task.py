@@ -24,10 +24,10 @@ from dispatch.queue import defer, get_queue
 from dispatch.runtime import Runtime
 from dispatch.voice.gateway import OutboxCallTransport, TwilioCallTransport, make_call_transport
 from tests.conftest import make_settings
+from tests.factories import SHANGHAI
 from tests.fakes.twilio_api import FakeTwilioApi
 from tests.helpers import TEST_AUTH_TOKEN, run_jobs
 from tests.ivr.conftest import PUBLIC_BASE
-from tests.matching.conftest import SHANGHAI
 from tests.voice.conftest import (
     ACCOUNT_SID,
     CALL_TASK,

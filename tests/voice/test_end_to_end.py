@@ -22,8 +22,8 @@ from dispatch.models import (
 )
 from dispatch.queue import get_queue
 from dispatch.runtime import Runtime
+from tests.factories import SHANGHAI
 from tests.helpers import run_jobs
-from tests.matching.conftest import SHANGHAI
 from tests.voice.conftest import CALLS_PATH, WORKER_PHONE, callee_for, fresh_employer, place, the_call
 
 FOLLOW_UP_MORNING = datetime(2026, 3, 12, 9, 0, 30, tzinfo=SHANGHAI)  # FOLLOW_UP_TIME is 09:00

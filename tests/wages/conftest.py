@@ -1,5 +1,6 @@
-"""Wage-case fixtures: a frozen clock a few days after a placement, and the placement's rows made
-directly (job, accepted offer, the texts that booked it, the worker's follow-up answer)."""
+"""Wage-case fixtures: every test on the shared frozen clock, started a few days after a placement, and
+the placement's rows made directly (job, accepted offer, the texts that booked it, the worker's follow-up
+answer)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from dispatch.models import (
     PaidAnswer,
     Worker,
 )
-from tests.matching.conftest import SHANGHAI, Market
+from tests.factories import SHANGHAI, Market
 
 NOW = datetime(2026, 12, 10, 10, 0, tzinfo=SHANGHAI)
 WORKED_ON = date(2026, 12, 7)  # two days, the 7th and 8th; followed up on the morning of the 9th
@@ -39,15 +40,14 @@ TOMORROW = date(2026, 12, 11)
 MATCH_JOB = "dispatch.matching.tasks.match_job"
 
 
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
 @pytest.fixture
-def market(session, seeded) -> Market:
-    return Market(session)
+def clock_start() -> datetime:
+    return NOW
+
+
+@pytest.fixture(autouse=True)
+def on_the_clock(clock) -> None:
+    """Every test here runs on the market's frozen clock."""
 
 
 @dataclass

@@ -25,8 +25,8 @@ from dispatch.sms.texts import render
 from dispatch.wages.services import open_case
 from tests.console.conftest import signed_in
 from tests.console.helpers import console_post, make_agent
+from tests.factories import commit
 from tests.helpers import outbound_to, run_jobs
-from tests.matching.conftest import commit
 from tests.wages.conftest import NOW, TOMORROW, WORKED_ON, audit_actions, match_job_rows, offers_of, placement
 
 

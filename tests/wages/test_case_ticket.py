@@ -18,7 +18,7 @@ from dispatch.models import (
 from dispatch.wages.services import open_case
 from tests.console.conftest import signed_in
 from tests.console.helpers import console_post, make_agent
-from tests.matching.conftest import commit
+from tests.factories import commit
 from tests.wages.conftest import NOW, placement
 
 REFUSAL = "欠薪案件的待办不能在这里办结"

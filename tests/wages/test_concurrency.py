@@ -32,8 +32,8 @@ from dispatch.models import (
 )
 from dispatch.wages.services import close_case, open_case
 from tests.console.helpers import PASSWORD, csrf_token, sign_in
+from tests.factories import Market
 from tests.helpers import text_in
-from tests.matching.conftest import Market
 from tests.wages.conftest import MATCH_JOB, NOW, TOMORROW, placement
 from tests.wages.test_case_pages import held_job
 

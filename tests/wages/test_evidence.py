@@ -12,7 +12,7 @@ from dispatch.clock import utcnow
 from dispatch.models import Direction, Message, MessageStatus, Worker
 from dispatch.phones import display
 from dispatch.wages.services import open_case
-from tests.matching.conftest import SHANGHAI
+from tests.factories import SHANGHAI
 from tests.wages.conftest import NOW, TOMORROW, placement
 
 

@@ -25,8 +25,8 @@ from dispatch.models import (
 from dispatch.wages.services import open_case
 from tests.console.conftest import signed_in
 from tests.console.helpers import console_post, make_agent
+from tests.factories import commit
 from tests.helpers import text_in
-from tests.matching.conftest import commit
 from tests.wages.conftest import NOW, TOMORROW, match_job_rows, placement
 from tests.wages.test_case_pages import page
 

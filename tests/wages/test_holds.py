@@ -21,7 +21,7 @@ from dispatch.models import (
 from dispatch.wages.services import open_case
 from tests.console.conftest import signed_in
 from tests.console.helpers import console_post, make_agent
-from tests.matching.conftest import commit
+from tests.factories import commit
 from tests.wages.conftest import NOW, audit_actions, match_job_rows, placement
 from tests.wages.test_case_pages import held_job, page
 

@@ -22,8 +22,8 @@ from dispatch.models import (
 from dispatch.phones import display
 from dispatch.wages.services import open_case
 from tests.console.helpers import make_agent
+from tests.factories import commit
 from tests.helpers import run_jobs, text_in
-from tests.matching.conftest import commit
 from tests.wages.conftest import NOW, TOMORROW, audit_actions, match_job_rows, offers_of, placement
 
 

@@ -20,9 +20,9 @@ from dispatch.models import (
     WorkerStatus,
 )
 from tests.console.helpers import console_post
-from tests.console.jobs.conftest import NOW, TOMORROW, audit_of, fresh, matched, offers_of
-from tests.helpers import outbound_to, run_jobs, text_in
-from tests.matching.conftest import Market, commit
+from tests.console.jobs.conftest import audit_of, matched
+from tests.factories import NOW, TOMORROW, Market, commit
+from tests.helpers import fresh, offers_of, outbound_to, run_jobs, text_in
 
 
 def act(client, job, action: str, **data):

@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 from dispatch.console.agents import create_agent
 from dispatch.models import AuditEvent, Job, Message, Offer, OfferStatus
 from tests.console.helpers import PASSWORD, csrf_token, sign_in
-from tests.console.jobs.conftest import TOMORROW
-from tests.matching.conftest import Market
+from tests.factories import TOMORROW, Market
 
 AGENTS = 4
 

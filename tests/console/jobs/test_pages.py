@@ -8,9 +8,9 @@ import re
 from dispatch.models import JobStatus, OfferStatus, Ticket, TicketKind
 from dispatch.phones import display
 from tests.console.helpers import console_post, make_agent, sign_in
-from tests.console.jobs.conftest import fresh, matched, offers_of
-from tests.helpers import run_jobs, text_in
-from tests.matching.conftest import Market, commit
+from tests.console.jobs.conftest import matched
+from tests.factories import Market, commit
+from tests.helpers import fresh, offers_of, run_jobs, text_in
 
 
 def switch_to_english(client) -> None:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from dispatch.models import Employer, Job, Worker, WorkerStatus, WorkerTrade
-from tests.matching.conftest import Market
+from tests.factories import Market
 
 
 class People:

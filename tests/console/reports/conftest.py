@@ -1,6 +1,6 @@
-"""Reports fixtures: a frozen clock in week 49 of 2026, and a small hand-built after-life of jobs in two
-towns (Taixi street LZ-TX with its village station LZ-TX-WYM, and Dongjie street LZ-DJ) over weeks 48
-and 49, with every figure worked out by hand in `Figures` below.
+"""Reports fixtures: every test on the shared frozen clock, started in week 49 of 2026, and a small
+hand-built after-life of jobs in two towns (Taixi street LZ-TX with its village station LZ-TX-WYM, and
+Dongjie street LZ-DJ) over weeks 48 and 49, with every figure worked out by hand in `Figures` below.
 
 Week 48 is Mon 23 Nov - Sun 29 Nov 2026, week 49 Mon 30 Nov - Sun 6 Dec, both in Asia/Shanghai.
 """
@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pytest
-import time_machine
 
 from dispatch.models import (
     EnrolmentStatus,
@@ -29,7 +28,7 @@ from dispatch.models import (
     WageCaseStatus,
     Worker,
 )
-from tests.matching.conftest import SHANGHAI, Market, commit
+from tests.factories import SHANGHAI, Market, commit
 
 NOW = datetime(2026, 12, 3, 10, 0, tzinfo=SHANGHAI)  # Thursday of week 49
 
@@ -38,15 +37,14 @@ def local(month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
 @pytest.fixture
-def market(session, seeded) -> Market:
-    return Market(session)
+def clock_start() -> datetime:
+    return NOW
+
+
+@pytest.fixture(autouse=True)
+def on_the_clock(clock) -> None:
+    """Every test here runs on the market's frozen clock."""
 
 
 @dataclass

@@ -12,7 +12,7 @@ from tests.console.conftest import signed_in
 from tests.console.helpers import console_post, make_agent
 from tests.console.reports.conftest import local
 from tests.console.reports.helpers import ZERO, bars, csv_table, week_table
-from tests.matching.conftest import commit
+from tests.factories import commit
 
 W48, W49 = "2026-W48", "2026-W49"
 TWO_WEEKS = "/console/reports/weekly.csv?week=2026-W49&weeks=2"

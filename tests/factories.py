@@ -1,5 +1,10 @@
-"""Fixtures for matching: a small market on the seeded sites and trades (the committed runtime for
-the concurrency tests is the project-wide `committed` fixture)."""
+"""Builders for the rows tests arrange: employers, workers and jobs on the seeded sites and trades, made
+in the test's session (flushed, not committed), with the defaults most tests want and arguments for the
+rest. tests/conftest.py's shared `market` fixture is a Market, and its `clock` starts at NOW.
+
+Plain functions and one small class rather than factory_boy: every row needs the seeded sites and
+trades looked up by code and a session chosen per test, which a builder bound to that session says in
+fewer words than factory classes would."""
 
 from __future__ import annotations
 
@@ -8,7 +13,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,8 +32,13 @@ from dispatch.models import (
 )
 from dispatch.queue import relay
 from dispatch.runtime import Runtime
+from tests.helpers import fresh, offers_of, run_jobs
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Where the shared `clock` starts unless a directory says otherwise: a Tuesday morning in the market.
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI)
+TOMORROW = date(2026, 12, 2)  # the market's day after NOW
+
 _phones = itertools.count(1)
 
 
@@ -142,16 +151,16 @@ def tomorrow() -> date:
     return today() + timedelta(days=1)
 
 
-@pytest.fixture
-def market(session: Session, seeded: dict[str, int]) -> Market:
-    return Market(session)
-
-
 def commit(runtime: Runtime, session: Session) -> None:
     """Commit what a test arranged and relay its outbox rows, as a request's transaction would."""
     session.commit()
     relay(runtime)
 
 
-def bodies(messages: list[Any]) -> list[str]:
-    return [message.body for message in messages]
+def offered(runtime: Runtime, session: Session, market: Market, *workers: Worker, **job_options: Any) -> Job:
+    """A job (tomorrow unless said) whose first wave went, by the real RQ job, to exactly these workers."""
+    job = market.job(**job_options)
+    commit(runtime, session)
+    run_jobs(runtime)
+    assert {offer.worker_id for offer in offers_of(session, job)} == {worker.id for worker in workers}
+    return fresh(session, job)
