@@ -1,4 +1,13 @@
-"""The routing tests build their market with the matching and follow-up fixtures."""
+"""The routing tests' story starts, like the follow-ups', on the eve of the job's day: a place taken
+then is followed up the morning after the work."""
 
-from tests.followup.conftest import clock  # noqa: F401  (pytest fixtures)
-from tests.matching.conftest import market  # noqa: F401
+from datetime import datetime
+
+import pytest
+
+from tests.followup.conftest import EVE
+
+
+@pytest.fixture
+def clock_start() -> datetime:
+    return EVE

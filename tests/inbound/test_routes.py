@@ -16,9 +16,9 @@ from dispatch.inbound.routes import ROUTES
 from dispatch.models import Contact, Job, Message, Offer, OfferStatus, QuestionKind, Worker
 from dispatch.sms.parser import parse
 from dispatch.sms.services import store_inbound
+from tests.factories import Market, commit
 from tests.followup.conftest import DAY, at, place, run_follow_ups
 from tests.helpers import inbound_params, run_jobs
-from tests.matching.conftest import Market, commit
 
 ROW_NAMES = [row.name for row in ROUTES]
 
