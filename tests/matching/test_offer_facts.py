@@ -3,14 +3,17 @@ uninsured, the employer told): one query finds it, and the database refuses what
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from dispatch.clock import utcnow
+from dispatch.matching import employer, rescue, services
 from dispatch.models import Job, Offer, OfferStatus, Trade
 from tests.helpers import last_reply, outbound_to, run_jobs, text_in
 from tests.matching.conftest import SHANGHAI, Market, commit
@@ -20,7 +23,7 @@ NOW = datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI)
 OFFER_LISTS = {"given_back", "late_cancelled", "uninsured", "employer_told"}
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def clock():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
@@ -77,7 +80,7 @@ def test_the_offer_keeps_when_the_employer_was_told_and_when_the_place_was_given
 
 
 def test_an_offer_the_insurer_would_not_cover_is_marked_until_the_worker_says_no(
-    runtime, session, market: Market, client
+    runtime, session, market: Market, client, clock
 ) -> None:
     nameless = market.worker(name="", trades=("porter",))
     job = offered(runtime, session, market, nameless, trade="porter")
@@ -115,3 +118,65 @@ def test_the_database_refuses_a_late_cancellation_of_a_place_never_given_back(
     session.add(offer)
     session.flush()  # given back, and late: allowed
     assert (offer.uninsured, offer.employer_told_at) == (False, None)
+
+
+def _waiting_on_a_lock(runtime, seconds: float = 30) -> bool:
+    """Whether another connection waits on a row lock (polled, on a connection of its own)."""
+    deadline = time.monotonic() + seconds
+    with runtime.db.engine.connect() as connection:
+        while time.monotonic() < deadline:
+            waiting = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ).scalar()
+            connection.commit()
+            if waiting:
+                return True
+            time.sleep(0.05)
+    return False
+
+
+@pytest.mark.committed
+def test_a_place_given_back_while_the_employer_hears_of_the_worker_is_told_to_the_employer(committed) -> None:
+    """The employer's notice (holding the job's row) marks the offer told while the worker's `取消` waits
+    for that row: the give-back reads the mark once it has the row, so the employer hears of both."""
+    runtime, _ = committed
+    settings = runtime.settings
+    with runtime.db.transaction() as session:
+        market = Market(session)
+        worker = market.worker(name="张三", trades=("porter",))
+        job = market.job(trade="porter")
+        outcome, offer = rescue.confirm_by_phone(session, settings, job.id, worker.id, utcnow())
+        assert outcome == services.Outcome.PLACED
+        offer_id, job_id, phone = offer.id, job.id, job.employer.phone
+
+    telling = runtime.db.sessionmaker()
+    results: list[object] = []
+
+    def give_back() -> None:
+        try:
+            with runtime.db.transaction() as session:
+                offer = session.get(Offer, offer_id)
+                results.append(services.give_back(session, settings, offer, None, utcnow()))
+        except BaseException as exc:  # reported by the assertion below
+            results.append(exc)
+
+    try:
+        assert employer.notify(telling, settings, job_id, utcnow()) == {"told": 1, "messages": 1}
+        thread = threading.Thread(target=give_back)
+        thread.start()
+        assert _waiting_on_a_lock(runtime)  # on the job's row, which the notice holds
+        telling.commit()
+    finally:
+        telling.close()
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+
+    assert results == [services.Outcome.GIVEN_BACK]
+    with runtime.db.transaction() as session:
+        assert [m.kind for m in outbound_to(session, phone)] == [
+            "placement.employer",
+            "match.cancel_employer",
+        ]
