@@ -23,7 +23,7 @@ def uninsured_offer(offer: Offer) -> bool:
 def closed_for_insurance(session: Session, job: Job, offer: Offer) -> bool:
     """An offer closed because the insurer would not cover the worker: once an agent has fixed their
     details, a yes to it may still take a place (the insurer is asked again) - unless the worker said
-    no to it since (`decline` takes it off the list), and never ahead of workers waiting on standby:
+    no to it since (`decline` clears `offer.uninsured`), and never ahead of workers waiting on standby:
     a place that reopens is theirs first, this worker hears 名额已满 and joins them."""
     if not uninsured_offer(offer):
         return False

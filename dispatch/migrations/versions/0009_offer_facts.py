@@ -131,7 +131,7 @@ def _copy_to_offers(bind: sa.Connection, jobs: list[tuple[int, dict[str, Any]]])
     this_offer = sa.and_(offer.c.id == sa.bindparam("offer"), offer.c.job_id == sa.bindparam("job"))
     # A place given back late was given back: both lists set given_back_at (before cancelled_late,
     # which the CHECK ties to it).
-    updates = [
+    updates: list[tuple[list[dict[str, int]], dict[str, Any]]] = [
         (pairs("given_back", "late_cancelled"), {"given_back_at": best_time}),
         (pairs("late_cancelled"), {"cancelled_late": sa.true()}),
         (pairs("uninsured"), {"uninsured": sa.true()}),
