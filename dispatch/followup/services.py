@@ -135,7 +135,7 @@ def _count_stars(session: Session, follow_up: FollowUp, stars: int) -> None:
             .values(rating_sum=Employer.rating_sum + stars, rating_count=Employer.rating_count + 1)
         )
     elif stars == 0:
-        if follow_up.offer_id in follow_up.job.matching.get("late_cancelled", []):
+        if follow_up.offer.cancelled_late:
             return  # gave the place back too late: that no-show is counted already (matching.give_back)
         statement = (
             update(Worker).where(Worker.id == follow_up.worker_id).values(no_shows=Worker.no_shows + 1)

@@ -34,20 +34,22 @@ def notify(session: Session, settings: Settings, job_id: int, now: datetime) -> 
     job = session.scalars(select(Job).where(Job.id == job_id).with_for_update(key_share=True)).first()
     if job is None:
         return {"missing": 1}
-    told = set(job.matching.get("employer_told", []))
-    placed = [
-        offer
-        for offer in session.scalars(
+    # Read after the job's lock: a notice that ran meanwhile has marked the offers it told of.
+    placed = list(
+        session.scalars(
             select(Offer)
-            .where(Offer.job_id == job.id, Offer.status == OfferStatus.ACCEPTED)
+            .where(
+                Offer.job_id == job.id,
+                Offer.status == OfferStatus.ACCEPTED,
+                Offer.employer_told_at.is_(None),
+            )
             .order_by(Offer.responded_at, Offer.id)
         )
-        if offer.id not in told
-    ]
-    matching = {key: value for key, value in job.matching.items() if key != "employer_notice_due"}
+    )
+    job.matching = {key: value for key, value in job.matching.items() if key != "employer_notice_due"}
     if not placed:
-        job.matching = matching
         return {"told": 0}
     messages = notices.tell_employer_placed(session, settings, job, [offer.worker for offer in placed], now)
-    job.matching = {**matching, "employer_told": sorted(told | {offer.id for offer in placed})}
+    for offer in placed:
+        offer.employer_told_at = now
     return {"told": len(placed), "messages": len(messages)}

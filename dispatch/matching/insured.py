@@ -15,21 +15,17 @@ from dispatch.models import Job, Message, Offer, OfferStatus
 from dispatch.settings import Settings
 
 
-def uninsured_offer(job: Job, offer: Offer) -> bool:
+def uninsured_offer(offer: Offer) -> bool:
     """The offer was closed because the insurer would not cover the worker (and not given back)."""
-    return (
-        offer.status == OfferStatus.CANCELLED
-        and offer.id in job.matching.get("uninsured", [])
-        and offer.id not in job.matching.get("given_back", [])
-    )
+    return offer.status == OfferStatus.CANCELLED and offer.uninsured and offer.given_back_at is None
 
 
 def closed_for_insurance(session: Session, job: Job, offer: Offer) -> bool:
     """An offer closed because the insurer would not cover the worker: once an agent has fixed their
     details, a yes to it may still take a place (the insurer is asked again) - unless the worker said
-    no to it since (`decline` takes it off the list), and never ahead of workers waiting on standby:
+    no to it since (`decline` clears `offer.uninsured`), and never ahead of workers waiting on standby:
     a place that reopens is theirs first, this worker hears 名额已满 and joins them."""
-    if not uninsured_offer(job, offer):
+    if not uninsured_offer(offer):
         return False
     waiting = select(Offer.id).where(Offer.job_id == job.id, Offer.status == OfferStatus.STANDBY).limit(1)
     return session.scalar(waiting) is None
@@ -45,9 +41,7 @@ def refuse(
     if offer.status in CLAIMABLE:
         offer.status = OfferStatus.CANCELLED
         offer.responded_at = now
-    uninsured = job.matching.get("uninsured", [])
-    if offer.id not in uninsured:
-        job.matching = {**job.matching, "uninsured": [*uninsured, offer.id]}
+    offer.uninsured = True
     session.flush()
     insurance.open_ticket(session, offer, reason, now, placed=False)
     maybe_next_wave(session, job)

@@ -300,9 +300,9 @@ def _may_take(worker: Worker, job: Job, offer: Offer, blocked: bool) -> bool:
     one closed when the job filled, while it is still full (名额已满, standby)."""
     if worker.status != WorkerStatus.ACTIVE or blocked:
         return False
-    if offer.status in CLAIMABLE or insured.uninsured_offer(job, offer):
+    if offer.status in CLAIMABLE or insured.uninsured_offer(offer):
         return True  # (an uninsured offer claims nothing while standby workers wait: 名额已满)
-    given_back = offer.id in job.matching.get("given_back", [])
+    given_back = offer.given_back_at is not None
     closed_by_filling = offer.status in (OfferStatus.CANCELLED, OfferStatus.LATE) and not given_back
     return closed_by_filling and job.status == JobStatus.FILLED
 
@@ -358,12 +358,11 @@ def decline(
             cancel=True,
         )
         return Outcome.NOT_HELD
-    uninsured = job.matching.get("uninsured", [])
-    if offer.id in uninsured and offer.status == OfferStatus.CANCELLED:
+    if offer.uninsured and offer.status == OfferStatus.CANCELLED:
         # Closed for want of insurance and now refused: a later yes to it must not take a place.
         offer.status = OfferStatus.DECLINED
         offer.responded_at = now
-        job.matching = {**job.matching, "uninsured": [i for i in uninsured if i != offer.id]}
+        offer.uninsured = False
         session.flush()
     if offer.status in (*OPEN_OFFER_STATUSES, OfferStatus.STANDBY, OfferStatus.EXPIRED, OfferStatus.LATE):
         offer.status = OfferStatus.DECLINED
@@ -391,6 +390,8 @@ def give_back(
         )
         return Outcome.NOT_HELD
     job = lock_job(session, job.id)  # before the offer's row, as everywhere
+    # The employer's notice may have gone out while we waited for the job's row (it holds that lock).
+    session.refresh(offer, ["employer_told_at"])
     session.execute(
         update(Job)
         .where(Job.id == job.id, Job.filled > 0)
@@ -400,13 +401,12 @@ def give_back(
     session.refresh(job)
     offer.status = OfferStatus.CANCELLED
     offer.responded_at = now
-    given_back = [*job.matching.get("given_back", []), offer.id]
-    job.matching = {**job.matching, "given_back": given_back}  # a later yes to it takes nothing
+    offer.given_back_at = now  # a later yes to it takes nothing
     if jobs.lets_down_days_ahead(settings, job, now):
         # Too late for the employer to find someone else in time: as bad as not coming at all (and
         # counted once: the employer's `0` in the follow-up adds nothing to it).
         worker.no_shows += 1
-        job.matching = {**job.matching, "late_cancelled": [*job.matching.get("late_cancelled", []), offer.id]}
+        offer.cancelled_late = True
     elif jobs.on_the_first_day(settings, job, now):
         pass  # the first day under way: whether they came is the employer's to say (`0` in the follow-up)
     else:
@@ -415,10 +415,9 @@ def give_back(
     if job.status == JobStatus.FILLED:
         job.status = JobStatus.OPEN
         job.filled_at = None
-    told = set(job.matching.get("employer_told", []))
     session.flush()
     notices.tell_worker(session, settings, inbound, worker, "match_cancel_ok", "match.cancel_ok", job, now)
-    if offer.id in told:  # the employer heard of this worker: they hear of the cancellation too
+    if offer.employer_told_at is not None:  # the employer heard of this worker: of the cancellation too
         language = notices.language_of(session, job.employer.phone)
         notices.tell_employer(
             session,

@@ -6,7 +6,21 @@ import enum
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint, text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.clock import utcnow
@@ -67,7 +81,9 @@ class Job(Base):
     status: Mapped[JobStatus] = mapped_column(str_enum(JobStatus), default=JobStatus.OPEN)
     source: Mapped[JobSource] = mapped_column(str_enum(JobSource))
     urgency: Mapped[int] = mapped_column(Integer, default=0)  # 0 normal; higher is more urgent
-    # Matching's progress: the last wave sent, and the state matching keeps between waves.
+    # Matching's progress: the last wave sent, and the state matching keeps between waves (the seed,
+    # each wave's radius and expiry, when the employer's notice is due). Facts about one offer are
+    # columns of Offer, not entries here.
     wave: Mapped[int] = mapped_column(Integer, default=0)
     matching: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -117,6 +133,8 @@ class Offer(Base):
             postgresql_where=text("status IN ('queued', 'sent')"),
             sqlite_where=text("status IN ('queued', 'sent')"),
         ),
+        # Only a place given back can have been given back too late (ck_offer_cancelled_late_given_back).
+        CheckConstraint("NOT cancelled_late OR given_back_at IS NOT NULL", name="cancelled_late_given_back"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -132,6 +150,21 @@ class Offer(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What happened to the offer besides its status (which a later answer overwrites). Written under
+    # the job's row lock, like the status.
+    # When the placed worker last gave the place back (`取消 123`): a later yes to it takes nothing. It
+    # stays set if an agent books the worker again by phone.
+    given_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Given back too late for the employer to find someone else: counted as a no-show then, so the
+    # employer's `0` in the follow-up does not count it twice.
+    cancelled_late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The insurer would not cover the worker on this high-risk job, so the offer was closed: once the
+    # worker's details are fixed a yes to it may still take a place (it counts only while the offer is
+    # cancelled and not given back); the worker's no to the closed offer clears it.
+    uninsured: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When the employer was texted this worker's name and number (one SMS or a summary): they hear of
+    # the worker giving the place back too, and are not told of the worker twice.
+    employer_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     job: Mapped[Job] = relationship(back_populates="offers")
     worker: Mapped[Worker] = relationship()

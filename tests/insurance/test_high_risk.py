@@ -203,7 +203,7 @@ def test_a_worker_who_said_no_after_the_refusal_cannot_take_the_place_later(
     text_in(client, f"2 {job.code}", sender=nameless.phone)
     [offer] = offers_of(session, job)
     assert offer.status == OfferStatus.DECLINED
-    assert offer.id not in fresh(session, job).matching["uninsured"]
+    assert not offer.uninsured
 
     session.get(Worker, nameless.id).name = "赵六"
     session.commit()
