@@ -15,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from dispatch.clock import utcnow
 from dispatch.matching import employer, rescue, services
 from dispatch.models import Job, Offer, OfferStatus, Trade
+from tests.factories import SHANGHAI, Market, commit
 from tests.helpers import last_reply, outbound_to, run_jobs, text_in
-from tests.matching.conftest import SHANGHAI, Market, commit
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI)
 # What job.matching held as offer id lists before migration 0009; it keeps only what is about the job.
