@@ -10,6 +10,7 @@ from dispatch.ivr.turn import DONE, INVALID, TIMEOUT, Step, Turn, after, entry_s
 from dispatch.ivr.workers import register_worker
 from dispatch.models import Site, Trade
 from dispatch.sms.registration import MAX_PAY, MIN_PAY
+from dispatch.tickets.summaries import Summary
 
 NAME_SECONDS = 10
 REQUIRED = ("trade", "site", "pay", "name_recording")
@@ -54,7 +55,9 @@ def answer_review(turn: Turn, digits: str) -> str:
     call = turn.call
     if digits == "1":
         if not services.can_text(call, turn.settings):
-            return to_agent(turn, "registration from a number we cannot text")
+            return to_agent(
+                turn, "registration from a number we cannot text", Summary.of("registration_cannot_text")
+            )
         register_worker(turn.session, turn.settings, call)
         call.step = "done"
         turn.say("reg_done")

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from dispatch.catalogue import trade_short_name
 from dispatch.clock import utcnow
-from dispatch.ivr import tickets
 from dispatch.models import (
     Call,
     CallOutcome,
@@ -30,6 +29,8 @@ from dispatch.models import (
 from dispatch.settings import Settings
 from dispatch.sms import registration
 from dispatch.sms.services import get_or_create_contact, queue_sms
+from dispatch.tickets.services import open_ticket
+from dispatch.tickets.summaries import Summary
 
 
 def register_worker(session: Session, settings: Settings, call: Call) -> Worker:
@@ -60,13 +61,13 @@ def register_worker(session: Session, settings: Settings, call: Call) -> Worker:
     conversation.answers = {"trade": [trade_id], "area": site_id, "pay": pay, "name": worker.name}
     conversation.updated_at = utcnow()
     call.worker_id, call.outcome = worker.id, CallOutcome.REGISTRATION
-    tickets.call_ticket(
+    open_ticket(
         session,
-        call,
         TicketKind.RECORDED_NAME,
-        3,
-        "type the name the worker spoke",
-        name_recording_url=answers.get("name_recording", ""),
+        call=call,
+        summary=Summary.of("recorded_name"),
+        text="type the name the worker spoke",
+        details={"name_recording_url": answers.get("name_recording", "")},
     )
     trade, site = session.get(Trade, trade_id), session.get(Site, site_id)
     queue_sms(

@@ -22,9 +22,9 @@ from dispatch.sms.services import (
     get_or_create_contact,
     mark_opted_in,
     mark_opted_out,
-    open_ticket,
     reply,
 )
+from dispatch.tickets.services import open_ticket
 
 log = logging.getLogger(__name__)
 HANDLE_ATTEMPTS = 2
@@ -60,7 +60,7 @@ def handle_stored_inbound(session: Session, settings: Settings, message: Message
         break
     message.status = MessageStatus.UNPARSED
     message.error_message = "handling failed"
-    open_ticket(session, message, TicketKind.FAILED_SMS)
+    open_ticket(session, TicketKind.FAILED_SMS, message=message)
 
 
 def handle_inbound(session: Session, settings: Settings, message: Message) -> None:
@@ -171,5 +171,5 @@ def _worker_command(
 def _not_understood(session: Session, settings: Settings, message: Message) -> None:
     """Never dropped: the message waits on the agents' queue, and the sender gets the help hint."""
     message.status = MessageStatus.UNPARSED
-    open_ticket(session, message, TicketKind.UNPARSED_SMS)
+    open_ticket(session, TicketKind.UNPARSED_SMS, message=message)
     reply(session, settings, message, "not_understood", "not_understood")
