@@ -13,6 +13,7 @@ from typing import Any
 
 from dispatch.console.i18n import current_language, money, translate, translate_or
 from dispatch.models import Ticket
+from dispatch.phones import display
 from dispatch.tickets.summaries import Summary, from_details, stored
 
 
@@ -34,6 +35,7 @@ WORDED_FIELDS: dict[str, Callable[[Any, str], str]] = {
     "queue_result": _coded("tickets.queue_result."),
     "missing": _listed,
     "owed": lambda value, language: money(value, language),
+    "phone": lambda value, language: display(str(value)),
 }
 
 
