@@ -61,16 +61,18 @@ def collected(db: Session, ticket: Ticket) -> list[tuple[str, Any]]:
     details = ticket.details or {}
     answers = details.get("answers") or details.get("readable") or {}
     language = current_language()
-    shown = []
+    shown: list[tuple[str, Any]] = []
     for key, value in answers.items():
-        model = {"trade": Trade, "site": Site}.get(key)
-        named = (
-            db.get(model, int(value))
-            if model is not None and str(value).isdigit() and len(str(value)) < 10
-            else None
-        )
+        named = _named(db, key, value)
         shown.append((key, named.name(language) if named is not None else value))
     return shown
+
+
+def _named(db: Session, key: str, value: Any) -> Site | Trade | None:
+    """The trade or the site an answer holds the id of (None for any other answer)."""
+    if key not in ("trade", "site") or not str(value).isdigit() or len(str(value)) >= 10:
+        return None
+    return db.get(Trade, int(value)) if key == "trade" else db.get(Site, int(value))
 
 
 def may_work(agent: Agent, ticket: Ticket) -> bool:
