@@ -48,7 +48,7 @@ from dispatch.models import (
     TicketKind,
 )
 from dispatch.phones import try_e164
-from dispatch.sms.services import open_ticket
+from dispatch.tickets.services import open_ticket
 from dispatch.twilio_auth import public_url
 from dispatch.wages.services import open_case
 from tests.console.conftest import signed_in
@@ -192,7 +192,7 @@ def world(runtime, session, seeded, client) -> Iterator[World]:
                 )
                 session.add(inbound)
                 session.flush()
-                open_ticket(session, inbound, TicketKind.UNPARSED_SMS)
+                open_ticket(session, TicketKind.UNPARSED_SMS, message=inbound)
                 session.commit()
             else:
                 form = {"CallSid": f"CA{next(_sids):032x}", "From": number, "RecordingUrl": RECORDING}

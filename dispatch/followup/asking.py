@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, aliased
 
 from dispatch.db import savepoint
 from dispatch.followup import placements, texts
-from dispatch.jobs.tickets import open_job_ticket
 from dispatch.models import (
     OPEN_OFFER_STATUSES,
     Contact,
@@ -35,6 +34,8 @@ from dispatch.models import (
 )
 from dispatch.queue import defer
 from dispatch.settings import Settings
+from dispatch.tickets.services import open_ticket
+from dispatch.tickets.summaries import Summary
 
 log = logging.getLogger(__name__)
 CALL_FOLLOW_UP = "dispatch.voice.tasks.call_follow_up"  # the keypad call (dispatch.voice)
@@ -209,12 +210,17 @@ def _hand_over(session: Session, follow_up: FollowUp, now: datetime, reason: str
     worker_side = follow_up.party == FollowUpParty.WORKER
     person = follow_up.worker if worker_side else follow_up.employer
     why = "unanswered" if reason == UNANSWERED_REASON else "cannot be texted (opted out or undeliverable)"
-    ticket = open_job_ticket(
+    ticket = open_ticket(
         session,
         TicketKind.FOLLOW_UP,
-        job,
-        priority=3,
-        summary=f"{job.code} #{follow_up.seq}: follow-up of the {follow_up.party.value} "
+        job=job,
+        summary=Summary.of(
+            f"follow_up_{follow_up.party.value}_{reason}",
+            code=job.code,
+            seq=follow_up.seq,
+            name=person.name or person.phone,
+        ),
+        text=f"{job.code} #{follow_up.seq}: follow-up of the {follow_up.party.value} "
         f"{person.name or person.phone} {why}",
         details={
             "follow_up_id": follow_up.id,

@@ -10,7 +10,8 @@ from dispatch.inbound.routes import route
 from dispatch.models import Message, MessageStatus, TicketKind, WorkerStatus
 from dispatch.settings import Settings
 from dispatch.sms.parser import Command, CommandKind, parse
-from dispatch.sms.services import get_or_create_contact, open_ticket
+from dispatch.sms.services import get_or_create_contact
+from dispatch.tickets.services import open_ticket
 
 
 def handle_inbound(
@@ -53,4 +54,4 @@ def hand_failed_to_agent(session: Session, message: Message) -> None:
     """A message whose handling failed: kept, and put on the agents' queue."""
     message.status = MessageStatus.UNPARSED
     message.error_message = "handling failed"
-    open_ticket(session, message, TicketKind.FAILED_SMS)
+    open_ticket(session, TicketKind.FAILED_SMS, message=message)

@@ -34,7 +34,8 @@ from dispatch.models import Message, MessageStatus, QuestionKind, TicketKind
 from dispatch.settings import Settings
 from dispatch.sms import registration
 from dispatch.sms.parser import Command, CommandKind
-from dispatch.sms.services import open_ticket, reply
+from dispatch.sms.services import reply
+from dispatch.tickets.services import open_ticket
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ def dialogue_answer(inbound: Inbound) -> bool:
 def to_agent(inbound: Inbound) -> None:
     """Never dropped: the message waits on the agents' queue, and the sender gets the help hint."""
     inbound.message.status = MessageStatus.UNPARSED
-    open_ticket(inbound.session, inbound.message, TicketKind.UNPARSED_SMS)
+    open_ticket(inbound.session, TicketKind.UNPARSED_SMS, message=inbound.message)
     reply(inbound.session, inbound.settings, inbound.message, "not_understood", "not_understood")
 
 

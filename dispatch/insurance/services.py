@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.insurance.providers import EnrolmentRefused, get_insurer
-from dispatch.jobs.tickets import has_open_ticket, open_job_ticket
 from dispatch.models import (
     EnrolmentStatus,
     InsuranceEnrolment,
@@ -30,12 +29,10 @@ from dispatch.models import (
     Worker,
 )
 from dispatch.settings import Settings
+from dispatch.tickets import services as tickets
+from dispatch.tickets.summaries import Summary
 
 log = logging.getLogger(__name__)
-
-# A high-risk job waits on the fix (no place until then); any other placement goes ahead insured or not.
-HIGH_RISK_PRIORITY = 2
-OTHER_PRIORITY = 4
 
 
 def _local(settings: Settings, moment: datetime) -> datetime:
@@ -168,15 +165,21 @@ def open_ticket(session: Session, offer: Offer, reason: str, now: datetime, plac
     """An INSURANCE ticket asking an agent to fix the worker's details, once per worker and job.
     `placed`: the worker holds the place uninsured (low priority) or, high-risk, was not placed."""
     job, worker = offer.job, offer.worker
-    if has_open_ticket(session, TicketKind.INSURANCE, job, worker):
+    if tickets.has_open_ticket(session, TicketKind.INSURANCE, job, worker):
         return None
     what = "placed without day insurance" if placed else "not placed: the trade needs day insurance"
-    ticket = open_job_ticket(
+    # A high-risk job waits on the fix (no place until then); any other placement goes ahead uninsured,
+    # which is less urgent (dispatch/tickets/kinds.py).
+    ticket = tickets.open_ticket(
         session,
         TicketKind.INSURANCE,
-        job,
-        priority=OTHER_PRIORITY if placed else HIGH_RISK_PRIORITY,
-        summary=f"{job.code}: {worker.name or worker.phone} {what} ({reason}); "
+        job=job,
+        summary=Summary.of(
+            "insurance_placed" if placed else "insurance_not_placed",
+            code=job.code,
+            name=worker.name or worker.phone,
+        ),
+        text=f"{job.code}: {worker.name or worker.phone} {what} ({reason}); "
         "fix the worker's details (real name)" + ("" if placed else ", then book by phone"),
         details={
             "reason": reason,

@@ -13,6 +13,8 @@ from dispatch.ivr import services, tickets
 from dispatch.ivr.turn import DONE, INVALID, Step, Turn
 from dispatch.models import CallOutcome, TicketKind
 from dispatch.settings import parse_quiet_hours
+from dispatch.tickets.services import open_ticket
+from dispatch.tickets.summaries import Summary
 
 log = logging.getLogger(__name__)
 VOICEMAIL_SECONDS = 120  # Twilio transcribes recordings of up to two minutes
@@ -24,12 +26,14 @@ NO_TRANSCRIPTION = "none: Twilio transcribes English only; listen to the recordi
 QUEUE_FAILURES = frozenset({"queue-full", "error", "system-error", "leave"})
 
 
-def to_agent(turn: Turn, reason: str) -> str:
-    """Put the caller in the agents' queue, or, outside opening hours, take a voicemail."""
+def to_agent(turn: Turn, reason: str, summary: Summary) -> str:
+    """Put the caller in the agents' queue, or, outside opening hours, take a voicemail. `reason` is
+    the plain words kept with the ticket, `summary` what the agent reads."""
     if not services.agents_available(turn.settings):
-        return voicemail(turn, reason)
+        return voicemail(turn, reason, summary)
     call = turn.call
-    tickets.call_ticket(turn.session, call, TicketKind.AGENT_CALL, 2, reason, reason=reason)
+    details = {"reason": reason}
+    open_ticket(turn.session, TicketKind.AGENT_CALL, call=call, summary=summary, text=reason, details=details)
     call.outcome, call.step, call.retries = CallOutcome.AGENT, "queue_result", 0
     turn.say("to_agent")
     turn.response.enqueue(
@@ -43,13 +47,13 @@ def to_agent(turn: Turn, reason: str) -> str:
     return DONE
 
 
-def voicemail(turn: Turn, reason: str, busy: bool = False) -> str:
+def voicemail(turn: Turn, reason: str, summary: Summary, busy: bool = False) -> str:
     """A voicemail, outside opening hours or when the queue failed. Twilio transcribes English only: an
     English voicemail asks for a transcription; for any other the ticket says there will be none."""
     call = turn.call
     english = call.language == "en"
     details = {"reason": reason} | ({} if english else {"transcription": NO_TRANSCRIPTION})
-    tickets.call_ticket(turn.session, call, TicketKind.VOICEMAIL, 2, reason, **details)
+    open_ticket(turn.session, TicketKind.VOICEMAIL, call=call, summary=summary, text=reason, details=details)
     call.outcome, call.step, call.retries = CallOutcome.VOICEMAIL, "voicemail", 0
     start, end = parse_quiet_hours(turn.settings.OPENING_HOURS) or (None, None)  # same HH:MM-HH:MM shape
     turn.say("voicemail", start=start, end=end, busy=busy)
@@ -92,7 +96,7 @@ def queue_time(form: Mapping[str, str]) -> int:
 
 
 def _ask_voicemail(turn: Turn, retry: str) -> None:
-    voicemail(turn, "voicemail asked again")
+    voicemail(turn, "voicemail asked again", Summary.of("voicemail_asked_again"))
 
 
 def _answer_voicemail(turn: Turn, digits: str) -> str:
@@ -103,16 +107,18 @@ def _answer_voicemail(turn: Turn, digits: str) -> str:
 
 
 def _ask_queue_result(turn: Turn, retry: str) -> None:
-    to_agent(turn, "queue asked again")
+    to_agent(turn, "queue asked again", Summary.of("agent_asked_again"))
 
 
 def _answer_queue_result(turn: Turn, digits: str) -> str:
     """The caller left the queue: answered and done, hung up, or the queue failed them."""
     result = (turn.form.get("QueueResult") or "").strip()[:32]
-    ticket = tickets.call_ticket(turn.session, turn.call, TicketKind.AGENT_CALL, 2, "", queue_result=result)
+    details = {"queue_result": result}
+    ticket = open_ticket(turn.session, TicketKind.AGENT_CALL, call=turn.call, details=details)
     if result in QUEUE_FAILURES:
         log.warning("call %s: agent queue failed (%s); taking a voicemail", turn.call.call_sid, result)
-        return voicemail(turn, f"agent queue {result}; ticket {ticket.id}", busy=True)
+        failed = Summary.of("agent_queue_failed", queue_result=result, ticket=ticket.id)
+        return voicemail(turn, f"agent queue {result}; ticket {ticket.id}", failed, busy=True)
     if not result:
         return INVALID
     turn.response.hangup()

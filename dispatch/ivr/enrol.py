@@ -9,6 +9,7 @@ from dispatch.ivr.choices import ask_trade, spoken_trade
 from dispatch.ivr.turn import DONE, INVALID, TIMEOUT, Step, Turn, after, entry_step
 from dispatch.ivr.workers import register_worker
 from dispatch.models import Site, Trade
+from dispatch.tickets.summaries import Summary
 from dispatch.workers import limits
 
 NAME_SECONDS = 10
@@ -54,7 +55,9 @@ def answer_review(turn: Turn, digits: str) -> str:
     call = turn.call
     if digits == "1":
         if not services.can_text(call, turn.settings):
-            return to_agent(turn, "registration from a number we cannot text")
+            return to_agent(
+                turn, "registration from a number we cannot text", Summary.of("registration_cannot_text")
+            )
         register_worker(turn.session, turn.settings, call)
         call.step = "done"
         turn.say("reg_done")

@@ -20,6 +20,7 @@ from dispatch.ivr.agent import to_agent
 from dispatch.ivr.turn import DONE, INVALID, PAST, TIMEOUT, Step, Turn
 from dispatch.models import Call, Contact
 from dispatch.settings import Settings
+from dispatch.tickets.summaries import Summary
 
 log = logging.getLogger(__name__)
 MAX_RETRIES = 2  # a timeout or a wrong key re-prompts twice; the third goes to an agent
@@ -88,7 +89,9 @@ def _retry(turn: Turn, step: str, reason: str) -> None:
     call.retries += 1
     if call.retries > MAX_RETRIES:
         what = {TIMEOUT: "no answer", PAST: "a start time already past"}.get(reason, "wrong keys")
-        to_agent(turn, f"{what} {call.retries} times at {call.flow}/{step}")
+        key = {TIMEOUT: "no_answer_at_step", PAST: "past_time_at_step"}.get(reason, "wrong_keys_at_step")
+        summary = Summary.of(key, count=call.retries, flow=call.flow, step=step)
+        to_agent(turn, f"{what} {call.retries} times at {call.flow}/{step}", summary)
         return
     STEPS[step].ask(turn, reason)
 
@@ -109,7 +112,7 @@ def rescue(session: Session, settings: Settings, form: Mapping[str, str], base_u
     call.turn += 1
     turn = Turn(session, settings, call, base_url, form)
     turn.say("sorry")
-    to_agent(turn, f"the voice menu failed at {step}")
+    to_agent(turn, f"the voice menu failed at {step}", Summary.of("menu_failed", step=step))
     return _remember(turn, f"{step}:failed")
 
 

@@ -14,6 +14,7 @@ from dispatch.ivr.turn import DONE, INVALID, PAST, TIMEOUT, Step, Turn, after, e
 from dispatch.jobs.services import JobRequestError
 from dispatch.models import EmployerStatus, JobStatus, Site, Trade
 from dispatch.sms.registration import MAX_PAY, MIN_PAY
+from dispatch.tickets.summaries import Summary
 
 log = logging.getLogger(__name__)
 MAX_DAYS_AHEAD = 90  # an 8-digit date further out than this is a typing slip
@@ -146,15 +147,19 @@ def _confirm(turn: Turn) -> str:
         STEPS[step].ask(turn, PAST)
         return DONE
     if not services.can_text(call, turn.settings):
-        return to_agent(turn, "job request from a number we cannot text or call back")
+        return to_agent(
+            turn,
+            "job request from a number we cannot text or call back",
+            Summary.of("job_request_cannot_text"),
+        )
     employer = services.employer_for(turn.session, call.phone)
     if employer is not None and employer.status == EmployerStatus.BLOCKED:
-        return to_agent(turn, "job request from a blocked employer")
+        return to_agent(turn, "job request from a blocked employer", Summary.of("job_request_blocked_caller"))
     try:
         job = services.post_job(turn.session, turn.settings, call)
     except JobRequestError as exc:
         log.warning("call %s: job request refused: %s", call.call_sid, exc)
-        return to_agent(turn, f"job request refused: {exc}")
+        return to_agent(turn, f"job request refused: {exc}", Summary.of("job_request_refused"))
     call.step = "done"
     turn.say("job_done", code=job.code, held=job.status == JobStatus.HELD)
     turn.response.hangup()

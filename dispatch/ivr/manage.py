@@ -17,6 +17,7 @@ from dispatch.jobs.services import cancel_job
 from dispatch.models import ACTIVE_JOB_STATUSES, Call, CallOutcome, Job
 from dispatch.settings import Settings
 from dispatch.sms.services import get_or_create_contact, queue_sms
+from dispatch.tickets.summaries import Summary
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,9 @@ def answer_jobs(turn: Turn, digits: str) -> str:
     if digits == "*":
         return back_to_menu(turn)
     if digits == "0":
-        return to_agent(turn, "employer asked for an agent about their jobs")
+        return to_agent(
+            turn, "employer asked for an agent about their jobs", Summary.of("agent_asked_about_jobs")
+        )
     if digits == "9":
         return "jobs"
     return INVALID if digits else TIMEOUT

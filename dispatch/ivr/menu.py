@@ -6,6 +6,7 @@ from dispatch.ivr import prompts, services
 from dispatch.ivr.agent import to_agent
 from dispatch.ivr.turn import DONE, INVALID, TIMEOUT, Step, Turn
 from dispatch.models import Employer
+from dispatch.tickets.summaries import Summary
 
 # Keys that start a flow, and the flow's first step.
 FLOWS = {"1": ("job", "trade"), "2": ("register", "trade"), "3": ("manage", "jobs")}
@@ -37,7 +38,7 @@ def answer(turn: Turn, digits: str) -> str:
         call.answers = {}
         return first
     if digits == "0":
-        return to_agent(turn, "caller asked for an agent")
+        return to_agent(turn, "caller asked for an agent", Summary.of("agent_asked"))
     if digits == "9":
         return "menu"
     if digits == "*":

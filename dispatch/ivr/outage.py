@@ -19,6 +19,8 @@ from dispatch.models import CallOutcome, TicketKind
 from dispatch.runtime import Runtime
 from dispatch.settings import Settings
 from dispatch.spool.store import SpooledRequest
+from dispatch.tickets.services import open_ticket
+from dispatch.tickets.summaries import Summary
 
 # Kinds of spooled request left by the voice webhooks.
 OUTAGE_CALL, OUTAGE_VOICEMAIL = "ivr.outage_call", "ivr.outage_voicemail"
@@ -62,7 +64,10 @@ def record_outage_call(session: Session, settings: Settings, form: Mapping[str, 
     if call.outcome in (None, CallOutcome.CALL_BACK):
         call.outcome, call.step = CallOutcome.VOICEMAIL, "voicemail"
     details = {"reason": "outage", "transcription": NO_TRANSCRIPTION}
-    tickets.call_ticket(session, call, TicketKind.VOICEMAIL, 2, OUTAGE_SUMMARY, **details)
+    summary = Summary.of("outage_voicemail")
+    open_ticket(
+        session, TicketKind.VOICEMAIL, call=call, summary=summary, text=OUTAGE_SUMMARY, details=details
+    )
 
 
 def record_outage_voicemail(session: Session, settings: Settings, form: Mapping[str, str]) -> None:

@@ -1,6 +1,7 @@
-"""The tickets a call leaves for the agents, and what happens when a call ends or a recording arrives.
+"""What a call leaves for the agents when it ends part-way, and where a late recording goes.
 
-Plain functions that take a session; they flush, never commit.
+Tickets themselves are made by dispatch.tickets.services.open_ticket (one per call and kind, with
+what the call had collected). Plain functions that take a session; they flush, never commit.
 """
 
 from __future__ import annotations
@@ -13,53 +14,13 @@ from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
 from dispatch.ivr.turn import recording_url
-from dispatch.models import Call, CallOutcome, Job, Site, Ticket, TicketKind, Trade
+from dispatch.models import Call, CallOutcome, Job, Ticket, TicketKind
+from dispatch.tickets.services import open_ticket
+from dispatch.tickets.summaries import Summary
 
 # Outcomes after which nothing is left for an agent to pick up from a hang-up.
 SETTLED = frozenset({CallOutcome.JOB, CallOutcome.REGISTRATION, CallOutcome.AGENT, CallOutcome.VOICEMAIL})
 INTAKE_FLOWS = frozenset({"job", "register"})
-
-
-def call_ticket(
-    session: Session, call: Call, kind: TicketKind, priority: int, summary: str, **details: Any
-) -> Ticket:
-    """The call's ticket of this kind, made once (a repeated webhook adds to it instead)."""
-    ticket = session.scalar(select(Ticket).where(Ticket.call_sid == call.call_sid, Ticket.kind == kind))
-    if ticket is None:
-        site_id = call.answers.get("site")
-        ticket = Ticket(
-            kind=kind,
-            priority=priority,
-            phone=call.phone,
-            call_sid=call.call_sid,
-            employer_id=call.employer_id,
-            worker_id=call.worker_id,
-            job_id=call.job_id,
-            site_id=int(site_id) if site_id else None,
-            summary=summary,
-            details={},
-        )
-        session.add(ticket)
-    ticket.details = {**ticket.details, **collected(session, call), **details}
-    session.flush()
-    return ticket
-
-
-def collected(session: Session, call: Call) -> dict[str, Any]:
-    """What the IVR had collected, raw and in words, for the agent who picks the ticket up."""
-    answers = {key: value for key, value in call.answers.items() if not key.startswith("_")}
-    readable: dict[str, Any] = dict(answers)
-    if "trade" in answers and (trade := session.get(Trade, int(answers["trade"]))) is not None:
-        readable["trade"] = trade.name_zh
-    if "site" in answers and (site := session.get(Site, int(answers["site"]))) is not None:
-        readable["site"] = site.name_zh
-    return {
-        "flow": call.flow,
-        "step": call.step,
-        "language": call.language,
-        "answers": answers,
-        "readable": readable,
-    }
 
 
 def finish_call(session: Session, call: Call, status: str) -> Ticket | None:
@@ -73,8 +34,13 @@ def finish_call(session: Session, call: Call, status: str) -> Ticket | None:
     if not part_way and call.outcome is not None:
         return None  # heard or cancelled their jobs: nothing was left unfinished
     call.outcome = CallOutcome.CALL_BACK
-    summary = f"hung up during {call.flow} at {call.step}" if part_way else "hung up at the menu"
-    return call_ticket(session, call, TicketKind.CALL_BACK, 2 if part_way else 4, summary, call_status=status)
+    if part_way:
+        text = f"hung up during {call.flow} at {call.step}"
+        summary = Summary.of("call_back_part_way", flow=call.flow, step=call.step)
+    else:
+        text, summary = "hung up at the menu", Summary.of("call_back_at_menu")
+    details = {"call_status": status}
+    return open_ticket(session, TicketKind.CALL_BACK, call=call, summary=summary, text=text, details=details)
 
 
 def attach_recording(session: Session, call: Call, purpose: str, form: Mapping[str, str]) -> None:

@@ -11,10 +11,20 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from dispatch.catalogue import trade_short_name
-from dispatch.ivr import tickets
-from dispatch.models import Call, CallOutcome, RegisteredVia, Site, Ticket, TicketKind, Trade, Worker
+from dispatch.models import (
+    Call,
+    CallOutcome,
+    RegisteredVia,
+    Site,
+    Ticket,
+    TicketKind,
+    Trade,
+    Worker,
+)
 from dispatch.settings import Settings
 from dispatch.sms.services import queue_sms
+from dispatch.tickets.services import open_ticket
+from dispatch.tickets.summaries import Summary
 from dispatch.workers import consent
 from dispatch.workers import services as workers
 from dispatch.workers.services import Skill, WorkerDetails
@@ -35,13 +45,13 @@ def register_worker(session: Session, settings: Settings, call: Call) -> Worker:
     # A new worker has what was keyed at once; an existing one changes only when they confirm.
     worker = consent.register_pending(session, details, RegisteredVia.IVR)
     call.worker_id, call.outcome = worker.id, CallOutcome.REGISTRATION
-    tickets.call_ticket(
+    open_ticket(
         session,
-        call,
         TicketKind.RECORDED_NAME,
-        3,
-        "type the name the worker spoke",
-        name_recording_url=answers.get("name_recording", ""),
+        call=call,
+        summary=Summary.of("recorded_name"),
+        text="type the name the worker spoke",
+        details={"name_recording_url": answers.get("name_recording", "")},
     )
     trade, site = session.get(Trade, trade_id), session.get(Site, site_id)
     queue_sms(

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from dispatch.clock import utcnow
-from dispatch.jobs.tickets import open_job_ticket
 from dispatch.models import (
     OPEN_WAGE_CASE_STATUSES,
     Job,
@@ -25,10 +24,8 @@ from dispatch.models import (
     WageCase,
 )
 from dispatch.settings import Settings
-
-HELD_TICKET_PRIORITY = 2
-# A held job starting today expires unseen (dispatch.wages.holds) unless an agent looks before it starts.
-URGENT_HELD_TICKET_PRIORITY = 1
+from dispatch.tickets.services import open_ticket
+from dispatch.tickets.summaries import Summary
 
 
 def hold_job(
@@ -51,19 +48,22 @@ def hold_job(
     )
     who = job.employer.name or job.employer.phone
     today = now.astimezone(ZoneInfo(settings.MARKET_TIMEZONE)).date() if settings is not None else None
+    # A held job starting today expires unseen (dispatch.wages.holds) unless an agent looks before it starts.
     urgent = today is not None and job.work_date <= today
     why = f"open wage case(s) {', '.join(map(str, case_ids))}" if case_ids else "the employer is held"
-    return open_job_ticket(
+    reason = "wage_case" if case_ids else "employer_held"
+    return open_ticket(
         session,
         TicketKind.HELD_JOB,
-        job,
-        priority=URGENT_HELD_TICKET_PRIORITY if urgent else HELD_TICKET_PRIORITY,
-        summary=f"Job {job.code} of {who} held for review ({why}): no offer goes out until released",
+        job=job,
+        urgent=urgent,
+        summary=Summary.of(f"held_job_{reason}", code=job.code, employer=who),
+        text=f"Job {job.code} of {who} held for review ({why}): no offer goes out until released",
         details={
             # What the queue page words in the agent's language (console/tickets/summaries.py).
             "job_code": job.code,
             "employer": who,
-            "reason": "wage_case" if case_ids else "employer_held",
+            "reason": reason,
             "wage_case_ids": case_ids,
         },
         now=now,

@@ -39,7 +39,9 @@ from dispatch.models import (
 from dispatch.settings import Settings
 from dispatch.sms.parser import Command
 from dispatch.sms.registration import NO_WORDS, YES_WORDS
-from dispatch.sms.services import get_or_create_contact, open_ticket, reply
+from dispatch.sms.services import get_or_create_contact, reply
+from dispatch.tickets.services import open_ticket
+from dispatch.tickets.summaries import Summary
 
 log = logging.getLogger(__name__)
 FLOW = "job_request"
@@ -68,8 +70,13 @@ def _take_request(
         parsed.site_id = last_job_site(session, employer.id) or employer.site_id
     missing = parsed.missing() + ([] if parsed.site_id is not None else ["place"])
     if missing or employer.status == EmployerStatus.BLOCKED:
-        why = "blocked employer" if not missing else f"missing {', '.join(missing)}"
-        _to_agent(session, settings, message, f"job request not taken: {why}")
+        if missing:
+            text = f"job request not taken: missing {', '.join(missing)}"
+            _to_agent(session, settings, message, text, "job_request_missing", missing=missing)
+        else:
+            _to_agent(
+                session, settings, message, "job request not taken: blocked employer", "job_request_blocked"
+            )
         return
     job = create_job(session, employer, _request(parsed), JobSource.SMS, status=JobStatus.DRAFT)
     conversation = session.scalar(select(Conversation).where(Conversation.phone == message.phone))
@@ -116,7 +123,7 @@ def answer(
     if job is None or job.status != JobStatus.DRAFT:
         session.delete(conversation)
         session.flush()
-        _to_agent(session, settings, message, "job request answer without a draft")
+        _to_agent(session, settings, message, "job request answer without a draft", "job_request_no_draft")
         return
     if key in YES_WORDS or key in NO_WORDS:
         session.delete(conversation)
@@ -149,7 +156,8 @@ def answer(
     if retries > MAX_RETRIES:
         session.delete(conversation)
         session.flush()
-        _to_agent(session, settings, message, f"job request {job.code}: confirmation not understood", job)
+        text = f"job request {job.code}: confirmation not understood"
+        _to_agent(session, settings, message, text, "job_request_unclear", job, code=job.code)
         return
     conversation.answers = {**conversation.answers, "retries": retries}
     session.flush()
@@ -192,12 +200,19 @@ def sms_summary(job: Job, language: str) -> dict[str, object]:
 
 
 def _to_agent(
-    session: Session, settings: Settings, message: Message, summary: str, job: Job | None = None
+    session: Session,
+    settings: Settings,
+    message: Message,
+    text: str,
+    key: str,
+    job: Job | None = None,
+    **fields: object,
 ) -> None:
+    """The text waits for an agent (on the job's site when there is a draft, else the employer's)."""
     message.status = MessageStatus.UNPARSED
-    ticket = open_ticket(
-        session, message, TicketKind.UNPARSED_SMS, summary=f"{summary}: {message.body[:400]}"
+    body = message.body[:400]
+    summary = Summary.of(key, body=body, **fields)
+    open_ticket(
+        session, TicketKind.UNPARSED_SMS, message=message, job=job, summary=summary, text=f"{text}: {body}"
     )
-    ticket.job_id = job.id if job is not None else None
-    session.flush()
     reply(session, settings, message, "job_request_unclear", "job_request.unclear")

@@ -20,7 +20,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from dispatch.insurance import services as insurance
 from dispatch.jobs import services as jobs
-from dispatch.jobs.tickets import has_open_ticket, open_job_ticket
 from dispatch.matching import employer, insured, notices
 from dispatch.matching.locking import CLAIMABLE, lock_job, lock_worker, maybe_next_wave, open_offers
 from dispatch.models import (
@@ -40,6 +39,8 @@ from dispatch.models import (
 )
 from dispatch.queue import defer
 from dispatch.settings import Settings
+from dispatch.tickets.services import has_open_ticket, open_ticket
+from dispatch.tickets.summaries import Summary
 
 log = logging.getLogger(__name__)
 
@@ -448,12 +449,18 @@ def _under_way(settings: Settings, job: Job, now: datetime) -> bool:
 def _call_for_refill(session: Session, job: Job, worker: Worker, now: datetime) -> Ticket:
     """A placed worker dropped out after the start: the job goes to an agent (no automatic wave)."""
     job.status = JobStatus.ESCALATED
-    return open_job_ticket(
+    return open_ticket(
         session,
         TicketKind.UNFILLED_JOB,
-        job,
-        priority=1,
-        summary=f"{job.code}: {worker.name} cancelled after the start; {job.filled}/{job.headcount}, "
+        job=job,
+        summary=Summary.of(
+            "unfilled_after_start",
+            code=job.code,
+            name=worker.name or worker.phone,
+            filled=job.filled,
+            headcount=job.headcount,
+        ),
+        text=f"{job.code}: {worker.name} cancelled after the start; {job.filled}/{job.headcount}, "
         "find a replacement by phone",
         details={"reason": "cancelled_after_start", "remaining": job.remaining},
         now=now,
@@ -483,12 +490,12 @@ def on_worker_opted_out(session: Session, settings: Settings, worker: Worker, no
         job = offer.job
         if has_open_ticket(session, TicketKind.UNFILLED_JOB, job, worker):
             continue
-        ticket = open_job_ticket(
+        ticket = open_ticket(
             session,
             TicketKind.UNFILLED_JOB,
-            job,
-            priority=2,
-            summary=f"{job.code}: placed worker {worker.name} ({worker.phone}) opted out of texts; "
+            job=job,
+            summary=Summary.of("unfilled_opted_out", code=job.code, name=worker.name, phone=worker.phone),
+            text=f"{job.code}: placed worker {worker.name} ({worker.phone}) opted out of texts; "
             "call to confirm they still come",
             details={"reason": OPTED_OUT, "offer_id": offer.id},
             now=now,

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from dispatch.jobs.tickets import open_job_ticket
 from dispatch.matching import candidates as pool_candidates
 from dispatch.matching import config as matching_config
 from dispatch.matching import notices
@@ -38,6 +37,8 @@ from dispatch.models import (
 from dispatch.models.messaging import MessageStatus
 from dispatch.queue import defer
 from dispatch.settings import Settings
+from dispatch.tickets.services import open_ticket
+from dispatch.tickets.summaries import Summary, names
 
 log = logging.getLogger(__name__)
 
@@ -277,12 +278,18 @@ def escalate(session: Session, settings: Settings, job: Job, now: datetime) -> T
     """No wave left (or nobody left to ask): an agent takes over the job, and the employer is told."""
     job.status = JobStatus.ESCALATED
     offered = session.scalars(select(Offer.status).where(Offer.job_id == job.id)).all()
-    ticket = open_job_ticket(
+    ticket = open_ticket(
         session,
         TicketKind.UNFILLED_JOB,
-        job,
-        priority=2,
-        summary=f"{job.code} {job.trade.name_zh} {job.filled}/{job.headcount}",
+        job=job,
+        summary=Summary.of(
+            "unfilled_escalated",
+            code=job.code,
+            trade=names(job.trade),
+            filled=job.filled,
+            headcount=job.headcount,
+        ),
+        text=f"{job.code} {job.trade.name_zh} {job.filled}/{job.headcount}",
         details={
             "waves": job.wave,
             "offers": len(offered),

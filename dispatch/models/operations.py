@@ -98,7 +98,13 @@ class Ticket(Base):
     call_sid: Mapped[str | None] = mapped_column(String(64), index=True)
     # What a machine had collected before it gave up (IVR answers, a recording URL ...).
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The plain words kept for logs and audits, or the person's own words (an SMS, what a caller said).
     summary: Mapped[str] = mapped_column(Text, default="")
+    # What a machine-made summary says, as data: a key of the console's `tickets.summary.*` texts and
+    # the fields they are filled with, worded when shown in the agent's language
+    # (dispatch/tickets/summaries.py). None for a person's own words and for tickets made before 0010.
+    summary_key: Mapped[str | None] = mapped_column(String(48))
+    summary_fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The agent working it; claimed with a conditional UPDATE so two agents never hold one ticket.
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"), index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

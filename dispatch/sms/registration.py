@@ -35,7 +35,9 @@ from dispatch.models import (
 )
 from dispatch.settings import Settings
 from dispatch.sms.normalize import chinese_numeral_to_int
-from dispatch.sms.services import open_ticket, reply
+from dispatch.sms.services import reply
+from dispatch.tickets.services import open_ticket
+from dispatch.tickets.summaries import Summary
 from dispatch.workers import limits
 from dispatch.workers import services as workers
 from dispatch.workers.services import Skill, WorkerDetails
@@ -195,7 +197,11 @@ def _retry(
     retries = int(answers.get("retries", 0)) + 1
     if retries > MAX_RETRIES:
         open_ticket(
-            session, inbound, TicketKind.UNPARSED_SMS, summary=f"registration stuck at {conversation.step}"
+            session,
+            TicketKind.UNPARSED_SMS,
+            message=inbound,
+            summary=Summary.of("registration_stuck", step=conversation.step),
+            text=f"registration stuck at {conversation.step}",
         )
         session.delete(conversation)
         session.flush()

@@ -22,8 +22,6 @@ from dispatch.models import (
     Employer,
     Message,
     MessageStatus,
-    Ticket,
-    TicketKind,
     Worker,
     WorkerStatus,
 )
@@ -248,24 +246,6 @@ def _int_or(value: str | None, default: int) -> int:
     except ValueError:
         return default
     return number if 0 < number < 1000 else default
-
-
-def open_ticket(session: Session, message: Message, kind: TicketKind, summary: str = "") -> Ticket:
-    """Put an inbound message on the agents' queue; the site is the worker's home, when known."""
-    worker = session.get(Worker, message.worker_id) if message.worker_id else None
-    ticket = Ticket(
-        kind=kind,
-        priority=2 if kind == TicketKind.FAILED_SMS else 3,
-        phone=message.phone,
-        worker_id=message.worker_id,
-        employer_id=message.employer_id,
-        message_id=message.id,
-        site_id=worker.home_site_id if worker else None,
-        summary=summary or message.body[:500],
-    )
-    session.add(ticket)
-    session.flush()
-    return ticket
 
 
 # -- delivery reports ---------------------------------------------------------------------------

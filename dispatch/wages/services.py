@@ -14,7 +14,6 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from dispatch.jobs.tickets import open_job_ticket
 from dispatch.models import (
     OPEN_WAGE_CASE_STATUSES,
     Agent,
@@ -32,12 +31,13 @@ from dispatch.models import (
 )
 from dispatch.settings import Settings
 from dispatch.sms.services import queue_sms
+from dispatch.tickets.services import open_ticket
+from dispatch.tickets.summaries import Summary
 from dispatch.wages import evidence
 from dispatch.wages.holds import audit, free_employer, hold_employer, lock_employer
 
 log = logging.getLogger(__name__)
 
-TICKET_PRIORITY = 2  # a worker's unpaid wages: after callers waiting, before routine items
 # The most a case can be about (and a worker be texted): the largest daily pay × days a job may have
 # (dispatch.jobs.services.JobRequest.check). Amounts owed never exceed the pay agreed for the job.
 LARGEST_CLAIM = 100_000 * 60
@@ -95,12 +95,18 @@ def open_case(
     session.add(case)
     session.flush()
     how = "partly paid" if follow_up.paid == PaidAnswer.PART else "not paid"
-    ticket = open_job_ticket(
+    ticket = open_ticket(
         session,
         TicketKind.WAGE_CASE,
-        job,
-        priority=TICKET_PRIORITY,
-        summary=(
+        job=job,
+        summary=Summary.of(
+            "wage_case_part" if follow_up.paid == PaidAnswer.PART else "wage_case_none",
+            code=job.code,
+            name=worker.name or worker.phone,
+            employer=employer.name or employer.phone,
+            owed=owed,
+        ),
+        text=(
             f"Wage case {case.id}: {worker.name or worker.phone} says job {job.code} was {how} "
             f"({job.daily_pay} yuan x {days} day(s) = {owed} yuan) by {employer.name or employer.phone}"
         ),

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import render_template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.console.i18n import translate
-from dispatch.models import Agent, Call, Employer, Job, Message, Ticket, TicketOutcome, TicketStatus, Worker
+from dispatch.console.i18n import current_language, translate
+from dispatch.models import (
+    Agent,
+    Call,
+    Employer,
+    Job,
+    Message,
+    Site,
+    Ticket,
+    TicketOutcome,
+    TicketStatus,
+    Trade,
+    Worker,
+)
 
 
 def render_ticket(db: Session, agent: Agent, ticket: Ticket, status: int = 200, error: str = ""):
@@ -22,6 +36,7 @@ def render_ticket(db: Session, agent: Agent, ticket: Ticket, status: int = 200, 
         job=db.get(Job, ticket.job_id) if ticket.job_id else None,
         call=call,
         recordings=recordings(ticket, call),
+        collected=collected(db, ticket),
         outcomes=list(TicketOutcome),
         holds_it=ticket.status == TicketStatus.CLAIMED and ticket.claimed_by_id == agent.id,
         error=error,
@@ -38,6 +53,26 @@ def recordings(ticket: Ticket, call: Call | None) -> list[tuple[str, str]]:
     if call is not None and call.recording_url and all(url != call.recording_url for _, url in found):
         found.append(("voicemail", call.recording_url))
     return found
+
+
+def collected(db: Session, ticket: Ticket) -> list[tuple[str, Any]]:
+    """(key, value) of what a call collected; a trade or a place is named in the agent's language
+    (the ticket's `readable` copy has the Chinese names only)."""
+    details = ticket.details or {}
+    answers = details.get("answers") or details.get("readable") or {}
+    language = current_language()
+    shown: list[tuple[str, Any]] = []
+    for key, value in answers.items():
+        named = _named(db, key, value)
+        shown.append((key, named.name(language) if named is not None else value))
+    return shown
+
+
+def _named(db: Session, key: str, value: Any) -> Site | Trade | None:
+    """The trade or the site an answer holds the id of (None for any other answer)."""
+    if key not in ("trade", "site") or not str(value).isdigit() or len(str(value)) >= 10:
+        return None
+    return db.get(Trade, int(value)) if key == "trade" else db.get(Site, int(value))
 
 
 def may_work(agent: Agent, ticket: Ticket) -> bool:

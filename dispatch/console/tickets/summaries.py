@@ -1,8 +1,9 @@
 """A ticket's one-line summary in the agent's language.
 
-Machine-made tickets store a summary in plain English for logs and audits; the kinds that also store
-what the summary says (job code, names, amounts) are worded here from the console's texts, in Chinese
-or English. Other tickets show their stored summary (an SMS's own words, a call's collected answers).
+Machine-made tickets store what their summary says as data (dispatch/tickets/summaries.py): a key of
+the `tickets.summary.*` texts and its fields, worded here in Chinese or English when the page is
+drawn. Tickets made before that was kept are read from their details where those hold the words;
+a person's own words (an SMS, a call's answers) are shown as they were stored.
 """
 
 from __future__ import annotations
@@ -10,56 +11,53 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dispatch.console.i18n import money, translate, translate_or
+from dispatch.console.i18n import current_language, money, translate, translate_or
 from dispatch.models import Ticket
+from dispatch.phones import display
+from dispatch.tickets.summaries import Summary, from_details, stored
 
 
-def _follow_up(details: dict[str, Any]) -> str:
-    key = f"tickets.summary.follow_up_{details.get('party')}_{details.get('reason')}"
-    if not translate_or(key, ""):  # a party or reason this version has no words for
-        return ""
-    return translate(key, code=details["job_code"], seq=details.get("seq", 1), name=details.get("name", ""))
+def _coded(prefix: str) -> Callable[[Any, str], str]:
+    """A field holding a code (a step, a flow) with a text of its own; an unknown code shows itself."""
+    return lambda value, language: translate_or(f"{prefix}{value}", str(value), language)
 
 
-def _wage_case(details: dict[str, Any]) -> str:
-    paid = "part" if details.get("paid") == "part" else "none"
-    return translate(
-        f"tickets.summary.wage_case_{paid}",
-        code=details["job_code"],
-        name=details.get("name", ""),
-        employer=details.get("employer", ""),
-        owed=money(details.get("owed")),
-    )
+def _listed(value: Any, language: str) -> str:
+    words = value if isinstance(value, list) else [value]
+    word = _coded("tickets.field.")
+    return translate("tickets.list_separator", language).join(word(item, language) for item in words)
 
 
-def _insurance(details: dict[str, Any]) -> str:
-    placed = "placed" if details.get("placed") else "not_placed"
-    key = f"tickets.summary.insurance_{placed}"
-    return translate(key, code=details["job_code"], name=details.get("name", ""))
-
-
-def _held_job(details: dict[str, Any]) -> str:
-    key = f"tickets.summary.held_job_{details.get('reason')}"
-    if not translate_or(key, ""):  # a reason this version has no words for
-        return ""
-    return translate(key, code=details["job_code"], employer=details.get("employer", ""))
-
-
-_WORDED: dict[str, Callable[[dict[str, Any]], str]] = {
-    "follow_up": _follow_up,
-    "wage_case": _wage_case,
-    "insurance": _insurance,
-    "held_job": _held_job,
+# Fields whose value is a code or an amount rather than words to show as they are.
+WORDED_FIELDS: dict[str, Callable[[Any, str], str]] = {
+    "flow": _coded("tickets.flow."),
+    "step": _coded("tickets.step."),
+    "queue_result": _coded("tickets.queue_result."),
+    "missing": _listed,
+    "owed": lambda value, language: money(value, language),
+    "phone": lambda value, language: display(str(value)),
 }
 
 
-def ticket_summary(ticket: Ticket) -> str:
+def _field(name: str, value: Any, language: str) -> Any:
+    if isinstance(value, dict):  # a name in each language
+        return value.get(language) or value.get("zh") or next(iter(value.values()), "")
+    worded = WORDED_FIELDS.get(name)
+    return worded(value, language) if worded is not None else value
+
+
+def render(summary: Summary, language: str) -> str:
+    """The summary's words in `language`, its fields filled in."""
+    fields = {name: _field(name, value, language) for name, value in summary.fields.items()}
+    return translate(f"tickets.summary.{summary.key}", language, **fields)
+
+
+def ticket_summary(ticket: Ticket, language: str | None = None) -> str:
     """The summary the queue and the ticket page show."""
-    details = ticket.details if isinstance(ticket.details, dict) else {}
-    word = _WORDED.get(ticket.kind)
-    if word is None or "job_code" not in details:
+    summary = stored(ticket.summary_key, ticket.summary_fields) or from_details(ticket.kind, ticket.details)
+    if summary is None:
         return ticket.summary
     try:
-        return word(details) or ticket.summary
-    except (KeyError, TypeError, ValueError):  # details of an older shape: the stored words will do
+        return render(summary, language or current_language())
+    except (KeyError, TypeError, ValueError, IndexError):  # fields of an older shape: the stored words
         return ticket.summary

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.ivr.tickets import call_ticket
 from dispatch.models import Call, Site, Ticket, TicketKind, Trade
+from dispatch.tickets.services import open_ticket
 from tests.console.conftest import signed_in
 from tests.console.helpers import make_agent
 
@@ -59,7 +59,7 @@ def make_ticket(
     language: str = "zh",
     **details: Any,
 ) -> Ticket:
-    """The ticket a call leaves, made by the IVR's own dispatch/ivr/tickets.call_ticket (committed:
+    """The ticket a call leaves, made by the one constructor the IVR uses, open_ticket (committed:
     the app's requests see it). Its site is the one the caller keyed, if any."""
     call = Call(
         call_sid=f"CA{next(_sids):032x}",
@@ -71,6 +71,6 @@ def make_ticket(
     )
     session.add(call)
     session.flush()
-    ticket = call_ticket(session, call, kind, 2, "hung up during job at pay", **details)
+    ticket = open_ticket(session, kind, call=call, text="hung up during job at pay", details=details)
     session.commit()
     return ticket
