@@ -10,6 +10,7 @@ import time_machine
 from sqlalchemy import select
 
 from dispatch.clock import utcnow
+from dispatch.i18n import render_sms as render
 from dispatch.matching import services
 from dispatch.models import (
     EmployerBlock,
@@ -25,7 +26,6 @@ from dispatch.models import (
     Worker,
     WorkerStatus,
 )
-from dispatch.sms.texts import render
 from tests.helpers import outbound_to, run_jobs, text_in
 from tests.matching.conftest import SHANGHAI, Market, commit
 
