@@ -95,9 +95,10 @@ def test_values_kept_as_strings_are_named_too_and_an_unknown_one_shows_as_it_is(
 def test_pages_call_label_in_the_page_language(app) -> None:
     template = "{{ label(status) }} · {{ step_label('review') }} · {{ value_label('job_status', 'filled') }}"
     with app.test_request_context("/console/"):
-        assert render_template_string(template, status=WorkerStatus.PAUSED) == "暂停派活 · 核对岗位 · 已招满"
+        zh = render_template_string(template, status=WorkerStatus.PAUSED)
         session["lang"] = "en"
-        assert render_template_string(template, status=WorkerStatus.PAUSED) == "Paused · Checking the job · Filled"
+        en = render_template_string(template, status=WorkerStatus.PAUSED)
+    assert (zh, en) == ("暂停派活 · 核对岗位 · 已招满", "Paused · Checking the job · Filled")
 
 
 def test_no_page_prints_a_raw_enum_value() -> None:
