@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 
 class HasMarketTimezone(Protocol):
-    MARKET_TIMEZONE: str
+    @property
+    def MARKET_TIMEZONE(self) -> str: ...  # read-only: Settings is a frozen dataclass
 
 
 @cache
