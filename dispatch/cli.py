@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dispatch.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from dispatch.insurance.export import add_arguments as insurance_arguments
 from dispatch.settings import Settings, SettingsError
 from dispatch.simulation.command import add_arguments as simulate_arguments
@@ -79,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="site code from config/sites.toml: LZ (the district), LZ-TX (a street), LZ-TX-WYM (a village)",
     )
     create.add_argument("--name", default="", help="the name shown in the console")
-    create.add_argument("--language", choices=["zh", "en"], default="zh")
+    create.add_argument("--language", choices=LANGUAGES, default=DEFAULT_LANGUAGE)
     create.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     password = agents_commands.add_parser("password", help="set an agent's password")
     password.add_argument("username")

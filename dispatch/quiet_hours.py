@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+
+from dispatch.i18n import zone
 
 
 def quiet_hours_end(now: datetime, window: tuple[time, time] | None, timezone: str) -> datetime | None:
@@ -17,7 +18,7 @@ def quiet_hours_end(now: datetime, window: tuple[time, time] | None, timezone: s
     start, end = window
     if start == end:
         return None
-    local = now.astimezone(ZoneInfo(timezone))
+    local = now.astimezone(zone(timezone))
     clock = local.time().replace(tzinfo=None)
     if start < end:
         inside = start <= clock < end
@@ -27,5 +28,5 @@ def quiet_hours_end(now: datetime, window: tuple[time, time] | None, timezone: s
         end_day = local.date() + timedelta(days=1) if clock >= start else local.date()
     if not inside:
         return None
-    local_end = datetime.combine(end_day, end, tzinfo=ZoneInfo(timezone))
+    local_end = datetime.combine(end_day, end, tzinfo=zone(timezone))
     return local_end.astimezone(UTC)

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field, fields
 from datetime import time
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfoNotFoundError
 
 import phonenumbers
+
+from dispatch.i18n import market_zone
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_AUTH_TOKEN = "dev-auth-token"  # development only: the simulator and tests sign with it
@@ -243,7 +245,7 @@ class Settings:
         if not 0 < self.SMS_SEND_RATE < 10_000:  # also refuses nan and inf, which would lift the limit
             raise SettingsError("SMS_SEND_RATE must be a number of messages a second above zero")
         try:
-            ZoneInfo(self.MARKET_TIMEZONE)
+            market_zone(self)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise SettingsError(f"MARKET_TIMEZONE {self.MARKET_TIMEZONE!r} is not a time zone") from exc
         if self.DEFAULT_REGION not in phonenumbers.SUPPORTED_REGIONS:

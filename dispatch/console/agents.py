@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from dispatch.console.audit import record
 from dispatch.console.auth import end_agent_sessions
 from dispatch.console.passwords import hash_password
+from dispatch.i18n import pick_language, zone
 from dispatch.models import Agent, AgentRole, Site
 
 
@@ -42,7 +41,7 @@ def create_agent(
         password_hash=hash_password(password),
         role=AgentRole(role),
         site_id=site.id,
-        language=language if language in {"zh", "en"} else "zh",
+        language=pick_language(language),
     )
     db.add(agent)
     db.flush()
@@ -86,6 +85,6 @@ def describe_agent(agent: Agent, timezone: str = "Asia/Shanghai") -> str:
     """One row of `dispatch agents list`: username, role, site, active or disabled, last sign-in (market
     time, MARKET_TIMEZONE)."""
     last = agent.last_sign_in_at
-    seen = last.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M") if last else "never signed in"
+    seen = last.astimezone(zone(timezone)).strftime("%Y-%m-%d %H:%M") if last else "never signed in"
     state = "active" if agent.active else "disabled"
     return f"{agent.username:<20} {agent.role.value:<10} {agent.site.code:<8} {state:<8} {seen}"

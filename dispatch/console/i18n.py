@@ -1,75 +1,67 @@
-"""The console's language: Chinese by default, English by a switch.
+"""The page's language for the console and the simulator: Chinese by default, English by a switch.
 
-Texts live in `texts/<lang>.toml` of the console and of each of its areas (tickets/texts/zh.toml ...),
-merged into one catalogue per language; a key names its area (`queue.title`, `intake.pay`).
-
-Templates call `t("queue.title")` (with `{name}` fields filled from keyword arguments); dates, times,
-durations and money are shown the way an agent of the market reads them.
+The texts and labels are dispatch.i18n's; this adds what a page knows: the language the session chose
+(or the agent's own), and dates, times, durations and money shown the way an agent of the market reads
+them. Templates call `t("queue.title")` (with `{name}` fields filled from keyword arguments) and
+`label(job.status)`.
 """
 
 from __future__ import annotations
 
-import tomllib
+import enum
 from datetime import date, datetime, timedelta
-from functools import cache
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, g, session
+from flask import Flask, current_app, g, has_request_context, session
 
+from dispatch import i18n
 from dispatch.clock import utcnow
 from dispatch.phones import display
 
-LANGUAGES = ("zh", "en")
-CONSOLE_DIR = Path(__file__).parent
 _WEEKDAYS_ZH = "一二三四五六日"
 
 
-@cache
-def catalogue(language: str) -> dict[str, str]:
-    """Flattened `section.key` → text for one language, from every area's texts file."""
-    merged: dict[str, str] = {}
-    for path in sorted(CONSOLE_DIR.glob(f"**/texts/{language}.toml")):
-        with open(path, "rb") as handle:
-            for key, text in flatten(tomllib.load(handle)):
-                if key in merged:
-                    raise ValueError(f"console text {key!r} is defined twice ({path})")
-                merged[key] = text
-    return merged
-
-
-def flatten(table: dict[str, Any], prefix: str = ""):
-    for key, value in table.items():
-        if isinstance(value, dict):
-            yield from flatten(value, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}", str(value)
-
-
 def current_language() -> str:
+    """The session's choice (the switch), else the signed-in agent's language, else the default."""
+    if not has_request_context():
+        return i18n.DEFAULT_LANGUAGE
     chosen = session.get("lang")
-    if chosen in LANGUAGES:
+    if chosen in i18n.LANGUAGES:
         return chosen
-    agent = getattr(g, "agent", None)
-    return agent.language if agent is not None and agent.language in LANGUAGES else "zh"
+    return i18n.pick_language(getattr(getattr(g, "agent", None), "language", None))
 
 
-def translate(key: str, language: str | None = None, **fields: Any) -> str:
-    """The text for `key`; a missing key shows itself (and a test keeps that from shipping)."""
-    text = catalogue(language or current_language()).get(key)
-    if text is None:
-        return key
-    return text.format(**fields) if fields else text
+def translate(key: str, language: str | None = None, /, **fields: Any) -> str:
+    """The text for `key` in `language`, else in the page's language."""
+    return i18n.translate(key, language or current_language(), **fields)
 
 
 def translate_or(key: str, default: str, language: str | None = None) -> str:
     """The text for `key` when the catalogue has one, else `default` (for keys built from data)."""
-    return catalogue(language or current_language()).get(key, default)
+    return i18n.translate_or(key, default, language or current_language())
+
+
+def label(value: enum.Enum | None, language: str | None = None) -> str:
+    """The name of a stored enum value in the page's language (`label(job.status)`)."""
+    return i18n.label(value, language or current_language())
+
+
+def flow_label(flow: str | None, language: str | None = None) -> str:
+    return i18n.flow_label(flow, language or current_language())
+
+
+def step_label(step: str | None, language: str | None = None) -> str:
+    return i18n.step_label(step, language or current_language())
+
+
+def value_label(group: str, raw: str | None, language: str | None = None) -> str:
+    """The name of a value kept as a string in stored details (`value_label('wage_case_status', s)`)."""
+    return i18n.label_for(group, raw, language or current_language())
 
 
 def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.extensions["dispatch.runtime"].settings.MARKET_TIMEZONE)
+    return i18n.market_zone(current_app.extensions["dispatch.runtime"].settings)
 
 
 def local_datetime(value: datetime | None, language: str | None = None) -> str:
@@ -117,10 +109,21 @@ def waited(since: datetime | None, language: str | None = None) -> str:
     return translate("format.minutes", language, minutes=minutes)
 
 
-def install(app) -> None:
-    app.jinja_env.globals.update(
-        t=translate, t_or=translate_or, current_language=current_language, LANGUAGES=LANGUAGES
-    )
+# What every page template may call (the console's and the simulator's).
+TEMPLATE_GLOBALS = {
+    "t": translate,
+    "t_or": translate_or,
+    "label": label,
+    "flow_label": flow_label,
+    "step_label": step_label,
+    "value_label": value_label,
+    "current_language": current_language,
+    "LANGUAGES": i18n.LANGUAGES,
+}
+
+
+def install(app: Flask) -> None:
+    app.jinja_env.globals.update(TEMPLATE_GLOBALS)
     app.jinja_env.filters.update(
         local_datetime=local_datetime, local_date=local_date, money=money, waited=waited, phone=display
     )

@@ -15,7 +15,7 @@ from dispatch.console.auth import (
     start_session,
     take_sign_in_attempt,
 )
-from dispatch.console.i18n import LANGUAGES
+from dispatch.i18n import pick_language
 
 
 @bp.get("/")
@@ -60,6 +60,5 @@ def sign_out(db, agent):
 @bp.post("/language")
 def language():
     """Switch the console between Chinese and English (kept in the session)."""
-    chosen = request.form.get("lang", "zh")
-    session["lang"] = chosen if chosen in LANGUAGES else "zh"
+    session["lang"] = pick_language(request.form.get("lang"))
     return redirect(safe_next(request.form.get("next")))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from dispatch.db import savepoint
 from dispatch.followup import placements, texts
+from dispatch.i18n import market_zone
 from dispatch.models import (
     OPEN_OFFER_STATUSES,
     Contact,
@@ -64,7 +64,7 @@ def run(session: Session, settings: Settings, now: datetime) -> dict[str, int]:
 def last_end_date_due(settings: Settings, now: datetime) -> date:
     """The latest last working day whose follow-up is due: yesterday once it is FOLLOW_UP_TIME in the
     market, the day before until then."""
-    local = now.astimezone(ZoneInfo(settings.MARKET_TIMEZONE))
+    local = now.astimezone(market_zone(settings))
     back = 1 if local.time().replace(tzinfo=None) >= settings.follow_up_time else 2
     return local.date() - timedelta(days=back)
 

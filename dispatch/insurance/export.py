@@ -25,11 +25,11 @@ import csv
 import sys
 from datetime import date
 from typing import Any, TextIO
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.i18n import market_zone
 from dispatch.models import Employer, EnrolmentStatus, InsuranceEnrolment, Job, Site, Trade, Worker
 from dispatch.settings import Settings
 
@@ -64,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def rows(session: Session, settings: Settings, day: date) -> list[dict[str, Any]]:
     """The enrolled workers of `day`: names and codes as the insurer files them (Chinese names, the
     phone in E.164, the enrolment time in the market's time zone)."""
-    zone = ZoneInfo(settings.MARKET_TIMEZONE)
+    zone = market_zone(settings)
     query = (
         select(InsuranceEnrolment, Worker, Job, Trade, Employer, Site)
         .join(Worker, Worker.id == InsuranceEnrolment.worker_id)

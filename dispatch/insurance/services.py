@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.i18n import market_zone
 from dispatch.insurance.providers import EnrolmentRefused, get_insurer
 from dispatch.models import (
     EnrolmentStatus,
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 
 def _local(settings: Settings, moment: datetime) -> datetime:
-    return moment.astimezone(ZoneInfo(settings.MARKET_TIMEZONE))
+    return moment.astimezone(market_zone(settings))
 
 
 def days_to_cover(settings: Settings, job: Job, now: datetime) -> list[date]:
@@ -150,7 +150,7 @@ def cancel_unworked(session: Session, settings: Settings, offer: Offer, now: dat
     """The place was given back or the job called off: the days not yet begun are cancelled (a day
     under way stays insured: the worker may be on site). Returns how many were cancelled."""
     job = offer.job
-    zone = ZoneInfo(settings.MARKET_TIMEZONE)
+    zone = market_zone(settings)
     cancelled = 0
     for enrolment in enrolments_of(session, offer):
         begins = datetime.combine(enrolment.work_date, job.start_time, tzinfo=zone)

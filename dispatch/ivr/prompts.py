@@ -1,17 +1,15 @@
-"""Voice prompts: Jinja2 templates under ivr/templates/<language>/<name>.txt, spoken with <Say>, or a
-recording a market dropped into PROMPTS_DIR, played with <Play>."""
+"""Voice prompts: the words are dispatch.i18n's (templates under ivr/templates/<language>/<name>.txt),
+spoken with <Say>, or a recording a market dropped into PROMPTS_DIR, played with <Play>."""
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from twilio.twiml import TwiML
 
-TEMPLATE_DIR = Path(__file__).parent / "templates"
-LANGUAGES = ("zh", "en")
+from dispatch.i18n import pick_language, prompt
+
 AUDIO_SUFFIXES = (".mp3", ".wav")
 # Mandarin first; English on the `*` key.
 VOICES = {
@@ -26,38 +24,9 @@ ALWAYS_SPOKEN = frozenset(
 )
 
 
-@functools.cache
-def _environment() -> Environment:
-    environment = Environment(
-        loader=FileSystemLoader(str(TEMPLATE_DIR)),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,  # TwiML escapes the text it is given
-    )
-    environment.filters["spell"] = spell
-    return environment
-
-
 def spoken(name: str, language: str) -> str:
     """`小工/力工` read as 小工、力工, `Porter / mover` as `Porter or mover`: engines say the slash."""
     return name.replace(" / ", " or ").replace("/", "、" if language == "zh" else " or ")
-
-
-def spell(value: object) -> str:
-    """`103` as `1 0 3`: a code is read digit by digit, not as a hundred and three."""
-    return " ".join(str(value))
-
-
-def prompt_names() -> list[str]:
-    return sorted(path.stem for path in (TEMPLATE_DIR / "zh").glob("*.txt"))
-
-
-def render(name: str, language: str, /, **context: Any) -> str:
-    """The text of prompt `name`, on one line."""
-    language = language if language in LANGUAGES else "zh"
-    text = _environment().get_template(f"{language}/{name}.txt").render(**context)
-    return " ".join(text.split())
 
 
 def recording_for(prompts_dir: str, name: str, language: str) -> str | None:
@@ -78,9 +47,9 @@ def add(
     parent: TwiML, name: str, language: str, prompts_url: str, prompts_dir: str, /, **context: Any
 ) -> None:
     """Append prompt `name` to `parent` (a response or a <Gather>): <Play> its recording, else <Say> it."""
+    language = pick_language(language)
     recording = recording_for(prompts_dir, name, language)
     if recording is not None:
         parent.play(f"{prompts_url.rstrip('/')}/{recording}")
         return
-    voice = VOICES["en" if language == "en" else "zh"]
-    parent.say(render(name, language, **context), **voice)
+    parent.say(prompt(name, language, **context), **VOICES[language])

@@ -10,13 +10,13 @@ import logging
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
 from dispatch.db import insert_ignoring_conflicts
+from dispatch.i18n import market_zone
 from dispatch.ivr import tickets
 from dispatch.jobs.request_parser import has_started
 from dispatch.jobs.services import JobRequest, create_job
@@ -149,7 +149,7 @@ def finish_stale_calls(
 
 
 def market_now(settings: Settings, now: datetime | None = None) -> datetime:
-    return (now or utcnow()).astimezone(ZoneInfo(settings.MARKET_TIMEZONE))
+    return (now or utcnow()).astimezone(market_zone(settings))
 
 
 def market_today(settings: Settings, now: datetime | None = None) -> date:
@@ -167,7 +167,7 @@ def agents_available(settings: Settings, now: datetime | None = None) -> bool:
     if window is None:
         return False
     start, end = window
-    clock = (now or utcnow()).astimezone(ZoneInfo(settings.MARKET_TIMEZONE)).time().replace(tzinfo=None)
+    clock = (now or utcnow()).astimezone(market_zone(settings)).time().replace(tzinfo=None)
     if start == end:
         return True
     return start <= clock < end if start < end else (clock >= start or clock < end)

@@ -6,13 +6,13 @@ off. Plain functions on a session; they flush, never commit.
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from dispatch.clock import utcnow
+from dispatch.i18n import market_zone
 from dispatch.models import (
     OPEN_WAGE_CASE_STATUSES,
     Job,
@@ -47,7 +47,7 @@ def hold_job(
         )
     )
     who = job.employer.name or job.employer.phone
-    today = now.astimezone(ZoneInfo(settings.MARKET_TIMEZONE)).date() if settings is not None else None
+    today = now.astimezone(market_zone(settings)).date() if settings is not None else None
     # A held job starting today expires unseen (dispatch.wages.holds) unless an agent looks before it starts.
     urgent = today is not None and job.work_date <= today
     why = f"open wage case(s) {', '.join(map(str, case_ids))}" if case_ids else "the employer is held"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
+from dispatch.i18n import market_zone
 from dispatch.insurance import services as insurance
 from dispatch.jobs.held import close_held_job_tickets, hold_job
 from dispatch.models import (
@@ -136,7 +136,7 @@ def is_late(settings: Settings, job: Job, now: datetime) -> bool:
 def lets_down_days_ahead(settings: Settings, job: Job, now: datetime) -> bool:
     """Less than LATE_CANCEL_HOURS before the next working day still to begin: too late for the other
     side to find someone else. With every day begun, or the job over, nothing is left to let down."""
-    zone = ZoneInfo(settings.MARKET_TIMEZONE)
+    zone = market_zone(settings)
     starts = (
         datetime.combine(job.work_date + timedelta(days=n), job.start_time, tzinfo=zone)
         for n in range((job.end_date - job.work_date).days + 1)
@@ -147,14 +147,14 @@ def lets_down_days_ahead(settings: Settings, job: Job, now: datetime) -> bool:
 
 def on_the_first_day(settings: Settings, job: Job, now: datetime) -> bool:
     """The first working day has begun and is not over: a place given back now was not worked at all."""
-    zone = ZoneInfo(settings.MARKET_TIMEZONE)
+    zone = market_zone(settings)
     started = datetime.combine(job.work_date, job.start_time, tzinfo=zone)
     return started <= now and now.astimezone(zone).date() == job.work_date
 
 
 def is_over(settings: Settings, job: Job, now: datetime) -> bool:
     """The job's last day is before the market's today: its work is done, nothing is left to call off."""
-    return job.end_date < now.astimezone(ZoneInfo(settings.MARKET_TIMEZONE)).date()
+    return job.end_date < now.astimezone(market_zone(settings)).date()
 
 
 def cancel_job(session: Session, job: Job, settings: Settings, now: datetime | None = None) -> list[Offer]:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 from datetime import time
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.catalogue import trade_short_name
 from dispatch.clock import utcnow
+from dispatch.i18n import market_zone
 from dispatch.jobs.held import hold_job
 from dispatch.jobs.request_parser import (
     DEFAULT_HOUR,
@@ -64,7 +64,7 @@ def handle_job_request(session: Session, settings: Settings, message: Message, c
 def _take_request(
     session: Session, settings: Settings, message: Message, employer: Employer, body: str
 ) -> None:
-    today = utcnow().astimezone(ZoneInfo(settings.MARKET_TIMEZONE)).date()
+    today = utcnow().astimezone(market_zone(settings)).date()
     parsed = parse_request(session, body, today)
     if parsed.site_id is None:
         parsed.site_id = last_job_site(session, employer.id) or employer.site_id
@@ -165,7 +165,7 @@ def answer(
 
 
 def _start_passed(settings: Settings, job: Job) -> bool:
-    market_now = utcnow().astimezone(ZoneInfo(settings.MARKET_TIMEZONE))
+    market_now = utcnow().astimezone(market_zone(settings))
     return has_started(job.work_date, job.start_time.hour, market_now)
 
 

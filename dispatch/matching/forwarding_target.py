@@ -20,12 +20,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import phonenumbers
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from dispatch.i18n import market_zone
 from dispatch.matching import forwarding_offers as offers
 from dispatch.matching.locking import maybe_next_wave
 from dispatch.models import (
@@ -206,7 +206,7 @@ def invited_lately(session: Session, settings: Settings, phone: str, now: dateti
 
 def day_start(settings: Settings, now: datetime) -> datetime:
     """The start of the market's local day: the limits count forwards from there."""
-    zone = ZoneInfo(settings.MARKET_TIMEZONE)
+    zone = market_zone(settings)
     return datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from dispatch.catalogue import trade_short_name
 from dispatch.clock import utcnow
+from dispatch.i18n import market_zone, pick_language
 from dispatch.inbound.questions import Question
 from dispatch.models import Job, Message, Offer, QuestionKind, Worker
 from dispatch.phones import display
@@ -40,7 +40,7 @@ def send_time(settings: Settings, now: datetime) -> datetime:
 
 
 def local_date(settings: Settings, moment: datetime):  # type: ignore[no-untyped-def]
-    return moment.astimezone(ZoneInfo(settings.MARKET_TIMEZONE)).date()
+    return moment.astimezone(market_zone(settings)).date()
 
 
 def when(job: Job, settings: Settings, read_at: datetime) -> dict[str, Any]:
@@ -77,7 +77,7 @@ def address(job: Job, language: str) -> str:
     text = job.address or job.site.name(language)
     if language == "en" and not is_gsm7(text):
         text = job.site.name_en
-    return _shorten(text, MAX_ADDRESS["en" if language == "en" else "zh"])
+    return _shorten(text, MAX_ADDRESS[pick_language(language)])
 
 
 def person_name(name: str, language: str) -> str:

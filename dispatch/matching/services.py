@@ -12,12 +12,12 @@ import enum
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, select, update
 from sqlalchemy.orm import Session, SessionTransaction, contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
+from dispatch.i18n import market_zone
 from dispatch.insurance import services as insurance
 from dispatch.jobs import services as jobs
 from dispatch.matching import employer, insured, notices
@@ -441,7 +441,7 @@ def give_back(
 
 def _under_way(settings: Settings, job: Job, now: datetime) -> bool:
     """The job's work has started: its first day's start time is past (and its last day not over)."""
-    local = now.astimezone(ZoneInfo(settings.MARKET_TIMEZONE))
+    local = now.astimezone(market_zone(settings))
     started = datetime.combine(job.work_date, job.start_time, tzinfo=local.tzinfo)
     return local >= started and local.date() <= job.end_date
 

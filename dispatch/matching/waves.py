@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from dispatch.i18n import market_zone
 from dispatch.matching import candidates as pool_candidates
 from dispatch.matching import config as matching_config
 from dispatch.matching import notices
@@ -119,7 +119,7 @@ def send_wave(
 
 def last_day_starts(settings: Settings, job: Job) -> datetime:
     """The moment work starts on the job's last day, in the market's time zone."""
-    return datetime.combine(job.end_date, job.start_time, tzinfo=ZoneInfo(settings.MARKET_TIMEZONE))
+    return datetime.combine(job.end_date, job.start_time, tzinfo=market_zone(settings))
 
 
 def _look_again(session: Session, job: Job, wave: int, still_open: list[Offer]) -> None:

@@ -15,7 +15,8 @@ from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dispatch import demo
+from dispatch import demo, i18n
+from dispatch.console.i18n import current_language
 from dispatch.models import (
     ACTIVE_JOB_STATUSES,
     Agent,
@@ -31,7 +32,6 @@ from dispatch.models import (
 )
 from dispatch.phones import try_e164
 from dispatch.runtime import Runtime
-from dispatch.sim import i18n
 from dispatch.sim.services import (
     RECORDING_KEY,
     RECORDING_TTL,
@@ -128,7 +128,7 @@ def call_texts() -> dict[str, str]:
     prefix = "call_js."
     return {
         key[len(prefix) :]: text
-        for key, text in i18n.catalogue(i18n.current_language()).items()
+        for key, text in i18n.catalogue(current_language()).items()
         if key.startswith(prefix)
     }
 
@@ -146,7 +146,7 @@ def messages(db: Session, phone: str) -> dict[str, Any]:
     )
     shown = list(reversed(db.scalars(query).all()))
     state = ";".join(f"{m.id}:{m.status.value}" for m in shown)
-    zone = ZoneInfo(runtime().settings.MARKET_TIMEZONE)
+    zone = i18n.market_zone(runtime().settings)
     return {
         "messages": shown,
         "version": hashlib.sha1(state.encode()).hexdigest()[:16],

@@ -26,8 +26,10 @@ from redis.exceptions import RedisError
 from dispatch import demo
 from dispatch.console import security_headers
 from dispatch.console.csrf import check_csrf, csrf_token
+from dispatch.console.i18n import TEMPLATE_GLOBALS
+from dispatch.i18n import pick_language
 from dispatch.phones import display, try_e164
-from dispatch.sim import i18n, pages
+from dispatch.sim import pages
 from dispatch.sim.services import RECORDING_KEY, SMS_PATH, Screen, inbound_sms
 from dispatch.sim.twiml import SimError
 from dispatch.sms.gateway import mask_phone
@@ -56,7 +58,7 @@ def development_only() -> None:
 
 @bp.context_processor
 def texts() -> dict[str, Any]:
-    return {"t": i18n.translate, "current_language": i18n.current_language, "csrf_token": csrf_token}
+    return {**TEMPLATE_GLOBALS, "csrf_token": csrf_token}
 
 
 # -- pages ------------------------------------------------------------------------------------------
@@ -177,7 +179,6 @@ def recording(sid: str) -> Response:
 @bp.post("/language")
 def language() -> Response:
     """Switch the simulator (and the console) between Chinese and English."""
-    chosen = request.form.get("lang", "zh")
-    session["lang"] = chosen if chosen in i18n.LANGUAGES else "zh"
+    session["lang"] = pick_language(request.form.get("lang"))
     back = request.form.get("next", "")
     return redirect(back if back.startswith("/sim") and "//" not in back else url_for("sim.index"))

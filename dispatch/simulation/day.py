@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
-from zoneinfo import ZoneInfo
 
+from dispatch.i18n import market_zone
 from dispatch.simulation import environment
 from dispatch.simulation.clock import VirtualClock
 from dispatch.simulation.command import POLICIES
@@ -69,7 +69,7 @@ def run_day(options: DayOptions) -> DayResult:
             options.config_dir,
             follow_up_time=options.follow_up_time,
         )
-        market_tz = ZoneInfo(settings.MARKET_TIMEZONE)
+        market_tz = market_zone(settings)
         start = datetime.combine(options.day, REGISTERED_AT, tzinfo=market_tz)
         with VirtualClock(start) as clock, environment.service(settings, engine, redis) as (runtime, app):
             day = MarketDay(options, runtime, app, clock)

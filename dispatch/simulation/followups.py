@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import fmean
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.i18n import market_zone
 from dispatch.models import (
     Direction,
     FollowUp,
@@ -66,7 +66,7 @@ class Owed:
 def owed(session: Session, settings: Settings, record: FollowUpRecord) -> tuple[dict[int, Owed], set[int]]:
     """Placements owed a follow-up (offer id -> due), and the ids of offers that are not (places given
     back or called off before the start); offers never placed are in neither."""
-    zone = ZoneInfo(settings.MARKET_TIMEZONE)
+    zone = market_zone(settings)
     rows = session.execute(
         select(Offer.id, Offer.status, Worker.phone, Job)
         .join(Job, Job.id == Offer.job_id)
@@ -166,7 +166,7 @@ def _figures(
         )
     )
     first = min((row.asked_at for row in rows), default=None)
-    zone = ZoneInfo(settings.MARKET_TIMEZONE)
+    zone = market_zone(settings)
     return {
         "follow_ups_due": sum(1 for owed_one in held.values() if owed_one.due_at <= now),
         "follow_ups_asked": len({row.offer_id for row in rows}),

@@ -12,7 +12,8 @@ import math
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+
+from dispatch.i18n import zone
 
 # Share of workers and of jobs per trade, and a typical day's wage (yuan): the market's own figures
 # would replace these; a trade not listed here gets the defaults.
@@ -114,7 +115,7 @@ class Market:
     jobs: tuple[JobSpec, ...]
 
     def local(self, moment: time) -> datetime:
-        return datetime.combine(self.day, moment, tzinfo=ZoneInfo(self.timezone))
+        return datetime.combine(self.day, moment, tzinfo=zone(self.timezone))
 
 
 def km_between(a: SiteInfo, b: SiteInfo) -> float:
@@ -216,7 +217,7 @@ def _job(
 ) -> JobSpec:
     employer = rng.choice(employers)
     trade = rng.choices(trades, weights=weights)[0]
-    local = moment.astimezone(ZoneInfo(market.timezone))
+    local = moment.astimezone(zone(market.timezone))
     day_offset = rng.choices((0, 1, 2), weights=(25, 55, 20))[0]
     hour = rng.choice((7, 8, 8, 9))
     if day_offset == 0:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
 from dispatch.db import insert_ignoring_conflicts, insert_returning
+from dispatch.i18n import render_sms as render
 from dispatch.inbound.questions import Question, ask
 from dispatch.models import (
     Contact,
@@ -33,7 +34,6 @@ from dispatch.settings import Settings
 from dispatch.sms.gateway import OPTED_OUT_ERRORS, UNDELIVERABLE_ERRORS
 from dispatch.sms.normalize import has_cjk
 from dispatch.sms.segments import count_segments
-from dispatch.sms.texts import render
 
 log = logging.getLogger(__name__)
 

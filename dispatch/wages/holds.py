@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dispatch.i18n import market_zone
 from dispatch.jobs.held import close_held_job_tickets
 from dispatch.jobs.services import start_matching
 from dispatch.matching.waves import last_day_starts
@@ -195,7 +195,7 @@ def _settle(
 def expire_overdue_held_jobs(session: Session, settings: Settings, now: datetime, limit: int = 100) -> int:
     """Held jobs nobody released before their last day began (an employer whose case stays open, or
     held by hand): they are over. Run by matching's periodic sweep; returns how many expired."""
-    today = now.astimezone(ZoneInfo(settings.MARKET_TIMEZONE)).date()
+    today = now.astimezone(market_zone(settings)).date()
     candidates = session.scalars(
         select(Job)
         .where(Job.status == JobStatus.HELD, Job.end_date <= today)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from dispatch.console.i18n import CONSOLE_DIR, catalogue
+import dispatch.console
+from dispatch.i18n import catalogue, label_key
 from dispatch.models import AgentRole, TicketKind, TicketOutcome, TicketStatus
 
 LITERAL_KEY = re.compile(r"""\bt(?:_or)?\(\s*['"]([a-z_][a-z0-9_.]*)['"]\s*[,)]""")
@@ -14,8 +15,8 @@ BUILT_KEYS = {
     "tickets.kind_": [kind.value for kind in TicketKind],
     "tickets.status_": [status.value for status in TicketStatus],
     "tickets.outcome_": [outcome.value for outcome in TicketOutcome],
-    "role.": [role.value for role in AgentRole],
 }
+CONSOLE_DIR = Path(dispatch.console.__file__).parent
 
 
 def template_files() -> list[Path]:
@@ -49,6 +50,7 @@ def test_every_built_key_exists():
         for value in values
         if prefix + value not in zh
     ]
+    missing += [label_key(role) for role in AgentRole if label_key(role) not in zh]
     assert missing == []
 
 

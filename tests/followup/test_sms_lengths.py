@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from dispatch.catalogue import trade_short_name, trades_in_menu_order
 from dispatch.followup import texts
+from dispatch.i18n import SMS_MAX_SEGMENTS as MAX_SEGMENTS
+from dispatch.i18n import sms_template_names as template_names
 from dispatch.models import (
     Contact,
     Direction,
@@ -27,7 +29,6 @@ from dispatch.models import (
 )
 from dispatch.sms.normalize import has_cjk
 from dispatch.sms.segments import count_segments, is_gsm7
-from dispatch.sms.texts import MAX_SEGMENTS, template_names
 from tests.factories import Market
 from tests.sms.test_templates import LONG_NAMES
 

@@ -12,12 +12,13 @@ import pytest
 from sqlalchemy import select
 
 from dispatch.catalogue import trade_short_name
+from dispatch.i18n import SMS_TEMPLATE_DIR as TEMPLATE_DIR
+from dispatch.i18n import render_sms as render
 from dispatch.matching.forwarding_target import FRIEND, MAX_TYPED, REASONS
 from dispatch.models import Site, Trade
 from dispatch.sms.normalize import has_cjk
 from dispatch.sms.registration import MAX_NAME
 from dispatch.sms.segments import count_segments, is_gsm7
-from dispatch.sms.texts import TEMPLATE_DIR, render
 
 TEMPLATES = ["forward_done", "forward_invite", "forward_offer", "forward_refused"]
 LONG_NAMES = {"zh": "欧阳慕容司马诸葛上官", "en": "Ouyang Xia"}

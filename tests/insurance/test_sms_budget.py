@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from dispatch.i18n import render_sms as render
 from dispatch.settings import Settings, SettingsError
 from dispatch.sms.segments import count_segments, is_gsm7
-from dispatch.sms.texts import render
 from tests.sms.test_templates import _contexts
 
 LONG = {

@@ -8,6 +8,7 @@ from datetime import date, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dispatch.i18n import render_sms as render
 from dispatch.ivr.agent import NO_TRANSCRIPTION
 from dispatch.ivr.services import job_summary
 from dispatch.models import (
@@ -22,7 +23,6 @@ from dispatch.models import (
     TicketKind,
     Trade,
 )
-from dispatch.sms.texts import render
 from tests.helpers import outbound_to
 from tests.ivr.conftest import EMPLOYER_PHONE, PUBLIC_BASE, Caller, post_signed
 

@@ -7,6 +7,7 @@ from datetime import date, time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.i18n import render_sms as render
 from dispatch.ivr.services import job_summary
 from dispatch.ivr.workers import set_recorded_name
 from dispatch.jobs.services import JobRequest, create_job
@@ -27,7 +28,6 @@ from dispatch.models import (
     Worker,
     WorkerStatus,
 )
-from dispatch.sms.texts import render
 from tests.helpers import inbound_params, outbound_to
 from tests.ivr.conftest import EMPLOYER_PHONE, PUBLIC_BASE, Caller, post_signed
 from tests.ivr.test_calls import RECORDING, the_call

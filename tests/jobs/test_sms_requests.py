@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from dispatch.i18n import render_sms as render
 from dispatch.jobs.request_parser import parse_request
 from dispatch.jobs.sms_requests import sms_summary
 from dispatch.models import (
@@ -27,7 +28,6 @@ from dispatch.models import (
     TicketKind,
     Trade,
 )
-from dispatch.sms.texts import render
 from tests.helpers import last_reply, outbound_to, text_in
 
 PHONE = "+8613700137000"

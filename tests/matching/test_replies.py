@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from dispatch.clock import utcnow
+from dispatch.i18n import render_sms as render
 from dispatch.matching import services
 from dispatch.models import (
     EmployerBlock,
@@ -24,7 +25,6 @@ from dispatch.models import (
     Worker,
     WorkerStatus,
 )
-from dispatch.sms.texts import render
 from tests.factories import NOW, Market, commit, offered
 from tests.helpers import outbound_to, run_jobs, text_in
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import dispatch.sim
+from dispatch import i18n
 from dispatch.models import MessageStatus, WorkerStatus
-from dispatch.sim import i18n
 
-SIM_DIR = Path(i18n.__file__).parent
+SIM_DIR = Path(dispatch.sim.__file__).parent
 ENDINGS = ("hangup", "end", "reject", "error")
 # Event kinds the server sends that the script shows with a text of the same name.
 EVENT_KINDS = ("timeout", "silence", "recorded", "beep", "enqueued", "agent_answered", "left_queue")
@@ -24,8 +25,8 @@ def test_every_key_the_templates_use_exists() -> None:
     for path in (SIM_DIR / "templates").rglob("*.html"):
         used |= set(re.findall(r"""\bt\(\s*['"]([a-z_.]+)['"]\s*[,)]""", path.read_text()))
     assert used and not used - set(i18n.catalogue("zh"))
-    dynamic = {f"sms.status.{status.value}" for status in MessageStatus}
-    dynamic |= {f"phone.worker_status.{status.value}" for status in WorkerStatus}
+    dynamic = {i18n.label_key(status) for status in MessageStatus}
+    dynamic |= {i18n.label_key(status) for status in WorkerStatus}
     assert not dynamic - set(i18n.catalogue("zh"))
 
 

@@ -9,13 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 from dispatch.followup.reading import read_numbers
+from dispatch.i18n import render_sms as render
 from dispatch.models import FollowUpParty
 from dispatch.phones import display
 from dispatch.simulation import aftercare
 from dispatch.simulation.followups import GRACE, Owed, missing, unwarranted
 from dispatch.simulation.market import Market, SiteInfo, TradeInfo, build_market
 from dispatch.simulation.morning import FollowUpPeople
-from dispatch.sms.texts import render
 
 DAY = date(2026, 6, 10)
 SIG = "零工市场"

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from dispatch.clock import utcnow
+from dispatch.i18n import render_sms as render
 from dispatch.models import (
     Contact,
     Direction,
@@ -29,7 +30,6 @@ from dispatch.models import (
     WorkerTrade,
 )
 from dispatch.sms.services import queue_sms
-from dispatch.sms.texts import render
 from tests.helpers import outbound_to, run_jobs, text_in
 
 PHONE = "+8613800138000"

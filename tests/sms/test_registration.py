@@ -11,6 +11,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from dispatch import create_app
+from dispatch.i18n import render_sms as render
 from dispatch.models import (
     Conversation,
     Message,
@@ -23,7 +24,6 @@ from dispatch.models import (
     WorkerStatus,
 )
 from dispatch.settings import PROJECT_ROOT
-from dispatch.sms.texts import render
 from tests.conftest import build_runtime
 from tests.helpers import outbound_to, text_in
 

@@ -17,6 +17,9 @@ from sqlalchemy import select
 
 from dispatch.catalogue import towns_in_number_order, trade_short_name, trades_in_menu_order
 from dispatch.followup.texts import MAX_PENDING_LISTED
+from dispatch.i18n import SMS_TEMPLATE_DIR as TEMPLATE_DIR
+from dispatch.i18n import render_sms as render
+from dispatch.i18n import sms_template_names as template_names
 from dispatch.insurance.providers import RefusalReason
 from dispatch.matching.forwarding_target import REASONS as FORWARD_REASONS
 from dispatch.matching.notices import MAX_ADDRESS, MAX_CODES_LISTED, WORKERS_PER_SMS
@@ -25,7 +28,6 @@ from dispatch.settings import PROJECT_ROOT
 from dispatch.sms.normalize import has_cjk
 from dispatch.sms.registration import MAX_NAME, MAX_TRADES, town_short_name
 from dispatch.sms.segments import count_segments, is_gsm7
-from dispatch.sms.texts import TEMPLATE_DIR, render, template_names
 from tests.helpers import outbound_to, text_in
 
 LANGUAGES = ("zh", "en")

@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 from dispatch import create_app
 from dispatch.clock import utcnow
 from dispatch.db import Database, Timeouts, make_engine
+from dispatch.i18n import render_sms as render
 from dispatch.models import Contact, Direction, Message, MessageStatus, OutboxEvent
 from dispatch.queue import get_queue
 from dispatch.runtime import Runtime
-from dispatch.sms.texts import render
 from dispatch.sms.views import EMPTY_TWIML
 from dispatch.sms.webhooks import INBOUND, STATUS
 from dispatch.spool.replay import ReplayResult, replay_pending

@@ -21,9 +21,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.i18n import VOICE_TEMPLATE_DIR as TEMPLATE_DIR
 from dispatch.ivr import outage
 from dispatch.ivr.agent import NO_TRANSCRIPTION, VOICEMAIL_SECONDS
-from dispatch.ivr.prompts import TEMPLATE_DIR
 from dispatch.ivr.views import EMPTY_TWIML
 from dispatch.models import Call, CallOutcome, Ticket, TicketKind
 from dispatch.runtime import Runtime

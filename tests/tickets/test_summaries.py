@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from dispatch.console.i18n import catalogue
 from dispatch.console.tickets.summaries import render
+from dispatch.i18n import catalogue
 from dispatch.ivr import flows
 from dispatch.ivr.turn import FLOW_STEPS
 from dispatch.models import TicketKind

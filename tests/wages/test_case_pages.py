@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from dispatch.i18n import render_sms as render
 from dispatch.jobs.services import JobRequest, create_job
 from dispatch.models import (
     AuditEvent,
@@ -21,7 +22,6 @@ from dispatch.models import (
     WageCase,
     WageCaseStatus,
 )
-from dispatch.sms.texts import render
 from dispatch.wages.services import open_case
 from tests.console.conftest import signed_in
 from tests.console.helpers import console_post, make_agent

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from dispatch.i18n import render_sms as render
 from dispatch.sms.normalize import has_cjk
 from dispatch.sms.segments import count_segments, is_gsm7
-from dispatch.sms.texts import render
 from dispatch.wages.services import LARGEST_CLAIM
 
 RESULTS = ("recovered", "partly_recovered", "closed_unresolved")

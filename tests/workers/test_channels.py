@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from dispatch.i18n import render_sms as render
 from dispatch.models import Conversation, RegisteredVia, Worker, WorkerStatus
-from dispatch.sms.texts import render
 from dispatch.workers import limits
 from dispatch.workers import services as workers
 from dispatch.workers.services import Skill, WorkerDetails, WorkerDetailsError

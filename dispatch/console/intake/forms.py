@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.console.access import sites_for_choice
 from dispatch.console.guards import parse_id
+from dispatch.i18n import LANGUAGES
 from dispatch.ivr import services as ivr_services
 from dispatch.ivr.intake import MAX_DAYS, MAX_DAYS_AHEAD
 from dispatch.jobs.services import JobRequest, JobRequestError
@@ -33,7 +34,6 @@ MAX_HEADCOUNT = 99  # the IVR's headcount step and JobRequest.check
 MAX_EMPLOYER_NAME = 64  # Employer.name
 MAX_ADDRESS = 200  # Job.address
 MAX_NOTES = 2000
-LANGUAGES = ("zh", "en")
 # The bounds the pages give their inputs, so that a browser says what the server would.
 LIMITS = {
     "max_headcount": MAX_HEADCOUNT,

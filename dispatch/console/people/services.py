@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
 from dispatch.console.audit import record
+from dispatch.i18n import render_sms as render
 from dispatch.models import Agent, Contact, Employer, Message, MessageStatus, Worker, WorkerStatus
 from dispatch.settings import Settings
 from dispatch.sms.normalize import has_cjk
 from dispatch.sms.segments import SegmentCount, count_segments
 from dispatch.sms.services import guess_language, queue_sms
-from dispatch.sms.texts import render
 from dispatch.workers import services as workers
 
 AGENT_TEXT_TEMPLATE = "agent_text"  # the signature around the agent's words, nothing else

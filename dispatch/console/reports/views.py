@@ -15,6 +15,7 @@ from dispatch.console.audit import record
 from dispatch.console.auth import agent_page
 from dispatch.console.i18n import current_language, translate
 from dispatch.console.reports import periods, present, queries
+from dispatch.i18n import market_zone
 from dispatch.models import Agent, AgentRole, Site
 
 bp = Blueprint(
@@ -50,7 +51,7 @@ class Refused(Exception):
 
 
 def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.extensions["dispatch.runtime"].settings.MARKET_TIMEZONE)
+    return market_zone(current_app.extensions["dispatch.runtime"].settings)
 
 
 def _choice(db: Session, agent: Agent) -> Choice:

@@ -9,6 +9,7 @@ import time_machine
 from sqlalchemy import inspect, select
 
 from dispatch.clock import utcnow
+from dispatch.i18n import render_sms as render
 from dispatch.jobs.services import JobRequest, create_job
 from dispatch.models import (
     AuditEvent,
@@ -22,7 +23,6 @@ from dispatch.models import (
     TicketOutcome,
     TicketStatus,
 )
-from dispatch.sms.texts import render
 from tests.console.helpers import console_post, make_agent, sign_in
 from tests.console.intake.conftest import EMPLOYER_PHONE, make_ticket
 from tests.helpers import outbound_to

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from dispatch.i18n import render_sms as render
 from dispatch.models import (
     AuditEvent,
     Contact,
@@ -17,7 +18,6 @@ from dispatch.models import (
     Worker,
     WorkerStatus,
 )
-from dispatch.sms.texts import render
 from tests.console.helpers import console_post
 from tests.console.intake.conftest import WORKER_PHONE, make_ticket
 from tests.console.intake.test_job_form import flashes, job_form

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from dispatch.console.i18n import catalogue
 from dispatch.console.jobs import queries
+from dispatch.i18n import catalogue, label_key
 from dispatch.matching.config import FACTORS, POLICIES
 from dispatch.matching.rescue import Refusal
 from dispatch.matching.services import Outcome
@@ -30,9 +30,9 @@ def test_every_built_key_exists() -> None:
     refusals_in_services = re.findall(r'JobActionRefused\(\s*"(\w+)"', SERVICES.read_text(encoding="utf-8"))
     assert refusals_in_services  # the pattern still finds them
     built = [
-        *(f"jobs.status.{status.value}" for status in JobStatus),
-        *(f"jobs.offer_status.{status.value}" for status in OfferStatus),
-        *(f"jobs.source.{source.value}" for source in JobSource),
+        *(label_key(status) for status in JobStatus),
+        *(label_key(status) for status in OfferStatus),
+        *(label_key(source) for source in JobSource),
         *(f"jobs.factor.{name}" for name in FACTORS),
         *(f"jobs.policy.{name}" for name in POLICIES),
         *(f"jobs.refused.{refusal.value}" for refusal in Refusal),

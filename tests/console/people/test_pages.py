@@ -162,7 +162,7 @@ def test_worker_page_lists_offers_and_placements(agent_client, people, session):
     assert f'href="/console/jobs/{taken.id}">{taken.code}</a>' in placements
     assert refused.code not in placements
     assert f">{taken.code}</a>" in offers and f">{refused.code}</a>" in offers
-    assert "已接单" in offers and "已拒绝" in offers and "<td>2</td>" in offers
+    assert "已接单" in offers and "不接" in offers and "<td>2</td>" in offers
 
 
 def test_employer_page_lists_jobs_and_the_timeline(agent_client, people, session):
@@ -175,7 +175,7 @@ def test_employer_page_lists_jobs_and_the_timeline(agent_client, people, session
     html = agent_client.get(f"/console/people/employers/{employer.id}").get_data(as_text=True)
     assert "鑫源装饰" in html and "太行西街8号" in html
     assert f'<a href="/console/jobs/{job.id}">{job.code}</a>' in html
-    assert "0/2" in html and "招人中" in html
+    assert "0/2" in html and "招工中" in html
     assert timeline_of(html) == [("call", call.id), ("sms", message.id)]
 
 

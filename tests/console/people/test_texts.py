@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from dispatch.console.i18n import catalogue
 from dispatch.console.people import services
+from dispatch.i18n import CALL_FLOW, LANGUAGES, catalogue, label_key
 from dispatch.ivr.menu import FLOWS
 from dispatch.models import (
     CallOutcome,
@@ -18,7 +18,6 @@ from dispatch.models import (
     RegisteredVia,
     WorkerStatus,
 )
-from dispatch.sms.texts import LANGUAGES
 
 SERVICES = Path(services.__file__)
 VIEWS = SERVICES.with_name("views.py")
@@ -44,16 +43,16 @@ def test_every_built_key_exists() -> None:
     actions = re.search(r"<any\(([\w, ]+)\):action>", VIEWS.read_text(encoding="utf-8"))
     assert refusals and actions  # the patterns still find them
     built = [
-        *(f"people.worker_status.{status.value}" for status in WorkerStatus),
-        *(f"people.employer_status.{status.value}" for status in EmployerStatus),
-        *(f"people.job_status.{status.value}" for status in JobStatus),
-        *(f"people.offer_status.{status.value}" for status in OfferStatus),
-        *(f"people.message_status.{status.value}" for status in MessageStatus),
-        *(f"people.registered_via.{via.value}" for via in RegisteredVia),
-        *(f"people.call_outcome.{outcome.value}" for outcome in CallOutcome),
-        *(f"people.call_flow.{flow}" for flow in ["menu", *(flow for flow, _ in FLOWS.values())]),
+        *(label_key(status) for status in WorkerStatus),
+        *(label_key(status) for status in EmployerStatus),
+        *(label_key(status) for status in JobStatus),
+        *(label_key(status) for status in OfferStatus),
+        *(label_key(status) for status in MessageStatus),
+        *(label_key(via) for via in RegisteredVia),
+        *(label_key(outcome) for outcome in CallOutcome),
+        *(f"enum.{CALL_FLOW}.{flow}" for flow in ["menu", *(flow for flow, _ in FLOWS.values())]),
         *(f"people.call_status.{status}" for status in CALL_STATUSES),
-        *(f"people.language_name.{language}" for language in LANGUAGES),
+        *(f"enum.language.{language}" for language in LANGUAGES),
         *(f"people.sms.refused.{refusal.value}" for refusal in services.SmsRefusal),
         *(f"people.sms.outcome.{outcome}" for outcome in SMS_OUTCOMES),
         *(f"people.action.refused.{key}" for key in refusals),

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from dispatch.console.i18n import catalogue
 from dispatch.console.reports.present import FIGURE_COLUMNS, LEAD_COLUMNS
+from dispatch.i18n import catalogue
 from dispatch.models import AuditEvent, Site
 from tests.console.conftest import signed_in
 from tests.console.helpers import console_post, make_agent
