@@ -1,6 +1,7 @@
 """Putting the synthetic market into the simulation's database: sites and trades from config/*.toml
-(dispatch.seed), workers through the SMS registration's own `save_worker` (confirming its summary is
-the worker's consent, so they start active), employers as the console's intake would write them.
+(dispatch.seed), workers through dispatch.workers as a confirmed SMS registration would (confirming
+the summary is the worker's consent, so they start active), employers as the console's intake
+would write them.
 
 Registration is not part of the day being measured, so it goes through the service functions rather
 than a few thousand registration texts.
@@ -15,10 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.catalogue import trades_in_menu_order
-from dispatch.models import Employer, EmployerStatus, Site, Worker, WorkerTrade
+from dispatch.models import Employer, EmployerStatus, RegisteredVia, Site, Worker, WorkerTrade
 from dispatch.seed import seed
 from dispatch.simulation.market import Market, SiteInfo, TradeInfo
-from dispatch.sms.registration import save_worker
+from dispatch.workers import services as workers
+from dispatch.workers.services import Skill, WorkerDetails
 
 
 def load_places(session: Session, config_dir: Path) -> tuple[list[SiteInfo], list[TradeInfo]]:
@@ -52,21 +54,21 @@ def _sms_word(keywords: list[str]) -> str:
 def register(session: Session, market: Market, now: datetime) -> None:
     """Register every worker and employer of the market, with the history the ranking reads."""
     for spec in market.workers:
-        answers = {
-            "name": spec.name,
-            "area": spec.site_id,
-            "pay": spec.min_pay,
-            "trade": list(spec.trade_ids),
-        }
-        worker = save_worker(session, spec.phone, answers)
+        details = WorkerDetails(
+            phone=spec.phone,
+            name=spec.name,
+            home_site_id=spec.site_id,
+            min_daily_pay=spec.min_pay,
+            trades=tuple(Skill(trade_id, spec.years) for trade_id in spec.trade_ids),
+        )
+        # As a worker who confirmed the SMS registration's summary: consent, so they start active.
+        worker = workers.register(session, details, RegisteredVia.SMS, consent=True)
         worker.placements_worked = spec.placements_worked
         worker.rating_count = spec.rating_count
         worker.rating_sum = spec.rating_sum
         worker.no_shows = spec.no_shows
         if spec.last_placed_days_ago is not None:
             worker.last_placed_at = now - timedelta(days=spec.last_placed_days_ago)
-        for trade in worker.trades:
-            trade.years_experience = spec.years
     for spec in market.employers:
         session.add(
             Employer(phone=spec.phone, name=spec.name, site_id=spec.site_id, status=EmployerStatus.ACTIVE)
