@@ -30,13 +30,10 @@ ENUMS = sorted(
 )
 CALL_FLOWS = sorted({"menu", FOLLOW_UP_FLOW, *(flow for flow, _ in FLOWS.values())})
 CALL_STEPS = sorted({*flows.STEPS, *followup.STEPS})
-# The tickets' pages belong to dispatch/console/tickets (a page there still shows a worker's raw status
-# and a call's raw flow and step: see the report of issue 14); every other page is held to labels here.
 PAGE_TEMPLATES = sorted(
     path
     for root in (Path(dispatch.console.__file__).parent, Path(dispatch.sim.__file__).parent)
     for path in root.glob("**/templates/**/*.html")
-    if "tickets" not in path.parts
 )
 
 
