@@ -27,7 +27,8 @@ from dispatch.models import (
 from dispatch.settings import Settings
 
 HELD_TICKET_PRIORITY = 2
-# A held job starting today expires unseen (dispatch.wages.holds) unless an agent looks before it starts.
+# A held job starting today expires unseen (dispatch.wages.tasks.expire_held_jobs) unless an agent looks
+# before it starts.
 URGENT_HELD_TICKET_PRIORITY = 1
 
 

@@ -21,6 +21,7 @@ from dispatch.jobs import services as jobs
 from dispatch.jobs.tickets import has_open_ticket, open_job_ticket
 from dispatch.matching import employer, insured, notices
 from dispatch.matching.locking import CLAIMABLE, lock_job, lock_worker, maybe_next_wave, open_offers
+from dispatch.matching.tasks import refill_job
 from dispatch.models import (
     OPEN_OFFER_STATUSES,
     EmployerBlock,
@@ -43,7 +44,6 @@ log = logging.getLogger(__name__)
 
 # A job in these statuses still takes a yes (an escalated job is still wanted, by agents too).
 TAKING = (JobStatus.OPEN, JobStatus.ESCALATED)
-REFILL = "dispatch.matching.tasks.refill_job"
 OPTED_OUT = "placed_worker_opted_out"  # the reason on the ticket of a placed worker's opt-out
 
 
@@ -384,7 +384,7 @@ def give_back(
             # Too late for texts to find someone in time: an agent phones round instead.
             _call_for_refill(session, job, worker, now)
         else:
-            defer(session, REFILL, job.id, queue="matching")
+            defer(session, refill_job, job.id, queue="matching")
     return Outcome.GIVEN_BACK
 
 

@@ -194,7 +194,8 @@ def _settle(
 
 def expire_overdue_held_jobs(session: Session, settings: Settings, now: datetime, limit: int = 100) -> int:
     """Held jobs nobody released before their last day began (an employer whose case stays open, or
-    held by hand): they are over. Run by matching's periodic sweep; returns how many expired."""
+    held by hand): they are over. Run by its own periodic job (dispatch.wages.tasks.expire_held_jobs);
+    returns how many expired."""
     today = now.astimezone(ZoneInfo(settings.MARKET_TIMEZONE)).date()
     candidates = session.scalars(
         select(Job)
