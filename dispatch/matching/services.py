@@ -412,7 +412,7 @@ def _call_for_refill(session: Session, job: Job, worker: Worker, now: datetime) 
     )
 
 
-def not_over(settings: Settings, now: datetime):  # type: ignore[no-untyped-def]
+def not_over(settings: Settings, now: datetime):
     """The condition for a job that still takes (or holds) workers: still wanted, its last day to come."""
     return and_(
         Job.status.in_((*TAKING, JobStatus.FILLED)), Job.end_date >= notices.local_date(settings, now)

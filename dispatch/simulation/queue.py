@@ -98,7 +98,7 @@ class QueueRunner:
         for queue in self.queues:
             head = self.runtime.redis.zrange(queue.scheduled_job_registry.key, 0, 0, withscores=True)
             if head:
-                moment = datetime.fromtimestamp(head[0][1], UTC)
+                moment = datetime.fromtimestamp(float(head[0][1]), UTC)
                 first = moment if first is None else min(first, moment)
         if first is None or self._last_pass is None:
             return first

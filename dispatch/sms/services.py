@@ -8,9 +8,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
@@ -206,7 +206,8 @@ def store_inbound(
     }
     if sid is None:
         values["error_message"] = "missing MessageSid"
-        message_id = session.scalar(Message.__table__.insert().values(**values).returning(Message.id))
+        table = cast(Table, Message.__table__)  # declared a FromClause; a mapped class's is a Table
+        message_id = session.scalar(table.insert().values(**values).returning(Message.id))
     else:
         message_id = insert_ignoring_conflicts(session, Message.__table__, values, "provider_sid")
     if message_id is None:

@@ -86,7 +86,7 @@ def hold_employer(session: Session, employer: Employer, case: WageCase, agent: A
     if employer.status != EmployerStatus.ACTIVE:
         return False
     employer.status, employer.held_for_wage_case = EmployerStatus.HELD, True
-    details = {"old_status": "active", "new_status": "held", "wage_case_id": case.id}
+    details: dict[str, Any] = {"old_status": "active", "new_status": "held", "wage_case_id": case.id}
     audit(session, agent, "employer.hold", employer, **details)
     return True
 

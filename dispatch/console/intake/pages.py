@@ -81,9 +81,9 @@ def job_context(db: Session, agent: Agent, ticket: Ticket | None, values: dict, 
 def worker_context(db: Session, agent: Agent, ticket: Ticket | None, values: dict, problems: dict) -> dict:
     rows = list(values.get("trades") or [])[: forms.MAX_TRADES]
     rows += [("", "")] * (forms.MAX_TRADES - len(rows))
-    done = None
-    if done := parse_id(request.args.get("done")):  # the worker just registered, shown above a fresh form
-        worker = db.get(Worker, done)
+    done: Worker | None = None
+    if done_id := parse_id(request.args.get("done")):  # the worker just registered, shown above a fresh form
+        worker = db.get(Worker, done_id)
         done = worker if worker is not None and may_see(db, agent, worker.home_site_id) else None
     done_phone = display(done.phone) if done is not None else ""
     return {
