@@ -1,8 +1,9 @@
-"""The job queue: the transactional outbox, its relay to RQ, named queues and periodic jobs.
+"""The job queue: the task registry, the transactional outbox, its relay to RQ, the named queues.
 
 A job that must happen is first an `OutboxEvent` row written in the caller's transaction (`defer`).
 After the commit the relay enqueues it to RQ; if Redis was down, the periodic sweeper relays it later.
 Jobs are idempotent, so the rare double relay (a crash between enqueue and marking) does no harm.
+The periodic jobs are in dispatch/periodic.py.
 
 The task registry: every job is a module-level function in one of TASK_MODULES marked `@task(queue)`,
 and callers name it by the function (`defer(session, send_message, message.id)`). The outbox row keeps
