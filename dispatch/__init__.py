@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from dispatch.runtime import Runtime, init_runtime
 from dispatch.settings import Settings
@@ -82,7 +83,7 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
         return Response("ok\n", mimetype="text/plain")
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> Response:
+    def http_error(error: HTTPException) -> BaseResponse:
         # Plain text, but keep the error's own headers (e.g. Allow on a 405).
         response = error.get_response()
         response.set_data(f"{error.code} {error.name}: {error.description}\n")

@@ -157,8 +157,8 @@ def read_trades(path: Path | str) -> list[TradeSpec]:
     numbered = list(enumerate(specs))
     _unique(path, "trade", "code", [(i, spec.code, spec.code) for i, spec in numbered])
     _unique(path, "trade", "ivr_digit", [(i, spec.code, spec.ivr_digit) for i, spec in numbered])
-    keywords = [(i, spec.code, label) for i, spec in numbered for label in sorted(trade_labels(spec))]
-    _unique(path, "trade", "keyword", keywords)
+    labels = [(i, spec.code, label) for i, spec in numbered for label in sorted(trade_labels(spec))]
+    _unique(path, "trade", "keyword", labels)
     return specs
 
 

@@ -115,9 +115,9 @@ def configure_logging(debug: bool = False) -> None:
     loggers quiet. Idempotent; handlers already on the root (a test runner's) are kept."""
     root = logging.getLogger()
     if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(FORMAT))
-        root.addHandler(handler)
+        stream = logging.StreamHandler(sys.stderr)
+        stream.setFormatter(logging.Formatter(FORMAT))
+        root.addHandler(stream)
     root.setLevel(logging.DEBUG if debug else logging.INFO)
     for handler in root.handlers:
         _add_once(handler, MaskPhoneNumbers)

@@ -170,11 +170,11 @@ class StateCollector(Collector):
             offers = GaugeMetricFamily(
                 "dispatch_offers_24h", "Offers made in the last 24 h, by current status", labels=["status"]
             )
-            rows = session.execute(
+            by_status = session.execute(
                 select(Offer.status, func.count()).where(Offer.created_at >= since).group_by(Offer.status)
             )
-            for status, count in rows:
-                offers.add_metric([str(status)], float(count))
+            for offer_status, count in by_status:
+                offers.add_metric([str(offer_status)], float(count))
             yield offers
 
             placements = session.scalar(

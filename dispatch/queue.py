@@ -1,18 +1,26 @@
-"""The job queue: the transactional outbox, its relay to RQ, named queues and periodic jobs.
+"""The job queue: the task registry, the transactional outbox, its relay to RQ, the named queues.
 
 A job that must happen is first an `OutboxEvent` row written in the caller's transaction (`defer`).
 After the commit the relay enqueues it to RQ; if Redis was down, the periodic sweeper relays it later.
 Jobs are idempotent, so the rare double relay (a crash between enqueue and marking) does no harm.
+The periodic jobs are in dispatch/periodic.py.
+
+The task registry: every job is a module-level function in one of TASK_MODULES marked `@task(queue)`,
+and callers name it by the function (`defer(session, send_message, message.id)`). The outbox row keeps
+the function's dotted name (what RQ imports too), so a task is never renamed or moved while rows may
+name it. The tasks modules import their services inside the tasks: that keeps them leaves of the import
+graph, so any service can import the task functions it defers (tests/test_task_registry.py checks it).
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -37,24 +45,91 @@ RELAY_BATCH = 500
 RESULT_TTL = 3600
 
 
-def task_path(task: Callable[..., Any] | str) -> str:
-    return task if isinstance(task, str) else f"{task.__module__}.{task.__qualname__}"
+# Where the tasks live: read when an outbox row names a task no code of this process imported yet.
+TASK_MODULES = (
+    "dispatch.tasks",
+    "dispatch.followup.tasks",
+    "dispatch.ivr.tasks",
+    "dispatch.matching.tasks",
+    "dispatch.sms.tasks",
+    "dispatch.voice.tasks",
+    "dispatch.wages.tasks",
+)
+
+
+class UnknownTask(LookupError):
+    """A function that is not a registered task, or an outbox row naming no task of this code."""
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str  # module and function name: stored in the outbox row and in the RQ job
+    function: Callable[..., Any]
+    queue: str
+
+
+_registry: dict[str, Task] = {}
+TaskFunction = TypeVar("TaskFunction", bound=Callable[..., Any])
+
+
+def task(queue: str = "default") -> Callable[[TaskFunction], TaskFunction]:
+    """Registers a module-level function as an RQ job that runs on `queue`; the function is unchanged."""
+    if queue not in QUEUE_TIMEOUTS:
+        raise ValueError(f"unknown queue {queue!r}")
+
+    def register(function: TaskFunction) -> TaskFunction:
+        if "." in function.__qualname__:  # nested or a method: RQ could not import it by name
+            raise TypeError(f"a task must be a module-level function, not {function.__qualname__}")
+        name = f"{function.__module__}.{function.__qualname__}"
+        _registry[name] = Task(name, function, queue)
+        return function
+
+    return register
+
+
+def task_of(function: Callable[..., Any]) -> Task:
+    """The registered task of a function (a function without `@task` is refused: RQ would run it,
+    but nothing would say on which queue, and a rename would strand its outbox rows unnoticed)."""
+    name = f"{getattr(function, '__module__', '?')}.{getattr(function, '__qualname__', repr(function))}"
+    found = _registry.get(name)
+    if found is None or found.function is not function:
+        raise UnknownTask(f"{name} is not a task: mark it @task(queue) in its <area>/tasks.py")
+    return found
+
+
+def resolve(name: str) -> Task:
+    """The task an outbox row names. The tasks modules are imported on the first miss (not at this
+    module's import: they import it)."""
+    found = _registry.get(name)
+    if found is None:
+        for module in TASK_MODULES:
+            importlib.import_module(module)
+        found = _registry.get(name)
+    if found is None:
+        raise UnknownTask(
+            f"no task is named {name!r}: renamed or removed while outbox rows still name it "
+            f"(keep the old name, or delete the rows)"
+        )
+    return found
 
 
 def defer(
     session: Session,
-    task: Callable[..., Any] | str,
+    function: Callable[..., Any],
     *args: Any,
-    queue: str = "default",
+    queue: str | None = None,
     run_at: datetime | None = None,
 ) -> OutboxEvent:
-    """Write a job into the outbox inside the caller's transaction; it is enqueued after commit."""
+    """Write a job into the outbox inside the caller's transaction; it is enqueued after commit. It runs
+    on the task's own queue unless `queue` says otherwise."""
+    registered = task_of(function)
+    queue = queue or registered.queue
     if queue not in QUEUE_TIMEOUTS:
         raise ValueError(f"unknown queue {queue!r}")
     # Marked relayed now when the transaction relays its own rows after the commit (Database.transaction).
     relayed_at = utcnow() if session.info.get(CLAIM_OUTBOX) else None
     event = OutboxEvent(
-        task=task_path(task), args=list(args), queue=queue, run_at=run_at, relayed_at=relayed_at
+        task=registered.name, args=list(args), queue=queue, run_at=run_at, relayed_at=relayed_at
     )
     session.add(event)
     session.info.setdefault("outbox_events", []).append(event)
@@ -66,15 +141,17 @@ def get_queue(name: str, connection: Redis) -> Queue:
 
 
 def enqueue_event(event: OutboxEvent, connection: Redis) -> None:
-    """Enqueue the outbox row's job, under the RQ job id it records (`outbox-<id>` the first time)."""
+    """Enqueue the outbox row's job, under the RQ job id it records (`outbox-<id>` the first time).
+    Raises UnknownTask, before touching the row or Redis, if the row names no task of this code."""
+    function = resolve(event.task).function
     if event.job_id is None:
         event.job_id = f"outbox-{event.id}"
     queue = get_queue(event.queue, connection)
     options = {"job_id": event.job_id, "result_ttl": RESULT_TTL, "failure_ttl": 7 * 24 * 3600}
     if event.run_at is not None and event.run_at > utcnow():
-        queue.enqueue_at(event.run_at, event.task, *event.args, **options)
+        queue.enqueue_at(event.run_at, function, *event.args, **options)
     else:
-        queue.enqueue(event.task, *event.args, **options)
+        queue.enqueue(function, *event.args, **options)
 
 
 def relay(runtime: Runtime, ids: list[int] | None = None, older_than: timedelta | None = None) -> int:
@@ -94,6 +171,10 @@ def relay(runtime: Runtime, ids: list[int] | None = None, older_than: timedelta 
         for event in session.scalars(query):
             try:
                 enqueue_event(event, runtime.redis)
+            except UnknownTask as exc:
+                # Left unrelayed, not dropped: in a rolling deploy, the newer code's relay runs it.
+                log.error("outbox row %s not relayed: %s", event.id, exc)
+                continue
             except RedisError as exc:
                 event.relay_attempts += 1
                 runtime.relay_paused_until = time.monotonic() + REDIS_BACKOFF_SECONDS
@@ -160,74 +241,3 @@ def relay_all(runtime: Runtime, older_than: timedelta | None = None, max_batches
         if relayed < RELAY_BATCH:
             break
     return total
-
-
-# The recovery sweeps run this often: lost work is found within a lease plus this.
-RECOVERY_SWEEP_SECONDS = 15
-
-
-@dataclass(frozen=True)
-class PeriodicTask:
-    id: str
-    task: str
-    every_seconds: Callable[[Runtime], int]
-    queue: str = "default"
-
-
-PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
-    PeriodicTask(
-        id="sweep-outbox",
-        task="dispatch.tasks.sweep_outbox",
-        every_seconds=lambda runtime: runtime.settings.OUTBOX_SWEEP_SECONDS,
-    ),
-    PeriodicTask(
-        # Relayed jobs that Redis lost (a restart, a flush) or whose worker died: relayed again.
-        id="recover-lost-jobs",
-        task="dispatch.tasks.recover_lost_jobs",
-        every_seconds=lambda runtime: RECOVERY_SWEEP_SECONDS,
-    ),
-    PeriodicTask(
-        # Sends whose worker died during the provider call (reconciled), or whose job vanished.
-        id="requeue-stuck-sms",
-        task="dispatch.sms.tasks.requeue_stuck_messages",
-        every_seconds=lambda runtime: RECOVERY_SWEEP_SECONDS,
-        queue="sms",
-    ),
-    PeriodicTask(
-        id="sweep-offers",
-        task="dispatch.matching.tasks.sweep_offers",
-        every_seconds=lambda runtime: 60,
-        queue="matching",
-    ),
-    PeriodicTask(
-        # Hang-ups whose status callback never came still leave a call-back ticket.
-        id="finish-stale-calls",
-        task="dispatch.ivr.tasks.finish_stale_calls",
-        every_seconds=lambda runtime: 600,
-    ),
-    PeriodicTask(
-        # Follow-ups of placements that ended, reminders, and tickets for the silent.
-        id="run-follow-ups",
-        task="dispatch.followup.tasks.run_follow_ups",
-        every_seconds=lambda runtime: 300,
-    ),
-)
-
-
-def enqueue_due_periodic_tasks(runtime: Runtime) -> list[str]:
-    """Enqueue each periodic task whose interval has passed; a non-blocking Redis lock per task
-    (SET NX EX) means that however many workers tick, each task runs once per interval."""
-    started = []
-    for periodic in PERIODIC_TASKS:
-        interval = max(1, periodic.every_seconds(runtime))
-        try:
-            if not runtime.redis.set(f"dispatch:periodic:{periodic.id}", "1", nx=True, ex=interval):
-                continue
-            get_queue(periodic.queue, runtime.redis).enqueue(
-                periodic.task, job_id=f"periodic-{periodic.id}", result_ttl=interval * 2
-            )
-        except RedisError as exc:
-            log.warning("periodic task %s not enqueued: %s", periodic.id, exc)
-            continue
-        started.append(periodic.id)
-    return started

@@ -28,7 +28,7 @@ from sqlalchemy import or_, select
 
 from dispatch.clock import utcnow
 from dispatch.models import OutboxEvent
-from dispatch.queue import QUEUE_TIMEOUTS, enqueue_event
+from dispatch.queue import QUEUE_TIMEOUTS, UnknownTask, enqueue_event, resolve
 from dispatch.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,11 @@ def recover_lost_jobs(runtime: Runtime) -> dict[str, int]:
                 event.completed_at = now
                 counts["done"] += 1
             elif verdict is Verdict.LOST:
+                try:
+                    resolve(event.task)
+                except UnknownTask as exc:  # left as it is: a newer deploy's sweep relays it
+                    log.error("job %s was lost and is not relayed again: %s", job_id, exc)
+                    continue
                 event.relay_attempts += 1
                 event.job_id = f"outbox-{event.id}-{event.relay_attempts}"
                 enqueue_event(event, runtime.redis)

@@ -37,7 +37,8 @@ class InThreadScheduler(RQScheduler):
         super().__init__(list(queue_names), connection=connection, name=name or scheduler_name())
         # The parent class builds its own connection from the pool's settings (for its fork); in a thread
         # the worker's own client does (it is thread safe).
-        self._connection = connection
+        # rq declares _connection as None (it is built lazily in the fork), so its type is wrong here.
+        self._connection = connection  # type: ignore[assignment]
 
     def acquire_locks(self, auto_start: bool = False) -> set[str]:
         held = set()

@@ -152,12 +152,12 @@ def _upsert_trades(session: Session, path: Path, specs: Sequence[TradeSpec]) -> 
             "keywords": list(spec.keywords),
             "high_risk": spec.high_risk,
         }
-        trade = rows.get(spec.code)
-        if trade is None:
+        existing = rows.get(spec.code)
+        if existing is None:
             session.add(Trade(code=spec.code, **values))
             counts["created"] += 1
             continue
-        counts["updated" if _assign(trade, values) else "unchanged"] += 1
+        counts["updated" if _assign(existing, values) else "unchanged"] += 1
     session.flush()
     return counts
 

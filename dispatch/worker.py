@@ -21,7 +21,8 @@ from rq.job import Job
 from rq.timeouts import TimerDeathPenalty
 
 from dispatch.db import can_wait
-from dispatch.queue import QUEUE_NAMES, enqueue_due_periodic_tasks, get_queue, relay_all
+from dispatch.periodic import enqueue_due_periodic_tasks
+from dispatch.queue import QUEUE_NAMES, get_queue, relay_all
 from dispatch.runtime import Runtime
 from dispatch.scheduler import InThreadScheduler
 

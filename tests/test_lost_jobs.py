@@ -4,16 +4,19 @@ scheduled and running ones are left alone. Real Redis, a real RQ worker, a froze
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import time_machine
 from rq.job import Job
 from sqlalchemy.exc import OperationalError
 
 from dispatch.models import Message, MessageStatus, OutboxEvent
-from dispatch.queue import defer, get_queue
+from dispatch.queue import defer, get_queue, task
 from dispatch.recovery import recover_lost_jobs
 from dispatch.sms.services import queue_sms
+from dispatch.tasks import sweep_outbox
 from tests.helpers import run_jobs
 
 PHONE = "+8613800138000"
@@ -29,9 +32,9 @@ def queue_help(runtime) -> tuple[int, int]:
     return message.id, send_job.id
 
 
-def defer_now(runtime, task: str, **kwargs) -> int:
+def defer_now(runtime, function: Callable[..., Any], **kwargs) -> int:
     with runtime.db.transaction() as session:
-        row = defer(session, task, **kwargs)
+        row = defer(session, function, **kwargs)
     return row.id
 
 
@@ -69,10 +72,16 @@ def test_a_job_redis_lost_is_relayed_again_and_runs(runtime, session):
     assert [sent.to for sent in runtime.transport.sent] == [PHONE]
 
 
+@task()
+def fails_like_a_bug() -> None:
+    """A job with a bug in it (a task for the test below)."""
+    raise ZeroDivisionError("a bug")
+
+
 def test_finished_and_failed_jobs_are_done_and_never_run_again(runtime, session):
     with time_machine.travel(NOON, tick=False) as traveller:
         _, sent_event = queue_help(runtime)
-        failing = defer_now(runtime, "dispatch.tasks.no_such_task")  # a bug: the job fails
+        failing = defer_now(runtime, fails_like_a_bug)  # the job fails
         run_jobs(runtime)
         assert Job.fetch(f"outbox-{failing}", connection=runtime.redis).get_status() == "failed"
 
@@ -106,7 +115,7 @@ def test_a_job_whose_worker_died_while_running_it_is_relayed_after_its_timeout(r
 def test_queued_and_scheduled_jobs_are_left_alone_until_they_are_lost(runtime, session):
     with time_machine.travel(NOON, tick=False) as traveller:
         _, queued = queue_help(runtime)  # waits behind a backlog: no worker runs here
-        later = defer_now(runtime, "dispatch.tasks.sweep_outbox", run_at=NOON + timedelta(hours=8))
+        later = defer_now(runtime, sweep_outbox, run_at=NOON + timedelta(hours=8))
         traveller.shift(timedelta(minutes=10))
         assert recover_lost_jobs(runtime) == {"lost": 0, "done": 0}
 
@@ -120,6 +129,7 @@ def test_queued_and_scheduled_jobs_are_left_alone_until_they_are_lost(runtime, s
         assert event(session, later).job_id == f"outbox-{later}-1"
 
 
+@task()
 def fails_like_a_database_outage() -> None:
     """A job whose database went away under it (a task for the test below)."""
     raise OperationalError("SELECT 1", {}, Exception("connection refused"))
@@ -127,7 +137,7 @@ def fails_like_a_database_outage() -> None:
 
 def test_a_job_stopped_by_a_database_outage_is_not_left_failed_but_runs_again(runtime, session):
     with time_machine.travel(NOON, tick=False) as traveller:
-        event_id = defer_now(runtime, f"{__name__}.fails_like_a_database_outage")
+        event_id = defer_now(runtime, fails_like_a_database_outage)
         run_jobs(runtime)
         # Not a bug: nothing waits in RQ's failed registry for somebody to retry by hand.
         assert get_queue("default", runtime.redis).failed_job_registry.get_job_ids() == []

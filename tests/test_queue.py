@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 
 from dispatch.clock import utcnow
 from dispatch.models import Message, MessageStatus, OutboxEvent
-from dispatch.queue import defer, enqueue_due_periodic_tasks, get_queue, relay
+from dispatch.periodic import enqueue_due_periodic_tasks
+from dispatch.queue import defer, get_queue, relay
+from dispatch.tasks import sweep_outbox
 from tests.helpers import last_reply, run_jobs, text_in
 
 PHONE = "+8613800138000"
@@ -25,7 +27,7 @@ def settings_overrides():
 def test_a_deferred_job_reaches_rq_only_after_commit(runtime):
     queue = get_queue("default", runtime.redis)
     with runtime.db.transaction() as session:
-        event = defer(session, "dispatch.tasks.sweep_outbox")
+        event = defer(session, sweep_outbox)
         session.flush()
         assert queue.count == 0  # not visible to a worker while the transaction is open
     assert queue.job_ids == [f"outbox-{event.id}"]
@@ -35,7 +37,7 @@ def test_a_deferred_job_reaches_rq_only_after_commit(runtime):
 
 def test_a_rolled_back_transaction_enqueues_nothing(runtime, session):
     with pytest.raises(RuntimeError), runtime.db.transaction() as work:
-        defer(work, "dispatch.tasks.sweep_outbox")
+        defer(work, sweep_outbox)
         work.flush()
         raise RuntimeError("the request failed")
     assert get_queue("default", runtime.redis).count == 0
@@ -45,7 +47,7 @@ def test_a_rolled_back_transaction_enqueues_nothing(runtime, session):
 def test_a_job_for_later_waits_in_the_scheduled_registry(runtime):
     run_at = utcnow() + timedelta(hours=2)
     with runtime.db.transaction() as session:
-        event = defer(session, "dispatch.tasks.sweep_outbox", run_at=run_at)
+        event = defer(session, sweep_outbox, run_at=run_at)
     queue = get_queue("default", runtime.redis)
     registry = ScheduledJobRegistry(queue=queue)
     assert queue.count == 0
@@ -74,7 +76,7 @@ def test_an_sms_written_while_redis_is_down_is_sent_after_it_returns(runtime, cl
 def test_the_sweeper_leaves_young_rows_to_the_after_commit_relay(runtime, session):
     runtime.redis = Redis.from_url(UNREACHABLE_REDIS, socket_connect_timeout=0.2)
     with runtime.db.transaction() as work:
-        defer(work, "dispatch.tasks.sweep_outbox")
+        defer(work, sweep_outbox)
     assert relay(runtime, older_than=timedelta(minutes=5)) == 0
 
 
@@ -84,6 +86,7 @@ def test_a_periodic_task_is_enqueued_once_per_interval_however_many_workers_tick
         "recover-lost-jobs",
         "requeue-stuck-sms",
         "sweep-offers",
+        "expire-held-jobs",
         "finish-stale-calls",
         "run-follow-ups",
     ]
@@ -92,6 +95,7 @@ def test_a_periodic_task_is_enqueued_once_per_interval_however_many_workers_tick
     assert get_queue("default", runtime.redis).job_ids == [
         "periodic-sweep-outbox",
         "periodic-recover-lost-jobs",
+        "periodic-expire-held-jobs",
         "periodic-finish-stale-calls",
         "periodic-run-follow-ups",
     ]
@@ -101,7 +105,7 @@ def test_a_periodic_task_is_enqueued_once_per_interval_however_many_workers_tick
 
 def test_relaying_twice_does_not_enqueue_twice(runtime):
     with runtime.db.transaction() as session:
-        defer(session, "dispatch.tasks.sweep_outbox")
+        defer(session, sweep_outbox)
     assert relay(runtime) == 0  # the after-commit relay already took it
     assert get_queue("default", runtime.redis).count == 1
 
@@ -110,8 +114,8 @@ def test_dispatch_worker_runs_due_scheduled_jobs_with_its_scheduler(runtime, ses
     from dispatch.worker import run_worker
 
     with runtime.db.transaction() as work:
-        due = defer(work, "dispatch.tasks.sweep_outbox", run_at=utcnow() + timedelta(seconds=1))
-        later = defer(work, "dispatch.tasks.sweep_outbox", run_at=utcnow() + timedelta(hours=1))
+        due = defer(work, sweep_outbox, run_at=utcnow() + timedelta(seconds=1))
+        later = defer(work, sweep_outbox, run_at=utcnow() + timedelta(hours=1))
     queue = get_queue("default", runtime.redis)
     registry = ScheduledJobRegistry(queue=queue)
     assert set(registry.get_job_ids()) == {f"outbox-{due.id}", f"outbox-{later.id}"}
@@ -124,9 +128,9 @@ def test_dispatch_worker_runs_due_scheduled_jobs_with_its_scheduler(runtime, ses
 def test_after_redis_fails_requests_leave_relaying_to_the_sweeper_for_a_while(runtime, session):
     runtime.redis = Redis.from_url(UNREACHABLE_REDIS, socket_connect_timeout=0.2)
     with runtime.db.transaction() as work:
-        first = defer(work, "dispatch.tasks.sweep_outbox")
+        first = defer(work, sweep_outbox)
     with runtime.db.transaction() as work:
-        second = defer(work, "dispatch.tasks.sweep_outbox")
+        second = defer(work, sweep_outbox)
     session.expire_all()
     # The first request tried Redis and failed; the second did not even try (no connect timeout).
     assert session.get(OutboxEvent, first.id).relay_attempts == 1
@@ -140,7 +144,7 @@ def test_the_sweeper_relays_batch_after_batch(runtime, session, redis, monkeypat
     runtime.redis = Redis.from_url(UNREACHABLE_REDIS, socket_connect_timeout=0.2)
     with runtime.db.transaction() as work:
         for _ in range(7):
-            defer(work, "dispatch.tasks.sweep_outbox")
+            defer(work, sweep_outbox)
     runtime.redis = redis
     assert dispatch.queue.relay_all(runtime) == 7
     assert get_queue("default", runtime.redis).count == 7

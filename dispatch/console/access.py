@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from flask import abort
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, SQLColumnExpression, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from dispatch.models import Agent, AgentRole, Site, SiteLevel
@@ -41,7 +41,7 @@ def sees_unplaced(session: Session, agent: Agent) -> bool:
     return session.scalar(select(Site.level).where(Site.id == agent.site_id)) == SiteLevel.DISTRICT
 
 
-def site_filter(session: Session, agent: Agent, column: ColumnElement) -> ColumnElement[bool]:
+def site_filter(session: Session, agent: Agent, column: SQLColumnExpression[Any]) -> ColumnElement[bool]:
     """A WHERE clause limiting `column` (a site id) to what the agent may see."""
     visible = visible_site_ids(session, agent)
     if visible is None:

@@ -25,7 +25,9 @@ def status_page(
     if filters[chosen]:
         query = query.where(status.in_(filters[chosen]))
     rows = list(db.scalars(query.offset((page - 1) * page_size).limit(page_size + 1)))
-    by_status = dict(db.execute(select(status, func.count()).where(visible).group_by(status)).all())
+    by_status: dict[Any, int] = dict(
+        db.execute(select(status, func.count()).where(visible).group_by(status)).all()
+    )
     counts = {
         name: sum(by_status.get(value, 0) for value in values) if values else sum(by_status.values())
         for name, values in filters.items()

@@ -36,9 +36,9 @@ from dispatch.queue import defer
 from dispatch.settings import Settings
 from dispatch.tickets.services import open_ticket
 from dispatch.tickets.summaries import Summary
+from dispatch.voice.tasks import call_follow_up
 
 log = logging.getLogger(__name__)
-CALL_FOLLOW_UP = "dispatch.voice.tasks.call_follow_up"  # the keypad call (dispatch.voice)
 # Placements that ended longer ago are never asked: a first deploy must not text a year of them.
 MAX_AGE_DAYS = 14
 BATCH = 200  # per round and run; a backlog drains over the next runs (every 5 minutes)
@@ -148,7 +148,7 @@ def _put_question(
     """The question (or the reminder) by call or SMS; False when the person cannot be texted, so the
     follow-up went to an agent at once instead (no text that would never be sent)."""
     if follow_up.channel == FollowUpChannel.VOICE:
-        defer(session, CALL_FOLLOW_UP, follow_up.id, queue="sms")
+        defer(session, call_follow_up, follow_up.id, queue="sms")
     elif not _can_text(session, texts.phone_of(follow_up)):
         _hand_over(session, follow_up, now, CANNOT_TEXT)
         return False

@@ -20,7 +20,7 @@ def greet(turn: Turn) -> None:
     if employer is not None:
         last = services.last_job(turn.session, employer.id)
         summary = services.job_summary(last, turn.language) if last is not None else None
-        if summary is not None:
+        if summary is not None and last is not None:
             summary["trade"] = prompts.spoken(last.trade.name(turn.language), turn.language)
         if employer.name or summary:
             turn.say("known_employer", gather, name=employer.name, last=summary)

@@ -13,6 +13,7 @@ from dispatch.clock import utcnow
 from dispatch.i18n import market_zone
 from dispatch.insurance import services as insurance
 from dispatch.jobs.held import close_held_job_tickets, hold_job
+from dispatch.matching.tasks import match_job
 from dispatch.models import (
     OPEN_OFFER_STATUSES,
     Employer,
@@ -119,7 +120,7 @@ def employer_held(session: Session, employer: Employer) -> bool:
 def start_matching(session: Session, job: Job) -> None:
     """Matching starts after the commit, through the outbox (a draft confirmed, a held job released)."""
     job.status = JobStatus.OPEN
-    defer(session, "dispatch.matching.tasks.match_job", job.id, queue="matching")
+    defer(session, match_job, job.id, queue="matching")
 
 
 def find_job_by_code(session: Session, code: str) -> Job | None:

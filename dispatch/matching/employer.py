@@ -10,11 +10,10 @@ from sqlalchemy.orm import Session
 
 from dispatch.matching import config as matching_config
 from dispatch.matching import notices
+from dispatch.matching.tasks import notify_employer
 from dispatch.models import Job, Offer, OfferStatus
 from dispatch.queue import defer
 from dispatch.settings import Settings
-
-NOTIFY_EMPLOYER = "dispatch.matching.tasks.notify_employer"
 
 
 def notice_due(session: Session, settings: Settings, job: Job, now: datetime) -> None:
@@ -26,7 +25,7 @@ def notice_due(session: Session, settings: Settings, job: Job, now: datetime) ->
     seconds = matching_config.load(settings).employer_summary_seconds
     run_at = now + timedelta(seconds=seconds)
     job.matching = {**job.matching, "employer_notice_due": run_at.isoformat()}
-    defer(session, NOTIFY_EMPLOYER, job.id, queue="matching", run_at=run_at if seconds else None)
+    defer(session, notify_employer, job.id, queue="matching", run_at=run_at if seconds else None)
 
 
 def notify(session: Session, settings: Settings, job_id: int, now: datetime) -> dict[str, int]:

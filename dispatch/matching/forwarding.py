@@ -100,7 +100,7 @@ def handle_forward(session: Session, settings: Settings, message: Message, comma
     passed = forwarding_target.pass_on(session, settings, message, forwarder, offer, forward.number, now)
     if passed.outcome in forwarding_target.SENT:
         invited = passed.outcome == ForwardOutcome.INVITED
-        context = {"code": job.code, "to_phone": passed.to_phone, "invited": invited}
+        context: dict[str, Any] = {"code": job.code, "to_phone": passed.to_phone, "invited": invited}
         reply(session, settings, message, "forward_done", "forward.done", **context)
     else:
         context = {"kept": True, "to_phone": passed.to_phone, "limit": passed.limit}

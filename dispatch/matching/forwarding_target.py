@@ -99,7 +99,7 @@ def pass_on(
     """Pass the forwarder's open offer to the number typed; the rows are locked by the caller."""
     job = offer.job
 
-    def record(outcome: ForwardOutcome, reason: str, phone: str, told: str = "", **extra: Any) -> Passed:
+    def record(outcome: ForwardOutcome, reason: str, phone: str, *, told: str = "", **extra: Any) -> Passed:
         session.add(
             OfferForward(
                 offer_id=offer.id,
@@ -136,7 +136,7 @@ def pass_on(
         return refuse_friend(ForwardOutcome.REFUSED_LIMIT, "limit_number", phone)
     friend = session.scalar(select(Worker).where(Worker.phone == phone))
     contact = session.scalar(select(Contact).where(Contact.phone == phone))
-    friend_id = {"to_worker_id": friend.id} if friend is not None else {}
+    friend_id: dict[str, Any] = {"to_worker_id": friend.id} if friend is not None else {}
     stopped = friend is not None and friend.status in (WorkerStatus.OPTED_OUT, WorkerStatus.UNDELIVERABLE)
     if stopped or (contact is not None and not contact.may_receive):
         return refuse_friend(ForwardOutcome.REFUSED_OPTED_OUT, "opted_out", phone, **friend_id)

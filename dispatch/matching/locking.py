@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
+from dispatch.matching.tasks import send_wave
 from dispatch.models import OPEN_OFFER_STATUSES, Job, JobStatus, Offer, OfferStatus, Worker
 from dispatch.queue import defer
 
-SEND_WAVE = "dispatch.matching.tasks.send_wave"
 # Offers whose yes may claim a place: still open, lapsed (the job's days not over), or waiting on standby.
 # Never one the worker declined or gave back, one closed by the job filling, or one already told 名额已满.
 CLAIMABLE = frozenset({*OPEN_OFFER_STATUSES, OfferStatus.EXPIRED, OfferStatus.STANDBY})
@@ -48,5 +48,5 @@ def maybe_next_wave(session: Session, job: Job) -> bool:
     if still_open:
         return False
     job.updated_at = utcnow()  # the sweep's grace for a lost next wave runs from here
-    defer(session, SEND_WAVE, job.id, job.wave + 1, queue="matching")
+    defer(session, send_wave, job.id, job.wave + 1, queue="matching")
     return True

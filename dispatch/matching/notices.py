@@ -4,7 +4,7 @@ are in dispatch/sms/templates/<language>/ (offer*, placement*, match_*)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -39,7 +39,7 @@ def send_time(settings: Settings, now: datetime) -> datetime:
     return quiet_hours_end(now, settings.quiet_hours, settings.MARKET_TIMEZONE) or now
 
 
-def local_date(settings: Settings, moment: datetime):  # type: ignore[no-untyped-def]
+def local_date(settings: Settings, moment: datetime) -> date:
     return moment.astimezone(market_zone(settings)).date()
 
 

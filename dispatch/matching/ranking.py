@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import BigInteger, ColumnElement, Float, bindparam, literal
 from sqlalchemy.ext.compiler import compiles
@@ -53,6 +53,12 @@ def _f(value: float) -> ColumnElement[float]:
 
 def _i(value: int) -> ColumnElement[int]:
     return literal(int(value), BigInteger())
+
+
+def _scaled(value: ColumnElement[int], factor: float) -> ColumnElement[float]:
+    """An integer times a float. SQLAlchemy's stubs give an operation its left operand's type, but the
+    SQL value is not an integer: the cast corrects the stub and changes nothing at run time."""
+    return cast("ColumnElement[float]", value * _f(factor))
 
 
 @dataclass(frozen=True)
@@ -158,7 +164,7 @@ def tiebreak_value(worker_id: int, seed: int) -> int:
 
 
 def _lottery(c: Any, ctx: RankContext) -> ColumnElement[float]:
-    return seeded_hash(c.worker_id, _LOTTERY) * _f(1 / _MODULUS)
+    return _scaled(seeded_hash(c.worker_id, _LOTTERY), 1 / _MODULUS)
 
 
 FACTOR_SQL: dict[str, Callable[[Any, RankContext], ColumnElement[float]]] = {
@@ -211,7 +217,7 @@ def score_column(c: Any, ctx: RankContext) -> ColumnElement[float]:
         w = weights["experience"]
         terms.append(least(c.years_experience * _f(w / cfg.full_years), _f(w)))
     if "lottery" in weights:
-        terms.append(seeded_hash(c.worker_id, _LOTTERY) * _f(weights["lottery"] / _MODULUS))
+        terms.append(_scaled(seeded_hash(c.worker_id, _LOTTERY), weights["lottery"] / _MODULUS))
     total = terms[0]
     for term in terms[1:]:
         total = total + term
@@ -252,7 +258,7 @@ class Explanation:
 
 
 def explanation(
-    policy: str, weights: Mapping[str, float], row: Mapping[str, Any], km: float | None
+    policy: str, weights: Mapping[str, float], row: Mapping[Any, Any], km: float | None
 ) -> Explanation:
     """From a row holding the f_<factor> columns of `factor_columns`."""
     factors = {name: float(row[f"f_{name}"]) for name in weights}

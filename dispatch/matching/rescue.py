@@ -21,7 +21,8 @@ from dispatch.matching import config as matching_config
 from dispatch.matching import notices, services, waves
 from dispatch.matching.config import MatchingConfig
 from dispatch.matching.distances import near_sites
-from dispatch.matching.locking import CLAIMABLE, SEND_WAVE, lock_job, lock_worker, open_offers
+from dispatch.matching.locking import CLAIMABLE, lock_job, lock_worker, open_offers
+from dispatch.matching.tasks import send_wave
 from dispatch.models import (
     Contact,
     EmployerBlock,
@@ -138,7 +139,7 @@ def wave_now(
     expires_at = waves.offer_wave(session, settings, config, job, number, radius, found, now)
     if job.status == JobStatus.OPEN:
         # The wave the machine had scheduled finds this one sent and does nothing; this is the next.
-        defer(session, SEND_WAVE, job.id, number + 1, queue="matching", run_at=expires_at)
+        defer(session, send_wave, job.id, number + 1, queue="matching", run_at=expires_at)
     offers = session.scalars(select(Offer).where(Offer.job_id == job.id, Offer.wave == number)).all()
     return number, radius, list(offers)
 

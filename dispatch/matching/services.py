@@ -22,6 +22,7 @@ from dispatch.insurance import services as insurance
 from dispatch.jobs import services as jobs
 from dispatch.matching import employer, insured, notices
 from dispatch.matching.locking import CLAIMABLE, lock_job, lock_worker, maybe_next_wave, open_offers
+from dispatch.matching.tasks import refill_job
 from dispatch.models import (
     OPEN_OFFER_STATUSES,
     EmployerBlock,
@@ -46,7 +47,6 @@ log = logging.getLogger(__name__)
 
 # A job in these statuses still takes a yes (an escalated job is still wanted, by agents too).
 TAKING = (JobStatus.OPEN, JobStatus.ESCALATED)
-REFILL = "dispatch.matching.tasks.refill_job"
 OPTED_OUT = "placed_worker_opted_out"  # the reason on the ticket of a placed worker's opt-out
 
 
@@ -68,7 +68,7 @@ def clashing_job(session: Session, worker: Worker, job: Job) -> Job | None:
     return session.scalar(_clashing(worker, job))
 
 
-def _clashing(worker: Worker, job: Job) -> Select[tuple[Job]]:
+def _clashing(worker: Worker, job: Job) -> Select[Job]:
     return (
         select(Job)
         .join(Offer, Offer.job_id == Job.id)
@@ -186,7 +186,7 @@ def _claim_place(session: Session, job: Job, now: datetime) -> bool:
 _JOB_ATTRIBUTES = {column.key: prop.key for prop in Job.__mapper__.column_attrs for column in prop.columns}
 
 
-def offers_with_jobs() -> Select[tuple[Offer]]:
+def offers_with_jobs() -> Select[Offer]:
     """Offers read as committed now, with their job and what an answer's texts name: the job's
     trade, site and employer (one statement; add the WHERE)."""
     return (
@@ -435,7 +435,7 @@ def give_back(
             # Too late for texts to find someone in time: an agent phones round instead.
             _call_for_refill(session, job, worker, now)
         else:
-            defer(session, REFILL, job.id, queue="matching")
+            defer(session, refill_job, job.id, queue="matching")
     return Outcome.GIVEN_BACK
 
 
@@ -469,7 +469,7 @@ def _call_for_refill(session: Session, job: Job, worker: Worker, now: datetime) 
     )
 
 
-def not_over(settings: Settings, now: datetime):  # type: ignore[no-untyped-def]
+def not_over(settings: Settings, now: datetime):
     """The condition for a job that still takes (or holds) workers: still wanted, its last day to come."""
     return and_(
         Job.status.in_((*TAKING, JobStatus.FILLED)), Job.end_date >= notices.local_date(settings, now)

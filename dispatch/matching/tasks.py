@@ -8,12 +8,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from dispatch.clock import utcnow
-from dispatch.matching import employer, waves
-from dispatch.matching.locking import SEND_WAVE
 from dispatch.models import OPEN_OFFER_STATUSES, Job, JobStatus, Offer, OfferStatus
-from dispatch.queue import defer
+from dispatch.queue import defer, task
 from dispatch.runtime import get_runtime
-from dispatch.wages.holds import expire_overdue_held_jobs
 
 log = logging.getLogger(__name__)
 # The sweep leaves an expiry this young to the wave job scheduled for it.
@@ -21,32 +18,46 @@ SWEEP_GRACE = timedelta(minutes=2)
 SWEEP_BATCH = 1000
 
 
+# The services are imported inside the tasks: see "The task registry" in dispatch/queue.py.
+
+
+@task("matching")
 def match_job(job_id: int) -> dict[str, int]:
     """Start matching a new (or released) job: wave 1."""
     return send_wave(job_id, 1)
 
 
+@task("matching")
 def send_wave(job_id: int, wave: int) -> dict[str, int]:
     """Send wave `wave` of a job's offers (nothing if it went out already or the job is settled)."""
+    from dispatch.matching import waves
+
     runtime = get_runtime()
     with runtime.db.transaction() as session:
         return waves.send_wave(session, runtime.settings, job_id, wave, utcnow())
 
 
+@task("matching")
 def refill_job(job_id: int) -> dict[str, int]:
     """A place reopened: standby workers first, else the next wave."""
+    from dispatch.matching import waves
+
     runtime = get_runtime()
     with runtime.db.transaction() as session:
         return waves.refill(session, runtime.settings, job_id, utcnow())
 
 
+@task("matching")
 def notify_employer(job_id: int) -> dict[str, int]:
     """Tell the employer who confirmed since the last notice: one SMS, or a summary of several."""
+    from dispatch.matching import employer
+
     runtime = get_runtime()
     with runtime.db.transaction() as session:
         return employer.notify(session, runtime.settings, job_id, utcnow())
 
 
+@task("matching")
 def sweep_offers() -> dict[str, int]:
     """Periodic safety net: expire offers whose wave job never ran (lost from Redis), start the next
     wave for jobs left with none out (including those whose offers were all declined and whose queued
@@ -83,7 +94,7 @@ def sweep_offers() -> dict[str, int]:
             select(Job).where(Job.id.in_(job_ids), Job.status == JobStatus.OPEN, ~waiting)
         ):
             if job.remaining > 0:
-                defer(session, SEND_WAVE, job.id, job.wave + 1, queue="matching")
+                defer(session, send_wave, job.id, job.wave + 1, queue="matching")
                 restarted += 1
         # A job whose first wave never went out (its match_job lost after the relay).
         forgotten = select(Job.id).where(
@@ -91,21 +102,13 @@ def sweep_offers() -> dict[str, int]:
         )
         never_started = 0
         for job_id in session.scalars(forgotten.limit(SWEEP_BATCH)):
-            defer(session, SEND_WAVE, job_id, 1, queue="matching")
+            defer(session, send_wave, job_id, 1, queue="matching")
             never_started += 1
-        # Held jobs nobody released before their last day began: over (else they stay "active" for good).
-        held_expired = expire_overdue_held_jobs(session, runtime.settings, now, SWEEP_BATCH)
-        if stale or restarted or never_started or held_expired:
+        if stale or restarted or never_started:
             log.info(
-                "offer sweep: %s expired, %s jobs restarted, %s never started, %s held jobs expired",
+                "offer sweep: %s expired, %s jobs restarted, %s never started",
                 len(stale),
                 restarted,
                 never_started,
-                held_expired,
             )
-        return {
-            "expired": len(stale),
-            "restarted": restarted,
-            "never_started": never_started,
-            "held_expired": held_expired,
-        }
+        return {"expired": len(stale), "restarted": restarted, "never_started": never_started}

@@ -20,8 +20,9 @@ from dispatch.i18n import market_zone
 from dispatch.matching import candidates as pool_candidates
 from dispatch.matching import config as matching_config
 from dispatch.matching import notices
+from dispatch.matching import tasks as matching_tasks
 from dispatch.matching.config import MatchingConfig
-from dispatch.matching.locking import SEND_WAVE, open_offers
+from dispatch.matching.locking import open_offers
 from dispatch.models import (
     Contact,
     EmployerBlock,
@@ -107,7 +108,7 @@ def send_wave(
         )
         if found:
             expires_at = offer_wave(session, settings, config, job, number, radius, found, now)
-            defer(session, SEND_WAVE, job.id, number + 1, queue="matching", run_at=expires_at)
+            defer(session, matching_tasks.send_wave, job.id, number + 1, queue="matching", run_at=expires_at)
             return {**counts, "wave": number, "offers": len(found)}
     job.wave = max(job.wave, config.last_wave)
     if still_open:
@@ -124,7 +125,7 @@ def last_day_starts(settings: Settings, job: Job) -> datetime:
 
 def _look_again(session: Session, job: Job, wave: int, still_open: list[Offer]) -> None:
     later = max((offer.expires_at for offer in still_open if offer.expires_at is not None), default=None)
-    defer(session, SEND_WAVE, job.id, wave, queue="matching", run_at=later)
+    defer(session, matching_tasks.send_wave, job.id, wave, queue="matching", run_at=later)
 
 
 def offer_wave(
@@ -259,7 +260,7 @@ def reoffer_standby(session: Session, settings: Settings, job: Job, now: datetim
         else:
             reoffered += 1
     if reoffered:
-        defer(session, SEND_WAVE, job.id, job.wave + 1, queue="matching", run_at=expires_at)
+        defer(session, matching_tasks.send_wave, job.id, job.wave + 1, queue="matching", run_at=expires_at)
     return reoffered
 
 

@@ -16,20 +16,23 @@ def run_migrations() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic.ini sets no sqlalchemy.url, and no connection was passed in")
+    engine = make_engine(url)
     with engine.begin() as connection:
         _run(connection)
     engine.dispose()
 
 
-def _render_item(type_: str, obj, autogen_context):  # type: ignore[no-untyped-def]
+def _render_item(type_: str, obj, autogen_context):
     """Migrations spell our UTCDateTime as the plain type it stores, so they never import app code."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 from redis.exceptions import RedisError
+from werkzeug.wrappers import Response as BaseResponse
 
 from dispatch import demo
 from dispatch.console import security_headers
@@ -78,7 +79,7 @@ def index() -> str:
 
 
 @bp.get("/open")
-def open_number() -> Response:
+def open_number() -> BaseResponse:
     """The "another number" form: to that number's phone, or back with an error."""
     phone = try_e164(request.args.get("phone", ""), pages.runtime().settings.DEFAULT_REGION)
     if phone is None:
@@ -177,7 +178,7 @@ def recording(sid: str) -> Response:
 
 
 @bp.post("/language")
-def language() -> Response:
+def language() -> BaseResponse:
     """Switch the simulator (and the console) between Chinese and English."""
     session["lang"] = pick_language(request.form.get("lang"))
     back = request.form.get("next", "")

@@ -39,7 +39,7 @@ class DayOptions:
     redis_url: str | None = None
     config_dir: str | None = None
     next_morning: bool = True  # go on to the next day's noon: the follow-ups (回访) are asked and answered
-    # Periodic jobs (dispatch.queue.PERIODIC_TASKS ids) the day runs without, to see what they do.
+    # Periodic jobs (dispatch.periodic.PERIODIC_TASKS ids) the day runs without, to see what they do.
     periodic_off: frozenset[str] = frozenset()
     follow_up_time: str | None = None  # FOLLOW_UP_TIME for the day (default: the service's, 09:00)
 

@@ -75,7 +75,7 @@ def owed(session: Session, settings: Settings, record: FollowUpRecord) -> tuple[
     held: dict[int, Owed] = {}
     not_held: set[int] = set()
     for offer_id, status, phone, job in rows:
-        key = (phone, job.code)
+        key = (phone, job.code or "")  # a job has its code once flushed
         if key not in record.placed and status != OfferStatus.ACCEPTED:
             continue  # never a placement: an offer, a standby, a decline
         stop = record.given_back.get(key)

@@ -69,9 +69,14 @@ def register(session: Session, market: Market, now: datetime) -> None:
         worker.no_shows = spec.no_shows
         if spec.last_placed_days_ago is not None:
             worker.last_placed_at = now - timedelta(days=spec.last_placed_days_ago)
-    for spec in market.employers:
+    for employer in market.employers:
         session.add(
-            Employer(phone=spec.phone, name=spec.name, site_id=spec.site_id, status=EmployerStatus.ACTIVE)
+            Employer(
+                phone=employer.phone,
+                name=employer.name,
+                site_id=employer.site_id,
+                status=EmployerStatus.ACTIVE,
+            )
         )
     session.flush()
 

@@ -8,7 +8,7 @@ simulation keeps them on its own clock (the same seed then gives the same day on
   on a virtual clock nobody would wait. So each send moves the clock on by the slot it took (1/rate
   a segment) and hands the slot back: a wave of 30 offers at 1 segment a second takes its minute of
   market time, and none of real time.
-- The periodic jobs (dispatch.queue.PERIODIC_TASKS), which a worker's ticker enqueues under a lock
+- The periodic jobs (dispatch.periodic.PERIODIC_TASKS), which a worker's ticker enqueues under a lock
   that expires after their interval: here they are enqueued when their interval has passed on the
   virtual clock, whenever the day wakes (the next morning also wakes for the follow-ups' run: see
   next_periodic).
@@ -27,14 +27,16 @@ from rq.scheduler import RQScheduler
 from sqlalchemy import select
 
 from dispatch.models import Message
-from dispatch.queue import PERIODIC_TASKS, QUEUE_NAMES, get_queue
+from dispatch.periodic import PERIODIC_TASKS
+from dispatch.queue import QUEUE_NAMES, get_queue, task_of
 from dispatch.runtime import Runtime
 from dispatch.simulation.clock import VirtualClock
 from dispatch.sms.rate_limit import SendRateLimiter
+from dispatch.sms.tasks import send_message
 from dispatch.worker import DispatchWorker
 
 log = logging.getLogger(__name__)
-SEND_TASK = "dispatch.sms.tasks.send_message"
+SEND_TASK = task_of(send_message).name  # what RQ records as the job's func_name
 RATE_KEY = "dispatch:sms-rate:{sender}"  # dispatch.sms.rate_limit's key
 SCHEDULER_INTERVAL = timedelta(seconds=1)  # RQ's scheduler looks for due jobs once a second
 # Bursts at one instant before the clock is nudged on (on a real clock time would have moved).
@@ -96,7 +98,7 @@ class QueueRunner:
         for queue in self.queues:
             head = self.runtime.redis.zrange(queue.scheduled_job_registry.key, 0, 0, withscores=True)
             if head:
-                moment = datetime.fromtimestamp(head[0][1], UTC)
+                moment = datetime.fromtimestamp(float(head[0][1]), UTC)
                 first = moment if first is None else min(first, moment)
         if first is None or self._last_pass is None:
             return first

@@ -10,6 +10,7 @@ a delay: workers take, decline or ignore offers, name the job when asked which, 
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import logging
@@ -94,7 +95,7 @@ class MarketDay:
         }
         self.follow_ups = FollowUpPeople(self.market, options.seed, self.at, self._answers, self.behaviour)
         for job in self.market.jobs:
-            self.at(job.at, lambda job=job: self.post_job(job))
+            self.at(job.at, functools.partial(self.post_job, job))
 
     # -- the timeline ---------------------------------------------------------------------------
 

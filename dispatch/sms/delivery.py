@@ -28,11 +28,10 @@ from dispatch.quiet_hours import quiet_hours_end
 from dispatch.settings import Settings
 from dispatch.sms.gateway import SendError, SendResult, SentMessage, mask_phone
 from dispatch.sms.services import SENT_WHILE_OPTED_OUT, apply_error_to_contact, apply_status
+from dispatch.sms.tasks import reconcile_message, send_message
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 600
-SEND_TASK = "dispatch.sms.tasks.send_message"
-RECONCILE_TASK = "dispatch.sms.tasks.reconcile_message"
 # Twilio's clock and ours differ, and it keeps whole seconds: a message it created for an attempt
 # may carry a time up to this much before the attempt started by our clock.
 CLOCK_SKEW = timedelta(seconds=60)
@@ -49,7 +48,7 @@ def in_flight(message: Message) -> bool:
 
 
 def schedule_send(session: Session, message: Message, run_at: datetime | None = None) -> None:
-    defer(session, SEND_TASK, message.id, queue="sms", run_at=run_at)
+    defer(session, send_message, message.id, queue="sms", run_at=run_at)
 
 
 def hold_or_suppress(session: Session, settings: Settings, message: Message, now: datetime) -> dict[str, int]:
@@ -139,7 +138,7 @@ LOOKUP_GRACE = timedelta(seconds=5)
 def schedule_reconcile(session: Session, settings: Settings, message: Message) -> None:
     started = message.send_started_at or utcnow()
     run_at = max(utcnow() + LOOKUP_GRACE, started + timedelta(seconds=settings.SEND_RECONCILE_AFTER))
-    defer(session, RECONCILE_TASK, message.id, queue="sms", run_at=run_at)
+    defer(session, reconcile_message, message.id, queue="sms", run_at=run_at)
 
 
 def refused(session: Session, max_attempts: int, message: Message, exc: SendError) -> dict[str, int]:

@@ -162,7 +162,7 @@ class BaseUrlHttpClient(TwilioHttpClient):
         super().__init__(timeout=timeout)
         self.base_url = base_url.rstrip("/")
 
-    def request(self, method, url, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+    def request(self, method, url, *args, **kwargs):
         if url.startswith(TWILIO_API_ORIGIN):
             url = self.base_url + url[len(TWILIO_API_ORIGIN) :]
         return super().request(method, url, *args, **kwargs)

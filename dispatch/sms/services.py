@@ -34,6 +34,7 @@ from dispatch.settings import Settings
 from dispatch.sms.gateway import OPTED_OUT_ERRORS, UNDELIVERABLE_ERRORS
 from dispatch.sms.normalize import has_cjk
 from dispatch.sms.segments import count_segments
+from dispatch.sms.tasks import send_message
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +170,7 @@ def queue_sms(
     if asks is not None and not blocked:
         ask(contact, asks)
     if not blocked:
-        defer(session, "dispatch.sms.tasks.send_message", message.id, queue="sms", run_at=send_after)
+        defer(session, send_message, message.id, queue="sms", run_at=send_after)
     return message
 
 

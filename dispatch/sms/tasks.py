@@ -16,9 +16,8 @@ from sqlalchemy import or_, select
 
 from dispatch.clock import utcnow
 from dispatch.models import Direction, Message, MessageStatus
-from dispatch.queue import defer
+from dispatch.queue import defer, task
 from dispatch.runtime import get_runtime
-from dispatch.sms import delivery
 from dispatch.sms.gateway import ProviderLookupError, SendError, SendResult
 from dispatch.sms.rate_limit import SendRateLimiter
 
@@ -29,8 +28,10 @@ log = logging.getLogger(__name__)
 STUCK_AFTER = timedelta(minutes=15)
 REQUEUE_BATCH = 500
 LOOKUP_RETRY_SECONDS = 10
+# delivery is imported inside the tasks: see "The task registry" in dispatch/queue.py.
 
 
+@task("sms")
 def send_message(message_id: int) -> dict[str, int]:
     """Send one pending outbound message through the configured transport, within the send rate.
 
@@ -40,6 +41,8 @@ def send_message(message_id: int) -> dict[str, int]:
     re-read under the row's lock, so a STOP committed while this job waited is respected) before the
     provider is called.
     """
+    from dispatch.sms import delivery
+
     runtime = get_runtime()
     settings = runtime.settings
     with runtime.db.transaction() as session:
@@ -96,9 +99,12 @@ def send_message(message_id: int) -> dict[str, int]:
         return delivery.refused(session, settings.SMS_MAX_ATTEMPTS, message, result)
 
 
+@task("sms")
 def reconcile_message(message_id: int) -> dict[str, int]:
     """Ask the provider whether it holds a message whose attempt has no recorded outcome: adopt the Sid
     it has, or, when it has none SEND_RECONCILE_AFTER seconds after the attempt, send it again."""
+    from dispatch.sms import delivery
+
     runtime = get_runtime()
     settings = runtime.settings
     grace = timedelta(seconds=settings.SEND_RECONCILE_AFTER)
@@ -119,7 +125,7 @@ def reconcile_message(message_id: int) -> dict[str, int]:
             message = session.get(Message, message_id, with_for_update=True)
             if message is not None and delivery.in_flight(message) and message.attempts == attempt:
                 run_at = utcnow() + timedelta(seconds=LOOKUP_RETRY_SECONDS)
-                defer(session, delivery.RECONCILE_TASK, message_id, queue="sms", run_at=run_at)
+                defer(session, reconcile_message, message_id, queue="sms", run_at=run_at)
         return {"lookup_failed": 1}
     with runtime.db.transaction() as session:
         message = session.get(Message, message_id, with_for_update=True)
@@ -134,6 +140,7 @@ def reconcile_message(message_id: int) -> dict[str, int]:
         return delivery.not_at_provider(session, settings.SMS_MAX_ATTEMPTS, message)
 
 
+@task("sms")
 def requeue_stuck_messages() -> dict[str, int]:
     """Recover sends whose worker or job was lost.
 
@@ -143,6 +150,8 @@ def requeue_stuck_messages() -> dict[str, int]:
       usually found by the outbox's lost-job sweep within a minute). send_message is idempotent, so a
       job that was merely slow does no harm.
     """
+    from dispatch.sms import delivery
+
     runtime = get_runtime()
     now = utcnow()
     lease = now - timedelta(seconds=runtime.settings.SEND_LEASE_SECONDS)
@@ -162,7 +171,7 @@ def requeue_stuck_messages() -> dict[str, int]:
         ).all()
         for message in in_flight:
             message.updated_at = now  # the next sweep waits a lease again
-            defer(session, delivery.RECONCILE_TASK, message.id, queue="sms")
+            defer(session, reconcile_message, message.id, queue="sms")
         pending = session.scalars(
             select(Message)
             .where(

@@ -15,7 +15,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -149,6 +149,6 @@ def _fsync_directory(directory: Path) -> None:
         os.close(descriptor)
 
 
-def describe(form: dict[str, Any]) -> str:
+def describe(form: Mapping[str, Any]) -> str:
     """A log-safe description of a spooled request: its Sid, never the number or the text."""
     return str(form.get("MessageSid") or form.get("CallSid") or form.get("SmsSid") or "?")[:64]

@@ -8,21 +8,20 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
-from dispatch.followup import texts
 from dispatch.models import FollowUp, FollowUpStatus
-from dispatch.queue import defer
+from dispatch.queue import defer, task
 from dispatch.quiet_hours import quiet_hours_end
 from dispatch.runtime import get_runtime
-from dispatch.sms.delivery import backoff_seconds
 from dispatch.sms.gateway import mask_phone
-from dispatch.voice import services
 from dispatch.voice.gateway import CallError
 
 log = logging.getLogger(__name__)
 # Tries at placing one round's call; a worker not reached is reminded, then handed to an agent anyway.
 MAX_ATTEMPTS = 4
+# The services are imported inside the tasks: see "The task registry" in dispatch/queue.py.
 
 
+@task("sms")
 def call_follow_up(follow_up_id: int, attempt: int = 1) -> dict[str, int]:
     """Call the worker of a voice follow-up with the keypad questions, once per round (asked, reminded).
 
@@ -33,6 +32,9 @@ def call_follow_up(follow_up_id: int, attempt: int = 1) -> dict[str, int]:
     came (a crash, a lost answer from Twilio) stays claimed: the reminder round, then an agent, follow.
     In quiet hours nobody is rung: the job comes back when they end.
     """
+    from dispatch.followup import texts
+    from dispatch.voice import services
+
     runtime = get_runtime()
     settings = runtime.settings
     transport = runtime.call_transport
@@ -87,6 +89,8 @@ def _not_placed(
 ) -> dict[str, int]:
     """Twilio refused or did not answer. Surely not placed: the claim is given back (and a retryable
     refusal tried again later). Perhaps placed: the round stays claimed and is not tried again."""
+    from dispatch.sms.delivery import backoff_seconds
+
     runtime = get_runtime()
     if exc.unknown_outcome:
         log.error(

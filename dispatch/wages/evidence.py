@@ -40,10 +40,11 @@ def _at(moment: datetime | None) -> str | None:
 def days_held(session: Session, offer: Offer, job: Job) -> int:
     """The days the worker held the place: the days their day insurance was kept for (a place taken
     mid-job starts later; one cut short ends sooner), at most the job's."""
-    statuses = session.execute(
-        select(InsuranceEnrolment.status).where(InsuranceEnrolment.offer_id == offer.id)
-    ).scalars()
-    statuses = list(statuses)
+    statuses = list(
+        session.execute(
+            select(InsuranceEnrolment.status).where(InsuranceEnrolment.offer_id == offer.id)
+        ).scalars()
+    )
     if not statuses:  # placed before day insurance was kept: every day of the job
         return job.days
     kept = sum(status in (EnrolmentStatus.ENROLLED, EnrolmentStatus.FAILED) for status in statuses)

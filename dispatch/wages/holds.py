@@ -86,7 +86,7 @@ def hold_employer(session: Session, employer: Employer, case: WageCase, agent: A
     if employer.status != EmployerStatus.ACTIVE:
         return False
     employer.status, employer.held_for_wage_case = EmployerStatus.HELD, True
-    details = {"old_status": "active", "new_status": "held", "wage_case_id": case.id}
+    details: dict[str, Any] = {"old_status": "active", "new_status": "held", "wage_case_id": case.id}
     audit(session, agent, "employer.hold", employer, **details)
     return True
 
@@ -194,7 +194,8 @@ def _settle(
 
 def expire_overdue_held_jobs(session: Session, settings: Settings, now: datetime, limit: int = 100) -> int:
     """Held jobs nobody released before their last day began (an employer whose case stays open, or
-    held by hand): they are over. Run by matching's periodic sweep; returns how many expired."""
+    held by hand): they are over. Run by its own periodic job (dispatch.wages.tasks.expire_held_jobs);
+    returns how many expired."""
     today = now.astimezone(market_zone(settings)).date()
     candidates = session.scalars(
         select(Job)

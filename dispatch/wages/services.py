@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -47,7 +48,7 @@ CLOSING = (WageCaseStatus.RECOVERED, WageCaseStatus.PARTLY_RECOVERED, WageCaseSt
 class CaseRefused(Exception):
     """Nothing was changed; `key` names the text under `cases.refused` that says why."""
 
-    def __init__(self, key: str, **details: object) -> None:
+    def __init__(self, key: str, **details: Any) -> None:
         super().__init__(key)
         self.key = key
         self.details = details

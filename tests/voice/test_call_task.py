@@ -23,6 +23,7 @@ from dispatch.models import (
 from dispatch.queue import defer, get_queue
 from dispatch.runtime import Runtime
 from dispatch.voice.gateway import OutboxCallTransport, TwilioCallTransport, make_call_transport
+from dispatch.voice.tasks import call_follow_up
 from tests.conftest import make_settings
 from tests.factories import SHANGHAI
 from tests.fakes.twilio_api import FakeTwilioApi
@@ -50,7 +51,7 @@ NOON = datetime(2026, 3, 10, 4, 0, tzinfo=UTC)
 def ask_by_phone(runtime: Runtime, placement: Placement) -> None:
     """What helper F's follow-up run writes when it asks (or reminds) a worker who prefers voice."""
     with runtime.db.transaction() as session:
-        defer(session, CALL_TASK, placement.follow_up_id, queue="sms")
+        defer(session, call_follow_up, placement.follow_up_id, queue="sms")
 
 
 def call_events(session: Session, placement: Placement) -> list[OutboxEvent]:
@@ -69,7 +70,7 @@ def remind(runtime: Runtime, placement: Placement) -> None:
     with runtime.db.transaction() as session:
         follow_up = fresh_follow_up(session, placement)
         follow_up.status, follow_up.reminded_at = FollowUpStatus.REMINDED, utcnow()
-        defer(session, CALL_TASK, placement.follow_up_id, queue="sms")
+        defer(session, call_follow_up, placement.follow_up_id, queue="sms")
 
 
 # -- the twilio transport -------------------------------------------------------------------------

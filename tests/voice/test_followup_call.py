@@ -15,10 +15,10 @@ from dispatch.models import (
     WageCase,
 )
 from dispatch.queue import defer
+from dispatch.voice.tasks import call_follow_up
 from tests.helpers import run_jobs, sign
 from tests.ivr.conftest import PUBLIC_BASE
 from tests.voice.conftest import (
-    CALL_TASK,
     Callee,
     callee_for,
     fresh_employer,
@@ -38,7 +38,7 @@ def ring(runtime, client, fake_twilio, **placement_args):
     """Place a follow-up and let the task call the worker; the worker's phone and the placement."""
     placement = place(runtime, **placement_args)
     with runtime.db.transaction() as session:
-        defer(session, CALL_TASK, placement.follow_up_id, queue="sms")
+        defer(session, call_follow_up, placement.follow_up_id, queue="sms")
     run_jobs(runtime)
     return callee_for(client, fake_twilio), placement
 

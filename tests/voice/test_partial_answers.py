@@ -22,9 +22,9 @@ from dispatch.models import (
     WageCase,
 )
 from dispatch.queue import defer
+from dispatch.voice.tasks import call_follow_up
 from tests.helpers import run_jobs
 from tests.voice.conftest import (
-    CALL_TASK,
     WORKER_PHONE,
     callee_for,
     fresh_employer,
@@ -151,7 +151,7 @@ def test_a_reminder_call_after_a_paid_answer_by_sms_asks_only_the_stars(
     placement = place(runtime, status=FollowUpStatus.REMINDED)
     answer_by_sms(runtime, placement, PaidAnswer.NONE)
     with runtime.db.transaction() as tx:
-        defer(tx, CALL_TASK, placement.follow_up_id, queue="sms")
+        defer(tx, call_follow_up, placement.follow_up_id, queue="sms")
     run_jobs(runtime)
     phone = callee_for(client, fake_twilio)
 

@@ -204,14 +204,14 @@ def test_a_job_expiring_when_its_case_closes_closes_its_ticket(session, runtime,
 
 
 def test_the_sweep_expiring_the_job_resolves_its_ticket(session, runtime, market):
-    from dispatch.matching import tasks
+    from dispatch.wages import tasks
 
     p, _ = opened(session, runtime, market)
     started = create_job(session, p.employer, request(market, TODAY), JobSource.AGENT)  # began at 08:00
     later = create_job(session, p.employer, request(market, TODAY + timedelta(days=1)), JobSource.AGENT)
     commit(runtime, session)
 
-    assert tasks.sweep_offers()["held_expired"] == 1
+    assert tasks.expire_held_jobs() == {"expired": 1}
     [expired] = held_tickets(session, started)
     assert session.get(Job, started.id).status == JobStatus.EXPIRED
     assert (expired.status, expired.outcome) == (TicketStatus.RESOLVED, "job_closed")

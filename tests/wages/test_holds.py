@@ -22,6 +22,7 @@ from dispatch.wages.services import open_case
 from tests.console.conftest import signed_in
 from tests.console.helpers import console_post, make_agent
 from tests.factories import commit
+from tests.helpers import run_jobs
 from tests.wages.conftest import NOW, audit_actions, match_job_rows, placement
 from tests.wages.test_case_pages import held_job, page
 
@@ -127,7 +128,7 @@ def test_a_held_job_shows_only_the_agents_towns_cases(app, session, runtime, mar
 def test_the_sweep_expires_held_jobs_whose_last_day_began_while_the_case_stays_open(session, runtime, market):
     """Nobody frees the employer: a held job whose last day began is over all the same (else it would
     stay one of their active jobs, in the IVR's list, for good); one still to come stays held."""
-    from dispatch.matching import tasks
+    from dispatch.wages import tasks
 
     p = placement(session, runtime, market)
     open_case(session, runtime.settings, p.follow_up, NOW)
@@ -135,10 +136,35 @@ def test_the_sweep_expires_held_jobs_whose_last_day_began_while_the_case_stays_o
     later = held_job(session, market, p.employer, work_date=TODAY + timedelta(days=1))
     commit(runtime, session)
 
-    assert tasks.sweep_offers()["held_expired"] == 1
-    assert tasks.sweep_offers()["held_expired"] == 0
+    assert tasks.expire_held_jobs() == {"expired": 1}
+    assert tasks.expire_held_jobs() == {"expired": 0}
     session.expire_all()
     assert session.get(Job, started.id).status == JobStatus.EXPIRED
     assert session.get(Job, later.id).status == JobStatus.HELD
     assert audit_actions(session, "job", started.id) == ["job.expire"]
     assert session.get(Employer, p.employer.id).status == EmployerStatus.HELD
+
+
+def test_held_jobs_expire_by_their_own_periodic_job_not_the_offer_sweep(session, runtime, market):
+    """The expiry is an entry of the periodic table with an interval of its own; the offer sweep that
+    used to carry it leaves held jobs alone."""
+    from dispatch.matching import tasks as matching_tasks
+    from dispatch.periodic import HELD_JOB_EXPIRY_SECONDS, PERIODIC_TASKS, enqueue_due_periodic_tasks
+    from dispatch.wages import tasks as wages_tasks
+
+    p = placement(session, runtime, market)
+    open_case(session, runtime.settings, p.follow_up, NOW)
+    started = held_job(session, market, p.employer, work_date=TODAY)  # began at 08:00 today
+    commit(runtime, session)
+
+    matching_tasks.sweep_offers()
+    session.expire_all()
+    assert session.get(Job, started.id).status == JobStatus.HELD
+    [entry] = [periodic for periodic in PERIODIC_TASKS if periodic.id == "expire-held-jobs"]
+    assert entry.task is wages_tasks.expire_held_jobs
+    assert entry.every_seconds(runtime) == HELD_JOB_EXPIRY_SECONDS
+    assert "expire-held-jobs" in enqueue_due_periodic_tasks(runtime)
+    run_jobs(runtime)
+    session.expire_all()
+    assert session.get(Job, started.id).status == JobStatus.EXPIRED
+    assert audit_actions(session, "job", started.id) == ["job.expire"]

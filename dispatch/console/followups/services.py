@@ -61,7 +61,7 @@ def panel(db: Session, ticket: Ticket) -> Panel | None:
     return Panel(follow_up, follow_up.job, person, other)
 
 
-def read_answer(follow_up: FollowUp, form) -> tuple[PaidAnswer | None, int]:  # type: ignore[no-untyped-def]
+def read_answer(follow_up: FollowUp, form) -> tuple[PaidAnswer | None, int]:
     """The form's answers, checked as an SMS answer would be; BadAnswer when one is missing or wrong."""
     paid = None
     if follow_up.party == FollowUpParty.WORKER:

@@ -81,7 +81,7 @@ def prefers_voice(db, agent, worker_id: int):
     return redirect(url_for("console.people.worker_page", worker_id=worker.id))
 
 
-def _work(db, agent, ticket: Ticket, done_key: str, action):  # type: ignore[no-untyped-def]
+def _work(db, agent, ticket: Ticket, done_key: str, action):
     """Run the action in a savepoint: another agent holding the ticket (or it being resolved) changes
     nothing, and the ticket page says who has it (as the people pages say why an action was refused)."""
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from dispatch.console.access import require_visible, visible_site_ids
@@ -78,13 +80,17 @@ def send_sms(db, agent, kind, person_id):
     typed = request.form.get("text", "")
     result = services.send_agent_sms(db, _settings(), agent, person, typed, request.remote_addr or "")
     if isinstance(result, services.SmsDraft):
-        notice = ("error", f"people.sms.refused.{result.refusal}", {"max": services.MAX_AGENT_SEGMENTS})
+        notice: tuple[str, str, dict[str, Any]] = (
+            "error",
+            f"people.sms.refused.{result.refusal}",
+            {"max": services.MAX_AGENT_SEGMENTS},
+        )
         if request.headers.get("HX-Request"):
             return render_template("console/people/_sms_panel.html", person=person, text=typed, notice=notice)
         return _person_page(db, agent, person, sms_text=typed, sms_notice=notice, status=422)
     outcome = services.sms_outcome(db, result)
     category = "error" if outcome in {"opted_out", "undeliverable"} else "success"
-    fields = {"segments": result.segments, "when": local_datetime(result.send_after)}
+    fields: dict[str, Any] = {"segments": result.segments, "when": local_datetime(result.send_after)}
     notice = (category, f"people.sms.outcome.{outcome}", fields)
     if request.headers.get("HX-Request"):
         return render_template(
@@ -99,6 +105,7 @@ def send_sms(db, agent, kind, person_id):
 def worker_action(db, agent, worker_id, action):
     """Pause or resume offers, block or unblock, or edit the notes of a worker."""
     worker = _person(db, agent, "workers", worker_id, lock=True)
+    assert isinstance(worker, Worker)  # the "workers" kind
     remote_addr = request.remote_addr or ""
     try:
         if action == "pause":

@@ -85,7 +85,7 @@ class _Scope:
 
     def week(self, column: Any, dates: bool = False) -> ColumnElement[Any]:
         """The index of the week `column` falls in (a timestamp, or with `dates` a local date)."""
-        whens = [
+        whens: list[tuple[ColumnElement[bool], ColumnElement[Any]]] = [
             (
                 and_(column >= week.monday, column < week.next_monday)
                 if dates
