@@ -6,6 +6,7 @@ import logging
 import math
 import select
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from dispatch.clock import utcnow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -128,10 +131,12 @@ def _drop_if_closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) 
         fileno = dbapi_connection.fileno()
     except Exception:  # closed already, or a driver without a socket: let the first statement tell
         return
+    poller = select.poll()  # not select.select: it refuses descriptors above 1023
+    poller.register(fileno, select.POLLIN)
     try:
-        readable, _, _ = select.select([fileno], [], [], 0)
-    except (OSError, ValueError):
-        readable = [fileno]
+        readable = poller.poll(0)
+    except OSError:
+        readable = [(fileno, select.POLLERR)]
     if readable:
         raise sa_exc.DisconnectionError("the server closed this pooled connection")
 
@@ -225,6 +230,9 @@ def _sqlite_begin(connection: Any) -> None:
 
 # session.info: outbox rows written in this transaction are marked relayed as they are written.
 CLAIM_OUTBOX = "dispatch.claim_outbox"
+# A transaction that ran longer stamps its claimed rows again at the commit (one UPDATE): well under
+# LOST_JOB_SECONDS (30, at most 40), after which the lost-job sweep would relay them a second time.
+LONG_TRANSACTION_SECONDS = 5.0
 
 
 class Database:
@@ -252,12 +260,18 @@ class Database:
         session = self.sessionmaker()
         if self.relay_in_transaction is not None and self.enqueue_claimed is not None:
             session.info[CLAIM_OUTBOX] = self.relay_in_transaction()
+        started = time.monotonic()
         try:
             yield session
-            outbox_ids = pending_outbox_ids(session)
             claimed = [
                 event for event in session.info.get("outbox_events", []) if event.relayed_at is not None
             ]
+            if claimed and time.monotonic() - started > LONG_TRANSACTION_SECONDS:
+                # Rows marked relayed when written, long ago: stamp them now, or the lost-job sweep could
+                # take them for lost (relayed, not in Redis) before this transaction's enqueue.
+                for event in claimed:
+                    event.relayed_at = utcnow()
+            outbox_ids = pending_outbox_ids(session)
             session.commit()
         except BaseException:
             session.rollback()

@@ -20,6 +20,7 @@ earlier, they are asked to add the job's code (both lists in one text).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, or_, select
@@ -51,14 +52,25 @@ from dispatch.sms.parser import Command, CommandKind
 ACK_WINDOW = timedelta(days=3)
 
 
-def handle_follow_up_reply(
-    session: Session, settings: Settings, message: Message, command: Command, asked_last: bool
-) -> bool:
-    """An answer to an open follow-up; True when it was one and has been acted on.
+@dataclass(frozen=True)
+class Asked:
+    """The router's word on whether a bare digit may answer this person's follow-ups (dispatch/inbound/):
+    `open` ones (no offer asked since still waits), and a `repeat` of answered ones (no offer waits nor
+    was texted lately: a late yes to a lapsed offer is matching's)."""
 
-    `asked_last`: the router's word that a follow-up is the last thing this number was asked (or it
-    was asked nothing since): only then does a bare digit answer one. A dialogue in progress has had
-    its turn before a text without a code reaches this."""
+    open: bool
+    repeat: bool
+
+    def allows(self, follow_ups: Sequence[FollowUp]) -> bool:
+        return self.open if reading.open_ones(follow_ups) else self.repeat
+
+
+def handle_follow_up_reply(
+    session: Session, settings: Settings, message: Message, command: Command, asked: Asked
+) -> bool:
+    """An answer to an open follow-up; True when it was one and has been acted on. A bare digit
+    answers one only as `asked` allows; a dialogue in progress has had its turn before a text without
+    a code reaches this."""
     if command.kind != CommandKind.TEXT:
         return False
     numbers = reading.read_numbers(command.text)
@@ -83,7 +95,8 @@ def handle_follow_up_reply(
         return False
     party = reading.party(meant_workers, meant_employers, worker_values or [], numbers)
     if party is None:
-        if len(numbers.values) == 1 and not named and not asked_last:
+        both = reading.open_ones(meant_workers) + reading.open_ones(meant_employers)
+        if len(numbers.values) == 1 and not named and not asked.allows(both):
             return False
         texts.which_side(
             session, settings, message, reading.open_ones(meant_workers), reading.open_ones(meant_employers)
@@ -91,10 +104,8 @@ def handle_follow_up_reply(
         return True
     if party == FollowUpParty.WORKER:
         assert worker_values is not None
-        return _worker_answer(
-            session, settings, message, numbers.code, worker_values, workers, now, asked_last
-        )
-    return _employer_answer(session, settings, message, numbers, employers, now, asked_last)
+        return _worker_answer(session, settings, message, numbers.code, worker_values, workers, now, asked)
+    return _employer_answer(session, settings, message, numbers, employers, now, asked)
 
 
 def _worker_answer(
@@ -105,13 +116,13 @@ def _worker_answer(
     values: list[int],
     mine: list[FollowUp],
     now: datetime,
-    asked_last: bool,
+    asked: Asked,
 ) -> bool:
     if code is not None:
         chosen = reading.named(mine, code)
     else:
         chosen = _unanswered_first(mine)
-        if len(values) == 1 and not asked_last:
+        if len(values) == 1 and not asked.allows(chosen):
             return False
     follow_up = _one(chosen)
     if follow_up is None:
@@ -141,7 +152,7 @@ def _employer_answer(
     numbers: reading.Numbers,
     mine: list[FollowUp],
     now: datetime,
-    asked_last: bool,
+    asked: Asked,
 ) -> bool:
     values = numbers.values
     if numbers.code is not None:
@@ -161,7 +172,7 @@ def _employer_answer(
             follow_up = _one(chosen)
     else:
         chosen = _unanswered_first(mine)
-        if not asked_last:
+        if not asked.allows(chosen):
             return False
         follow_up = _one(chosen) if len(values) == 1 or not reading.open_ones(chosen) else None
     if follow_up is None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy import String, literal, select
 from sqlalchemy.orm import Session
 
 from dispatch.inbound.questions import Question, open_question
-from dispatch.models import Contact, Conversation, Employer, Message, Worker
+from dispatch.models import OPEN_OFFER_STATUSES, Contact, Conversation, Employer, Message, Offer, Worker
 from dispatch.settings import Settings
 from dispatch.sms.parser import Command
 from dispatch.sms.services import remember_contact
@@ -65,3 +66,14 @@ class Inbound:
     def question(self) -> Question | None:
         """The question the number was last asked, while it still wants an answer."""
         return open_question(self.contact, self.now)
+
+    @cached_property
+    def offer_waiting(self) -> bool:
+        """Whether an offer still waits for this worker's answer (read once, and only for a bare
+        answer: an offer question whose offer closed, filled or answered elsewhere is asked no more)."""
+        if self.worker is None:
+            return False
+        query = select(Offer.id).where(
+            Offer.worker_id == self.worker.id, Offer.status.in_(OPEN_OFFER_STATUSES)
+        )
+        return self.session.scalar(query.limit(1)) is not None

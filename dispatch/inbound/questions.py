@@ -10,7 +10,7 @@ contact for the same reason), and the router (routes.py) reads it. A dialogue in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dispatch.models import Contact, QuestionKind
 
@@ -23,20 +23,26 @@ class Question:
     expires_at: datetime
 
 
+# An offer question is remembered at least this long, whatever the offer's own expiry: a bare digit
+# from a worker texted an offer lately is the offer's (a late yes to a lapsed offer still may win a
+# place), not a repeat of a follow-up answered before it. As matching.replies.RECENT.
+OFFER_REMEMBERED = timedelta(hours=24)
+
+
+def offer_question(job_id: int, expires_at: datetime | None, now: datetime) -> Question:
+    """The question an offer's text asks: its `1` or `2`, until the offer expires (at least a day)."""
+    remembered = now + OFFER_REMEMBERED
+    return Question(
+        QuestionKind.OFFER, job_id, now, max(expires_at, remembered) if expires_at else remembered
+    )
+
+
 def ask(contact: Contact, question: Question) -> None:
     """Record that `contact` was just asked `question` (it replaces whatever was asked before)."""
     contact.question_kind = question.kind
     contact.question_job_id = question.job_id
     contact.question_asked_at = question.asked_at
     contact.question_expires_at = question.expires_at
-
-
-def forget(contact: Contact) -> None:
-    """The question was answered and nothing else waits: a bare answer may mean an earlier one again."""
-    contact.question_kind = None
-    contact.question_job_id = None
-    contact.question_asked_at = None
-    contact.question_expires_at = None
 
 
 def open_question(contact: Contact | None, now: datetime) -> Question | None:

@@ -24,9 +24,8 @@ from sqlalchemy.orm import Session
 
 from dispatch.followup import reading as follow_up_reading
 from dispatch.followup import replies as follow_up_replies
-from dispatch.inbound import commands, questions
+from dispatch.inbound import commands
 from dispatch.inbound.context import Inbound
-from dispatch.inbound.questions import Question
 from dispatch.jobs import sms_requests as job_requests
 from dispatch.matching import forwarding
 from dispatch.matching import replies as offer_replies
@@ -115,39 +114,20 @@ def feature(handle: FeatureHandler) -> Handler:
     return lambda inbound: handle(inbound.session, inbound.settings, inbound.message, inbound.command)
 
 
-def answering_the_offer(handle: FeatureHandler) -> Handler:
-    """An offer answer that, once taken, moves the number's question on (see questions.py)."""
-
-    def handle_and_move_on(inbound: Inbound) -> bool:
-        taken = handle(inbound.session, inbound.settings, inbound.message, inbound.command)
-        if taken:
-            _offer_question_answered(inbound)
-        return taken
-
-    return handle_and_move_on
-
-
-def _offer_question_answered(inbound: Inbound) -> None:
-    """An offer was answered: the question is now the offer still open that was texted last or, with
-    none open, nothing (a follow-up asked before the offers may have its bare answer again)."""
-    question = inbound.question
-    if question is None or question.kind != QuestionKind.OFFER or inbound.worker is None:
-        return
-    offer = offer_replies.latest_open_offer(inbound.session, inbound.worker.id)
-    if offer is None or offer.expires_at is None:
-        questions.forget(inbound.contact)
-    elif offer.job_id != question.job_id:
-        asked_at = offer.sent_at or inbound.now
-        questions.ask(inbound.contact, Question(QuestionKind.OFFER, offer.job_id, asked_at, offer.expires_at))
-
-
 def _follow_up_answer(inbound: Inbound) -> bool:
-    """A bare digit answers a follow-up only when a follow-up is what the number was asked last (or
-    nothing still open was asked since): else `1` is an offer's."""
+    """A bare digit answers a follow-up only when no offer asked since still waits for its answer (else
+    `1` is the offer's); a repeat of an answered one, only when no offer waits nor was texted lately."""
     question = inbound.question
-    asked_last = inbound.worker is None or question is None or question.kind == QuestionKind.FOLLOW_UP
+    offer_asked = question is not None and question.kind == QuestionKind.OFFER
+    if inbound.worker is None:
+        asked = follow_up_replies.Asked(open=True, repeat=True)
+    else:
+        asked = follow_up_replies.Asked(
+            open=not (offer_asked and inbound.offer_waiting),
+            repeat=not offer_asked and not inbound.offer_waiting,
+        )
     return follow_up_replies.handle_follow_up_reply(
-        inbound.session, inbound.settings, inbound.message, inbound.command, asked_last
+        inbound.session, inbound.settings, inbound.message, inbound.command, asked
     )
 
 
@@ -180,13 +160,15 @@ DIALOGUES = {
 
 WORKER_COMMANDS = (CommandKind.PAUSE, CommandKind.RESUME, CommandKind.PROFILE)
 follow_up_asked = asked(QuestionKind.FOLLOW_UP, bare_numbers)
-offer_asked = asked(QuestionKind.OFFER, offer_answer_without_code)
+offer_asked = asked(
+    QuestionKind.OFFER, lambda inbound: offer_answer_without_code(inbound) and inbound.offer_waiting
+)
 
 # The handlers, named for the table.
 forward_offer = feature(forwarding.handle_forward)
 follow_up_answer = _follow_up_answer
-offer_answer = answering_the_offer(offer_replies.handle_coded_reply)
-bare_offer_answer = answering_the_offer(offer_replies.handle_bare_reply)
+offer_answer = feature(offer_replies.handle_coded_reply)
+bare_offer_answer = feature(offer_replies.handle_bare_reply)
 unknown_code = feature(offer_replies.tell_unknown_code)
 job_request = feature(job_requests.handle_job_request)
 with_code, without_code = offer_answer_with_code, offer_answer_without_code

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dispatch.inbound.questions import Question, offer_question
 from dispatch.insurance import services as insurance
 from dispatch.matching import candidates as pool_candidates
 from dispatch.matching import config as matching_config
@@ -128,7 +129,10 @@ def offer_to(
     )
     session.add(offer)
     session.flush()
-    message = _text(session, settings, job, friend.phone, forwarder, "forward_offer", "offer.forwarded", now)
+    asks = offer_question(job.id, offer.expires_at, now)  # the friend's bare `1` takes it
+    message = _text(
+        session, settings, job, friend.phone, forwarder, "forward_offer", "offer.forwarded", now, asks=asks
+    )
     offer.message_id = message.id
     if message.status == MessageStatus.SUPPRESSED:  # the number stopped taking texts meanwhile
         offer.status = OfferStatus.CANCELLED
@@ -157,6 +161,7 @@ def _text(
     template: str,
     kind: str,
     now: datetime,
+    asks: Question | None = None,
 ) -> Message:
     """A text to the friend (not a reply: quiet hours hold it), saying who passed the job on."""
     language = notices.language_of(session, phone)
@@ -168,6 +173,7 @@ def _text(
         template=template,
         kind=kind,
         worker_id=friend_id,
+        asks=asks,
         from_name=notices.person_name(forwarder.name, language),
         from_phone=display(forwarder.phone),
         **notices.job_context(job, language, settings, notices.send_time(settings, now)),

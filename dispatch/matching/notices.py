@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from dispatch.catalogue import trade_short_name
 from dispatch.clock import utcnow
 from dispatch.i18n import market_zone, pick_language
-from dispatch.inbound.questions import Question
-from dispatch.models import Job, Message, Offer, QuestionKind, Worker
+from dispatch.inbound.questions import offer_question
+from dispatch.models import Job, Message, Offer, Worker
 from dispatch.phones import display
 from dispatch.quiet_hours import quiet_hours_end
 from dispatch.settings import Settings
@@ -25,8 +25,6 @@ MAX_ADDRESS = {"zh": 30, "en": 36}
 MAX_NAME = 10
 WORKERS_PER_SMS = 3  # an employer's summary lists this many workers a text
 MAX_CODES_LISTED = 5
-# An offer without an expiry (none is made so today) is taken to want its answer this long.
-OFFER_QUESTION_FALLBACK = timedelta(hours=24)
 _DAY_WORDS = {0: "today", 1: "tomorrow", 2: "day_after"}
 
 
@@ -97,8 +95,8 @@ def send_offer(
     language = language_of(session, worker.phone)
     context = job_context(job, language, settings, send_time(settings, now))
     kind = "offer.reopened" if reopened else "offer"
-    # The worker's next bare `1` or `2` answers this offer, until it expires.
-    asks = Question(QuestionKind.OFFER, job.id, now, offer.expires_at or now + OFFER_QUESTION_FALLBACK)
+    # The worker's next bare `1` or `2` answers this offer.
+    asks = offer_question(job.id, offer.expires_at, now)
     return queue_sms(
         session,
         settings,

@@ -160,17 +160,6 @@ def handle_bare_reply(session: Session, settings: Settings, message: Message, co
     return True
 
 
-def latest_open_offer(session: Session, worker_id: int) -> Offer | None:
-    """The offer still waiting for this worker's answer that was texted last, if any."""
-    query = (
-        select(Offer)
-        .where(Offer.worker_id == worker_id, Offer.status.in_(OPEN_OFFER_STATUSES))
-        .order_by(Offer.sent_at.desc(), Offer.id.desc())
-        .limit(1)
-    )
-    return session.scalars(query).first()
-
-
 def on_opt_out(session: Session, settings: Settings, message: Message) -> None:
     """A bare opt-out from a worker: any place they hold goes to an agent to follow up."""
     if message.worker_id is None:

@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from dispatch.inbound.handling import handle_inbound
 from dispatch.inbound.routes import ROUTES
-from dispatch.models import Contact, Job, Message, Offer, OfferStatus, QuestionKind, Worker
+from dispatch.models import Contact, Job, Message, Offer, OfferStatus, QuestionKind, WageCase, Worker
 from dispatch.sms.parser import parse
 from dispatch.sms.services import store_inbound
 from tests.factories import Market, commit
 from tests.followup.conftest import DAY, at, place, run_follow_ups
-from tests.helpers import inbound_params, run_jobs
+from tests.helpers import inbound_params, last_reply, run_jobs
 
 ROW_NAMES = [row.name for row in ROUTES]
 
@@ -177,9 +177,75 @@ def test_answering_the_offer_asked_leaves_the_follow_up_asked_before_as_the_ques
     asked_to_follow_up(runtime, session, client, clock, market, worker)
     later = offered(runtime, session, market, worker, work_date=DAY + timedelta(days=5))
     assert routed(runtime, "2", worker.phone)[0] == "the offer asked (1, 好, 没空)"
-    assert question_of(session, worker.phone) is None  # nothing open asked since: `1` is the follow-up's
+    # The offer asked is answered and no other waits: `1` is the follow-up's again.
     assert routed(runtime, "1", worker.phone)[0] == "follow-up answer (1 5)"
     assert session.scalar(select(Offer.status).where(Offer.job_id == later.id)) == OfferStatus.DECLINED
+
+
+def test_a_yes_after_a_follow_up_was_answered_takes_the_offer_still_open(
+    runtime, session, client, clock, market: Market
+) -> None:
+    """Offer texted, then a follow-up asked and answered in full: a bare `1` is not a repeat of the
+    answer but a yes to the offer still waiting."""
+    worker = market.worker()
+    asked_to_follow_up(runtime, session, client, clock, market, worker)
+    job = offered(runtime, session, market, worker, work_date=DAY + timedelta(days=5))
+    clock.shift(timedelta(minutes=5))
+    run_follow_ups(runtime)  # nothing new to ask; the follow-up stays the question texted before
+    contact = session.scalar(select(Contact).where(Contact.phone == worker.phone))
+    contact.question_kind = QuestionKind.FOLLOW_UP  # as if the follow-up's reminder went after the offer
+    commit(runtime, session)
+    assert routed(runtime, "1 5", worker.phone)[0] == "the follow-up asked (3, 1 5)"
+    assert routed(runtime, "1", worker.phone)[0] == "late or closed offer answer (1)"
+    session.expire_all()
+    offer = session.scalar(select(Offer).where(Offer.job_id == job.id, Offer.worker_id == worker.id))
+    assert offer.status == OfferStatus.ACCEPTED
+
+
+def test_an_offer_closed_by_others_gives_the_follow_up_its_bare_answers_back(
+    runtime, session, client, clock, market: Market
+) -> None:
+    """The offer asked after the follow-up closed without the worker (the job was called off): `3`
+    (not paid) is the follow-up's, and a wage case opens."""
+    worker = market.worker()
+    asked_to_follow_up(runtime, session, client, clock, market, worker)
+    job = offered(runtime, session, market, worker, work_date=DAY + timedelta(days=5))
+    offer = session.scalar(select(Offer).where(Offer.job_id == job.id, Offer.worker_id == worker.id))
+    offer.status = OfferStatus.CANCELLED
+    commit(runtime, session)
+    assert question_of(session, worker.phone) == QuestionKind.OFFER
+    assert routed(runtime, "3", worker.phone)[0] == "follow-up answer (1 5)"
+    assert session.scalar(select(WageCase.id).where(WageCase.worker_id == worker.id)) is not None
+
+
+def test_a_late_yes_to_a_lapsed_offer_is_the_offers_not_a_follow_up_repeat(
+    runtime, session, client, clock, market: Market
+) -> None:
+    worker = market.worker()
+    asked_to_follow_up(runtime, session, client, clock, market, worker)
+    assert routed(runtime, "1 5", worker.phone)[0] == "the follow-up asked (3, 1 5)"
+    job = offered(runtime, session, market, worker, work_date=DAY + timedelta(days=5))
+    offer = session.scalar(select(Offer).where(Offer.job_id == job.id, Offer.worker_id == worker.id))
+    offer.status = OfferStatus.EXPIRED
+    commit(runtime, session)
+    name, _ = routed(runtime, "1", worker.phone)
+    assert name == "late or closed offer answer (1)"
+    assert last_reply(session, worker.phone).kind == "match.which_code"
+
+
+def test_a_forwarded_offer_is_the_friends_open_question(runtime, session, market: Market) -> None:
+    worker = market.worker()
+    job = offered(runtime, session, market, worker)
+    friend = market.worker()  # registered after the wave went out: offered nothing but the forward
+    commit(runtime, session)
+    assert question_of(session, friend.phone) is None
+    assert (
+        routed(runtime, f"转 {job.code} {friend.phone}", worker.phone)[0]
+        == "forward an offer (转 123 138...)"
+    )
+    session.expire_all()
+    assert question_of(session, friend.phone) == QuestionKind.OFFER
+    assert routed(runtime, "1", friend.phone)[0] == "the offer asked (1, 好, 没空)"
 
 
 def test_every_row_is_exercised_by_this_file() -> None:
