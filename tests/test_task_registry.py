@@ -139,6 +139,12 @@ LEAVES = {
     "dispatch.sms.gateway",
     "dispatch.sms.rate_limit",
     "dispatch.voice.gateway",
+    # The language layer the settings stand on (the market's time zone); it imports nothing of ours.
+    "dispatch.i18n.catalogue",
+    "dispatch.i18n.labels",
+    "dispatch.i18n.languages",
+    "dispatch.i18n.templates",
+    "dispatch.i18n.zone",
 }
 
 
