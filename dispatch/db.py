@@ -263,15 +263,19 @@ class Database:
         started = time.monotonic()
         try:
             yield session
+            outbox_ids = pending_outbox_ids(session)
+            # Rows written marked relayed, and still in the session (a rolled-back savepoint drops its own).
             claimed = [
-                event for event in session.info.get("outbox_events", []) if event.relayed_at is not None
+                event
+                for event in session.info.get("outbox_events", [])
+                if event.relayed_at is not None and event in session
             ]
             if claimed and time.monotonic() - started > LONG_TRANSACTION_SECONDS:
-                # Rows marked relayed when written, long ago: stamp them now, or the lost-job sweep could
-                # take them for lost (relayed, not in Redis) before this transaction's enqueue.
+                # Marked long ago: stamp them now, or the lost-job sweep could take them for lost
+                # (relayed, not in Redis) before this transaction's enqueue.
                 for event in claimed:
                     event.relayed_at = utcnow()
-            outbox_ids = pending_outbox_ids(session)
+                session.flush()
             session.commit()
         except BaseException:
             session.rollback()

@@ -107,7 +107,7 @@ def recover_lost_jobs(runtime: Runtime) -> dict[str, int]:
         ).all()
         if not events:
             return counts
-        job_ids = [event.job_id or f"outbox-{event.id}" for event in events]
+        job_ids = [event.rq_job_id for event in events]
         for event, job_id, fields in zip(events, job_ids, _job_fields(runtime.redis, job_ids), strict=True):
             verdict = _verdict(runtime.redis, event, job_id, fields, now, grace)
             if verdict is Verdict.DONE:

@@ -106,19 +106,25 @@ def connect_redis(url: str) -> Redis:
 
 
 def init_runtime(settings: Settings) -> Runtime:
-    from dispatch.queue import enqueue_claimed, relay_outbox_after_commit, relays_in_transaction
-
     global _current
     runtime = Runtime(
         settings=settings,
         db=Database(settings.DATABASE_URL, timeouts=Timeouts.from_settings(settings)),
         redis=connect_redis(settings.REDIS_URL),
     )
+    wire_outbox(runtime)
+    _current = runtime
+    return runtime
+
+
+def wire_outbox(runtime: Runtime) -> None:
+    """Relay what each transaction writes to the outbox: marked relayed in it and enqueued after its
+    commit (dispatch/queue.py), or, while Redis refuses, by the after-commit relay and the sweeper."""
+    from dispatch.queue import enqueue_claimed, relay_outbox_after_commit, relays_in_transaction
+
     runtime.db.after_commit_hooks.append(lambda ids: relay_outbox_after_commit(runtime, ids))
     runtime.db.relay_in_transaction = lambda: relays_in_transaction(runtime)
     runtime.db.enqueue_claimed = lambda events: enqueue_claimed(runtime, events)
-    _current = runtime
-    return runtime
 
 
 def get_runtime() -> Runtime:

@@ -26,8 +26,7 @@ from dispatch import create_app
 from dispatch.db import Database, make_engine, normalise_database_url
 from dispatch.migrate import upgrade
 from dispatch.models import Base
-from dispatch.queue import relay_outbox_after_commit
-from dispatch.runtime import Runtime, connect_redis, set_runtime
+from dispatch.runtime import Runtime, connect_redis, set_runtime, wire_outbox
 from dispatch.seed import seed
 from dispatch.settings import PROJECT_ROOT, Settings
 from tests.factories import NOW, Market
@@ -114,7 +113,7 @@ def make_settings(service_urls: dict[str, str], **overrides: Any) -> Settings:
 
 def build_runtime(settings: Settings, database: Database, redis: Redis) -> Runtime:
     runtime = Runtime(settings=settings, db=database, redis=redis)
-    runtime.db.after_commit_hooks.append(lambda ids: relay_outbox_after_commit(runtime, ids))
+    wire_outbox(runtime)
     set_runtime(runtime)
     return runtime
 

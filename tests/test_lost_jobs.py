@@ -54,14 +54,14 @@ def lose(runtime, job_id: str) -> None:
 def test_a_job_redis_lost_is_relayed_again_and_runs(runtime, session):
     with time_machine.travel(NOON, tick=False) as traveller:
         message_id, event_id = queue_help(runtime)
-        assert event(session, event_id).job_id == f"outbox-{event_id}"
+        assert event(session, event_id).rq_job_id == f"outbox-{event_id}"
         lose(runtime, f"outbox-{event_id}")
 
         traveller.shift(LOST_AFTER - timedelta(seconds=1))
         assert recover_lost_jobs(runtime) == {"lost": 0, "done": 0}  # too young to call lost
         traveller.shift(timedelta(seconds=2))
         assert recover_lost_jobs(runtime) == {"lost": 1, "done": 0}
-        assert event(session, event_id).job_id == f"outbox-{event_id}-1"
+        assert event(session, event_id).rq_job_id == f"outbox-{event_id}-1"
         assert recover_lost_jobs(runtime) == {"lost": 0, "done": 0}  # relayed just now: alive again
         run_jobs(runtime)
 
@@ -121,12 +121,12 @@ def test_queued_and_scheduled_jobs_are_left_alone_until_they_are_lost(runtime, s
 
         runtime.redis.flushdb()  # Redis restarted: both are gone
         assert recover_lost_jobs(runtime) == {"lost": 1, "done": 0}  # the due one, at once
-        assert event(session, queued).job_id == f"outbox-{queued}-1"
+        assert event(session, queued).rq_job_id == f"outbox-{queued}-1"
         traveller.move_to(NOON + timedelta(hours=8))  # the held one is found once its time has passed
         assert recover_lost_jobs(runtime) == {"lost": 0, "done": 0}
         traveller.shift(LOST_AFTER + timedelta(seconds=1))
         assert recover_lost_jobs(runtime) == {"lost": 1, "done": 0}
-        assert event(session, later).job_id == f"outbox-{later}-1"
+        assert event(session, later).rq_job_id == f"outbox-{later}-1"
 
 
 @task()
@@ -143,7 +143,7 @@ def test_a_job_stopped_by_a_database_outage_is_not_left_failed_but_runs_again(ru
         assert get_queue("default", runtime.redis).failed_job_registry.get_job_ids() == []
         traveller.shift(LOST_AFTER + timedelta(seconds=1))
         assert recover_lost_jobs(runtime) == {"lost": 1, "done": 0}
-        assert event(session, event_id).job_id == f"outbox-{event_id}-1"
+        assert event(session, event_id).rq_job_id == f"outbox-{event_id}-1"
 
 
 def test_a_job_rq_failed_because_its_worker_died_is_relayed_again(runtime, session):
@@ -175,4 +175,4 @@ def test_a_job_lost_again_and_again_is_given_up(runtime, session):
         runtime.redis.flushdb()
         traveller.shift(LOST_AFTER + timedelta(seconds=1))
         assert recover_lost_jobs(runtime) == {"lost": 0, "done": 1}  # logged as given up
-    assert event(session, event_id).job_id == f"outbox-{event_id}"
+    assert event(session, event_id).rq_job_id == f"outbox-{event_id}"

@@ -35,6 +35,33 @@ def test_a_deferred_job_reaches_rq_only_after_commit(runtime):
         assert session.get(OutboxEvent, event.id).relayed_at is not None
 
 
+def test_a_row_written_in_a_rolled_back_savepoint_is_neither_stored_nor_enqueued(runtime, session):
+    """Rows are written marked relayed and enqueued from memory after the commit: one a savepoint took
+    back (a high-risk claim undone) must not reach Redis."""
+    with runtime.db.transaction() as work:
+        kept = defer(work, sweep_outbox)
+        nested = work.begin_nested()
+        defer(work, sweep_outbox, run_at=utcnow() + timedelta(hours=1))
+        work.flush()
+        nested.rollback()
+    queue = get_queue("default", runtime.redis)
+    assert queue.job_ids == [f"outbox-{kept.id}"]
+    assert ScheduledJobRegistry(queue=queue).get_job_ids() == []
+    assert session.scalars(select(OutboxEvent.id)).all() == [kept.id]
+
+
+def test_a_long_transaction_marks_its_rows_relayed_when_it_commits(runtime, session, monkeypatch):
+    """Marked relayed when written, rows of a transaction that ran long would look lost to the lost-job
+    sweep (relayed, not in Redis, LOST_JOB_SECONDS old) before its enqueue: the commit stamps them."""
+    monkeypatch.setattr("dispatch.db.LONG_TRANSACTION_SECONDS", 0.0)
+    with time_machine.travel(utcnow(), tick=False) as clock, runtime.db.transaction() as work:
+        event = defer(work, sweep_outbox)
+        written = event.relayed_at
+        clock.shift(timedelta(minutes=2))
+    session.expire_all()
+    assert session.get(OutboxEvent, event.id).relayed_at == written + timedelta(minutes=2)
+
+
 def test_a_rolled_back_transaction_enqueues_nothing(runtime, session):
     with pytest.raises(RuntimeError), runtime.db.transaction() as work:
         defer(work, sweep_outbox)

@@ -47,6 +47,12 @@ class OutboxEvent(Base):
     job_id: Mapped[str | None] = mapped_column(String(64))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    @property
+    def rq_job_id(self) -> str:
+        """The RQ job this row was (or will be) relayed as: `outbox-<id>` until a lost one is relayed
+        again (a row written already marked relayed stores no id: it has none before its INSERT)."""
+        return self.job_id or f"outbox-{self.id}"
+
 
 class TicketKind(enum.StrEnum):
     UNPARSED_SMS = "unparsed_sms"  # an SMS the parser could not read

@@ -25,8 +25,7 @@ from sqlalchemy import Engine, event, text
 from dispatch import create_app
 from dispatch.db import Database, make_engine, normalise_database_url
 from dispatch.migrate import upgrade
-from dispatch.queue import relay_outbox_after_commit
-from dispatch.runtime import Runtime, get_runtime, set_runtime
+from dispatch.runtime import Runtime, get_runtime, set_runtime, wire_outbox
 from dispatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -101,7 +100,7 @@ def service(settings: Settings, engine: Engine, redis: Redis) -> Iterator[tuple[
     except RuntimeError:
         previous = None
     runtime = Runtime(settings=settings, db=Database(engine=engine), redis=redis)
-    runtime.db.after_commit_hooks.append(lambda ids: relay_outbox_after_commit(runtime, ids))
+    wire_outbox(runtime)
     set_runtime(runtime)
     try:
         app = create_app(runtime=runtime)
