@@ -14,10 +14,12 @@ from functools import cached_property
 from sqlalchemy import String, literal, select
 from sqlalchemy.orm import Session
 
+from dispatch.followup.reading import Numbers, read_numbers
 from dispatch.inbound.questions import Question, open_question
+from dispatch.matching.replies import Reply, read_reply
 from dispatch.models import OPEN_OFFER_STATUSES, Contact, Conversation, Employer, Message, Offer, Worker
 from dispatch.settings import Settings
-from dispatch.sms.parser import Command
+from dispatch.sms.parser import Command, CommandKind
 from dispatch.sms.services import remember_contact
 
 
@@ -66,6 +68,16 @@ class Inbound:
     def question(self) -> Question | None:
         """The question the number was last asked, while it still wants an answer."""
         return open_question(self.contact, self.now)
+
+    @cached_property
+    def offer_reply(self) -> Reply | None:
+        """The text read as an answer to an offer (`1 123`, `好`), once for every row that asks."""
+        return read_reply(self.command.text) if self.command.kind == CommandKind.TEXT else None
+
+    @cached_property
+    def numbers(self) -> Numbers | None:
+        """The text read as follow-up answers (`123 1 5`, `3`), once for every row that asks."""
+        return read_numbers(self.command.text) if self.command.kind == CommandKind.TEXT else None
 
     @cached_property
     def offer_waiting(self) -> bool:

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from dispatch.followup import reading as follow_up_reading
 from dispatch.followup import replies as follow_up_replies
 from dispatch.inbound import commands
 from dispatch.inbound.context import Inbound
@@ -61,14 +60,12 @@ def is_text(inbound: Inbound) -> bool:
 
 def offer_answer_with_code(inbound: Inbound) -> bool:
     """`1 123`, `接123`, `123 2`: a yes, no or cancel with a job's code."""
-    answer = offer_replies.read_reply(inbound.command.text)
-    return is_text(inbound) and answer is not None and answer.code is not None
+    return inbound.offer_reply is not None and inbound.offer_reply.code is not None
 
 
 def offer_answer_without_code(inbound: Inbound) -> bool:
     """`1`, `好`, `没空`, `取消`: a yes, no or cancel without a code."""
-    answer = offer_replies.read_reply(inbound.command.text)
-    return is_text(inbound) and answer is not None and answer.code is None
+    return inbound.offer_reply is not None and inbound.offer_reply.code is None
 
 
 def forward(inbound: Inbound) -> bool:
@@ -77,14 +74,12 @@ def forward(inbound: Inbound) -> bool:
 
 def coded_numbers(inbound: Inbound) -> bool:
     """`123 1 5`, `123 4`: follow-up answers with the job's code."""
-    numbers = follow_up_reading.read_numbers(inbound.command.text)
-    return is_text(inbound) and numbers is not None and numbers.code is not None
+    return inbound.numbers is not None and inbound.numbers.code is not None
 
 
 def bare_numbers(inbound: Inbound) -> bool:
     """`1 5`, `3`, `15`: follow-up answers without a code."""
-    numbers = follow_up_reading.read_numbers(inbound.command.text)
-    return is_text(inbound) and numbers is not None and numbers.code is None
+    return inbound.numbers is not None and inbound.numbers.code is None
 
 
 def in_dialogue(inbound: Inbound) -> bool:
