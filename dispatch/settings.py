@@ -111,6 +111,18 @@ class Settings:
     # Phone intake (IVR): agents answer calls in these hours (market time); outside them, voicemail.
     OPENING_HOURS: str = "08:00-18:00"
     AGENT_QUEUE: str = "agents"  # the Twilio <Enqueue> queue agents take calls from
+    # -- the live call center (dispatch/callcenter/) ---------------------------------------------------
+    # A caller waits this long for the agents of their own site, then the town's join, and after as
+    # long again the district's.
+    CALL_OVERFLOW_SECONDS: int = 60
+    # An agent whose console sent no heartbeat for this long (closed, asleep, idle) is set away.
+    CONSOLE_IDLE_SECONDS: int = 300
+    # The softphone (Twilio Voice JavaScript SDK): an API key and secret sign its access tokens, the
+    # TwiML App's Voice URL is the service's /voice/agent; tokens live this many seconds.
+    TWILIO_API_KEY: str = ""
+    TWILIO_API_SECRET: str = ""
+    TWILIO_TWIML_APP_SID: str = ""
+    VOICE_TOKEN_TTL_SECONDS: int = 600
     # Audio files named after a prompt (e.g. main_menu.mp3) replace its spoken text.
     PROMPTS_DIR: str = str(PROJECT_ROOT / "config" / "prompts")
     # Matching: fair (rotation, the default), greedy (best fit only) or lottery (random among eligible).
@@ -211,6 +223,11 @@ class Settings:
         parse_quiet_hours(self.OPENING_HOURS, "OPENING_HOURS")  # same shape: HH:MM-HH:MM
         if parse_clock_time(self.FOLLOW_UP_TIME, "FOLLOW_UP_TIME") is None:
             raise SettingsError("FOLLOW_UP_TIME must be a time like 09:00")
+        for name in ("CALL_OVERFLOW_SECONDS", "CONSOLE_IDLE_SECONDS"):
+            if not 0 < getattr(self, name) <= 3600:
+                raise SettingsError(f"{name} must be a number of seconds above zero (at most 3600)")
+        if not 60 <= self.VOICE_TOKEN_TTL_SECONDS <= 3600:
+            raise SettingsError("VOICE_TOKEN_TTL_SECONDS must be 60-3600 (a softphone token's life)")
         for name in ("FOLLOW_UP_REMINDER_HOURS", "FOLLOW_UP_TICKET_HOURS", "FORWARDS_PER_DAY"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1")

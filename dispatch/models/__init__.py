@@ -17,6 +17,14 @@ from dispatch.models.aftercare import (
     WageCase,
     WageCaseStatus,
 )
+from dispatch.models.callcenter import (
+    AgentCall,
+    AgentPresence,
+    CallDirection,
+    Presence,
+    QueuedCall,
+    WaitStatus,
+)
 from dispatch.models.calls import Call, CallOutcome
 from dispatch.models.console import Agent, AgentRole, AuditEvent
 from dispatch.models.jobs import (
@@ -55,11 +63,14 @@ __all__ = [
     "OPEN_OFFER_STATUSES",
     "OPEN_WAGE_CASE_STATUSES",
     "Agent",
+    "AgentCall",
+    "AgentPresence",
     "AgentRole",
     "AnsweredVia",
     "AuditEvent",
     "Base",
     "Call",
+    "CallDirection",
     "CallOutcome",
     "Contact",
     "Conversation",
@@ -85,7 +96,9 @@ __all__ = [
     "OfferStatus",
     "OutboxEvent",
     "PaidAnswer",
+    "Presence",
     "QuestionKind",
+    "QueuedCall",
     "RegisteredVia",
     "Site",
     "SiteLevel",
@@ -96,6 +109,7 @@ __all__ = [
     "Trade",
     "WageCase",
     "WageCaseStatus",
+    "WaitStatus",
     "Worker",
     "WorkerStatus",
     "WorkerTrade",
