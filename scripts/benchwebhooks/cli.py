@@ -65,6 +65,7 @@ from redis import Redis
 
 from benchwebhooks import FLOOR_PATH, PATHS, TRIVIAL_PATH, WEBHOOK_PATH
 from benchwebhooks.cpu import background_load
+from benchwebhooks.cpu_by_kind import cpu_by_kind
 from benchwebhooks.database import database_totals, prepare_database
 from benchwebhooks.first_offer import time_to_first_offer
 from benchwebhooks.market import SHANGHAI, build_market
@@ -135,7 +136,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="N",
         help="first count PostgreSQL round trips of N webhooks of each kind (0: skip)",
     )
-    parser.add_argument("--round-trips-only", action="store_true", help="stop after counting round trips")
+    parser.add_argument(
+        "--round-trips-only",
+        action="store_true",
+        help="stop after the round trips and the CPU by kind (about a minute)",
+    )
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     parser.add_argument("--keep-logs", action="store_true", help="keep the temporary directory and logs")
@@ -178,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.round_trips:
             print("round trips: each kind of message posted in-process through a counting proxy")
             report["round_trips"] = count_round_trips(bench, args.round_trips)
+            print("CPU a webhook in-process, by kind (process time; no gunicorn, no load generator)")
+            report["cpu_by_kind"] = cpu_by_kind(bench)
             if args.round_trips_only:
                 return 0
         background = background_load(args.database_url, 3.0)
