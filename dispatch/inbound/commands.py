@@ -39,6 +39,16 @@ def help_text(inbound: Inbound) -> None:
     reply(inbound.session, inbound.settings, inbound.message, "help", "help")
 
 
+def how_to_register(inbound: Inbound) -> None:
+    """A stranger's greeting or `找活`: how to sign up, not an agent's ticket."""
+    reply(inbound.session, inbound.settings, inbound.message, "how_to_register", "how_to_register")
+
+
+def how_to_post(inbound: Inbound) -> None:
+    """`招工` alone, from anyone: how to post a job (by phone, or by text for a known employer)."""
+    reply(inbound.session, inbound.settings, inbound.message, "how_to_post", "how_to_post")
+
+
 def register(inbound: Inbound) -> None:
     registration.start(inbound.session, inbound.settings, inbound.message, inbound.command.args)
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.followup.reading import Numbers, read_numbers
 from dispatch.inbound.questions import Question, open_question
-from dispatch.matching.replies import Reply, read_reply
+from dispatch.matching.reading import Reply, read_reply
 from dispatch.models import OPEN_OFFER_STATUSES, Contact, Conversation, Employer, Message, Offer, Worker
 from dispatch.settings import Settings
 from dispatch.sms.parser import Command, CommandKind

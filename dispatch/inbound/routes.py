@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from dispatch.followup import replies as follow_up_replies
-from dispatch.inbound import commands
+from dispatch.inbound import commands, keywords
 from dispatch.inbound.context import Inbound
 from dispatch.jobs import sms_requests as job_requests
 from dispatch.matching import forwarding
 from dispatch.matching import replies as offer_replies
+from dispatch.matching.reading import glued_digits
 from dispatch.models import Message, MessageStatus, QuestionKind, TicketKind
 from dispatch.settings import Settings
 from dispatch.sms import registration
@@ -80,6 +81,22 @@ def coded_numbers(inbound: Inbound) -> bool:
 def bare_numbers(inbound: Inbound) -> bool:
     """`1 5`, `3`, `15`: follow-up answers without a code."""
     return inbound.numbers is not None and inbound.numbers.code is None
+
+
+def glued_to_code(inbound: Inbound) -> bool:
+    """`1101`: a 1 or 2 glued to a code; the handler asks the worker's open offers whether it is one."""
+    return is_text(inbound) and inbound.worker is not None and glued_digits(inbound.command.text) is not None
+
+
+def stranger_greets(inbound: Inbound) -> bool:
+    """`你好`, `找活` from a number that is neither a worker nor an employer."""
+    stranger = inbound.worker is None and inbound.employer is None
+    return stranger and is_text(inbound) and keywords.greets_or_seeks_work(inbound.command.text)
+
+
+def asks_to_hire(inbound: Inbound) -> bool:
+    """`招工` alone (a request with its details, `招 水电工 2人 ...`, is a job request)."""
+    return is_text(inbound) and keywords.asks_to_hire(inbound.command.text)
 
 
 def in_dialogue(inbound: Inbound) -> bool:
@@ -164,6 +181,7 @@ forward_offer = feature(forwarding.handle_forward)
 follow_up_answer = _follow_up_answer
 offer_answer = feature(offer_replies.handle_coded_reply)
 bare_offer_answer = feature(offer_replies.handle_bare_reply)
+glued_offer_answer = feature(offer_replies.handle_glued_reply)
 unknown_code = feature(offer_replies.tell_unknown_code)
 job_request = feature(job_requests.handle_job_request)
 with_code, without_code = offer_answer_with_code, offer_answer_without_code
@@ -183,12 +201,15 @@ ROUTES: tuple[Route, ...] = (
     Route("offer answer with code (1 123)",       with_code,                     offer_answer),
     # 3. the open question
     Route("dialogue step",                        in_dialogue,                   dialogue_answer),
+    Route("offer answer glued to its code (1101)", glued_to_code,                glued_offer_answer),
     Route("the follow-up asked (3, 1 5)",         follow_up_asked,               follow_up_answer),
     Route("the offer asked (1, 好, 没空)",         offer_asked,                   bare_offer_answer),
     # 4. keywords and late answers
     Route("follow-up answer (1 5)",               bare_numbers,                  follow_up_answer),
     Route("code never offered (1 999)",           with_code,                     unknown_code),
     Route("late or closed offer answer (1)",      without_code,                  bare_offer_answer),
+    Route("a stranger's hello or 找活",            stranger_greets,               commands.how_to_register),
+    Route("how to hire (招工)",                   asks_to_hire,                  commands.how_to_post),
     Route("job request (招 ...)",                 is_text,                       job_request),
     # 5. the agent
     Route("an agent reads it",                    always,                        to_agent),

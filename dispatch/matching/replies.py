@@ -1,6 +1,5 @@
-"""Workers' answers to offers by SMS: `1 123`, `Y 123`, `接123`, `2 123`, `没空`, `取消 123`, `CANCEL 123`.
+"""Workers' answers to offers by SMS (how they are read: reading.py).
 
-The parser has already normalised the text (full-width forms, punctuation, 【】, Chinese numerals).
 An answer naming a job code acts on that offer; a bare answer acts on the worker's only open offer,
 and with several open the worker is asked which. A code the worker was never offered gets a clear
 reply. Texts from numbers that are not workers are left to the other handlers.
@@ -8,9 +7,6 @@ reply. Texts from numbers that are not workers are left to the other handlers.
 
 from __future__ import annotations
 
-import enum
-import re
-from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -19,6 +15,7 @@ from sqlalchemy.orm import Session
 from dispatch.clock import utcnow
 from dispatch.matching import notices, services
 from dispatch.matching.locking import lock_worker
+from dispatch.matching.reading import Answer, glued_digits, read_reply
 from dispatch.models import (
     OPEN_OFFER_STATUSES,
     Job,
@@ -31,60 +28,9 @@ from dispatch.models import (
 from dispatch.settings import Settings
 from dispatch.sms.parser import Command
 
-
-class Answer(enum.StrEnum):
-    YES = "yes"
-    NO = "no"
-    CANCEL = "cancel"  # give back a place (or, for an offer not yet taken, a no)
-
-
-ANSWER_WORDS: dict[str, Answer] = {
-    **dict.fromkeys(
-        ["1", "y", "yes", "ok", "是", "接", "好", "好的", "可以", "行", "要", "接单", "能去", "去"],
-        Answer.YES,
-    ),
-    **dict.fromkeys(
-        ["2", "n", "no", "不", "否", "没空", "不接", "不要", "不去", "不行", "没时间", "算了", "pass"],
-        Answer.NO,
-    ),
-    **dict.fromkeys(["取消", "cancel"], Answer.CANCEL),
-}
-CODE = re.compile(r"\d{3,8}")
-# `接123`, `y123`, `取消123`: a word glued to a code (digits alone are never split: `1123` is no answer).
-_GLUED = re.compile(
-    "^("
-    + "|".join(sorted((re.escape(w) for w in ANSWER_WORDS if not w.isdigit()), key=len, reverse=True))
-    + r")(\d{3,8})$"
-)
 # An answer may still mean an offer that lapsed this recently, if its job still wants workers; a yes
 # takes such an offer only when it names the job's code.
 RECENT = timedelta(hours=24)
-
-
-@dataclass(frozen=True)
-class Reply:
-    answer: Answer
-    code: str | None
-
-
-def read_reply(text: str) -> Reply | None:
-    """The answer in a normalised text, or None when the text is not an answer to an offer."""
-    tokens = text.casefold().split()
-    if len(tokens) == 2:
-        first, second = tokens
-        if first in ANSWER_WORDS and CODE.fullmatch(second):
-            return Reply(ANSWER_WORDS[first], second)
-        if second in {"1", "2"} and CODE.fullmatch(first):  # `123 1`
-            return Reply(ANSWER_WORDS[second], first)
-        return None
-    if len(tokens) == 1:
-        token = tokens[0]
-        if token in ANSWER_WORDS:
-            return Reply(ANSWER_WORDS[token], None)
-        glued = _GLUED.match(token)
-        if glued:
-            return Reply(ANSWER_WORDS[glued.group(1)], glued.group(2))
-    return None
 
 
 def handle_coded_reply(session: Session, settings: Settings, message: Message, command: Command) -> bool:
@@ -137,26 +83,74 @@ def handle_bare_reply(session: Session, settings: Settings, message: Message, co
     worker = session.get(Worker, message.worker_id)
     assert worker is not None
     offers = _open_offers(session, worker)
-    if answer.answer == Answer.CANCEL and not offers:
+    if not offers:
+        return _no_offer_waiting(session, settings, message, worker, answer.answer)
+    if len(offers) > 1:
+        _ask_which(session, settings, message, worker, offers, cancel=False)
+        return True
+    _act(session, settings, message, offers[0], answer.answer)
+    return True
+
+
+def handle_glued_reply(session: Session, settings: Settings, message: Message, command: Command) -> bool:
+    """`1101`: a yes (or `2101` a no) glued to code 101, taken only when exactly one open offer of the
+    worker has a code the text ends with, and that code is not the whole text (offers 101 and 1101
+    make `1101` a question for an agent, not a guess); anything else is left to the router."""
+    reading = glued_digits(command.text)
+    if reading is None or message.worker_id is None:
+        return False
+    worker = session.get(Worker, message.worker_id)
+    assert worker is not None
+    text = command.text.strip()
+    ending = [offer for offer in _open_offers(session, worker) if text.endswith(offer.job.code or "-")]
+    if len(ending) != 1 or ending[0].job.code != reading.code:
+        return False
+    _act(session, settings, message, ending[0], reading.answer)
+    return True
+
+
+def _no_offer_waiting(
+    session: Session, settings: Settings, message: Message, worker: Worker, answer: Answer
+) -> bool:
+    """A bare answer when no offer waits for the worker: to a lapsed offer, to one closed by others, to
+    the place they hold (不去了), or to an offer long expired (已过期). False: an agent reads it."""
+    if answer == Answer.CANCEL:
         # `取消` alone: a place is given back only when its code is said.
         held = _placements(session, settings, worker)
         if not held:
             return False
         _ask_which(session, settings, message, worker, held, cancel=True)
         return True
-    if not offers:
-        lapsed = _recently_lapsed(session, worker)
-        if not lapsed:
-            return _answer_closed(session, settings, message, worker, answer.answer)
-        if answer.answer == Answer.YES:
+    lapsed = _recently_lapsed(session, worker)
+    if lapsed:
+        if answer == Answer.YES or len(lapsed) > 1:
             # `好`, `ok`, `行` may be a thank-you: a lapsed offer is taken only with its code (`1 123`).
             _ask_which(session, settings, message, worker, lapsed, cancel=False)
-            return True
-        offers = lapsed
-    if len(offers) > 1:
-        _ask_which(session, settings, message, worker, offers, cancel=False)
+        else:
+            _act(session, settings, message, lapsed[0], answer)
         return True
-    _act(session, settings, message, offers[0], answer.answer)
+    if _answer_closed(session, settings, message, worker, answer):
+        return True
+    if answer == Answer.NO:
+        held = _placements(session, settings, worker)
+        if held:
+            # `不去了` from a worker holding a place: said plainly before anything is given back.
+            codes = [offer.job.code for offer in held][: notices.MAX_CODES_LISTED]
+            template, kind = "match_confirm_cancel", "match.confirm_cancel"
+            notices.tell_worker(session, settings, message, worker, template, kind, codes=codes)
+            return True
+    return _tell_expired(session, settings, message, worker)
+
+
+def _tell_expired(session: Session, settings: Settings, message: Message, worker: Worker) -> bool:
+    """A yes or no to the last offer texted, which lapsed unanswered and can no longer be taken: a short
+    已过期, not an agent's ticket (there is nothing an agent could do for it)."""
+    latest = _latest_offer(session, worker)
+    if latest is None or latest.status != OfferStatus.EXPIRED or _placed_since(session, worker, latest):
+        return False
+    notices.tell_worker(
+        session, settings, message, worker, "match_expired", "match.expired", code=latest.job.code
+    )
     return True
 
 
@@ -233,28 +227,37 @@ def _answer_closed(
     bare `好` is a thank-you for the place they hold, not a yes to a job they never answered."""
     if answer not in (Answer.YES, Answer.NO):
         return False
-    latest = session.scalars(
-        select(Offer)
-        .where(Offer.worker_id == worker.id, Offer.sent_at > utcnow() - RECENT)
-        .order_by(Offer.sent_at.desc(), Offer.id.desc())
-        .limit(1)
-    ).first()
+    latest = _latest_offer(session, worker)
     if latest is None or latest.status not in (OfferStatus.CANCELLED, OfferStatus.STANDBY):
         return False
     if latest.job.status not in (JobStatus.FILLED, JobStatus.CANCELLED):
         return False
-    took_a_place_since = session.scalar(
-        select(Offer.id).where(
-            Offer.worker_id == worker.id,
-            Offer.status == OfferStatus.ACCEPTED,
-            Offer.responded_at >= latest.sent_at,
-        )
-    )
-    if took_a_place_since is not None:
+    if _placed_since(session, worker, latest):
         return False
     if answer == Answer.YES or latest.status == OfferStatus.STANDBY:
         _act(session, settings, message, latest, answer)  # a no takes the worker off the standby list
     return True
+
+
+def _latest_offer(session: Session, worker: Worker) -> Offer | None:
+    """The offer texted to the worker last, within RECENT."""
+    query = (
+        select(Offer)
+        .where(Offer.worker_id == worker.id, Offer.sent_at > utcnow() - RECENT)
+        .order_by(Offer.sent_at.desc(), Offer.id.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()
+
+
+def _placed_since(session: Session, worker: Worker, offer: Offer) -> bool:
+    """Whether the worker took a place after `offer` was texted (a bare `好` is then a thank-you)."""
+    query = select(Offer.id).where(
+        Offer.worker_id == worker.id,
+        Offer.status == OfferStatus.ACCEPTED,
+        Offer.responded_at >= offer.sent_at,
+    )
+    return session.scalar(query.limit(1)) is not None
 
 
 def _recently_lapsed(session: Session, worker: Worker) -> list[Offer]:

@@ -23,6 +23,8 @@ _DIGITS = {
 }
 _UNITS = {**dict.fromkeys("十拾", 10), **dict.fromkeys("百佰", 100), **dict.fromkeys("千仟", 1000)}
 _NUMERAL_CHARS = frozenset(_DIGITS) | frozenset(_UNITS)
+# The characters of a number written in Chinese, for patterns that look for one.
+NUMERAL_CHARACTERS = "".join(sorted(_NUMERAL_CHARS))
 MAX_DIGITS = 20  # a longer run of digits is no number anyone texts us (a phone number has 11-13)
 _TOKEN = re.compile(r"\S+")
 

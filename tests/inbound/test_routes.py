@@ -248,6 +248,30 @@ def test_a_forwarded_offer_is_the_friends_open_question(runtime, session, market
     assert routed(runtime, "1", friend.phone)[0] == "the offer asked (1, 好, 没空)"
 
 
+def test_a_yes_glued_to_its_code_when_exactly_one_open_offer_has_it(runtime, session, market: Market) -> None:
+    worker = market.worker()
+    job = offered(runtime, session, market, worker)
+    assert routed(runtime, f"1{job.code}", worker.phone)[0] == "offer answer glued to its code (1101)"
+    session.expire_all()
+    offer = session.scalar(select(Offer).where(Offer.job_id == job.id, Offer.worker_id == worker.id))
+    assert offer.status == OfferStatus.ACCEPTED
+    # Digits that name none of the worker's open offers are not an answer (a wage, a phone's tail).
+    assert routed(runtime, "19999", worker.phone)[0] == "an agent reads it"
+
+
+def test_a_strangers_hello_and_a_request_to_hire(runtime, session, market: Market) -> None:
+    stranger = "+8613900002222"
+    assert routed(runtime, "你好", stranger)[0] == "a stranger's hello or 找活"
+    assert last_reply(session, stranger).kind == "how_to_register"
+    assert routed(runtime, "我要找工作", stranger)[0] == "a stranger's hello or 找活"
+    assert routed(runtime, "招工", stranger)[0] == "how to hire (招工)"
+    assert last_reply(session, stranger).kind == "how_to_post"
+    # A registered worker's hello is not a stranger's: someone reads what they want.
+    worker = market.worker()
+    commit(runtime, session)
+    assert routed(runtime, "你好", worker.phone)[0] == "an agent reads it"
+
+
 def test_every_row_is_exercised_by_this_file() -> None:
     source = Path(__file__).read_text(encoding="utf-8")
     assert [name for name in ROW_NAMES if f'"{name}"' not in source] == []
