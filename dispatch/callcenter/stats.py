@@ -150,6 +150,7 @@ def floor_figures(
                 *today, QueuedCall.status == WaitStatus.ANSWERED, QueuedCall.answered_at.is_not(None)
             )
         )
+        if answered_at is not None
     ]
     within = sum(1 for seconds in answer_seconds if seconds <= ANSWER_TARGET_SECONDS)
     return FloorFigures(

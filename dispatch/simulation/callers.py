@@ -151,12 +151,15 @@ def draw_callers(model: CallerModel) -> list[_Caller]:
     start = opening.hour * HOUR + opening.minute * 60
     end = closing.hour * HOUR + closing.minute * 60
     sites, weights = zip(*model.layout.caller_sites.items(), strict=True)
-    callers, now = [], start
+    callers: list[_Caller] = []
+    now = start
     while model.calls_per_hour > 0:
         now += rng.expovariate(model.calls_per_hour / HOUR)
         if now >= end:
             break
-        patience = rng.expovariate(1 / model.mean_patience_seconds) if model.mean_patience_seconds else float("inf")
+        patience = (
+            rng.expovariate(1 / model.mean_patience_seconds) if model.mean_patience_seconds else float("inf")
+        )
         callers.append(
             _Caller(
                 n=len(callers),

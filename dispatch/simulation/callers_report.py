@@ -33,24 +33,40 @@ def calls_per_hour(text: str) -> float:
 def agent_counts(text: str) -> range:
     """`1..6` or `4`."""
     found = _RANGE.match(text)
-    if found is None or int(found.group(1)) < 1 or int(found.group(2) or found.group(1)) < int(found.group(1)):
+    if (
+        found is None
+        or int(found.group(1)) < 1
+        or int(found.group(2) or found.group(1)) < int(found.group(1))
+    ):
         raise argparse.ArgumentTypeError(f"{text!r}: give a number of agents or a range, e.g. 1..6")
     return range(int(found.group(1)), int(found.group(2) or found.group(1)) + 1)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("callers who press 0 (the live call center; no market day is run)")
-    group.add_argument("--callers", type=calls_per_hour, default=None, help="calls an hour in opening hours, e.g. 30/h")
-    group.add_argument("--agents", type=agent_counts, default=range(1, 7), help="agents, or a range: 1..6 (default)")
-    group.add_argument("--days", type=int, default=20, help="days simulated per number of agents (default 20)")
-    group.add_argument("--talk", type=float, default=180.0, help="mean talk time, s (exponential; default 180)")
+    group.add_argument(
+        "--callers", type=calls_per_hour, default=None, help="calls an hour in opening hours, e.g. 30/h"
+    )
+    group.add_argument(
+        "--agents", type=agent_counts, default=range(1, 7), help="agents, or a range: 1..6 (default)"
+    )
+    group.add_argument(
+        "--days", type=int, default=20, help="days simulated per number of agents (default 20)"
+    )
+    group.add_argument(
+        "--talk", type=float, default=180.0, help="mean talk time, s (exponential; default 180)"
+    )
     group.add_argument("--wrap-up", type=float, default=30.0, help="wrap-up after each call, s (default 30)")
-    group.add_argument("--patience", type=float, default=120.0, help="mean patience, s (exponential; 0: endless)")
-    group.add_argument("--layout", choices=LAYOUT_NAMES, default="one-site", help="where callers and agents are")
+    group.add_argument(
+        "--patience", type=float, default=120.0, help="mean patience, s (exponential; 0: endless)"
+    )
+    group.add_argument(
+        "--layout", choices=LAYOUT_NAMES, default="one-site", help="where callers and agents are"
+    )
     group.add_argument(
         "--hold-when-busy",
         action="store_true",
-        help="hold callers when every agent is busy (a classic queue) instead of offering a call-back at once",
+        help="hold callers when every agent is busy (a classic queue), not offer a call-back at once",
     )
 
 
@@ -123,7 +139,11 @@ COLUMNS = (
 
 
 def table(model: CallerModel, days: int, rows: list[dict]) -> str:
-    rule = "held when all busy (classic queue)" if model.hold_when_busy else "no hold when nobody is free (as built)"
+    rule = (
+        "held when all busy (classic queue)"
+        if model.hold_when_busy
+        else "no hold when nobody is free (as built)"
+    )
     patience = f"{model.mean_patience_seconds:g} s" if model.mean_patience_seconds else "endless"
     lines = [
         f"Callers who press 0: {model.calls_per_hour:g}/h {model.opening[0]:%H:%M}-{model.opening[1]:%H:%M}, "
@@ -133,10 +153,15 @@ def table(model: CallerModel, days: int, rows: list[dict]) -> str:
         "".join(f"{title:>11}" for _, title, _ in COLUMNS),
     ]
     for row in rows:
-        lines.append("".join(f"{'-' if row[key] is None else shape.format(row[key]):>11}" for key, _, shape in COLUMNS))
+        lines.append(
+            "".join(f"{'-' if row[key] is None else shape.format(row[key]):>11}" for key, _, shape in COLUMNS)
+        )
     needed = agents_needed(rows)
-    target = f"{SERVICE_LEVEL:.0%} of all callers answered within 20 s, at most {MAX_ABANDONED:.0%} hanging up"
-    lines.append(f"agents needed ({target}): {needed if needed is not None else 'more than ' + str(rows[-1]['agents'])}")
+    target = (
+        f"{SERVICE_LEVEL:.0%} of all callers answered within 20 s, at most {MAX_ABANDONED:.0%} hanging up"
+    )
+    shown = str(needed) if needed is not None else f"more than {rows[-1]['agents']}"
+    lines.append(f"agents needed ({target}): {shown}")
     return "\n".join(lines)
 
 

@@ -3,9 +3,8 @@ figures of the agent's sites only; the polled part alone; a wait past the target
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import re
+from datetime import timedelta
 
 import pytest
 

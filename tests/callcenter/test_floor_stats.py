@@ -131,7 +131,9 @@ def test_today_is_the_market_day_not_the_utc_day(session, market, runtime) -> No
     later = floor_figures(session, runtime.settings, None, seven_am)
     assert later.day.isoformat() == "2026-12-02"
     assert (later.answered, later.abandoned) == (1, 1)
-    yesterday = floor_figures(session, runtime.settings, None, datetime(2026, 12, 1, 23, 59, 59, tzinfo=SHANGHAI))
+    yesterday = floor_figures(
+        session, runtime.settings, None, datetime(2026, 12, 1, 23, 59, 59, tzinfo=SHANGHAI)
+    )
     assert yesterday.answered == 1 and yesterday.average_answer_seconds == pytest.approx(15.0)
     assert yesterday.abandoned == 0
 
