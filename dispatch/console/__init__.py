@@ -55,6 +55,7 @@ bp.after_request(security_headers)
 # The routes, attached once at import (a blueprint cannot change after an app registered it).
 from dispatch.console import views  # noqa: E402, F401
 from dispatch.console.cases.views import bp as cases_bp  # noqa: E402
+from dispatch.console.floor.views import bp as floor_bp  # noqa: E402
 from dispatch.console.followups.views import bp as followups_bp  # noqa: E402
 from dispatch.console.intake.views import bp as intake_bp  # noqa: E402
 from dispatch.console.jobs.views import bp as jobs_bp  # noqa: E402
@@ -62,7 +63,7 @@ from dispatch.console.people.views import bp as people_bp  # noqa: E402
 from dispatch.console.reports.views import bp as reports_bp  # noqa: E402
 from dispatch.console.tickets.views import bp as tickets_bp  # noqa: E402
 
-for _child in (tickets_bp, intake_bp, people_bp, jobs_bp, followups_bp, cases_bp, reports_bp):
+for _child in (tickets_bp, intake_bp, people_bp, jobs_bp, followups_bp, cases_bp, reports_bp, floor_bp):
     bp.register_blueprint(_child)
 
 

@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch.settings import Settings, SettingsError
+from dispatch.simulation import callers_report
 
 POLICIES = ("fair", "greedy", "lottery")
 # The day's in-process Redis and virtual clock: the first-run extra, not in a production install.
@@ -41,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--redis-url", default=None, help="a Redis database to run on; it is EMPTIED (default: in-process)"
     )
     parser.add_argument("--force", action="store_true", help="empty --redis-url even if it holds keys")
+    callers_report.add_arguments(parser)
 
 
 def _holds_keys(url: str) -> bool:
@@ -53,6 +55,11 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     # The service logs every text and wave; a day's worth would bury the report.
     for name in ("dispatch", "rq", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    if args.callers is not None:  # the call center's model alone: no database, no market day
+        try:
+            return callers_report.run(settings, args)
+        except ValueError as exc:
+            return _refuse(str(exc))
     try:
         from dispatch.simulation import output
         from dispatch.simulation.day import DayOptions, run_day
