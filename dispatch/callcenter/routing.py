@@ -111,11 +111,17 @@ def _reach(chain: list[int], waited_seconds: int | float | None, settings: Setti
     return chain[: overflow_level(waited_seconds, settings) + 1]
 
 
+ON_DUTY = (Presence.AVAILABLE, Presence.BUSY, Presence.WRAP_UP)
+
+
 def agents_reachable(
     session: Session, site_id: int, settings: Settings, waited_seconds: int | float | None = None
 ) -> int:
-    """Available agents who may take a caller of this site: within the caller's overflow reach, or
-    anywhere in the chain when `waited_seconds` is None (0 there: nobody anywhere, so no hold)."""
+    """Agents on duty (available, on a call or wrapping up: not away) who may take a caller of this
+    site: within the caller's overflow reach, or anywhere in the chain when `waited_seconds` is None
+    (0 there: nobody on duty anywhere, so no hold). Busy agents count: they free up in minutes, and a
+    caller who finds them all on calls waits, as in any call center's queue (Erlang C), rather than
+    being sent to a call-back or the voicemail at once."""
     sites = _reach(_chain_ids(_parents(session), site_id), waited_seconds, settings)
     if not sites:
         return 0
@@ -124,7 +130,7 @@ def agents_reachable(
         .select_from(AgentPresence)
         .join(Agent, Agent.id == AgentPresence.agent_id)
         .where(
-            AgentPresence.status == Presence.AVAILABLE,
+            AgentPresence.status.in_(ON_DUTY),
             AgentPresence.site_id.in_(sites),
             Agent.active.is_(True),
         )

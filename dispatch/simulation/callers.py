@@ -11,9 +11,10 @@ The model, every figure a parameter (CallerModel) and every draw from the seed:
   the bridge), the longest-waiting caller they may take first (dispatch/callcenter/calls.answer_next).
 - Routing as dispatch/callcenter/routing.py: an agent takes a caller of their own site at once, of a
   site one level below theirs after CALL_OVERFLOW_SECONDS, two levels after twice that; never a
-  sibling site's. As built (`hold_when_busy` False), a caller who arrives when no agent of their chain
-  is free right then is not held at all: a call-back (same share) or a voicemail at once (ivr/agent.py,
-  routing.agents_reachable). `hold_when_busy` True holds them anyway (the classic queue of Erlang C).
+  sibling site's. As built (`hold_when_busy` True), a caller who finds every agent busy waits: the
+  agents are on duty (routing.agents_reachable counts busy ones), the classic queue of Erlang C.
+  `hold_when_busy` False models the other rule: no hold when no agent of the chain is free right then,
+  a call-back (same share) or a voicemail at once.
 - A free agent with no caller to take works the call-back list (their sites', oldest first) until
   closing: each attempt rings `call_back_ring_seconds` (30 s); `call_back_reached` (70 %) answer and
   talk as long as a caller, others are tried again later (3 attempts at most). Agents stay after
@@ -77,7 +78,7 @@ class CallerModel:
     hold_limit_seconds: float | None = 180.0  # then a voicemail; None: no limit
     answer_delay_seconds: float = 5.0
     overflow_seconds: int = 60  # CALL_OVERFLOW_SECONDS
-    hold_when_busy: bool = False  # False: as built, no hold when no agent of the chain is free
+    hold_when_busy: bool = True  # as built; False: no hold when no agent of the chain is free
     call_back_ring_seconds: float = 30.0
     call_back_reached: float = 0.7
     call_back_attempts: int = 3

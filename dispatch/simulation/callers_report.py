@@ -64,9 +64,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--layout", choices=LAYOUT_NAMES, default="one-site", help="where callers and agents are"
     )
     group.add_argument(
-        "--hold-when-busy",
-        action="store_true",
-        help="hold callers when every agent is busy (a classic queue), not offer a call-back at once",
+        "--no-hold-when-busy",
+        dest="hold_when_busy",
+        action="store_false",
+        help="offer a call-back or voicemail at once when no agent is free (not the rule as built)",
     )
 
 
@@ -140,9 +141,9 @@ COLUMNS = (
 
 def table(model: CallerModel, days: int, rows: list[dict]) -> str:
     rule = (
-        "held when all busy (classic queue)"
+        "held when all busy (as built: a classic queue)"
         if model.hold_when_busy
-        else "no hold when nobody is free (as built)"
+        else "no hold when nobody is free"
     )
     patience = f"{model.mean_patience_seconds:g} s" if model.mean_patience_seconds else "endless"
     lines = [

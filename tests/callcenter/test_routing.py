@@ -108,7 +108,8 @@ def test_a_town_caller_reaches_the_district_after_one_wait(session, market, runt
     assert routing.callers_for(session, village_agent, settings, NOW + 10 * step) == []
 
 
-def test_only_available_active_agents_are_reachable(session, market, runtime):
+def test_agents_on_duty_are_reachable_not_away_or_disabled_ones(session, market, runtime):
+    """Busy and wrapping-up agents count (a caller waits for them); away and disabled ones do not."""
     settings = runtime.settings
     site = market.site("LZ-TX").id
     away = agent_at(session, market, "LZ-TX")
@@ -125,9 +126,13 @@ def test_only_available_active_agents_are_reachable(session, market, runtime):
     disabled = agent_at(session, market, "LZ-TX", available_at=NOW)
     disabled.active = False
     session.flush()
-    assert routing.agents_reachable(session, site, settings) == 0
+    assert routing.agents_reachable(session, site, settings) == 2  # the busy one and the one wrapping up
     set_presence(session, away, Presence.AVAILABLE, NOW)
-    assert routing.agents_reachable(session, site, settings, waited_seconds=0) == 1
+    assert routing.agents_reachable(session, site, settings, waited_seconds=0) == 3
+    set_presence(session, away, Presence.AWAY, NOW)
+    set_presence(session, wrapping, Presence.AWAY, NOW)
+    set_presence(session, busy, Presence.AWAY, NOW)
+    assert routing.agents_reachable(session, site, settings) == 0
 
 
 def test_callers_longest_wait_first(session, market, runtime):

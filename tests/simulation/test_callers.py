@@ -40,13 +40,22 @@ def test_more_agents_are_never_worse(hold_when_busy: bool) -> None:
     assert agents_needed(rows) in range(3, 6)
 
 
-def test_as_built_nobody_free_means_no_hold() -> None:
-    """No agent free at arrival: a call-back or a voicemail at once, never a wait or a hang-up."""
-    day = simulate_callers(replace(BASE, agents=1))
+def test_without_hold_when_busy_nobody_free_means_no_hold() -> None:
+    """The other rule (`--no-hold-when-busy`): no agent free at arrival, a call-back or a voicemail at
+    once, never a wait or a hang-up."""
+    day = simulate_callers(replace(BASE, agents=1, hold_when_busy=False))
     assert day.not_held > day.answered > 0
     assert day.abandoned == 0
     assert set(day.waits) == {BASE.answer_delay_seconds}
     assert day.call_backs_asked + day.voicemails == day.not_held
+
+
+def test_as_built_callers_wait_while_the_agents_are_busy() -> None:
+    """One agent on duty and on calls: callers wait for them (some give up), none turned away at once."""
+    day = simulate_callers(replace(BASE, agents=1))
+    assert day.not_held == 0
+    assert day.answered > 0 and day.abandoned > 0
+    assert max(day.waits) > BASE.answer_delay_seconds
 
 
 def test_overflow_one_level_per_call_overflow_seconds() -> None:
