@@ -79,6 +79,27 @@ def last_reply(session: Session, phone: str) -> Message:
     return messages[-1]
 
 
+def last_of_kind(session: Session, phone: str, kind: str) -> Message:
+    """The last outbound message of `kind` to `phone` (a placement's confirmation, which the day
+    insurance's reference follows in a text of its own)."""
+    messages = [message for message in outbound_to(session, phone) if message.kind == kind]
+    assert messages, f"no {kind} message to {phone}"
+    return messages[-1]
+
+
+def confirmation_to(session: Session, phone: str) -> Message:
+    return last_of_kind(session, phone, "placement.worker")
+
+
+def placed_reply(session: Session, phone: str) -> Message:
+    """The last text to `phone`, read past the day insurance's text that follows a confirmation."""
+    messages = outbound_to(session, phone)
+    if messages and messages[-1].kind == "placement.insurance":
+        messages = messages[:-1]
+    assert messages, f"no outbound message to {phone}"
+    return messages[-1]
+
+
 def fresh(session: Session, job: Job) -> Job:
     """The job as the database has it now."""
     session.expire_all()

@@ -145,6 +145,7 @@ def tell_worker(
         if template == "placement_worker":
             context["address"] = address(job, language)
             context["employer_phone"] = display(job.employer.phone)
+            context["employer_name"] = person_name(job.employer.name, language)
     return _answer(session, settings, inbound, worker, template, kind, **context)
 
 

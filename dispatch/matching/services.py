@@ -288,11 +288,13 @@ def _confirm(
     enrolments: list[InsuranceEnrolment],
     now: datetime,
 ) -> None:
-    """The confirmation: where and when, the employer's number, the day insurance reference."""
+    """The confirmation (where and when, the pay, the employer's name and number, how to cancel), then
+    the day insurance's reference in a text of its own: both would not fit two segments."""
+    notices.tell_worker(session, settings, inbound, worker, "placement_worker", "placement.worker", job, now)
     cover = insurance.confirmation(enrolments)
-    notices.tell_worker(
-        session, settings, inbound, worker, "placement_worker", "placement.worker", job, now, **cover
-    )
+    if cover["insurance"]:
+        template, kind = "placement_insurance", "placement.insurance"
+        notices.tell_worker(session, settings, inbound, worker, template, kind, job, now, **cover)
 
 
 def _may_take(worker: Worker, job: Job, offer: Offer, blocked: bool) -> bool:

@@ -19,7 +19,7 @@ from dispatch.simulation import aftercare
 from dispatch.simulation.market import Market
 
 PLACED_CODE = re.compile(r"岗位(\d+)已确认")
-EMPLOYER_PHONE = re.compile(r"雇主(1[\d ]{9,12}\d)")
+EMPLOYER_PHONE = re.compile(r"雇主(?:\S* )?(1[\d ]{9,12}\d)")
 CREW_CODE = re.compile(r"岗位(\d+)（")
 CREW_MEMBER = re.compile(r"([^：；。\s]+) (1\d\d ?\d{4} ?\d{4})")
 GIVEN_BACK = re.compile(r"已为您取消岗位(\d+)")

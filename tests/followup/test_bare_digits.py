@@ -24,7 +24,7 @@ from dispatch.models import (
 )
 from tests.factories import Market, commit
 from tests.followup.conftest import DAY, at, follow_ups, place, run_follow_ups
-from tests.helpers import last_reply, run_jobs, text_in
+from tests.helpers import last_reply, placed_reply, run_jobs, text_in
 
 MORNING = at(DAY + timedelta(days=1), time(9, 0))
 
@@ -56,7 +56,7 @@ def test_after_the_answer_a_bare_yes_takes_the_open_offer_again(
     text_in(client, "1", sender=worker.phone)
     session.expire_all()
     assert session.get(Offer, offer.id).status == OfferStatus.ACCEPTED
-    assert last_reply(session, worker.phone).kind == "placement.worker"
+    assert placed_reply(session, worker.phone).kind == "placement.worker"
     employer = session.get(Employer, job.employer_id)
     assert (employer.rating_sum, employer.rating_count) == (5, 1)  # counted once
 

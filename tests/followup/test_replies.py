@@ -21,7 +21,7 @@ from dispatch.models import (
 )
 from tests.factories import Market, commit
 from tests.followup.conftest import DAY, at, follow_ups, place, run_follow_ups
-from tests.helpers import last_reply, outbound_to, run_jobs, text_in
+from tests.helpers import last_reply, outbound_to, placed_reply, run_jobs, text_in
 
 MORNING = at(DAY + timedelta(days=1), time(9, 0))
 
@@ -151,7 +151,7 @@ def test_a_bare_yes_goes_to_an_offer_texted_after_the_follow_up(
     text_in(client, "1", sender=worker.phone)
     session.expire_all()
     assert session.get(Offer, offer.id).status == OfferStatus.ACCEPTED
-    assert last_reply(session, worker.phone).kind == "placement.worker"
+    assert placed_reply(session, worker.phone).kind == "placement.worker"
     assert side(session, job, worker, FollowUpParty.WORKER).paid is None
     # With the offer answered, the follow-up is again the last open question: `1` answers it.
     text_in(client, "1", sender=worker.phone)

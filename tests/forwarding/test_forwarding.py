@@ -27,7 +27,7 @@ from dispatch.models import (
 from dispatch.phones import display
 from tests.factories import NOW, SHANGHAI, Market, commit
 from tests.forwarding.conftest import forwards, national, offer_of, offered, outbound_count
-from tests.helpers import last_reply, outbound_to, run_jobs, text_in
+from tests.helpers import last_reply, outbound_to, placed_reply, run_jobs, text_in
 
 UNKNOWN = "+8613912345678"
 
@@ -76,7 +76,7 @@ def test_a_friend_who_fits_gets_the_offer_and_can_take_the_place(runtime, sessio
     session.expire_all()
     assert offer_of(session, job, friend).status == OfferStatus.ACCEPTED
     assert (session.get(Job, job.id).filled, session.get(Job, job.id).status) == (1, JobStatus.FILLED)
-    assert last_reply(session, friend.phone).kind == "placement.worker"
+    assert placed_reply(session, friend.phone).kind == "placement.worker"
 
 
 def test_an_unknown_number_is_invited_and_offered_the_job_once_it_registers(

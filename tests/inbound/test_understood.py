@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from dispatch.models import Job, JobStatus, Offer, OfferStatus, Ticket, TicketKind, Worker
 from tests.factories import Market, commit
 from tests.followup.conftest import SHANGHAI
-from tests.helpers import last_reply, run_jobs
+from tests.helpers import last_reply, placed_reply, run_jobs
 from tests.inbound.test_routes import offered, routed
 
 
@@ -39,7 +39,7 @@ def test_shi_de_takes_the_only_open_offer(runtime, session, market: Market) -> N
     job = offered(runtime, session, market, worker)
     routed(runtime, "是的", worker.phone)
     assert offer_of(session, job, worker).status == OfferStatus.ACCEPTED
-    assert last_reply(session, worker.phone).kind == "placement.worker"
+    assert placed_reply(session, worker.phone).kind == "placement.worker"
 
 
 def test_a_voice_typed_yes_with_the_code_in_words(runtime, session, market: Market) -> None:

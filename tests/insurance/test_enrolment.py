@@ -11,7 +11,7 @@ from dispatch.matching import rescue, services
 from dispatch.models import EnrolmentStatus, JobStatus, OfferStatus, TicketStatus, Worker
 from dispatch.phones import display
 from tests.factories import SHANGHAI, Market, offered
-from tests.helpers import fresh, last_reply, offers_of, text_in
+from tests.helpers import confirmation_to, fresh, last_reply, offers_of, text_in
 from tests.insurance.conftest import enrolments_of, insurance_tickets
 
 ENROLLED, CANCELLED, FAILED = EnrolmentStatus.ENROLLED, EnrolmentStatus.CANCELLED, EnrolmentStatus.FAILED
@@ -37,11 +37,16 @@ def test_a_three_day_place_taken_by_sms_is_insured_for_each_day(runtime, session
     ]
     assert all(e.enrolled_at == utcnow() for e in enrolments)
     first = enrolments[0].reference
-    reply = last_reply(session, worker.phone)
-    assert reply.kind == "placement.worker"
+    reply = confirmation_to(session, worker.phone)
     assert reply.body == (
-        f"【潞州零工】岗位{job.code}已确认：水电工 明天8点到太行西街88号，"
-        f"雇主{display(job.employer.phone)}，保单{first}共3天。不去回复 取消 {job.code}"
+        f"【潞州零工】岗位{job.code}已确认：水电工 明天8点到太行西街88号，日薪300元，"
+        f"雇主王老板 {display(job.employer.phone)}。不去回复 取消 {job.code}"
+    )
+    # The day insurance's reference follows in a text of its own (both would not fit two segments).
+    cover = last_reply(session, worker.phone)
+    assert cover.kind == "placement.insurance"
+    assert cover.body == (
+        f"【潞州零工】岗位{job.code}已为您投保零工日险（共3天），保单号{first}。出险请拨打本号码。"
     )
 
     # A repeated yes enrols nothing twice and says the same.
@@ -49,22 +54,29 @@ def test_a_three_day_place_taken_by_sms_is_insured_for_each_day(runtime, session
     assert [(e.id, e.reference, e.status) for e in enrolments_of(session, job)] == [
         (e.id, e.reference, ENROLLED) for e in enrolments
     ]
-    assert last_reply(session, worker.phone).body == reply.body
+    assert confirmation_to(session, worker.phone).body == reply.body
+    assert last_reply(session, worker.phone).body == cover.body
 
 
-def test_the_english_confirmation_carries_the_reference_in_one_segment(
+def test_the_english_confirmation_and_the_reference_take_one_segment_each(
     runtime, session, market: Market, client
 ):
     worker = market.worker(name="Li Wei", language="en")
     job = offered(runtime, session, market, worker)
     text_in(client, f"Y {job.code}", sender=worker.phone)
     [enrolment] = enrolments_of(session, job)
-    reply = last_reply(session, worker.phone)
+    reply = confirmation_to(session, worker.phone)
+    # The employer's Chinese name is left out: it would turn the whole text into UCS-2.
     assert reply.body == (
-        f"Luzhou Jobs: Booked {job.code} tomorrow 8:00, Taihang West Street, "
-        f"{display(job.employer.phone)}. Ins {enrolment.reference}. Can't go? CANCEL {job.code}"
+        f"Luzhou Jobs: Booked {job.code}: tomorrow 8:00, Taihang West Street, ¥300/day, "
+        f"{display(job.employer.phone)}. Can't go? CANCEL {job.code}"
     )
     assert reply.segments == 1
+    cover = last_reply(session, worker.phone)
+    assert cover.body == (
+        f"Luzhou Jobs: Job {job.code} is insured: policy {enrolment.reference}. Accident? Call this number."
+    )
+    assert cover.segments == 1
 
 
 def test_giving_the_place_back_cancels_every_day_not_begun(runtime, session, market: Market, client):
@@ -124,7 +136,7 @@ def test_a_place_booked_by_phone_mid_job_is_insured_from_today(runtime, session,
         (date(2026, 12, 1), ENROLLED, offer.id),
         (date(2026, 12, 2), ENROLLED, offer.id),
     ]
-    assert f"保单{enrolments[0].reference}共2天" in last_reply(session, worker.phone).body
+    assert f"（共2天），保单号{enrolments[0].reference}" in last_reply(session, worker.phone).body
 
 
 def test_calling_the_job_off_cancels_its_insurance(runtime, session, market: Market, client):
@@ -154,9 +166,9 @@ def test_an_uninsurable_worker_keeps_an_ordinary_place_and_an_agent_is_asked(
         (FAILED, None, "no_name"),
         (FAILED, None, "no_name"),
     ]
-    assert last_reply(session, worker.phone).body == (
-        f"【潞州零工】岗位{job.code}已确认：搬运 明天8点到太行西街88号，"
-        f"雇主{display(job.employer.phone)}。不去回复 取消 {job.code}"
+    assert last_reply(session, worker.phone).body == (  # no reference to give: no insurance text
+        f"【潞州零工】岗位{job.code}已确认：搬运 明天8点到太行西街88号，日薪300元，"
+        f"雇主王老板 {display(job.employer.phone)}。不去回复 取消 {job.code}"
     )
     [ticket] = insurance_tickets(session)
     assert (ticket.priority, ticket.status, ticket.worker_id, ticket.job_id, ticket.site_id) == (

@@ -25,7 +25,7 @@ from dispatch.models import (
 from dispatch.phones import display
 from tests.console.helpers import console_post, make_agent, sign_in
 from tests.factories import Market, offered
-from tests.helpers import fresh, last_reply, offers_of, outbound_to, run_jobs, text_in
+from tests.helpers import confirmation_to, fresh, last_reply, offers_of, outbound_to, run_jobs, text_in
 from tests.insurance.conftest import enrolments_of, insurance_tickets
 
 
@@ -90,7 +90,10 @@ def test_a_worker_without_a_name_is_not_placed_on_a_high_risk_job(runtime, sessi
     text_in(client, f"1 {job.code}", sender=nameless.phone)
     assert fresh(session, job).filled == 1
     assert [e.status for e in enrolments_of(session, job)] == [EnrolmentStatus.ENROLLED]
-    assert last_reply(session, nameless.phone).kind == "placement.worker"
+    assert [m.kind for m in outbound_to(session, nameless.phone)][-2:] == [
+        "placement.worker",
+        "placement.insurance",
+    ]
 
 
 def test_a_named_worker_is_placed_and_insured_on_a_high_risk_job(runtime, session, market: Market, client):
@@ -104,10 +107,11 @@ def test_a_named_worker_is_placed_and_insured_on_a_high_risk_job(runtime, sessio
     assert (job.filled, job.status) == (1, JobStatus.FILLED)
     [enrolment] = enrolments_of(session, job)
     assert (enrolment.work_date, enrolment.status) == (date(2026, 12, 2), EnrolmentStatus.ENROLLED)
-    assert last_reply(session, worker.phone).body == (
-        f"【潞州零工】岗位{job.code}已确认：油漆工 明天8点到太行西街88号，"
-        f"雇主{display(job.employer.phone)}，保单{enrolment.reference}。不去回复 取消 {job.code}"
+    assert confirmation_to(session, worker.phone).body == (
+        f"【潞州零工】岗位{job.code}已确认：油漆工 明天8点到太行西街88号，日薪300元，"
+        f"雇主王老板 {display(job.employer.phone)}。不去回复 取消 {job.code}"
     )
+    assert enrolment.reference in last_reply(session, worker.phone).body
     assert insurance_tickets(session) == []
 
 

@@ -15,7 +15,7 @@ LONG = {
     "SMS_SIGNATURE_EN": "Luzhou Gig Market",
     "INSURANCE_REFERENCE_PREFIX": "ABCD",
 }
-TEMPLATES = ("placement_worker", "insurance_refused")
+TEMPLATES = ("placement_worker", "placement_insurance", "insurance_refused")
 
 
 @pytest.mark.parametrize("settings_overrides", [LONG])
@@ -35,7 +35,7 @@ def test_the_insurance_texts_fit_with_the_longest_signature_and_prefix(
             if context.get("insurance"):
                 assert context["insurance"].startswith("ABCD-") and context["insurance"] in body
                 measured += 1
-    assert measured or template == "insurance_refused"
+    assert measured or template != "placement_insurance"
 
 
 @pytest.mark.parametrize("prefix", ["", "LUZHOU", "LZ1", "L-Z", "ＬＺ", "路州"])

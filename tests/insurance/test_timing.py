@@ -139,7 +139,8 @@ def test_a_job_whose_days_are_over_is_not_called_off(runtime, session, market: M
     assert [offer.status for offer in offers_of(session, job)] == [OfferStatus.ACCEPTED]
     assert _days(session, job) == [(2, ENROLLED)]
     assert _late_cancellations(session, job) == 0
-    assert [m.kind for m in outbound_to(session, worker.phone)] == ["offer", "placement.worker"]
+    kinds = [m.kind for m in outbound_to(session, worker.phone)]
+    assert kinds == ["offer", "placement.worker", "placement.insurance"]
     # The agent is told why, and nothing is written as if it had been called off.
     assert "工期已经结束" in agent.get(response.headers["Location"]).get_data(as_text=True)
     audit = session.scalars(select(AuditEvent.action).where(AuditEvent.target_id == job.id)).all()
@@ -167,7 +168,7 @@ def test_a_place_taken_early_in_the_morning_is_insured_from_the_markets_today(
     reply = session.scalars(
         select(Message).where(Message.phone == worker.phone).order_by(Message.id.desc()).limit(1)
     ).one()
-    assert f"保单{reference}共2天" in reply.body
+    assert f"（共2天），保单号{reference}" in reply.body
 
     # Given back at 07:30: day 2 (3 December) begins in half an hour - late, whatever UTC's date says.
     clock.move_to(datetime(2026, 12, 3, 7, 30, tzinfo=SHANGHAI))

@@ -122,7 +122,8 @@ def test_fifty_yeses_at_once_fill_exactly_the_places(committed: tuple[Runtime, F
             statuses = Counter(session.scalars(select(Offer.status).where(Offer.job_id == job.id)))
             assert statuses == {OfferStatus.ACCEPTED: places, OfferStatus.STANDBY: REPLIERS - places}
             kinds = Counter(last_kind(session, worker.phone) for worker in workers)
-            assert kinds == {"placement.worker": places, "match.full": REPLIERS - places}
+            # a place's confirmation, then its day insurance reference (the job's trade is high-risk)
+            assert kinds == {"placement.insurance": places, "match.full": REPLIERS - places}
             # every answer handled, none left to an agent as a failure
             failed = (
                 select(func.count()).select_from(Message).where(Message.error_message == "handling failed")

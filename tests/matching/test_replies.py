@@ -26,7 +26,7 @@ from dispatch.models import (
     WorkerStatus,
 )
 from tests.factories import NOW, Market, commit, offered
-from tests.helpers import outbound_to, run_jobs, text_in
+from tests.helpers import confirmation_to, outbound_to, run_jobs, text_in
 
 
 @pytest.fixture(autouse=True)
@@ -118,22 +118,25 @@ def test_every_yes(runtime, session, market: Market, client, language: str) -> N
     ):
         assert status_of(session, job, worker) == OfferStatus.ACCEPTED, text
         assert session.get(Job, job.id).filled == 1, text
-        assert reply.kind == "placement.worker" and reply.is_reply, text
-        phone = "137 " + job.employer.phone[6:10] + " " + job.employer.phone[10:]
-        # 水电工 is high-risk: the place comes with its day insurance reference (tests/insurance).
+        # 水电工 is high-risk: the place comes with its day insurance reference (tests/insurance), in a
+        # text of its own after the confirmation.
         [enrolment] = session.scalars(select(InsuranceEnrolment).where(InsuranceEnrolment.job_id == job.id))
-        reference = enrolment.reference
+        assert reply.kind == "placement.insurance" and reply.is_reply, text
+        assert enrolment.reference in reply.body, text
+        confirmation = confirmation_to(session, worker.phone)
+        assert confirmation.is_reply, text
+        phone = "137 " + job.employer.phone[6:10] + " " + job.employer.phone[10:]
         if language == "zh":
-            assert reply.body == (
-                f"【潞州零工】岗位{job.code}已确认：水电工 明天8点到太行西街88号，"
-                f"雇主{phone}，保单{reference}。不去回复 取消 {job.code}"
+            assert confirmation.body == (
+                f"【潞州零工】岗位{job.code}已确认：水电工 明天8点到太行西街88号，日薪300元，"
+                f"雇主王老板 {phone}。不去回复 取消 {job.code}"
             ), text
         else:  # a Chinese street address would turn the text into UCS-2: the site's English name instead
-            assert reply.body == (
-                f"Luzhou Jobs: Booked {job.code} tomorrow 8:00, Taihang West Street, {phone}. "
-                f"Ins {reference}. Can't go? CANCEL {job.code}"
+            assert confirmation.body == (
+                f"Luzhou Jobs: Booked {job.code}: tomorrow 8:00, Taihang West Street, ¥300/day, {phone}. "
+                f"Can't go? CANCEL {job.code}"
             ), text
-            assert reply.segments == 1
+            assert confirmation.segments == 1
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
@@ -211,7 +214,8 @@ def test_a_repeated_yes_keeps_one_place(runtime, session, market: Market, client
     session.expire_all()
     assert session.get(Job, job.id).filled == 1
     kinds = [m.kind for m in outbound_to(session, worker.phone)]
-    assert kinds == ["offer", "placement.worker", "not_understood", "placement.worker"]
+    placed = ["placement.worker", "placement.insurance"]
+    assert kinds == ["offer", *placed, "not_understood", *placed]
 
 
 def test_several_open_offers_ask_which(runtime, session, market: Market, client) -> None:

@@ -74,9 +74,9 @@ def _placed(phones: Phones, worker_phone: str, employer_phone: str, code: str) -
         code=code,
         trade="小工",
         address="太行街道",
+        pay=200,
+        employer_name="王老板",
         employer_phone=display(employer_phone),
-        insurance="LZ0001",
-        insured_days=1,
         **when,
     )
     phones.people.reads(worker_phone, "placement.worker", worker_text, MORNING - timedelta(hours=20))

@@ -22,7 +22,7 @@ from dispatch.models import (
 from tests.console.helpers import console_post
 from tests.console.jobs.conftest import audit_of, matched
 from tests.factories import NOW, TOMORROW, Market, commit
-from tests.helpers import fresh, offers_of, outbound_to, run_jobs, text_in
+from tests.helpers import fresh, offers_of, outbound_to, placed_reply, run_jobs, text_in
 
 
 def act(client, job, action: str, **data):
@@ -186,7 +186,7 @@ def test_a_yes_on_the_phone_books_the_worker_and_never_overbooks(
     [offer] = offers_of(session, job)
     assert (offer.worker_id, offer.status) == (first.id, OfferStatus.ACCEPTED)
     # the worker gets the address and the employer's phone, as after a `1 <code>` text
-    assert outbound_to(session, first.phone)[-1].kind == "placement.worker"
+    assert placed_reply(session, first.phone).kind == "placement.worker"
     clock.shift(timedelta(seconds=61))
     run_jobs(runtime, with_scheduler=True)
     [told] = outbound_to(session, job.employer.phone)
