@@ -57,7 +57,9 @@ def enqueue(call: PhoneCall, screen: Screen, twiml: str, url: str, index: int, q
                 screen.wait = {"kind": "line"}
                 return screen
             screen.events.append({"kind": "queue_full"})
-            return call._fetch(screen, *call._action(verb, url), left_params(call, verb.text, "queue-full", 0))
+            return call._fetch(
+                screen, *call._action(verb, url), left_params(call, verb.text, "queue-full", 0)
+            )
     screen.twiml, screen.url = twiml, url
     screen.wait = _waiting(call, verb, index, queue_time)
     wait_url = verb.attrs.get("waitUrl")
@@ -111,7 +113,9 @@ def run_hold(
         if held.name == "Gather":
             # The keypad is open while the nested prompts play, and for the Gather's timeout after.
             screen.events.extend(shown(child) | {"hold": True} for child in held.children)
-            seconds += sum(_seconds(child) for child in held.children) + (to_int(held.attrs.get("timeout"), 5) or 0)
+            seconds += sum(_seconds(child) for child in held.children) + (
+                to_int(held.attrs.get("timeout"), 5) or 0
+            )
             screen.wait |= {"gather": waiting_for(held, at), "hold_twiml": hold_twiml, "hold_url": hold_url}
             break
         screen.events.append(shown(held) | {"hold": True})
@@ -169,7 +173,9 @@ def hang_up_waiting(call: PhoneCall, screen: Screen, verb: Verb, url: str, queue
         call._request(screen, *call._action(verb, url), left_params(call, verb.text, "hangup", queue_time))
 
 
-def after_bridge(call: PhoneCall, waiter: Waiter, queue_time: int, caller_hung_up: bool, duration: int) -> Screen:
+def after_bridge(
+    call: PhoneCall, waiter: Waiter, queue_time: int, caller_hung_up: bool, duration: int
+) -> Screen:
     """A call with an agent has ended: the <Enqueue> action hears `bridged`. After the agent hung up
     the caller hears what it answers; after the caller did, the call is over."""
     screen = Screen()

@@ -31,7 +31,9 @@ class LineError(ValueError):
     """The softphone asked for a call that cannot be made (not this agent's, nobody waiting, ended)."""
 
 
-def connect(session: Session, switch: Switchboard, agent: Agent, params: Mapping[str, str], now: datetime) -> Line:
+def connect(
+    session: Session, switch: Switchboard, agent: Agent, params: Mapping[str, str], now: datetime
+) -> Line:
     """device.connect({params}): `answer=<agent call id>` or `dial=<agent call id>`."""
     if params.get("answer"):
         return answer(session, switch, agent, _id(params["answer"]), now)

@@ -16,7 +16,7 @@ import logging
 import math
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urljoin
 
@@ -183,7 +183,9 @@ class PhoneCall:
             return self._end(screen, "error")
         return self._run(screen, posted.body, action, 0)
 
-    def queue(self, twiml: str, url: str, index: int, outcome: str, queue_time: int = 0, seconds: int = 0) -> Screen:
+    def queue(
+        self, twiml: str, url: str, index: int, outcome: str, queue_time: int = 0, seconds: int = 0
+    ) -> Screen:
         """The caller waits in the agents' queue: `wait` longer (the waitUrl is asked again with the
         queue time so far plus `seconds`, a minute unless said; a <Leave> there leaves the queue) or,
         with nobody on the softphone, an agent `answer`s at once."""

@@ -131,7 +131,9 @@ class Switchboard:
 
     # -- the lines --
 
-    def bridge(self, line_id: int, agent_id: int, queue: str, now: datetime, call_sid: str = "") -> Line | None:
+    def bridge(
+        self, line_id: int, agent_id: int, queue: str, now: datetime, call_sid: str = ""
+    ) -> Line | None:
         """<Dial><Queue>: the longest waiter of `queue` (or the named caller) joins the agent's line;
         None when nobody is waiting there."""
         with self._lock:
