@@ -79,6 +79,7 @@ class Line:
             "said": [{"n": s.n, "who": s.who, "text": s.text} for s in self.said if s.n > after],
             "last": self.said[-1].n if self.said else 0,
             "call_sid": self.call_sid,
+            "phone": self.phone,
             "after": self.after,
         }
 
