@@ -82,11 +82,10 @@ def screen_pop(session: Session, agent_call: AgentCall) -> ScreenPop:
 
 def _readable(session: Session, answers: dict[str, Any]) -> dict[str, Any]:
     readable = dict(answers)
-    models: tuple[tuple[str, type[Trade] | type[Site]], ...] = (("trade", Trade), ("site", Site))
-    for key, model in models:
+    for key in ("trade", "site"):
         raw = answers.get(key)
         if isinstance(raw, int | str) and str(raw).isdigit():
-            row = session.get(model, int(raw))
+            row = session.get(Trade, int(raw)) if key == "trade" else session.get(Site, int(raw))
             if row is not None:
                 readable[key] = row.name_zh
     return readable
