@@ -14,6 +14,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from dispatch import tasks
+from dispatch.callcenter import tasks as callcenter_tasks
 from dispatch.followup import tasks as followup_tasks
 from dispatch.ivr import tasks as ivr_tasks
 from dispatch.matching import tasks as matching_tasks
@@ -29,6 +30,8 @@ RECOVERY_SWEEP_SECONDS = 15
 # A held job is over once its last day begins; an agent's release checks that too, so a few minutes'
 # lag only keeps it on the employer's list of active jobs that much longer.
 HELD_JOB_EXPIRY_SECONDS = 300
+# Agents whose console went quiet are set away within CONSOLE_IDLE_SECONDS plus this.
+IDLE_AGENTS_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,12 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
         id="run-follow-ups",
         task=followup_tasks.run_follow_ups,
         every_seconds=lambda runtime: 300,
+    ),
+    PeriodicTask(
+        # Agents whose console was closed or left idle are offered no caller.
+        id="set-idle-agents-away",
+        task=callcenter_tasks.set_idle_agents_away,
+        every_seconds=lambda runtime: IDLE_AGENTS_SECONDS,
     ),
 )
 

@@ -48,6 +48,7 @@ RESULT_TTL = 3600
 # Where the tasks live: read when an outbox row names a task no code of this process imported yet.
 TASK_MODULES = (
     "dispatch.tasks",
+    "dispatch.callcenter.tasks",
     "dispatch.followup.tasks",
     "dispatch.ivr.tasks",
     "dispatch.matching.tasks",

@@ -1,0 +1,95 @@
+"""Routing: the site chain, the caller's site, overflow levels, who may take whom, place in queue."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dispatch.callcenter import routing
+from dispatch.models import WaitStatus
+from tests.callcenter.helpers import a_call, agent_at, waiting_at
+from tests.factories import NOW
+
+
+def test_site_chain_goes_up_to_the_district(session, market):
+    chain = routing.site_chain(session, market.site("LZ-TX-WYM").id)
+    assert [site.code for site in chain] == ["LZ-TX-WYM", "LZ-TX", "LZ"]
+    assert [site.code for site in routing.site_chain(session, market.site("LZ").id)] == ["LZ"]
+
+
+def test_queue_name(market):
+    assert routing.queue_name(market.site("LZ-TX-WYM")) == "agents-LZ-TX-WYM"
+
+
+def test_overflow_level_by_wait(runtime):
+    settings = runtime.settings
+    step = settings.CALL_OVERFLOW_SECONDS
+    assert [routing.overflow_level(w, settings) for w in (0, step - 1, step, 2 * step - 1, 2 * step)] == [
+        0,
+        0,
+        1,
+        1,
+        2,
+    ]
+
+
+def test_caller_site_employer_worker_chosen_district(session, market):
+    employer = market.employer(site="LZ-DJ")
+    worker = market.worker(site="LZ-TX-WYM")
+    chosen = market.site("LZ-XJ").id
+    assert routing.caller_site(session, a_call(session, employer_id=employer.id, site=chosen)).code == "LZ-DJ"
+    assert routing.caller_site(session, a_call(session, worker_id=worker.id, site=chosen)).code == "LZ-TX-WYM"
+    assert routing.caller_site(session, a_call(session, phone=worker.phone, site=chosen)).code == "LZ-TX-WYM"
+    assert routing.caller_site(session, a_call(session, phone=employer.phone)).code == "LZ-DJ"
+    assert routing.caller_site(session, a_call(session, site=chosen)).code == "LZ-XJ"
+    assert routing.caller_site(session, a_call(session)).code == "LZ"
+
+
+def test_a_village_caller_reaches_the_district_agent_in_the_whole_chain(session, market, runtime):
+    settings = runtime.settings
+    village = market.site("LZ-TX-WYM").id
+    assert routing.agents_reachable(session, village, settings) == 0
+    agent_at(session, market, "LZ", available_at=NOW)
+    agent_at(session, market, "LZ-DJ", available_at=NOW)  # another town: never this caller's
+    assert routing.agents_reachable(session, village, settings) == 1
+    assert routing.agents_reachable(session, village, settings, waited_seconds=0) == 0
+    step = settings.CALL_OVERFLOW_SECONDS
+    assert routing.agents_reachable(session, village, settings, waited_seconds=step) == 0
+    assert routing.agents_reachable(session, village, settings, waited_seconds=2 * step) == 1
+
+
+def test_callers_for_overflow_by_level(session, market, runtime):
+    settings = runtime.settings
+    step = settings.CALL_OVERFLOW_SECONDS
+    village_agent = agent_at(session, market, "LZ-TX-WYM", available_at=NOW)
+    town_agent = agent_at(session, market, "LZ-TX", available_at=NOW)
+    district_agent = agent_at(session, market, "LZ", available_at=NOW)
+    other_town = agent_at(session, market, "LZ-DJ", available_at=NOW)
+    queued = waiting_at(session, market, "LZ-TX-WYM", NOW)
+
+    def takers(at):
+        return [
+            agent
+            for agent in (village_agent, town_agent, district_agent, other_town)
+            if queued in routing.callers_for(session, agent, settings, at)
+        ]
+
+    assert takers(NOW) == [village_agent]
+    assert takers(NOW + timedelta(seconds=step)) == [village_agent, town_agent]
+    assert takers(NOW + timedelta(seconds=2 * step)) == [village_agent, town_agent, district_agent]
+
+
+def test_place_in_queue(session, market, runtime):
+    settings = runtime.settings
+    step = settings.CALL_OVERFLOW_SECONDS
+    first = waiting_at(session, market, "LZ-TX-WYM", NOW)
+    town = waiting_at(session, market, "LZ-TX", NOW + timedelta(seconds=1))
+    second = waiting_at(session, market, "LZ-TX-WYM", NOW + timedelta(seconds=2))
+    assert routing.place_in_queue(session, first, settings, NOW + timedelta(seconds=3)) == 1
+    # The town caller is not ahead of a village caller still at its own site's agents ...
+    assert routing.place_in_queue(session, second, settings, NOW + timedelta(seconds=3)) == 2
+    # ... but is once the village caller overflows to the town.
+    later = NOW + timedelta(seconds=step + 2)
+    assert routing.place_in_queue(session, second, settings, later) == 3
+    routing.caller_left(session, first.call_sid, WaitStatus.ABANDONED, later)
+    assert routing.place_in_queue(session, second, settings, later) == 2
+    assert town.status == WaitStatus.WAITING
