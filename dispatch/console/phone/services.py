@@ -79,7 +79,7 @@ def dial_target(db: Session, agent: Agent, field: str, row_id: int) -> DialTarge
 
 
 def _person(db: Session, agent: Agent, model: type[Worker] | type[Employer], row_id: int) -> Any:
-    person = db.get(model, row_id)
+    person = db.get(Worker, row_id) if model is Worker else db.get(Employer, row_id)
     if person is None:
         abort(404)
     require_visible(db, agent, person.home_site_id if isinstance(person, Worker) else person.site_id)

@@ -19,7 +19,7 @@ OFFLINE = "offline"
 
 
 def phone_mode(settings: Settings) -> str:
-    """"twilio" when the account can mint voice tokens, else "offline"."""
+    """ "twilio" when the account can mint voice tokens, else "offline"."""
     ready = settings.TWILIO_API_KEY and settings.TWILIO_API_SECRET and settings.TWILIO_TWIML_APP_SID
     return TWILIO if ready else OFFLINE
 

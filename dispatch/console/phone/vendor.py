@@ -93,7 +93,14 @@ def npm_pack(cache_dir: Path = CACHE_DIR) -> bytes:
     with tempfile.TemporaryDirectory() as work:
         try:
             done = subprocess.run(
-                [npm, "pack", f"{VOICE_SDK_PACKAGE}@{VOICE_SDK_VERSION}", "--silent", "--cache", str(cache_dir)],
+                [
+                    npm,
+                    "pack",
+                    f"{VOICE_SDK_PACKAGE}@{VOICE_SDK_VERSION}",
+                    "--silent",
+                    "--cache",
+                    str(cache_dir),
+                ],
                 cwd=work,
                 capture_output=True,
                 text=True,

@@ -20,6 +20,7 @@ from flask import (
 from dispatch.callcenter import calls
 from dispatch.callcenter.presence import PresenceError, presence_of, set_presence
 from dispatch.callcenter.routing import callers_for
+from dispatch.callcenter.screen import screen_pop
 from dispatch.clock import utcnow
 from dispatch.console.access import may_see
 from dispatch.console.audit import record
@@ -197,7 +198,7 @@ def _agent_call(db, agent, agent_call_id: int, *, own: bool) -> AgentCall:
 def screen(db, agent, agent_call_id: int):
     """The screen pop: who is calling, what the IVR collected, their open work, and the wrap-up form."""
     agent_call = _agent_call(db, agent, agent_call_id, own=False)
-    pop = calls.screen_pop(db, agent_call)
+    pop = screen_pop(db, agent_call)
     template = "console/phone/_pop.html" if request.args.get("part") else "console/phone/pop.html"
     return render_template(
         template,
@@ -221,12 +222,20 @@ def wrap_up(db, agent, agent_call_id: int):
         return _refused("phone.error.choose_outcome", 400)
     resolve = request.form.get("resolve") == "1"
     ticket = calls.finish_call(
-        db, agent, agent_call, outcome=outcome, note=request.form.get("note", ""), resolve=resolve, now=utcnow()
+        db,
+        agent,
+        agent_call,
+        outcome=outcome,
+        note=request.form.get("note", ""),
+        resolve=resolve,
+        now=utcnow(),
     )
     resolved = ticket.status == TicketStatus.RESOLVED
     message = translate("phone.wrap.resolved" if resolved else "phone.wrap.left_open", ticket=ticket.id)
     if _wants_json():
-        return jsonify({"ticket_id": ticket.id, "resolved": resolved, "message": message, **_state(db, agent)})
+        return jsonify(
+            {"ticket_id": ticket.id, "resolved": resolved, "message": message, **_state(db, agent)}
+        )
     flash(message, "success")
     return redirect(url_for("console.tickets.ticket_page", ticket_id=ticket.id))
 
