@@ -15,7 +15,7 @@ from dispatch.models import AgentPresence, AuditEvent, Presence
 from tests.callcenter.helpers import a_call
 from tests.console.conftest import signed_in
 from tests.console.helpers import console_post, make_agent
-from tests.factories import NOW
+from tests.factories import NOW, Market
 
 JSON = {"Accept": "application/json"}
 
@@ -99,8 +99,6 @@ def test_available_is_refused_while_on_a_call(agent_client, session, agent):
 
 
 def _worker(session):
-    from tests.factories import Market
-
     worker = Market(session).worker("+8613700001111", name="王师傅", site="LZ")
     session.commit()
     return worker
@@ -129,10 +127,7 @@ def test_presence_needs_the_csrf_token(agent_client, session, agent):
     ],
 )
 def test_every_phone_route_sends_a_visitor_to_sign_in(client, seeded, method, path):
-    if method == "post":
-        response = console_post(client, path)
-    else:
-        response = client.get(path)
+    response = console_post(client, path) if method == "post" else client.get(path)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/console/sign-in")
 
