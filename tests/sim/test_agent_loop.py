@@ -231,9 +231,8 @@ def test_the_caller_hanging_up_ends_the_agents_call(
     clock.shift(timedelta(seconds=45))
     ended = phone_line(phone, "hangup")
     assert ended["ended_by"] == "caller"
-    assert [e["params"].get("QueueResult") for e in ended["after"]["events"] if e["kind"] == "request"][
-        0
-    ] == ("bridged")
+    requests = [event for event in ended["after"]["events"] if event["kind"] == "request"]
+    assert requests[0]["params"]["QueueResult"] == "bridged"
     assert ended["after"]["wait"] == {"kind": "ended", "reason": "hangup"}
     assert agent.poll()["state"] == "ended"
     row = agent_call(session, agent.line["id"])
