@@ -387,6 +387,7 @@
       form.append("twiml", state.twiml || "");
       form.append("url", state.url || "");
       form.append("index", state.wait && state.wait.index !== undefined ? state.wait.index : "");
+      form.append("queue_time", String((state.wait && state.wait.queue_time) || 0));
       navigator.sendBeacon(panel.dataset.url.replace("ACTION", "hangup"), form);
       state.live = false;
     });
