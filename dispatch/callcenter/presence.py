@@ -74,7 +74,9 @@ def heartbeat(session: Session, agent: Agent, now: datetime) -> AgentPresence:
 
 
 def sign_out(session: Session, agent: Agent, now: datetime) -> None:
-    """Signed out: away, offered no caller."""
+    """Signed out: away, offered no caller. An agent who never opened the phone gets no row."""
+    if session.get(AgentPresence, agent.id) is None:
+        return
     presence = presence_of(session, agent)
     _move(presence, Presence.AWAY, now)
     session.flush()

@@ -24,8 +24,9 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 from redis.exceptions import RedisError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from dispatch.callcenter import presence
 from dispatch.clock import utcnow
 from dispatch.console.passwords import check_password
 from dispatch.db import Database
@@ -113,6 +114,7 @@ def end_agent_sessions(db: Session, agent: Agent) -> int:
         .values(ended_at=utcnow())
         .execution_options(synchronize_session="fetch")
     )
+    presence.sign_out(db, agent, utcnow())  # no session left: offered no caller
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -185,8 +187,13 @@ def start_session(db: Session, agent: Agent) -> None:
 
 
 def end_session(agent_session: AgentSession) -> None:
-    """Sign out: this session's row ends, so every copy of its cookie is worthless."""
-    agent_session.ended_at = utcnow()
+    """Sign out: this session's row ends, so every copy of its cookie is worthless; the agent is away
+    (offered no caller)."""
+    now = utcnow()
+    agent_session.ended_at = now
+    db = object_session(agent_session)
+    if db is not None:
+        presence.sign_out(db, agent_session.agent, now)
     session.clear()
 
 
