@@ -56,9 +56,13 @@ def to_agent(turn: Turn, reason: str, summary: Summary) -> str:
         open_ticket(session, TicketKind.CALL_BACK, call=call, summary=no_agent, text=text, details=details)
         call.outcome, call.step, call.retries = CallOutcome.CALL_BACK, "no_agent", 0
         _ask_no_agent(turn, "")
-        log.info("call %s: no agent available anywhere for %s; call-back or voicemail", call.call_sid, site.code)
+        log.info(
+            "call %s: no agent available anywhere for %s; call-back or voicemail", call.call_sid, site.code
+        )
         return DONE
-    ticket = open_ticket(session, TicketKind.AGENT_CALL, call=call, summary=summary, text=reason, details=details)
+    ticket = open_ticket(
+        session, TicketKind.AGENT_CALL, call=call, summary=summary, text=reason, details=details
+    )
     queued = routing.queue_caller(session, call, ticket, now)
     call.outcome, call.step, call.retries = CallOutcome.AGENT, "queue_result", 0
     turn.say("to_agent")
