@@ -155,6 +155,12 @@ def queue_caller(session: Session, call: Call, ticket: Ticket | None, now: datet
     return queued
 
 
+def current_wait(session: Session, call_sid: str) -> QueuedCall | None:
+    """The caller's time in the queue still going on (waiting, or reserved by an agent), if any: what
+    the hold prompt reads the place in the queue of."""
+    return _current(session, call_sid.strip()[:64])
+
+
 def _current(session: Session, call_sid: str, *statuses: WaitStatus) -> QueuedCall | None:
     """The caller's latest time in the queue that has not ended, if its status is one of `statuses`."""
     query = select(QueuedCall).where(QueuedCall.call_sid == call_sid, QueuedCall.left_at.is_(None))

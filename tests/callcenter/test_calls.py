@@ -12,6 +12,7 @@ from dispatch.callcenter.presence import PresenceError, presence_of, set_presenc
 from dispatch.models import (
     AgentCall,
     AuditEvent,
+    Call,
     CallDirection,
     Presence,
     Ticket,
@@ -104,8 +105,6 @@ def test_bind_swaps_reservations_when_twilio_bridges_the_other_agents_caller(ses
 
 
 def routing_call_phone(session, queued) -> str:
-    from dispatch.models import Call
-
     call = session.get(Call, queued.call_id)
     assert call is not None
     return call.phone
@@ -307,3 +306,20 @@ def test_wrap_up_may_be_skipped_to_available(session, market):
     assert presence_of(session, agent).status == Presence.WRAP_UP
     presence = set_presence(session, agent, Presence.AVAILABLE, LATER)
     assert (presence.status, presence.agent_call_id) == (Presence.AVAILABLE, None)
+
+
+def test_an_inbound_call_without_a_ticket_gets_the_calls_agent_call_ticket(session, market, runtime, clock):
+    agent = agent_at(session, market, "LZ-TX", available_at=NOW)
+    call = a_call(session, site=market.site("LZ-TX").id)
+    routing.queue_caller(session, call, None, NOW)
+    agent_call = calls.answer_next(session, agent, runtime.settings, LATER)
+    assert agent_call is not None and agent_call.ticket_id is None
+    ticket = calls.finish_call(
+        session, agent, agent_call, outcome=TicketOutcome.DONE, note="问工价", resolve=True, now=LATER
+    )
+    assert (ticket.kind, ticket.call_sid, ticket.site_id) == (
+        TicketKind.AGENT_CALL,
+        call.call_sid,
+        market.site("LZ-TX").id,
+    )
+    assert ticket.status == TicketStatus.RESOLVED and agent_call.ended_at == LATER

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from dispatch.callcenter import routing
-from dispatch.models import WaitStatus
+from dispatch.callcenter.calls import call_ended, start_outbound
+from dispatch.callcenter.presence import set_presence
+from dispatch.models import Presence, WaitStatus
 from tests.callcenter.helpers import a_call, agent_at, waiting_at
 from tests.factories import NOW
 
@@ -93,3 +95,74 @@ def test_place_in_queue(session, market, runtime):
     routing.caller_left(session, first.call_sid, WaitStatus.ABANDONED, later)
     assert routing.place_in_queue(session, second, settings, later) == 2
     assert town.status == WaitStatus.WAITING
+
+
+def test_a_town_caller_reaches_the_district_after_one_wait(session, market, runtime):
+    settings = runtime.settings
+    district_agent = agent_at(session, market, "LZ", available_at=NOW)
+    village_agent = agent_at(session, market, "LZ-TX-WYM", available_at=NOW)  # below: never a town's caller
+    queued = waiting_at(session, market, "LZ-TX", NOW)
+    step = timedelta(seconds=settings.CALL_OVERFLOW_SECONDS)
+    assert routing.callers_for(session, district_agent, settings, NOW + step - timedelta(seconds=1)) == []
+    assert routing.callers_for(session, district_agent, settings, NOW + step) == [queued]
+    assert routing.callers_for(session, village_agent, settings, NOW + 10 * step) == []
+
+
+def test_only_available_active_agents_are_reachable(session, market, runtime):
+    settings = runtime.settings
+    site = market.site("LZ-TX").id
+    away = agent_at(session, market, "LZ-TX")
+    busy = agent_at(session, market, "LZ-TX", available_at=NOW)
+    start_outbound(session, busy, phone="+8613700007001", now=NOW)
+    wrapping = agent_at(session, market, "LZ-TX", available_at=NOW)
+    call_ended(
+        session,
+        start_outbound(session, wrapping, phone="+8613700007002", now=NOW),
+        dial_status="busy",
+        duration_seconds=0,
+        now=NOW,
+    )
+    disabled = agent_at(session, market, "LZ-TX", available_at=NOW)
+    disabled.active = False
+    session.flush()
+    assert routing.agents_reachable(session, site, settings) == 0
+    set_presence(session, away, Presence.AVAILABLE, NOW)
+    assert routing.agents_reachable(session, site, settings, waited_seconds=0) == 1
+
+
+def test_callers_longest_wait_first(session, market, runtime):
+    settings = runtime.settings
+    agent = agent_at(session, market, "LZ-TX", available_at=NOW)
+    step = settings.CALL_OVERFLOW_SECONDS
+    own = waiting_at(session, market, "LZ-TX", NOW)
+    below = waiting_at(session, market, "LZ-TX-FHX", NOW - timedelta(seconds=step))  # overflowed, older
+    assert routing.callers_for(session, agent, settings, NOW) == [below, own]
+
+
+def test_place_counts_a_sibling_village_once_both_reach_the_town(session, market, runtime):
+    settings = runtime.settings
+    step = settings.CALL_OVERFLOW_SECONDS
+    waiting_at(session, market, "LZ-TX-FHX", NOW)  # a sibling village, waiting longer
+    mine = waiting_at(session, market, "LZ-TX-WYM", NOW + timedelta(seconds=1))
+    assert routing.place_in_queue(session, mine, settings, NOW + timedelta(seconds=2)) == 1
+    assert routing.place_in_queue(session, mine, settings, NOW + timedelta(seconds=step + 1)) == 2
+
+
+def test_queue_caller_is_idempotent_and_caller_left_ends_the_wait(session, market, runtime):
+    call = a_call(session, site=market.site("LZ-TX-WYM").id)
+    queued = routing.queue_caller(session, call, None, NOW)
+    assert (queued.status, queued.site_id, queued.queue_name, queued.queued_at) == (
+        WaitStatus.WAITING,
+        market.site("LZ-TX-WYM").id,
+        "agents-LZ-TX-WYM",
+        NOW,
+    )
+    assert routing.queue_caller(session, call, None, NOW + timedelta(seconds=5)) is queued
+    assert routing.current_wait(session, call.call_sid) is queued
+    later = NOW + timedelta(seconds=40)
+    assert routing.caller_left(session, call.call_sid, WaitStatus.CALL_BACK, later) is queued
+    assert (queued.status, queued.left_at) == (WaitStatus.CALL_BACK, later)
+    assert routing.current_wait(session, call.call_sid) is None
+    assert routing.caller_left(session, call.call_sid, WaitStatus.ABANDONED, later) is None
+    again = routing.queue_caller(session, call, None, later)  # back in the queue: a new time in it
+    assert again.id != queued.id and again.status == WaitStatus.WAITING

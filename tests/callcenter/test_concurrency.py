@@ -1,0 +1,79 @@
+"""Two agents pressing "answer next" at once never take one caller: committed transactions racing."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from dispatch.callcenter import calls
+from dispatch.models import Agent, QueuedCall, WaitStatus
+from tests.callcenter.helpers import agent_at, waiting_at
+from tests.factories import NOW, Market
+
+
+def _waiting_on_a_lock(runtime, seconds: float = 30) -> bool:
+    """Whether another connection waits on a row lock (polled, on a connection of its own)."""
+    deadline = time.monotonic() + seconds
+    with runtime.db.engine.connect() as connection:
+        while time.monotonic() < deadline:
+            waiting = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ).scalar()
+            connection.commit()
+            if waiting:
+                return True
+            time.sleep(0.05)
+    return False
+
+
+@pytest.mark.committed
+@pytest.mark.parametrize("callers", [1, 2])
+def test_two_agents_answering_at_once_take_different_callers(committed, callers) -> None:
+    """Agent one's reservation holds the caller's row; agent two, reading the same waiting caller,
+    waits on it, finds it answered once one commits, and takes the next caller (or none)."""
+    runtime, _ = committed
+    settings = runtime.settings
+    at = NOW + timedelta(seconds=10)
+    with runtime.db.transaction() as session:
+        market = Market(session)
+        one = agent_at(session, market, "LZ-TX", available_at=NOW).id
+        two = agent_at(session, market, "LZ-TX", available_at=NOW).id
+        queued = [waiting_at(session, market, "LZ-TX", NOW + timedelta(seconds=i)).id for i in range(callers)]
+
+    first = runtime.db.sessionmaker()
+    results: list[object] = []
+
+    def answer_two() -> None:
+        try:
+            with runtime.db.transaction() as session:
+                agent_call = calls.answer_next(session, session.get(Agent, two), settings, at)
+                results.append(agent_call.queued_call_id if agent_call else None)
+        except BaseException as exc:  # reported by the assertion below
+            results.append(exc)
+
+    try:
+        taken = calls.answer_next(first, first.get(Agent, one), settings, at)
+        assert taken is not None and taken.queued_call_id == queued[0]
+        thread = threading.Thread(target=answer_two)
+        thread.start()
+        assert _waiting_on_a_lock(runtime)  # on the first caller's row, which agent one holds
+        first.commit()
+    finally:
+        first.close()
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+
+    assert results == [queued[1] if callers == 2 else None]
+    with runtime.db.transaction() as session:
+        rows = session.scalars(select(QueuedCall).order_by(QueuedCall.id)).all()
+        assert [(row.status, row.answered_by_id) for row in rows] == [
+            (WaitStatus.ANSWERED, one),
+            *([(WaitStatus.ANSWERED, two)] if callers == 2 else []),
+        ]
