@@ -11,6 +11,7 @@ with the simulator.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -20,6 +21,7 @@ from sqlalchemy import select
 from dispatch.callcenter import calls
 from dispatch.callcenter.routing import queue_caller
 from dispatch.clock import utcnow
+from dispatch.console.phone import vendor
 from dispatch.models import Agent, AgentCall, AgentPresence, Call, Presence, Ticket, TicketKind, TicketStatus
 from dispatch.tickets.services import open_ticket
 from tests.browser.conftest import LiveServer
@@ -210,4 +212,34 @@ def test_click_to_call_from_a_workers_page(live_server: LiveServer, phone_page) 
         assert (agent_call.dial_status, agent_call.outcome) == ("canceled", "no_answer")
         ticket = session.get(Ticket, agent_call.ticket_id)
         assert ticket is not None and ticket.status == TicketStatus.OPEN  # the attempt on record
+    assert problems == []
+
+
+@pytest.mark.skipif(
+    not vendor.sdk_available(), reason="the Voice SDK was not fetched (scripts/run fetches it)"
+)
+def test_twilio_mode_loads_the_voice_sdk_under_the_policy(
+    live_server: LiveServer, page: Page, monkeypatch
+) -> None:
+    """With an API key the page loads the vendored Twilio.Device (no eval, nothing inline) and no
+    offline device; no call is placed (that needs a Twilio account)."""
+    problems: list[str] = []
+    page.add_init_script(REPORT_VIOLATIONS)
+    page.on(
+        "console",
+        lambda message: problems.append(message.text) if "Content Security Policy" in message.text else None,
+    )
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    keys = {
+        "TWILIO_API_KEY": "SK" + "c3" * 16,
+        "TWILIO_API_SECRET": "s" * 32,
+        "TWILIO_TWIML_APP_SID": "AP" + "d4" * 16,
+    }
+    monkeypatch.setattr(live_server.runtime, "settings", replace(live_server.runtime.settings, **keys))
+    signed_in(live_server, page, "phone4")
+    expect(page.locator("#phone-bar")).to_have_attribute("data-phone-mode", "twilio")
+    assert page.evaluate("typeof window.Twilio.Device") == "function"
+    assert page.evaluate("typeof window.OfflineDevice") == "undefined"
+    token = page.evaluate("fetch('/console/phone/token').then(function (r) { return r.json(); })")
+    assert (token["mode"], token["identity"]) == ("twilio", "phone4")
     assert problems == []

@@ -10,7 +10,7 @@ import jwt
 import pytest
 
 from dispatch import create_app
-from dispatch.console.phone import tokens
+from dispatch.console.phone import tokens, vendor
 from tests.console.helpers import console_post, sign_in
 from tests.factories import NOW
 
@@ -67,10 +67,14 @@ def test_no_token_after_signing_out(agent_client):
     assert agent_client.get("/console/phone/token").status_code == 302
 
 
-def test_pages_say_the_phone_is_in_twilio_mode(agent_client):
+@pytest.mark.parametrize("installed", [True, False])
+def test_pages_say_the_phone_is_in_twilio_mode(agent_client, monkeypatch, installed):
+    monkeypatch.setattr(vendor, "sdk_available", lambda: installed)
     html = agent_client.get("/console/tickets/").get_data(as_text=True)
     assert 'data-phone-mode="twilio"' in html
     assert "phone_offline.js" not in html
+    # The SDK's script only when the install fetched it (phone.js then says it is missing).
+    assert ('src="/console/static/vendor/twilio.min.js"' in html) is installed
 
 
 def test_without_an_api_key_the_phone_is_offline(runtime):
