@@ -20,6 +20,7 @@ from dispatch.models import AgentCall, Call, QueuedCall, Ticket, TicketStatus, T
 from tests.browser.conftest import TIMEOUT_MS, LiveServer
 from tests.browser.helpers import sign_in
 from tests.console.helpers import PASSWORD
+from tests.factories import Market
 
 CALLER = "+8613600000077"  # a number the service does not know yet
 WAITING_ONE, WAITING_NONE = "1人等您接听", "0人等您接听"
@@ -134,3 +135,62 @@ def test_two_agents_one_answers_the_caller_from_the_simulator(
         assert (ticket.status, ticket.resolution) == (TicketStatus.RESOLVED, "明天8点两个搬运工，已建岗位")
         waited = session.scalars(select(QueuedCall).where(QueuedCall.call_sid == call.call_sid)).one()
         assert waited.status == WaitStatus.ANSWERED and waited.answered_by_id == agent_call.agent_id
+
+
+def test_click_to_call_rings_the_simulated_phone_declined_then_answered(
+    live_server: LiveServer, opening_hours: None, page: Page, agent_pages: list[Page]
+) -> None:
+    agent = agent_pages[0]
+    runtime = live_server.runtime
+    with runtime.db.transaction() as session:
+        worker_id = Market(session).worker(CALLER, name="钱师傅", site="LZ").id
+    page.goto(f"{live_server.url}/sim/phone/{CALLER}")
+    expect(page.locator("#line")).to_be_hidden()
+    agent.goto(f"{live_server.url}/console/people/workers/{worker_id}")
+
+    # The first call is declined: the attempt is kept as no-answer, the ticket stays open.
+    agent.locator("form[data-phone-dial]").get_by_role("button", name="拨打").click()
+    expect(page.locator("#line-ringing")).to_contain_text("来电")
+    page.get_by_role("button", name="拒接").click()
+    expect(agent.locator("#phone-status")).to_have_attribute("data-status", "wrap_up")
+    wrap = agent.locator("form[data-phone-wrap]")
+    wrap.locator("select[name=outcome]").select_option("no_answer")
+    wrap.get_by_role("button", name="保持未完成").click()
+    expect(agent.locator("#phone-status")).to_have_attribute("data-status", "available")
+    with runtime.db.transaction() as session:
+        declined = session.scalars(select(AgentCall)).one()
+        assert (declined.dial_status, declined.answered_at, declined.outcome) == (
+            "no-answer",
+            None,
+            "no_answer",
+        )
+
+    # The second is answered: a line each way, the worker hangs up, the agent wraps up.
+    agent.locator("form[data-phone-dial]").get_by_role("button", name="拨打").click()
+    page.get_by_role("button", name="接听").click()
+    expect(page.locator("#line-talk")).to_be_visible()
+    expect(agent.locator("#phone-call-state")).to_have_text("通话中")
+    agent.get_by_label("对来电者说的话").fill("钱师傅，明天有活，去吗？")
+    agent.get_by_label("对来电者说的话").press("Enter")
+    expect(page.locator("#line-log")).to_contain_text("钱师傅，明天有活，去吗？")
+    page.get_by_label("对坐席说的话").fill("去，几点？")
+    page.get_by_label("对坐席说的话").press("Enter")
+    expect(agent.locator("#offline-said")).to_contain_text("去，几点？")
+    page.get_by_role("button", name="挂断").click()
+    expect(agent.locator("#offline-said")).to_contain_text("对方挂断了")
+    expect(agent.locator("#phone-status")).to_have_attribute("data-status", "wrap_up")
+    expect(page.locator("#call-state")).to_contain_text("通话结束")
+    wrap = agent.locator("form[data-phone-wrap]")
+    wrap.locator("select[name=outcome]").select_option("called")
+    wrap.locator("textarea[name=note]").fill("明天去，8点")
+    wrap.get_by_role("button", name="关闭工单").click()
+    expect(agent.locator("#phone-status")).to_have_attribute("data-status", "available")
+    with runtime.db.transaction() as session:
+        answered = session.scalars(select(AgentCall).order_by(AgentCall.id.desc())).first()
+        assert answered is not None and answered.id != declined.id
+        assert (answered.dial_status, answered.outcome, answered.note) == (
+            "completed",
+            "called",
+            "明天去，8点",
+        )
+        assert answered.answered_at is not None

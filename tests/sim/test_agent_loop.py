@@ -6,7 +6,9 @@ the simulated phone, which answers or declines. Not in production."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +16,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from dispatch import create_app
+import dispatch.console
+from dispatch import create_app, i18n
 from dispatch.callcenter.calls import start_outbound
 from dispatch.callcenter.presence import presence_of, set_presence
 from dispatch.models import Agent, AgentCall, Presence, QueuedCall, Ticket, TicketKind, WaitStatus
@@ -343,3 +346,11 @@ def test_the_offline_lines_do_not_exist_in_production(production_app, seeded) ->
     assert client.get(f"/sim/phone/{CALLER}/line").status_code == 404
     assert client.post(f"/sim/phone/{CALLER}/line/1/hangup").status_code == 404
     assert client.get("/sim/static/offline_line.css").status_code == 404
+
+
+def test_every_text_the_offline_softphone_shows_exists_in_both_languages() -> None:
+    script = (Path(dispatch.console.__file__).parent / "static" / "phone_offline.js").read_text()
+    used = set(re.findall(r"\btexts\.([a-z_]+)", script)) | {f"ended_{by}" for by in ("caller", "declined")}
+    assert {"connected", "say_label", "caller", "you"} <= used
+    for language in ("zh", "en"):
+        assert not {f"line_js.{key}" for key in used} - set(i18n.catalogue(language))
