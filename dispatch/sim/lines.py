@@ -52,6 +52,7 @@ def answer(session: Session, switch: Switchboard, agent: Agent, agent_call_id: i
     waiters = switch.waiting(queued.queue_name)
     if not waiters:
         raise LineError("nobody is waiting in the queue")
+    _own_leg(agent_call)
     calls.bind_answered(session, agent_call, waiters[0].call_sid, now)
     line = switch.bridge(agent_call.id, agent.id, queued.queue_name, now, call_sid=waiters[0].call_sid)
     if line is None:  # the caller hung up meanwhile; the transaction is rolled back
@@ -64,6 +65,8 @@ def dial(
     session: Session, switch: Switchboard, agent: Agent, agent_call_id: int, now: datetime, new_sid: str = ""
 ) -> Line:
     agent_call = _own_call(session, agent, agent_call_id, CallDirection.OUTBOUND)
+    _own_leg(agent_call)
+    session.flush()
     line = switch.ring(agent_call.id, agent.id, agent_call.phone, new_sid or _new_sid())
     log.info("offline: agent %s rings %s (agent call %s)", agent.id, mask_phone(line.phone), agent_call.id)
     return line
@@ -128,6 +131,13 @@ def _own_call(session: Session, agent: Agent, agent_call_id: int, direction: Cal
     if agent_call.ended_at is not None:
         raise LineError("this call has ended")
     return agent_call
+
+
+def _own_leg(agent_call: AgentCall) -> None:
+    """The softphone's own leg, as /voice/agent records Twilio's CallSid: one leg per agent call."""
+    if agent_call.call_sid:
+        raise LineError("this call is connected already")
+    agent_call.call_sid = _new_sid()
 
 
 def _id(raw: str) -> int:

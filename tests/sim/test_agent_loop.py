@@ -188,6 +188,9 @@ def test_an_agent_answers_the_longest_waiter_talks_and_hangs_up(
     assert agent.line["state"] == "connected" and agent.line["call_sid"] == first.state["call_sid"]
     row = agent_call(session, answer)
     assert row.answered_at == NOW + timedelta(seconds=30) and row.queued_call_id == queued(session, first).id
+    assert row.call_sid and row.call_sid.startswith("CA")  # the softphone's own leg
+    # Connecting the same call twice (a second tab) is refused: one leg per agent call.
+    assert agent.post("/sim/agent/connect", answer=str(answer)).status_code == 409
     assert queued(session, first).status == WaitStatus.ANSWERED
     assert queued(session, second).status == WaitStatus.WAITING
     assert presence_of(session, agent.agent).status == Presence.BUSY
