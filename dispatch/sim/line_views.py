@@ -16,6 +16,7 @@ from flask import session as cookie
 
 from dispatch.clock import utcnow
 from dispatch.console.auth import find_session
+from dispatch.console.i18n import translate
 from dispatch.models import Agent
 from dispatch.sim import lines, pages
 from dispatch.sim.lines import LineError
@@ -47,7 +48,8 @@ def _after() -> int:
 
 
 def _refused(exc: LineError) -> tuple[Response, int]:
-    return jsonify(error=str(exc)), 409
+    """409 with the reason in the page's language (the softphone shows it on the phone bar)."""
+    return jsonify(error=translate(f"line_error.{exc.key}"), reason=exc.key), 409
 
 
 # -- the agent's softphone ---------------------------------------------------------------------------
@@ -124,7 +126,7 @@ def phone_line_action(phone: str, line_id: int, action: str) -> Response | tuple
                 lines.pick_up(db, switchboard(), line.phone, line.id, utcnow())
         elif action == "decline":
             if line.state != "ringing":
-                raise LineError("the call is not ringing")
+                raise LineError("not_ringing")
             pages.end_line(line.id, "declined")
         elif action == "say":
             lines.say(switchboard(), line.id, "caller", request.form.get("text", ""))

@@ -28,7 +28,12 @@ MAX_SAID_CHARS = 1000
 
 
 class LineError(ValueError):
-    """The softphone asked for a call that cannot be made (not this agent's, nobody waiting, ended)."""
+    """The softphone asked for a call that cannot be made (not this agent's, nobody waiting, ended);
+    its argument is the key of the text shown (`line_error.<key>` in the simulator's texts)."""
+
+    @property
+    def key(self) -> str:
+        return str(self.args[0])
 
 
 def connect(
@@ -39,24 +44,24 @@ def connect(
         return answer(session, switch, agent, _id(params["answer"]), now)
     if params.get("dial"):
         return dial(session, switch, agent, _id(params["dial"]), now, new_sid=params.get("call_sid", ""))
-    raise LineError("connect needs answer=<id> or dial=<id>")
+    raise LineError("bad_request")
 
 
 def answer(session: Session, switch: Switchboard, agent: Agent, agent_call_id: int, now: datetime) -> Line:
     agent_call = _own_call(session, agent, agent_call_id, CallDirection.INBOUND)
     queued = session.get(QueuedCall, agent_call.queued_call_id) if agent_call.queued_call_id else None
     if queued is None:
-        raise LineError("this call reserved no caller")
+        raise LineError("no_caller_reserved")
     # <Dial><Queue> bridges the queue's longest waiter, who may not be the caller reserved (another
     # agent's answer may have come between): bind_answered swaps the reservations then.
     waiters = switch.waiting(queued.queue_name)
     if not waiters:
-        raise LineError("nobody is waiting in the queue")
+        raise LineError("nobody_waiting")
     _own_leg(agent_call)
     calls.bind_answered(session, agent_call, waiters[0].call_sid, now)
     line = switch.bridge(agent_call.id, agent.id, queued.queue_name, now, call_sid=waiters[0].call_sid)
     if line is None:  # the caller hung up meanwhile; the transaction is rolled back
-        raise LineError("the caller left the queue")
+        raise LineError("caller_left")
     log.info("offline: agent %s answered %s (agent call %s)", agent.id, mask_phone(line.phone), agent_call.id)
     return line
 
@@ -76,9 +81,9 @@ def pick_up(session: Session, switch: Switchboard, phone: str, line_id: int, now
     """The called phone answers the agent's call."""
     line = switch.line(line_id)
     if line is None or line.phone != phone:
-        raise LineError("no such call to this phone")
+        raise LineError("no_such_call")
     if switch.answer(line_id, now) is None:
-        raise LineError("the call is not ringing")
+        raise LineError("not_ringing")
     agent_call = session.get(AgentCall, line_id)
     if agent_call is not None and agent_call.answered_at is None:
         agent_call.answered_at = now  # as the <Dial><Number> answer would show it (DialCallStatus)
@@ -106,9 +111,9 @@ def hang_up(session: Session, switch: Switchboard, line_id: int, by: str, now: d
 def say(switch: Switchboard, line_id: int, who: str, text: str) -> None:
     text = " ".join(text.split())[:MAX_SAID_CHARS]
     if not text:
-        raise LineError("nothing said")
+        raise LineError("nothing_said")
     if switch.say(line_id, who, text) is None:
-        raise LineError("the line is not connected")
+        raise LineError("not_connected")
 
 
 def queue_seconds(line: Line) -> int:
@@ -127,23 +132,23 @@ def talk_seconds(line: Line) -> int:
 def _own_call(session: Session, agent: Agent, agent_call_id: int, direction: CallDirection) -> AgentCall:
     agent_call = session.get(AgentCall, agent_call_id)
     if agent_call is None or agent_call.agent_id != agent.id or agent_call.direction != direction:
-        raise LineError("not this agent's call")
+        raise LineError("not_yours")
     if agent_call.ended_at is not None:
-        raise LineError("this call has ended")
+        raise LineError("ended")
     return agent_call
 
 
 def _own_leg(agent_call: AgentCall) -> None:
     """The softphone's own leg, as /voice/agent records Twilio's CallSid: one leg per agent call."""
     if agent_call.call_sid:
-        raise LineError("this call is connected already")
+        raise LineError("connected_already")
     agent_call.call_sid = _new_sid()
 
 
 def _id(raw: str) -> int:
     raw = raw.strip()
     if not (raw.isascii() and raw.isdigit() and len(raw) < 12):
-        raise LineError("not a call id")
+        raise LineError("bad_request")
     return int(raw)
 
 

@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 import dispatch.console
+import dispatch.sim
 from dispatch import create_app, i18n
 from dispatch.callcenter.calls import start_outbound
 from dispatch.callcenter.presence import presence_of, set_presence
@@ -275,13 +276,14 @@ def test_nobody_waiting_and_someone_elses_call_are_refused(
     agent, other = softphone("agent1"), softphone("agent2")
     phone = waiting(sim_phone, CALLER)
     answer = agent.next()
-    assert other.connect(answer=str(answer)).status_code == 409  # not this agent's call
+    assert other.connect(answer=str(answer)).get_json()["reason"] == "not_yours"
     phone.hang_up()  # the caller gives up before the softphone connects
     assert not switchboard_of(client).waiting(
         phone.wait.get("queue", "") or queued(session, phone).queue_name
     )
     response = agent.connect(answer=str(answer))
-    assert response.status_code == 409 and response.get_json()["error"]
+    assert response.status_code == 409
+    assert response.get_json() == {"error": "队列里已经没有人在等。", "reason": "nobody_waiting"}
     assert queued(session, phone).status == WaitStatus.ABANDONED
 
 
@@ -355,5 +357,10 @@ def test_every_text_the_offline_softphone_shows_exists_in_both_languages() -> No
     script = (Path(dispatch.console.__file__).parent / "static" / "phone_offline.js").read_text()
     used = set(re.findall(r"\btexts\.([a-z_]+)", script)) | {f"ended_{by}" for by in ("caller", "declined")}
     assert {"connected", "say_label", "caller", "you"} <= used
+    source = (Path(dispatch.sim.__file__).parent / "lines.py").read_text()
+    source += (Path(dispatch.sim.__file__).parent / "line_views.py").read_text()
+    reasons = set(re.findall(r'LineError\("([a-z_]+)"\)', source))
+    assert {"nobody_waiting", "not_yours"} <= reasons
     for language in ("zh", "en"):
         assert not {f"line_js.{key}" for key in used} - set(i18n.catalogue(language))
+        assert not {f"line_error.{key}" for key in reasons} - set(i18n.catalogue(language))
