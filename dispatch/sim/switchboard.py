@@ -5,8 +5,9 @@ softphone's answer takes the longest waiter of a queue as <Dial><Queue> does), a
 simulated phone and the console's softphone, with what each side said.
 
 In memory, one structure per app guarded by a lock: the simulator exists only on a first run, which
-serves from one process (`dispatch run`, or the tests' live server with its threads), so no other
-process needs to see it, and a new table for a development tool would be out of proportion. A restart
+serves from one process (`dispatch serve`: threads, no reloader; or the tests' live server), so no
+other process needs to see it, and a new table for a development tool would be out of proportion.
+(Served by several processes, a line would be seen only by the process that made it.) A restart
 drops the lines and the queues, as a restarted Twilio would drop its calls; the database rows (the
 QueuedCall, the AgentCall) are left for the periodic tasks and the agents, as after real lost calls.
 """
