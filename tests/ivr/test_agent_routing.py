@@ -183,7 +183,8 @@ def test_with_nobody_available_anywhere_the_caller_chooses_a_call_back_at_once(
     assert caller.root.find("Enqueue") is None and caller.root.find("Gather") is not None
     assert waits(session) == []
     [ticket] = tickets(session)
-    assert ticket.kind == TicketKind.CALL_BACK and ticket.summary_key == "call_back_no_agent"
+    assert ticket.kind == TicketKind.CALL_BACK and ticket.summary_key == "agent_asked"
+    assert ticket.details["nobody_available"] is True
     golden("nobody_call_back", language, caller.press("1"))
     assert caller.root.find("Hangup") is not None
     assert [t.kind for t in tickets(session)] == [TicketKind.CALL_BACK]
@@ -203,7 +204,8 @@ def test_with_nobody_available_a_voicemail_is_the_other_choice_and_the_default(
     golden("nobody_voicemail", "zh", caller.twiml)
     assert caller.root.find("Record") is not None
     [ticket] = tickets(session)  # the call-back ticket became the voicemail's: one ticket per caller
-    assert ticket.kind == TicketKind.VOICEMAIL and ticket.summary_key == "voicemail_no_agent"
+    assert ticket.kind == TicketKind.VOICEMAIL and ticket.summary_key == "agent_asked"
+    assert ticket.details["nobody_available"] is True and ticket.details["chose"] == "voicemail"
     assert the_call(session).outcome == CallOutcome.VOICEMAIL
 
 
@@ -234,7 +236,8 @@ def test_the_call_back_key_in_the_hold_keeps_the_callers_place(
     assert wait.status == WaitStatus.CALL_BACK and wait.left_at is not None
     [ticket] = tickets(session)
     assert ticket.kind == TicketKind.CALL_BACK and ticket.created_at == wait.queued_at == OPEN_HOURS_NOW
-    assert ticket.summary_key == "call_back_from_queue" and ticket.summary_fields == {"waited": 40}
+    assert ticket.summary_key == "agent_asked"  # why they wanted a person stays what the agent reads
+    assert ticket.details["chose"] == "call_back" and ticket.details["waited_seconds"] == 40
     # The press delivered twice (a retried webhook): leaves again, changes nothing.
     caller.twiml = hold_twiml = caller.history[-2]
     assert "Gather" in hold_twiml and "<Leave" in press_in_hold(caller, "1")
@@ -290,7 +293,8 @@ def test_when_every_agent_goes_away_the_hold_offers_a_call_back_or_a_voicemail(
     [wait] = waits(session)
     assert wait.status == WaitStatus.VOICEMAIL
     [ticket] = tickets(session)
-    assert ticket.kind == TicketKind.VOICEMAIL and ticket.summary_key == "voicemail_no_agent"
+    assert ticket.kind == TicketKind.VOICEMAIL and ticket.summary_key == "agent_asked"
+    assert ticket.details["chose"] == "voicemail" and ticket.details["queue_result"] == "leave"
 
 
 def test_the_voicemail_key_is_no_choice_while_agents_are_there(client, session, seeded, frozen) -> None:
