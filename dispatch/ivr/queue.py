@@ -46,6 +46,8 @@ def hold(turn: Turn) -> None:
         _key(turn, queued, digits)
         return
     waited = queue_time(turn.form)
+    if queued is not None:  # a <Redirect>ed request may not say QueueTime: our own clock says it too
+        waited = max(waited, int((utcnow() - queued.queued_at).total_seconds()))
     if waited >= HOLD_LIMIT_SECONDS:
         log.info("call %s waited %ss for an agent: leaving the queue", call.call_sid, waited)
         turn.response.leave()

@@ -376,3 +376,37 @@ def test_the_hold_of_an_unknown_call_is_the_plain_hold(client, session, seeded, 
     params = {"CallSid": "CA" + "9" * 32, "QueueTime": "5", "From": PHONE}
     response = post_signed(client, "https://dispatch.example.org/lz/ivr/step/hold", params)
     assert response.status_code == 200 and "<Pause" in response.get_data(as_text=True)
+
+
+def test_the_hold_limit_counts_from_our_own_clock_when_twilio_does_not_say(
+    client, session, seeded, frozen
+) -> None:
+    """A hold request without QueueTime (after a <Redirect>) still ends the wait after the limit."""
+    available(session, "LZ-TX", OPEN_HOURS_NOW)
+    caller = caller_of(session, client, "LZ-TX", "zh")
+    to_agent(caller)
+    wait_url = caller.root.find("Enqueue").get("waitUrl", "")  # type: ignore[union-attr]
+    frozen.shift(timedelta(seconds=179))
+    assert "<Leave" not in caller._post(wait_url, caller.params())
+    frozen.shift(timedelta(seconds=1))
+    assert "<Leave" in caller._post(wait_url, caller.params())
+
+
+WAIT_URL_VERBS = {"Say", "Play", "Pause", "Hangup", "Redirect", "Leave", "Gather"}  # Twilio's <Enqueue> docs
+
+
+def test_every_hold_answer_uses_only_verbs_a_wait_url_may(client, session, seeded, frozen) -> None:
+    agent = available(session, "LZ-TX", OPEN_HOURS_NOW)
+    caller = caller_of(session, client, "LZ-TX", "zh")
+    wait_url = ET.fromstring(to_agent(caller)).find("Enqueue").get("waitUrl")  # type: ignore[union-attr]
+    answers = [hold(caller, enqueue=wait_url), press_in_hold(caller, "9")]
+    answers += [hold(caller, enqueue=wait_url), press_in_hold(caller, "2")]
+    set_presence(session, agent, Presence.AWAY, OPEN_HOURS_NOW)
+    session.commit()
+    answers += [hold(caller, enqueue=wait_url), press_in_hold(caller, "1")]
+    answers += [hold(caller, enqueue=wait_url), hold(caller, queue_time=999, enqueue=wait_url)]
+    for xml in answers:
+        root = ET.fromstring(xml)
+        assert {child.tag for child in root} <= WAIT_URL_VERBS, xml
+        for gather in root.iter("Gather"):
+            assert {child.tag for child in gather} <= {"Say", "Play", "Pause"}, xml
