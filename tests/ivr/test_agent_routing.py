@@ -228,6 +228,10 @@ def test_the_call_back_key_in_the_hold_keeps_the_callers_place(
     caller = caller_of(session, client, "LZ-TX", language)
     enqueue = to_agent(caller)
     wait_url = caller.root.find("Enqueue").get("waitUrl")  # type: ignore[union-attr]
+    # The queue's ticket may be older than this wait (a caller queued again reuses it): dated anew.
+    [older] = tickets(session)
+    older.created_at = OPEN_HOURS_NOW - timedelta(minutes=5)
+    session.commit()
     frozen.shift(timedelta(seconds=40))
     hold(caller, queue_time=40)
     golden("call_back_key", language, press_in_hold(caller, "1"))
@@ -410,3 +414,12 @@ def test_every_hold_answer_uses_only_verbs_a_wait_url_may(client, session, seede
         assert {child.tag for child in root} <= WAIT_URL_VERBS, xml
         for gather in root.iter("Gather"):
             assert {child.tag for child in gather} <= {"Say", "Play", "Pause"}, xml
+
+
+def test_a_caller_who_hangs_up_while_choosing_is_called_back(client, session, seeded, frozen) -> None:
+    caller = caller_of(session, client, "LZ-TX", "zh")
+    to_agent(caller)
+    caller.hang_up()
+    [ticket] = tickets(session)
+    assert ticket.kind == TicketKind.CALL_BACK and ticket.status == "open"
+    assert the_call(session).outcome == CallOutcome.CALL_BACK
