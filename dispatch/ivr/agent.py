@@ -48,12 +48,11 @@ def to_agent(turn: Turn, reason: str, summary: Summary) -> str:
         return voicemail(turn, reason, summary)
     session, call, now = turn.session, turn.call, utcnow()
     site = routing.caller_site(session, call)
-    details = {"reason": reason}
+    details: dict[str, object] = {"reason": reason}
     if routing.agents_reachable(session, site.id, turn.settings, waited_seconds=None) == 0:
         # The ticket first: a caller who hangs up while choosing is called back all the same.
-        text = f"{reason}; nobody available"
-        no_agent = Summary.of("call_back_no_agent")
-        open_ticket(session, TicketKind.CALL_BACK, call=call, summary=no_agent, text=text, details=details)
+        details["nobody_available"] = True
+        open_ticket(session, TicketKind.CALL_BACK, call=call, summary=summary, text=reason, details=details)
         call.outcome, call.step, call.retries = CallOutcome.CALL_BACK, "no_agent", 0
         _ask_no_agent(turn, "")
         log.info(
@@ -133,8 +132,8 @@ def _answer_no_agent(turn: Turn, digits: str) -> str:
         # Silence, or wrong keys twice: a voicemail, which keeps whatever the caller says.
         ticket = queue.call_ticket(turn.session, turn.call, TicketKind.CALL_BACK)
         if ticket is not None:  # the call-back ticket becomes the voicemail's: one ticket per caller
-            queue.retype(turn.session, ticket, TicketKind.VOICEMAIL, Summary.of("voicemail_no_agent"))
-        return voicemail(turn, "nobody available; voicemail", Summary.of("voicemail_no_agent"))
+            queue.retype(turn.session, ticket, TicketKind.VOICEMAIL, {"chose": "voicemail"})
+        return voicemail(turn, "nobody available; voicemail", Summary.of("agent_asked"))
     return INVALID
 
 
@@ -160,14 +159,13 @@ def _answer_queue_result(turn: Turn, digits: str) -> str:
     if call.outcome == CallOutcome.VOICEMAIL and result not in BRIDGED:
         # Chosen in the hold when nobody was left: the queue's ticket becomes the voicemail's.
         routing.caller_left(session, call.call_sid, WaitStatus.VOICEMAIL, now)
-        chose = Summary.of("voicemail_no_agent")
         ticket = queue.call_ticket(session, call, TicketKind.AGENT_CALL)
         if ticket is not None:
-            queue.retype(turn.session, ticket, TicketKind.VOICEMAIL, chose)
+            queue.retype(session, ticket, TicketKind.VOICEMAIL, {"chose": "voicemail", **details})
         if result == "hangup":
             turn.response.hangup()
             return DONE
-        return voicemail(turn, "chose a voicemail while waiting", chose, busy=True)
+        return voicemail(turn, "chose a voicemail while waiting", Summary.of("agent_asked"), busy=True)
     if result in BRIDGED:
         routing.caller_left(session, call.call_sid, WaitStatus.ANSWERED, now)
     elif result in QUEUE_FAILURES:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -45,6 +46,8 @@ def hold(turn: Turn) -> None:
         _key(turn, queued, digits)
         return
     waited = queue_time(turn.form)
+    if queued is not None:  # a <Redirect>ed request may not say QueueTime: our own clock says it too
+        waited = max(waited, int((utcnow() - queued.queued_at).total_seconds()))
     if waited >= HOLD_LIMIT_SECONDS:
         log.info("call %s waited %ss for an agent: leaving the queue", call.call_sid, waited)
         turn.response.leave()
@@ -86,12 +89,13 @@ def _key(turn: Turn, queued: QueuedCall | None, digits: str) -> None:
     if digits == CALL_BACK_KEY:
         waited = int(max(0.0, (now - queued.queued_at).total_seconds()))
         routing.caller_left(session, call.call_sid, WaitStatus.CALL_BACK, now)
-        summary = Summary.of("call_back_from_queue", waited=waited)
-        text = f"asked for a call-back after {waited} s in the queue"
         ticket = session.get(Ticket, queued.ticket_id) if queued.ticket_id else None
         if ticket is None:
-            ticket = open_ticket(session, TicketKind.CALL_BACK, call=call, summary=summary, text=text)
-        retype(session, ticket, TicketKind.CALL_BACK, summary, text)
+            text = "asked for a call-back in the queue"
+            ticket = open_ticket(
+                session, TicketKind.CALL_BACK, call=call, summary=Summary.of("agent_asked"), text=text
+            )
+        retype(session, ticket, TicketKind.CALL_BACK, {"chose": "call_back", "waited_seconds": waited})
         ticket.created_at = queued.queued_at  # the call-back list keeps the caller's place
         call.outcome = CallOutcome.CALL_BACK
         log.info("call %s asked for a call-back after %ss in %s", call.call_sid, waited, queued.queue_name)
@@ -130,12 +134,10 @@ def call_ticket(session: Session, call: Call, kind: TicketKind) -> Ticket | None
     return session.scalars(query.order_by(Ticket.id.desc()).limit(1)).first()
 
 
-def retype(session: Session, ticket: Ticket, kind: TicketKind, summary: Summary, text: str = "") -> None:
+def retype(session: Session, ticket: Ticket, kind: TicketKind, details: Mapping[str, Any]) -> None:
     """The caller's one ticket becomes what they chose (the queue's ticket a call-back or a voicemail),
-    rather than a second ticket about the same caller."""
+    rather than a second ticket about the same caller; its summary (why they wanted a person) stays."""
     ticket.kind = kind
-    ticket.priority = priority(kind, summary.key)
-    ticket.summary_key, ticket.summary_fields = summary.key, dict(summary.fields)
-    if text:
-        ticket.summary = text
+    ticket.priority = priority(kind, ticket.summary_key)
+    ticket.details = {**ticket.details, **details}
     session.flush()

@@ -183,7 +183,8 @@ def test_with_nobody_available_anywhere_the_caller_chooses_a_call_back_at_once(
     assert caller.root.find("Enqueue") is None and caller.root.find("Gather") is not None
     assert waits(session) == []
     [ticket] = tickets(session)
-    assert ticket.kind == TicketKind.CALL_BACK and ticket.summary_key == "call_back_no_agent"
+    assert ticket.kind == TicketKind.CALL_BACK and ticket.summary_key == "agent_asked"
+    assert ticket.details["nobody_available"] is True
     golden("nobody_call_back", language, caller.press("1"))
     assert caller.root.find("Hangup") is not None
     assert [t.kind for t in tickets(session)] == [TicketKind.CALL_BACK]
@@ -203,7 +204,8 @@ def test_with_nobody_available_a_voicemail_is_the_other_choice_and_the_default(
     golden("nobody_voicemail", "zh", caller.twiml)
     assert caller.root.find("Record") is not None
     [ticket] = tickets(session)  # the call-back ticket became the voicemail's: one ticket per caller
-    assert ticket.kind == TicketKind.VOICEMAIL and ticket.summary_key == "voicemail_no_agent"
+    assert ticket.kind == TicketKind.VOICEMAIL and ticket.summary_key == "agent_asked"
+    assert ticket.details["nobody_available"] is True and ticket.details["chose"] == "voicemail"
     assert the_call(session).outcome == CallOutcome.VOICEMAIL
 
 
@@ -226,6 +228,10 @@ def test_the_call_back_key_in_the_hold_keeps_the_callers_place(
     caller = caller_of(session, client, "LZ-TX", language)
     enqueue = to_agent(caller)
     wait_url = caller.root.find("Enqueue").get("waitUrl")  # type: ignore[union-attr]
+    # The queue's ticket may be older than this wait (a caller queued again reuses it): dated anew.
+    [older] = tickets(session)
+    older.created_at = OPEN_HOURS_NOW - timedelta(minutes=5)
+    session.commit()
     frozen.shift(timedelta(seconds=40))
     hold(caller, queue_time=40)
     golden("call_back_key", language, press_in_hold(caller, "1"))
@@ -234,7 +240,8 @@ def test_the_call_back_key_in_the_hold_keeps_the_callers_place(
     assert wait.status == WaitStatus.CALL_BACK and wait.left_at is not None
     [ticket] = tickets(session)
     assert ticket.kind == TicketKind.CALL_BACK and ticket.created_at == wait.queued_at == OPEN_HOURS_NOW
-    assert ticket.summary_key == "call_back_from_queue" and ticket.summary_fields == {"waited": 40}
+    assert ticket.summary_key == "agent_asked"  # why they wanted a person stays what the agent reads
+    assert ticket.details["chose"] == "call_back" and ticket.details["waited_seconds"] == 40
     # The press delivered twice (a retried webhook): leaves again, changes nothing.
     caller.twiml = hold_twiml = caller.history[-2]
     assert "Gather" in hold_twiml and "<Leave" in press_in_hold(caller, "1")
@@ -290,7 +297,8 @@ def test_when_every_agent_goes_away_the_hold_offers_a_call_back_or_a_voicemail(
     [wait] = waits(session)
     assert wait.status == WaitStatus.VOICEMAIL
     [ticket] = tickets(session)
-    assert ticket.kind == TicketKind.VOICEMAIL and ticket.summary_key == "voicemail_no_agent"
+    assert ticket.kind == TicketKind.VOICEMAIL and ticket.summary_key == "agent_asked"
+    assert ticket.details["chose"] == "voicemail" and ticket.details["queue_result"] == "leave"
 
 
 def test_the_voicemail_key_is_no_choice_while_agents_are_there(client, session, seeded, frozen) -> None:
@@ -372,3 +380,46 @@ def test_the_hold_of_an_unknown_call_is_the_plain_hold(client, session, seeded, 
     params = {"CallSid": "CA" + "9" * 32, "QueueTime": "5", "From": PHONE}
     response = post_signed(client, "https://dispatch.example.org/lz/ivr/step/hold", params)
     assert response.status_code == 200 and "<Pause" in response.get_data(as_text=True)
+
+
+def test_the_hold_limit_counts_from_our_own_clock_when_twilio_does_not_say(
+    client, session, seeded, frozen
+) -> None:
+    """A hold request without QueueTime (after a <Redirect>) still ends the wait after the limit."""
+    available(session, "LZ-TX", OPEN_HOURS_NOW)
+    caller = caller_of(session, client, "LZ-TX", "zh")
+    to_agent(caller)
+    wait_url = caller.root.find("Enqueue").get("waitUrl", "")  # type: ignore[union-attr]
+    frozen.shift(timedelta(seconds=179))
+    assert "<Leave" not in caller._post(wait_url, caller.params())
+    frozen.shift(timedelta(seconds=1))
+    assert "<Leave" in caller._post(wait_url, caller.params())
+
+
+WAIT_URL_VERBS = {"Say", "Play", "Pause", "Hangup", "Redirect", "Leave", "Gather"}  # Twilio's <Enqueue> docs
+
+
+def test_every_hold_answer_uses_only_verbs_a_wait_url_may(client, session, seeded, frozen) -> None:
+    agent = available(session, "LZ-TX", OPEN_HOURS_NOW)
+    caller = caller_of(session, client, "LZ-TX", "zh")
+    wait_url = ET.fromstring(to_agent(caller)).find("Enqueue").get("waitUrl")  # type: ignore[union-attr]
+    answers = [hold(caller, enqueue=wait_url), press_in_hold(caller, "9")]
+    answers += [hold(caller, enqueue=wait_url), press_in_hold(caller, "2")]
+    set_presence(session, agent, Presence.AWAY, OPEN_HOURS_NOW)
+    session.commit()
+    answers += [hold(caller, enqueue=wait_url), press_in_hold(caller, "1")]
+    answers += [hold(caller, enqueue=wait_url), hold(caller, queue_time=999, enqueue=wait_url)]
+    for xml in answers:
+        root = ET.fromstring(xml)
+        assert {child.tag for child in root} <= WAIT_URL_VERBS, xml
+        for gather in root.iter("Gather"):
+            assert {child.tag for child in gather} <= {"Say", "Play", "Pause"}, xml
+
+
+def test_a_caller_who_hangs_up_while_choosing_is_called_back(client, session, seeded, frozen) -> None:
+    caller = caller_of(session, client, "LZ-TX", "zh")
+    to_agent(caller)
+    caller.hang_up()
+    [ticket] = tickets(session)
+    assert ticket.kind == TicketKind.CALL_BACK and ticket.status == "open"
+    assert the_call(session).outcome == CallOutcome.CALL_BACK

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from dispatch.callcenter.presence import set_presence
 from dispatch.clock import utcnow
-from dispatch.models import Call, CallOutcome, Job, JobSource, JobStatus, Presence, Ticket, TicketKind
-from tests.console.helpers import make_agent
+from dispatch.models import Call, CallOutcome, Job, JobSource, JobStatus, Ticket, TicketKind
+from tests.callcenter.helpers import agent_at
+from tests.factories import Market
 from tests.sim.conftest import SimPhone
 
 EMPLOYER = "+8613600000077"
@@ -23,9 +23,9 @@ def settings_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-def available_agent(session, seeded) -> None:
-    """An agent of the district, available: a caller who presses 0 waits for them in the queue."""
-    set_presence(session, make_agent(session, "agent1", site="LZ"), Presence.AVAILABLE, utcnow())
+def agent_on_duty(session, seeded) -> None:
+    """An available agent of the district: a caller asking for a person is queued (issue 15)."""
+    agent_at(session, Market(session), "LZ", available_at=utcnow())
     session.commit()
 
 
@@ -106,7 +106,7 @@ def test_an_entry_is_ended_by_the_timeout_with_the_keys_pressed_so_far(
 
 
 def test_a_caller_waits_for_an_agent_then_leaves_a_voicemail(
-    client, session, seeded, sim_phone, available_agent
+    client, session, seeded, agent_on_duty, sim_phone
 ) -> None:
     phone = sim_phone(EMPLOYER)
     phone.dial()
@@ -128,7 +128,7 @@ def test_a_caller_waits_for_an_agent_then_leaves_a_voicemail(
     assert "/sim/recordings/RE" in str(voicemail.details)
 
 
-def test_an_agent_answers_the_queue(client, session, seeded, sim_phone, available_agent) -> None:
+def test_an_agent_answers_the_queue(client, session, seeded, agent_on_duty, sim_phone) -> None:
     phone = sim_phone(EMPLOYER)
     phone.dial()
     phone.press("0")

@@ -131,6 +131,7 @@ def test_the_whole_answer_bind_and_hang_up_loop(client, session, seeded, frozen,
     }
     said = twiml(post_signed(client, bind_url, bind_params))
     assert [say.text for say in said.iter("Say")] == ["正在为您接通工作人员。"]
+    assert {verb.tag for verb in said} <= {"Play", "Say", "Pause", "Redirect"}  # what a <Queue url> may say
     assert post_signed(client, bind_url, bind_params).status_code == 200  # a retry: one effect
     session.expire_all()
     bound = session.get(AgentCall, agent_call.id)
