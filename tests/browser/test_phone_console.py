@@ -10,11 +10,13 @@ with the simulator.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from flask import request, request_finished
 from playwright.sync_api import ConsoleMessage, Page, expect
 from sqlalchemy import select
 
@@ -122,7 +124,24 @@ def test_the_agent_sets_available_and_stays_so_across_pages(live_server: LiveSer
     page.get_by_role("button", name="置为离开").click()
     expect(page.locator("#phone-status")).to_have_text("离开")
     assert presence(live_server, "phone1") == Presence.AWAY
+    page.get_by_role("button", name="置为空闲").click()
+    expect(page.locator("#phone-status")).to_have_text("空闲")
     assert problems == []
+
+    # The console closed: its beacon sets the agent away, and no page of theirs says otherwise.
+    left = threading.Event()
+
+    def handled(sender, response, **extra) -> None:
+        if request.path == "/console/phone/left" and response.status_code == 204:
+            left.set()
+
+    request_finished.connect(handled, live_server.app)
+    try:
+        page.close()
+        assert left.wait(timeout=10)
+    finally:
+        request_finished.disconnect(handled, live_server.app)
+    assert presence(live_server, "phone1") == Presence.AWAY
 
 
 def test_answer_next_pops_the_caller_and_the_call_is_wrapped_up(live_server: LiveServer, phone_page) -> None:

@@ -84,7 +84,9 @@
     el("phone-away").disabled = state.status === "away";
     el("phone-next").hidden = false;
     el("phone-next").disabled = state.status === "busy" || state.status === "wrap_up" || !!current;
-    if (state.status === "wrap_up" && state.pop_url && !current) { openPop(state.pop_url); }
+    // A call this page did not place (another tab's, or one a page change dropped): its pop, so the
+    // agent can see it and wrap it up.
+    if ((state.status === "wrap_up" || state.status === "busy") && state.pop_url && !current) { openPop(state.pop_url); }
   }
 
   function refresh() {
