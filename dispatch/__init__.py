@@ -47,9 +47,11 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
 
     from dispatch.ivr.views import bp as ivr_bp
     from dispatch.sms.views import bp as sms_bp
+    from dispatch.voice.agent_views import bp as voice_agent_bp
 
     app.register_blueprint(sms_bp)
     app.register_blueprint(ivr_bp)
+    app.register_blueprint(voice_agent_bp)  # /voice/agent: the softphone's TwiML App (issue 15)
     from dispatch.console import register_console
 
     register_console(app)

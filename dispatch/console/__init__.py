@@ -2,7 +2,7 @@
 follow-ups, wage cases and reports.
 
 One blueprint at /console with a sub-blueprint per area (tickets, intake, people, jobs, followups,
-cases, reports); each area keeps the fixed file names (views.py, services.py, templates/).
+cases, reports, phone); each area keeps the fixed file names (views.py, services.py, templates/).
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ bp = Blueprint(
 )
 # Scripts, styles and fetches from this origin only (no inline script, style or eval: htmx is told so in
 # base.html); recordings may be played from Twilio (https); no framing, plugins or foreign form targets.
+# The softphone (Twilio's Voice SDK) talks to Twilio over secure websockets and fetches its ringtones.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; media-src 'self' https:; frame-ancestors 'none'; object-src 'none'; "
-    "base-uri 'self'; form-action 'self'"
+    "default-src 'self'; connect-src 'self' https://*.twilio.com wss://*.twilio.com; "
+    "media-src 'self' https:; frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'"
 )
 HSTS = "max-age=31536000"
 
@@ -60,10 +61,21 @@ from dispatch.console.followups.views import bp as followups_bp  # noqa: E402
 from dispatch.console.intake.views import bp as intake_bp  # noqa: E402
 from dispatch.console.jobs.views import bp as jobs_bp  # noqa: E402
 from dispatch.console.people.views import bp as people_bp  # noqa: E402
+from dispatch.console.phone.views import bp as phone_bp  # noqa: E402
 from dispatch.console.reports.views import bp as reports_bp  # noqa: E402
 from dispatch.console.tickets.views import bp as tickets_bp  # noqa: E402
 
-for _child in (tickets_bp, intake_bp, people_bp, jobs_bp, followups_bp, cases_bp, reports_bp, floor_bp):
+for _child in (
+    tickets_bp,
+    intake_bp,
+    people_bp,
+    jobs_bp,
+    followups_bp,
+    cases_bp,
+    reports_bp,
+    floor_bp,
+    phone_bp,
+):
     bp.register_blueprint(_child)
 
 

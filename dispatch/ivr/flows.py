@@ -97,7 +97,7 @@ def _retry(turn: Turn, step: str, reason: str) -> None:
 
 
 def hold(session: Session, settings: Settings, form: Mapping[str, str], base_url: str) -> str:
-    """The agents' queue's wait music: changes nothing."""
+    """The agents' queue's wait music, and the keys pressed during it (a call-back, a voicemail)."""
     call = services.find_call(session, form.get("CallSid", "")) or Call(call_sid="", language="zh")
     turn = Turn(session, settings, call, base_url, form)
     agent.hold(turn)

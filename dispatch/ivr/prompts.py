@@ -20,7 +20,7 @@ VOICES = {
 # advance cannot say them, so they are always spoken.
 ALWAYS_SPOKEN = frozenset(
     {"known_employer", "job_review", "reg_review", "job_done", "jobs_list", "cancel_confirm", "cancelled"}
-    | {"village_list", "followup_intro"}
+    | {"village_list", "followup_intro", "hold_place"}
 )
 
 

@@ -9,6 +9,9 @@ from flask import Flask
 
 
 def register_sim(app: Flask) -> None:
+    from dispatch.sim import line_views  # noqa: F401  (its routes join the blueprint)
+    from dispatch.sim.switchboard import install
     from dispatch.sim.views import bp
 
+    install(app)
     app.register_blueprint(bp)

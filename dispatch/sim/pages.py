@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatch import demo, i18n
+from dispatch.clock import utcnow
 from dispatch.console.i18n import current_language
 from dispatch.models import (
     ACTIVE_JOB_STATUSES,
@@ -32,6 +33,7 @@ from dispatch.models import (
 )
 from dispatch.phones import try_e164
 from dispatch.runtime import Runtime
+from dispatch.sim import holding, lines
 from dispatch.sim.services import (
     RECORDING_KEY,
     RECORDING_TTL,
@@ -40,6 +42,7 @@ from dispatch.sim.services import (
     Poster,
     flask_poster,
 )
+from dispatch.sim.switchboard import Line, switchboard
 from dispatch.twilio_auth import public_url
 
 log = logging.getLogger(__name__)
@@ -125,7 +128,11 @@ def person(db: Session, phone: str) -> dict[str, Any]:
 
 def call_texts() -> dict[str, str]:
     """The labels the call's script shows, in the page's language (no text in the script itself)."""
-    prefix = "call_js."
+    return catalogue("call_js.")
+
+
+def catalogue(prefix: str) -> dict[str, str]:
+    """The texts of one section, keyed without the section, in the page's (or agent's) language."""
     return {
         key[len(prefix) :]: text
         for key, text in i18n.catalogue(current_language()).items()
@@ -183,20 +190,39 @@ def store_recording(sid: str, text: str) -> str:
     return root() + url_for("sim.recording", sid=sid)
 
 
-def phone_call() -> PhoneCall:
-    """The call the request's form continues (or a new one), from the form's phone to the service."""
+def phone_call(phone: str = "", call_sid: str = "") -> PhoneCall:
+    """The call the request's form continues (or a new one), from the form's phone to the service;
+    or, given, that phone's call `call_sid` (a line's caller, when the agent hangs up)."""
     form = request.form
-    sid = form.get("call_sid", "").strip()[:64] or PhoneCall.new_sid()
+    sid = call_sid or form.get("call_sid", "").strip()[:64] or PhoneCall.new_sid()
     return PhoneCall(
         post=poster(),
         root=root(),
         call_sid=sid,
-        phone=phone_number(form.get("phone", "")),
+        phone=phone or phone_number(form.get("phone", "")),
         to=service_number(),
         store_recording=store_recording,
+        switch=switchboard(),
     )
 
 
 def int_field(name: str, default: int = 0) -> int:
     value = request.form.get(name, "")
     return int(value) if value.isascii() and value.isdigit() and len(value) < 9 else default
+
+
+def end_line(line_id: int, by: str) -> Line | None:
+    """End a line for both sides; then (committed first: the webhook writes rows of its own) the
+    caller's <Enqueue> action hears `bridged`, and what it answers is what the caller's phone shows."""
+    now = utcnow()
+    with runtime().db.transaction() as db:
+        line = lines.hang_up(db, switchboard(), line_id, by, now)
+    if line is None or line.waiter is None:
+        return line
+    caller = phone_call(line.phone, line.call_sid)
+    waited = lines.queue_seconds(line)
+    screen = holding.after_bridge(
+        caller, line.waiter, waited, by == "caller", waited + lines.talk_seconds(line)
+    )
+    line.after = {"call_sid": line.call_sid, **screen.as_json()}
+    return line

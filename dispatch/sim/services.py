@@ -16,13 +16,18 @@ import logging
 import math
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urljoin
 
 from twilio.request_validator import RequestValidator
 
+from dispatch.sim import holding
+from dispatch.sim.screen import Posted, Screen
+from dispatch.sim.switchboard import Switchboard
 from dispatch.sim.twiml import SimError, Verb, flag, gathered, parse, shown, to_int, waiting_for
+
+__all__ = ["PhoneCall", "Posted", "Poster", "Screen", "flask_poster", "inbound_sms", "sign"]
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +43,6 @@ QUEUE_WAIT_STEP = 60  # seconds of queue time each "wait longer" adds
 RECORDING_KEY = "sim:recording:{}"
 RECORDING_TTL = 30 * 24 * 3600
 SPOKEN_CHARS_PER_SECOND = 4  # how long a typed "recording" would have taken to say
-
-
-@dataclass
-class Posted:
-    status: int
-    body: str
 
 
 # (method, absolute URL, params) -> what the app answered
@@ -88,19 +87,6 @@ def flask_poster(app: Any, root: str, token: str, public_base_url: str = "") -> 
 
 
 @dataclass
-class Screen:
-    """What one turn of the call shows, and what the browser keeps for the next."""
-
-    events: list[dict[str, Any]] = field(default_factory=list)
-    wait: dict[str, Any] = field(default_factory=dict)
-    twiml: str = ""
-    url: str = ""
-
-    def as_json(self) -> dict[str, Any]:
-        return {"events": self.events, "wait": self.wait, "twiml": self.twiml, "url": self.url}
-
-
-@dataclass
 class PhoneCall:
     """One simulated call from `phone` to the service, driven by the TwiML the app answers."""
 
@@ -111,6 +97,9 @@ class PhoneCall:
     to: str = SERVICE_NUMBER
     # Keeps what the caller "said" at a <Record> and answers its RecordingUrl: (sid, text) -> URL.
     store_recording: Callable[[str, str], str] = lambda sid, text: ""
+    # Who waits in which queue and the lines to the softphone (the browser pages'); None: a caller
+    # alone in its queue, whom nobody answers (the simulated day).
+    switch: Switchboard | None = None
 
     @staticmethod
     def new_sid() -> str:
@@ -194,28 +183,40 @@ class PhoneCall:
             return self._end(screen, "error")
         return self._run(screen, posted.body, action, 0)
 
-    def queue(self, twiml: str, url: str, index: int, outcome: str, queue_time: int = 0) -> Screen:
+    def queue(
+        self, twiml: str, url: str, index: int, outcome: str, queue_time: int = 0, seconds: int = 0
+    ) -> Screen:
         """The caller waits in the agents' queue: `wait` longer (the waitUrl is asked again with the
-        queue time so far; a <Leave> there leaves the queue) or an agent `answer`s."""
+        queue time so far plus `seconds`, a minute unless said; a <Leave> there leaves the queue) or,
+        with nobody on the softphone, an agent `answer`s at once."""
         verb = self._verb(twiml, index, "Enqueue")
         screen = Screen()
         if outcome == "answer":
+            if self.switch is not None:
+                self.switch.leave(self.call_sid)
             screen.events.append({"kind": "agent_answered"})
             params = self.params(QueueResult="bridged", QueueTime=str(queue_time))
             return self._fetch(screen, *self._action(verb, url), params)
         if outcome != "wait":
             raise SimError(f"unknown queue outcome {outcome!r}")
-        return self._hold(screen, twiml, url, index, queue_time + QUEUE_WAIT_STEP)
+        return holding.enqueue(self, screen, twiml, url, index, queue_time + (seconds or QUEUE_WAIT_STEP))
 
-    def hang_up(self, twiml: str = "", url: str = "", index: int | None = None, duration: int = 0) -> Screen:
+    def press_on_hold(
+        self, twiml: str, url: str, index: int, hold: tuple[str, str, int], keys: str, queue_time: int
+    ) -> Screen:
+        """Keys for the hold music's <Gather> (`hold`: its document, URL and index)."""
+        self._verb(twiml, index, "Enqueue")
+        return holding.press_on_hold(self, twiml, url, index, *hold, keys, queue_time)
+
+    def hang_up(
+        self, twiml: str = "", url: str = "", index: int | None = None, duration: int = 0, queue_time: int = 0
+    ) -> Screen:
         """The caller hangs up: a caller in a queue leaves it (its action hears `hangup`), and the
         number's status callback says the call completed."""
         screen = Screen()
         verbs = parse(twiml) if twiml else []
-        if index is not None and 0 <= index < len(verbs):
-            verb = verbs[index]
-            if verb.name == "Enqueue" and verb.attrs.get("action"):
-                self._request(screen, *self._action(verb, url), self.params(QueueResult="hangup"))
+        if index is not None and 0 <= index < len(verbs) and verbs[index].name == "Enqueue":
+            holding.hang_up_waiting(self, screen, verbs[index], url, queue_time)
         return self._end(screen, "hangup", duration)
 
     # -- the interpreter --
@@ -264,7 +265,7 @@ class PhoneCall:
                 return screen
             elif verb.name == "Enqueue":
                 screen.events.append({"kind": "enqueued", "queue": verb.text})
-                return self._hold(screen, twiml, url, index, 0)
+                return holding.enqueue(self, screen, twiml, url, index, 0)
             elif verb.name == "Redirect":
                 if hops >= MAX_HOPS:
                     screen.events.append({"kind": "error", "status": 0, "text": "redirect loop"})
@@ -280,34 +281,6 @@ class PhoneCall:
                 screen.events.append(shown(verb))
         # Out of verbs: Twilio hangs up.
         return self._end(screen, "end")
-
-    def _hold(self, screen: Screen, twiml: str, url: str, index: int, queue_time: int) -> Screen:
-        """Waiting in a queue: the waitUrl's TwiML is what the caller hears; a <Leave> in it takes the
-        caller out of the queue, and the <Enqueue> action hears `leave`."""
-        verb = parse(twiml)[index]
-        screen.twiml, screen.url = twiml, url
-        screen.wait = waiting_for(verb, index) | {"queue_time": queue_time}
-        wait_url = verb.attrs.get("waitUrl")
-        if not wait_url:
-            return screen
-        params = self.params(QueueTime=str(queue_time), QueuePosition="1", CurrentQueueSize="1")
-        posted = self._request(
-            screen, verb.attrs.get("waitUrlMethod", "POST"), urljoin(url, wait_url), params
-        )
-        if posted is None:
-            return screen
-        for held in parse(posted.body):
-            if held.name == "Leave":
-                screen.events.append({"kind": "left_queue"})
-                screen.wait = {}
-                action = self._action(verb, url)
-                return self._fetch(
-                    screen, *action, self.params(QueueResult="leave", QueueTime=str(queue_time))
-                )
-            if held.name == "Hangup":
-                return self._end(screen, "hangup")
-            screen.events.append(shown(held) | {"hold": True})
-        return screen
 
     def _end(self, screen: Screen, reason: str, duration: int = 0) -> Screen:
         """The call is over: the number's status callback hears `completed`, as from Twilio."""

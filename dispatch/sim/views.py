@@ -32,6 +32,7 @@ from dispatch.i18n import pick_language
 from dispatch.phones import display, try_e164
 from dispatch.sim import pages
 from dispatch.sim.services import RECORDING_KEY, SMS_PATH, Screen, inbound_sms
+from dispatch.sim.switchboard import switchboard
 from dispatch.sim.twiml import SimError
 from dispatch.sms.gateway import mask_phone
 
@@ -155,9 +156,20 @@ def call(action: str) -> Response | tuple[Response, int]:
         elif action == "record":
             screen = caller.record(twiml, url, index, form.get("said", "")[:2000])
         elif action == "queue":
-            screen = caller.queue(twiml, url, index, form.get("outcome", ""), pages.int_field("queue_time"))
+            outcome, waited = form.get("outcome", ""), pages.int_field("queue_time")
+            screen = caller.queue(twiml, url, index, outcome, waited, pages.int_field("seconds"))
+        elif action == "hold_press":
+            hold = (form.get("hold_twiml", ""), form.get("hold_url", ""), pages.int_field("hold_index"))
+            keys = form.get("keys", "")[:64]
+            screen = caller.press_on_hold(twiml, url, index, hold, keys, pages.int_field("queue_time"))
         elif action == "hangup":
-            screen = caller.hang_up(twiml, url, index if twiml else None, pages.int_field("duration"))
+            line = switchboard().line_of_call(caller.call_sid)
+            if line is not None and line.state != "ended":
+                # On a line with an agent (the page's beacon as the tab closes): both sides end.
+                ended = pages.end_line(line.id, "caller")
+                return jsonify(call_sid=caller.call_sid, **((ended and ended.after) or {}))
+            duration, waited = pages.int_field("duration"), pages.int_field("queue_time")
+            screen = caller.hang_up(twiml, url, index if twiml else None, duration, waited)
         else:
             abort(404)
     except SimError as exc:

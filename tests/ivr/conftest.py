@@ -12,6 +12,10 @@ import pytest
 import time_machine
 from flask.testing import FlaskClient
 
+from dispatch.clock import utcnow
+from dispatch.models import Agent
+from tests.callcenter.helpers import agent_at
+from tests.factories import Market
 from tests.helpers import sign
 
 PUBLIC_BASE = "https://dispatch.example.org/lz"
@@ -37,6 +41,15 @@ def market_open() -> Iterator[None]:
 def market_closed() -> Iterator[None]:
     with time_machine.travel(CLOSED_NOW, tick=True):
         yield
+
+
+@pytest.fixture
+def agent_on_duty(session, seeded) -> Agent:
+    """An available agent of the district market: every caller's chain reaches them (after the
+    overflow wait), so a caller asking for a person is queued rather than offered a call-back."""
+    agent = agent_at(session, Market(session), "LZ", available_at=utcnow())
+    session.commit()
+    return agent
 
 
 def post_signed(client: FlaskClient, url: str, params: dict[str, str], base: str = PUBLIC_BASE):

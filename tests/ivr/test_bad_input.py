@@ -98,7 +98,7 @@ def test_a_description_recorded_as_the_caller_hung_up_reaches_the_call_back_tick
 
 @pytest.mark.parametrize("withheld", ["anonymous", "+266696687", ""])
 def test_a_caller_who_withheld_their_number_is_put_through_to_an_agent_at_confirm(
-    client, session, seeded, market_open, withheld
+    client, session, seeded, market_open, agent_on_duty, withheld
 ) -> None:
     caller = Caller(client, phone=withheld)
     caller.dial()
@@ -113,7 +113,7 @@ def test_a_caller_who_withheld_their_number_is_put_through_to_an_agent_at_confir
     assert session.scalar(select(func.count()).select_from(Job)) == 0
 
 
-def test_a_full_agents_queue_takes_a_voicemail(client, session, seeded, market_open) -> None:
+def test_a_full_agents_queue_takes_a_voicemail(client, session, seeded, market_open, agent_on_duty) -> None:
     caller = Caller(client)
     caller.dial()
     caller.press("0")
@@ -127,7 +127,7 @@ def test_a_full_agents_queue_takes_a_voicemail(client, session, seeded, market_o
 
 
 def test_a_step_that_fails_inside_puts_the_caller_through_with_the_answers_so_far(
-    client, session, seeded, market_open, monkeypatch
+    client, session, seeded, market_open, agent_on_duty, monkeypatch
 ) -> None:
     """Fault injection: the headcount step raises (as a bug would); the caller still gets an agent."""
 

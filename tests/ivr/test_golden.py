@@ -122,7 +122,7 @@ def _pretty(xml: str) -> str:
 
 @pytest.mark.parametrize("language", ["zh", "en"])
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_golden_twiml(client, session, seeded, market_open, name: str, language: str) -> None:
+def test_golden_twiml(client, session, seeded, market_open, agent_on_duty, name: str, language: str) -> None:
     who, actions = SCENARIOS[name]
     phone = "+8613700137000" if who == "employer" else "+8613800138000"
     if who == "employer":

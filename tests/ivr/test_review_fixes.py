@@ -101,12 +101,12 @@ def waiting(caller: Caller, queue_time: int) -> str:
 
 
 def test_after_the_hold_limit_the_caller_leaves_the_queue_for_a_voicemail(
-    client, session, seeded, market_open
+    client, session, seeded, market_open, agent_on_duty
 ) -> None:
     caller = Caller(client)
     caller.dial()
     caller.press("0")
-    assert "<Pause" in waiting(caller, HOLD_LIMIT_SECONDS - 1)
+    assert "<Gather" in waiting(caller, HOLD_LIMIT_SECONDS - 1)
     assert "<Leave" in waiting(caller, HOLD_LIMIT_SECONDS) and "<Say" not in waiting(caller, 999)
     caller.leave_queue("leave")
     assert caller.root.find("Record") is not None and "人工服务正忙" in caller.said()
@@ -114,7 +114,7 @@ def test_after_the_hold_limit_the_caller_leaves_the_queue_for_a_voicemail(
 
 
 def test_the_wait_music_never_answers_an_enqueue_even_when_it_fails(
-    client, session, seeded, market_open, monkeypatch
+    client, session, seeded, market_open, agent_on_duty, monkeypatch
 ) -> None:
     caller = Caller(client)
     caller.dial()

@@ -8,7 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from dispatch.clock import utcnow
 from dispatch.models import Call, CallOutcome, Job, JobSource, JobStatus, Ticket, TicketKind
+from tests.callcenter.helpers import agent_at
+from tests.factories import Market
 from tests.sim.conftest import SimPhone
 
 EMPLOYER = "+8613600000077"
@@ -17,6 +20,13 @@ EMPLOYER = "+8613600000077"
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
     return {"OPENING_HOURS": "08:00-08:00"}  # agents take calls all day: the queue is always open
+
+
+@pytest.fixture
+def agent_on_duty(session, seeded) -> None:
+    """An available agent of the district: a caller asking for a person is queued (issue 15)."""
+    agent_at(session, Market(session), "LZ", available_at=utcnow())
+    session.commit()
 
 
 def the_call(session, phone: SimPhone) -> Call:
@@ -95,11 +105,13 @@ def test_an_entry_is_ended_by_the_timeout_with_the_keys_pressed_so_far(
     assert the_call(session, phone).answers["date"]
 
 
-def test_a_caller_waits_for_an_agent_then_leaves_a_voicemail(client, session, seeded, sim_phone) -> None:
+def test_a_caller_waits_for_an_agent_then_leaves_a_voicemail(
+    client, session, seeded, agent_on_duty, sim_phone
+) -> None:
     phone = sim_phone(EMPLOYER)
     phone.dial()
     phone.press("0")
-    assert phone.wait["kind"] == "enqueue" and phone.wait["queue"] == "agents"
+    assert phone.wait["kind"] == "enqueue" and phone.wait["queue"] == "agents-LZ"
     kinds = [event["kind"] for event in phone.state["events"]]
     assert "enqueued" in kinds
     # The queue's wait music (its waitUrl) is what the caller hears meanwhile.
@@ -116,7 +128,7 @@ def test_a_caller_waits_for_an_agent_then_leaves_a_voicemail(client, session, se
     assert "/sim/recordings/RE" in str(voicemail.details)
 
 
-def test_an_agent_answers_the_queue(client, session, seeded, sim_phone) -> None:
+def test_an_agent_answers_the_queue(client, session, seeded, agent_on_duty, sim_phone) -> None:
     phone = sim_phone(EMPLOYER)
     phone.dial()
     phone.press("0")

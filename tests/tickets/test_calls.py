@@ -9,7 +9,10 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from dispatch.clock import utcnow
 from dispatch.models import Ticket, TicketKind
+from tests.callcenter.helpers import agent_at
+from tests.factories import Market
 from tests.ivr.conftest import CLOSED_NOW, EMPLOYER_PHONE, OPEN_HOURS_NOW, PUBLIC_BASE, Caller
 
 
@@ -22,6 +25,13 @@ def settings_overrides() -> dict[str, Any]:
 def market_open() -> Iterator[None]:
     with time_machine.travel(OPEN_HOURS_NOW, tick=True):
         yield
+
+
+@pytest.fixture
+def agent_on_duty(session, seeded, market_open) -> None:
+    """An available agent of the district: callers asking for a person are queued (issue 15)."""
+    agent_at(session, Market(session), "LZ", available_at=utcnow())
+    session.commit()
 
 
 @pytest.fixture
@@ -49,7 +59,9 @@ def call_tickets(session, caller) -> list[Ticket]:
     return list(session.scalars(select(Ticket).where(Ticket.call_sid == caller.sid).order_by(Ticket.id)))
 
 
-def test_a_caller_asking_for_an_agent_leaves_the_summary_as_data(client, session, seeded, market_open):
+def test_a_caller_asking_for_an_agent_leaves_the_summary_as_data(
+    client, session, seeded, market_open, agent_on_duty
+):
     caller = Caller(client)
     caller.dial()
     caller.press("0")
@@ -87,7 +99,9 @@ def test_a_hang_up_part_way_records_the_flow_and_the_step(client, session, seede
     assert ticket.priority == 2
 
 
-def test_three_wrong_keys_at_a_step_go_to_an_agent_with_the_step_named(client, session, seeded, market_open):
+def test_three_wrong_keys_at_a_step_go_to_an_agent_with_the_step_named(
+    client, session, seeded, market_open, agent_on_duty
+):
     caller = Caller(client)
     caller.dial()
     caller.press("1")
