@@ -41,9 +41,10 @@ BRIDGED = frozenset({"bridged", "bridging-in-process", "redirected-from-bridged"
 
 
 def to_agent(turn: Turn, reason: str, summary: Summary) -> str:
-    """Put the caller in their site's agents' queue; with no agent available anywhere in the caller's
-    chain, no hold: a call-back or a voicemail at once; outside opening hours a voicemail. `reason` is
-    the plain words kept with the ticket, `summary` what the agent reads."""
+    """Put the caller in their site's agents' queue (agents on a call count: they free up); with no
+    agent on duty anywhere in the caller's chain (all away or signed out), no hold: a call-back or a
+    voicemail at once; outside opening hours a voicemail. `reason` is the plain words kept with the
+    ticket, `summary` what the agent reads."""
     if not services.agents_available(turn.settings):
         return voicemail(turn, reason, summary)
     session, call, now = turn.session, turn.call, utcnow()
@@ -56,7 +57,7 @@ def to_agent(turn: Turn, reason: str, summary: Summary) -> str:
         call.outcome, call.step, call.retries = CallOutcome.CALL_BACK, "no_agent", 0
         _ask_no_agent(turn, "")
         log.info(
-            "call %s: no agent available anywhere for %s; call-back or voicemail", call.call_sid, site.code
+            "call %s: no agent on duty anywhere for %s; call-back or voicemail", call.call_sid, site.code
         )
         return DONE
     ticket = open_ticket(

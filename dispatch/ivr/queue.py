@@ -71,7 +71,7 @@ def hold(turn: Turn) -> None:
 
 
 def nobody_left(turn: Turn, queued: QueuedCall) -> bool:
-    """No agent available anywhere in the caller's chain (all went away while they waited)."""
+    """No agent on duty anywhere in the caller's chain (all went away or signed out while they waited)."""
     return routing.agents_reachable(turn.session, queued.site_id, turn.settings, waited_seconds=None) == 0
 
 

@@ -18,6 +18,7 @@ import time_machine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.callcenter.calls import start_outbound
 from dispatch.callcenter.presence import set_presence
 from dispatch.callcenter.routing import callers_for
 from dispatch.models import (
@@ -189,6 +190,22 @@ def test_with_nobody_available_anywhere_the_caller_chooses_a_call_back_at_once(
     assert caller.root.find("Hangup") is not None
     assert [t.kind for t in tickets(session)] == [TicketKind.CALL_BACK]
     assert the_call(session).outcome == CallOutcome.CALL_BACK
+
+
+def test_with_every_agent_on_a_call_the_caller_still_waits_in_the_queue(
+    client, session, seeded, frozen
+) -> None:
+    """The town's only agent is on a call: they are on duty and free up in minutes, so the caller is
+    queued (and hears their place), not sent to a call-back or a voicemail at once."""
+    busy = available(session, "LZ-TX", OPEN_HOURS_NOW)
+    start_outbound(session, busy, phone="+8613700007003", now=OPEN_HOURS_NOW)
+    session.commit()
+    caller = caller_of(session, client, "LZ-TX", "zh")
+    twiml = to_agent(caller)
+    assert "<Enqueue" in twiml and caller.root.find("Enqueue").text == "agents-LZ-TX"  # type: ignore[union-attr]
+    [wait] = waits(session)
+    assert wait.site_id == Market(session).site("LZ-TX").id
+    assert all(ticket.kind == TicketKind.AGENT_CALL for ticket in tickets(session))
 
 
 @pytest.mark.parametrize("choice", ["2", "silence"])
