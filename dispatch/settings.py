@@ -110,7 +110,6 @@ class Settings:
     EMBEDDED_WORKER: bool = True
     # Phone intake (IVR): agents answer calls in these hours (market time); outside them, voicemail.
     OPENING_HOURS: str = "08:00-18:00"
-    AGENT_QUEUE: str = "agents"  # the Twilio <Enqueue> queue agents take calls from
     # -- the live call center (dispatch/callcenter/) ---------------------------------------------------
     # A caller waits this long for the agents of their own site, then the town's join, and after as
     # long again the district's.
