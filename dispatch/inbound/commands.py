@@ -6,13 +6,16 @@ resume, profile).
 
 from __future__ import annotations
 
-from dispatch.catalogue import trade_short_name
+from dispatch.catalogue import find_trade, trade_short_name
+from dispatch.inbound import keywords
 from dispatch.inbound.context import Inbound
+from dispatch.matching import pull
 from dispatch.matching import replies as offer_replies
 from dispatch.models import Site, WorkerStatus
 from dispatch.sms import registration
 from dispatch.sms.parser import CommandKind
 from dispatch.sms.services import mark_opted_in, mark_opted_out, reply
+from dispatch.workers import record
 
 
 def opt_out(inbound: Inbound) -> None:
@@ -47,6 +50,37 @@ def how_to_register(inbound: Inbound) -> None:
 def how_to_post(inbound: Inbound) -> None:
     """`招工` alone, from anyone: how to post a job (by phone, or by text for a known employer)."""
     reply(inbound.session, inbound.settings, inbound.message, "how_to_post", "how_to_post")
+
+
+def _record(inbound: Inbound) -> None:
+    """After the profile, what the worker holds and this month's work, when there is any: a text of
+    its own (the profile alone fills an English text)."""
+    session, settings, message, worker = inbound.session, inbound.settings, inbound.message, inbound.worker
+    assert worker is not None
+    held = record.bookings(session, settings, worker, message.created_at)
+    month = record.this_month(session, settings, worker, message.created_at)
+    if not held and not month.days:
+        return
+    listed = held[: record.BOOKINGS_LISTED]
+    reply(
+        session,
+        settings,
+        message,
+        "worker_record",
+        "worker.record",
+        bookings=[{"code": job.code, "date": job.work_date} for job in listed],
+        more=len(held) - len(listed),
+        month_days=month.days,
+        month_pay=month.pay,
+    )
+
+
+def jobs_near(inbound: Inbound) -> None:
+    """A worker's `找活` (with a trade perhaps): the open jobs nearest them that they fit."""
+    asked = keywords.work_asked_for(inbound.command.text) or ""
+    trade = find_trade(inbound.session, asked) if asked else None
+    assert inbound.worker is not None
+    pull.answer(inbound.session, inbound.settings, inbound.message, inbound.worker, trade)
 
 
 def register(inbound: Inbound) -> None:
@@ -85,3 +119,4 @@ def worker_command(inbound: Inbound) -> None:
             pay=worker.min_daily_pay,
             status=worker.status.value,
         )
+        _record(inbound)

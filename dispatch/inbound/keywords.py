@@ -1,7 +1,6 @@
-"""Keywords a stranger texts first: a greeting or "I want work" (how to register), "I want to hire"
-(how to post a job). Read on the normalised text with its spaces taken out (`找 活` is `找活`).
-
-A registered worker's `找活` is not a stranger's: it is left to the rows below (an agent, for now).
+"""Keywords: a greeting or "I want work" from a stranger (how to register), "I want to hire" (how to
+post a job), and a registered worker's "I want work" with a trade perhaps (`找活 水电工`: the jobs near
+them). Read on the normalised text, casefolded.
 """
 
 from __future__ import annotations
@@ -26,6 +25,18 @@ def key(text: str) -> str:
 def greets_or_seeks_work(text: str) -> bool:
     word = key(text)
     return word in GREETINGS or word in SEEKING_WORK
+
+
+def work_asked_for(text: str) -> str | None:
+    """`找活` gives "", `找活 水电工` or `找活水电工` gives "水电工"; None when the text asks for no work."""
+    folded = text.casefold().strip()
+    if key(folded) in SEEKING_WORK:
+        return ""
+    for word in sorted(SEEKING_WORK, key=len, reverse=True):
+        if folded.startswith(word) and not word.isascii():
+            rest = folded[len(word) :].strip()
+            return rest if rest and " " not in rest else None
+    return None
 
 
 def asks_to_hire(text: str) -> bool:

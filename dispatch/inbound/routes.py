@@ -88,6 +88,15 @@ def glued_to_code(inbound: Inbound) -> bool:
     return is_text(inbound) and inbound.worker is not None and glued_digits(inbound.command.text) is not None
 
 
+def worker_asks_for_work(inbound: Inbound) -> bool:
+    """`找活`, `找活 水电工` from a registered worker."""
+    return (
+        inbound.worker is not None
+        and is_text(inbound)
+        and (keywords.work_asked_for(inbound.command.text) is not None)
+    )
+
+
 def stranger_greets(inbound: Inbound) -> bool:
     """`你好`, `找活` from a number that is neither a worker nor an employer."""
     stranger = inbound.worker is None and inbound.employer is None
@@ -208,6 +217,7 @@ ROUTES: tuple[Route, ...] = (
     Route("follow-up answer (1 5)",               bare_numbers,                  follow_up_answer),
     Route("code never offered (1 999)",           with_code,                     unknown_code),
     Route("late or closed offer answer (1)",      without_code,                  bare_offer_answer),
+    Route("a worker asks for jobs (找活)",        worker_asks_for_work,          commands.jobs_near),
     Route("a stranger's hello or 找活",            stranger_greets,               commands.how_to_register),
     Route("how to hire (招工)",                   asks_to_hire,                  commands.how_to_post),
     Route("job request (招 ...)",                 is_text,                       job_request),

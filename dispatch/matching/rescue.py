@@ -220,6 +220,26 @@ def _agent_offer(
     return offer
 
 
+def offer_outside_waves(
+    session: Session,
+    settings: Settings,
+    job: Job,
+    worker: Worker,
+    now: datetime,
+    by: str,
+    sent_at: datetime | None = None,
+) -> Offer:
+    """A new offer of one job to one worker (an agent's choice, a job the worker asked for), sent at
+    `sent_at` (by default when a text queued now goes out) and expiring as a wave's would."""
+    offer = _agent_offer(session, settings, job, worker, now, by)
+    config = matching_config.load(settings)
+    offer.sent_at = sent_at or notices.send_time(settings, now)
+    offer.expires_at = notices.expiry(
+        settings, config.expiry_same_day_minutes, config.expiry_later_minutes, job, offer.sent_at
+    )
+    return offer
+
+
 def offer_one(session: Session, settings: Settings, job_id: int, worker_id: int, now: datetime) -> Offer:
     """Offer the job by SMS to one worker an agent chose, if matching could have offered it to them."""
     worker = lock_worker(session, worker_id)  # worker, then job: the order every answer locks them in
@@ -235,12 +255,7 @@ def offer_one(session: Session, settings: Settings, job_id: int, worker_id: int,
     if refused is not None:
         raise refused
     _check_insurable(settings, job, worker, now)
-    offer = _agent_offer(session, settings, job, worker, now, "agent")
-    config = matching_config.load(settings)
-    offer.sent_at = notices.send_time(settings, now)
-    offer.expires_at = notices.expiry(
-        settings, config.expiry_same_day_minutes, config.expiry_later_minutes, job, offer.sent_at
-    )
+    offer = offer_outside_waves(session, settings, job, worker, now, by="agent")
     session.flush()
     message = notices.send_offer(session, settings, offer, job, worker, now, reopened=False)
     offer.message_id = message.id

@@ -266,10 +266,12 @@ def test_a_strangers_hello_and_a_request_to_hire(runtime, session, market: Marke
     assert routed(runtime, "我要找工作", stranger)[0] == "a stranger's hello or 找活"
     assert routed(runtime, "招工", stranger)[0] == "how to hire (招工)"
     assert last_reply(session, stranger).kind == "how_to_post"
-    # A registered worker's hello is not a stranger's: someone reads what they want.
+    # A registered worker's hello is not a stranger's: someone reads what they want; their 找活 lists
+    # the jobs near them (tests/inbound/test_pull.py).
     worker = market.worker()
     commit(runtime, session)
     assert routed(runtime, "你好", worker.phone)[0] == "an agent reads it"
+    assert routed(runtime, "找活", worker.phone)[0] == "a worker asks for jobs (找活)"
 
 
 def test_every_row_is_exercised_by_this_file() -> None:

@@ -109,7 +109,19 @@ NEEDS: dict[str, set[str]] = {
         "employer_name",
         "employer_phone",
     },
-    "profile": {"name", "trade_names", "area", "pay", "status"},
+    "pull_jobs": {"jobs"},
+    "pull_none": {"trade"},
+    "profile": {
+        "name",
+        "trade_names",
+        "area",
+        "pay",
+        "status",
+        "bookings",
+        "more",
+        "month_days",
+        "month_pay",
+    },
     "reg_ask_area": {"retry", "towns"},
     "reg_ask_confirm": {"retry", "name", "trade_names", "area", "pay"},
     "reg_ask_name": {"retry"},
@@ -118,6 +130,7 @@ NEEDS: dict[str, set[str]] = {
     "reg_done": set(),
     "reg_to_agent": set(),
     "resumed": set(),
+    "worker_record": {"bookings", "more", "month_days", "month_pay"},
     "wage_case_closed": {"code", "case_result", "case_amount", "case_owed"},
 }
 
@@ -138,6 +151,23 @@ def _signature(runtime, language: str) -> str:
 
 def _longest(values: list[str], count: int = 1) -> list[str]:
     return sorted(values, key=len, reverse=True)[:count]
+
+
+def _pulled(session, language: str) -> dict[str, Any]:
+    """A job as `找活` lists it, with the longest values it can have."""
+    trades = trades_in_menu_order(session)
+    towns = towns_in_number_order(session)
+    sites = list(session.scalars(select(Site)))
+    return {
+        "code": "99999999",
+        "trade": _longest([trade_short_name(t, language) for t in trades])[0],
+        "pay": LONGEST_PAY,
+        "area": _longest([town_short_name(site, language) for site in [*sites, *towns]])[0],
+        "date": date(2026, 12, 31),
+        "day_word": "",
+        "hour": 23,
+        "minute": 30,
+    }
 
 
 def _contexts(session, runtime, template: str, language: str) -> list[dict[str, Any]]:
@@ -173,6 +203,12 @@ def _contexts(session, runtime, template: str, language: str) -> list[dict[str, 
         "filled": [99],
         "standby": [False, True],
         "codes": [["99999999"] * MAX_CODES_LISTED],
+        # `找活`: the longest two jobs always fit, one in English (more when shorter: pull.py drops the last)
+        "bookings": [[], [{"code": "99999999", "date": date(2026, 12, 31)}] * 2],
+        "more": [0, 99],
+        "month_days": [31],
+        "month_pay": [3_099_969],  # 31 days at the longest pay
+        "jobs": [[_pulled(session, language)] * (2 if language == "zh" else 1)],
         "cancel": [False, True],
         "other_code": ["99999999"],
         "cancelled": [False, True],
