@@ -9,7 +9,7 @@ from __future__ import annotations
 from dispatch.catalogue import find_trade, trade_short_name
 from dispatch.inbound import keywords
 from dispatch.inbound.context import Inbound
-from dispatch.matching import pull
+from dispatch.matching import attendance, pull
 from dispatch.matching import replies as offer_replies
 from dispatch.models import Site, WorkerStatus
 from dispatch.sms import registration
@@ -73,6 +73,20 @@ def _record(inbound: Inbound) -> None:
         month_days=month.days,
         month_pay=month.pay,
     )
+
+
+def arrived(inbound: Inbound) -> None:
+    """A placed worker's `到` (or `到 101`): on site, noted, and the employer told."""
+    assert inbound.worker is not None
+    code = attendance.read_arrival(inbound.command.text) or ""
+    attendance.record_arrival(inbound.session, inbound.settings, inbound.message, inbound.worker, code)
+
+
+def no_show(inbound: Inbound) -> None:
+    """An employer's `没来 101` on the day: the worker did not come; the place is freed and refilled."""
+    asked = attendance.read_no_show(inbound.command.text)
+    assert inbound.employer is not None and asked is not None
+    attendance.record_no_show(inbound.session, inbound.settings, inbound.message, inbound.employer, asked)
 
 
 def jobs_near(inbound: Inbound) -> None:

@@ -26,7 +26,7 @@ from dispatch.followup import replies as follow_up_replies
 from dispatch.inbound import commands, keywords
 from dispatch.inbound.context import Inbound
 from dispatch.jobs import sms_requests as job_requests
-from dispatch.matching import forwarding
+from dispatch.matching import attendance, forwarding
 from dispatch.matching import replies as offer_replies
 from dispatch.matching.reading import glued_digits
 from dispatch.models import Message, MessageStatus, QuestionKind, TicketKind
@@ -86,6 +86,24 @@ def bare_numbers(inbound: Inbound) -> bool:
 def glued_to_code(inbound: Inbound) -> bool:
     """`1101`: a 1 or 2 glued to a code; the handler asks the worker's open offers whether it is one."""
     return is_text(inbound) and inbound.worker is not None and glued_digits(inbound.command.text) is not None
+
+
+def worker_arrived(inbound: Inbound) -> bool:
+    """`到`, `到了`, `到 101` from a worker."""
+    return (
+        inbound.worker is not None
+        and is_text(inbound)
+        and (attendance.read_arrival(inbound.command.text) is not None)
+    )
+
+
+def employer_no_show(inbound: Inbound) -> bool:
+    """`没来 101` (`没来 101 2`) from an employer."""
+    return (
+        inbound.employer is not None
+        and is_text(inbound)
+        and (attendance.read_no_show(inbound.command.text) is not None)
+    )
 
 
 def worker_asks_for_work(inbound: Inbound) -> bool:
@@ -217,6 +235,8 @@ ROUTES: tuple[Route, ...] = (
     Route("follow-up answer (1 5)",               bare_numbers,                  follow_up_answer),
     Route("code never offered (1 999)",           with_code,                     unknown_code),
     Route("late or closed offer answer (1)",      without_code,                  bare_offer_answer),
+    Route("a worker arrived (到)",                worker_arrived,                commands.arrived),
+    Route("a worker did not come (没来 101)",     employer_no_show,              commands.no_show),
     Route("a worker asks for jobs (找活)",        worker_asks_for_work,          commands.jobs_near),
     Route("a stranger's hello or 找活",            stranger_greets,               commands.how_to_register),
     Route("how to hire (招工)",                   asks_to_hire,                  commands.how_to_post),

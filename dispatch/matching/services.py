@@ -433,11 +433,7 @@ def give_back(
             **notices.worker_for_employer(worker, language),
         )
     if job.status == JobStatus.OPEN:
-        if _under_way(settings, job, now):
-            # Too late for texts to find someone in time: an agent phones round instead.
-            _call_for_refill(session, job, worker, now)
-        else:
-            defer(session, refill_job, job.id, queue="matching")
+        refill_after_drop(session, settings, job, worker, now)
     return Outcome.GIVEN_BACK
 
 
@@ -446,6 +442,15 @@ def _under_way(settings: Settings, job: Job, now: datetime) -> bool:
     local = now.astimezone(market_zone(settings))
     started = datetime.combine(job.work_date, job.start_time, tzinfo=local.tzinfo)
     return local >= started and local.date() <= job.end_date
+
+
+def refill_after_drop(session: Session, settings: Settings, job: Job, worker: Worker, now: datetime) -> None:
+    """A placed worker dropped out: a refill wave, or once the work is under way, an agent (texts would
+    not find someone in time)."""
+    if _under_way(settings, job, now):
+        _call_for_refill(session, job, worker, now)
+    else:
+        defer(session, refill_job, job.id, queue="matching")
 
 
 def _call_for_refill(session: Session, job: Job, worker: Worker, now: datetime) -> Ticket:

@@ -274,6 +274,15 @@ def test_a_strangers_hello_and_a_request_to_hire(runtime, session, market: Marke
     assert routed(runtime, "找活", worker.phone)[0] == "a worker asks for jobs (找活)"
 
 
+def test_the_day_itself_a_workers_arrival_and_an_employers_no_show(runtime, session, market: Market) -> None:
+    """The rows only; what they do is tests/inbound/test_attendance.py's."""
+    worker, employer = market.worker(), market.employer()
+    commit(runtime, session)
+    assert routed(runtime, "到", worker.phone)[0] == "a worker arrived (到)"
+    assert routed(runtime, "没来 101", employer.phone)[0] == "a worker did not come (没来 101)"
+    assert routed(runtime, "没来 101", worker.phone)[0] == "an agent reads it"  # a worker has no say
+
+
 def test_every_row_is_exercised_by_this_file() -> None:
     source = Path(__file__).read_text(encoding="utf-8")
     assert [name for name in ROW_NAMES if f'"{name}"' not in source] == []
