@@ -8,6 +8,8 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import func, select
 
 from dispatch.models import Job, JobStatus, Offer, OfferStatus, Ticket, TicketKind, Worker
+from tests.console.conftest import signed_in
+from tests.console.helpers import make_agent
 from tests.factories import SHANGHAI, Market, commit
 from tests.followup.conftest import EVE
 from tests.helpers import last_reply, outbound_to
@@ -45,7 +47,9 @@ def offer_of(session, job: Job, worker: Worker) -> Offer:  # type: ignore[no-unt
     return session.scalar(select(Offer).where(Offer.job_id == job.id, Offer.worker_id == worker.id))
 
 
-def test_dao_notes_the_arrival_once_and_tells_the_employer(runtime, session, market: Market, clock) -> None:
+def test_dao_notes_the_arrival_once_and_tells_the_employer(
+    runtime, session, market: Market, clock, app
+) -> None:
     worker = market.worker(name="李四")
     job = placed_on(session, market, worker)
     commit(runtime, session)
@@ -57,6 +61,10 @@ def test_dao_notes_the_arrival_once_and_tells_the_employer(runtime, session, mar
     assert told.kind == "arrival.employer" and "李四" in told.body and "08:05" in told.body
     routed(runtime, f"到 {job.code}", worker.phone)  # said twice: the employer hears it once
     assert [m.kind for m in outbound_to(session, job.employer.phone)].count("arrival.employer") == 1
+    # The agent's job page shows it beside the placement.
+    agent = make_agent(session, "district1", "agent", "LZ")
+    page = signed_in(app, agent).get(f"/console/jobs/{job.id}").get_data(as_text=True)
+    assert f'data-arrived="{offer_of(session, job, worker).id}"' in page and "已到岗" in page
 
 
 def test_dao_with_no_place_today_says_so(runtime, session, market: Market, clock) -> None:
