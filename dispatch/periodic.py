@@ -29,6 +29,8 @@ RECOVERY_SWEEP_SECONDS = 15
 # A held job is over once its last day begins; an agent's release checks that too, so a few minutes'
 # lag only keeps it on the employer's list of active jobs that much longer.
 HELD_JOB_EXPIRY_SECONDS = 300
+# Reminders go at most this long after they are due.
+REMINDER_SWEEP_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,13 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
         id="finish-stale-calls",
         task=ivr_tasks.finish_stale_calls,
         every_seconds=lambda runtime: 600,
+    ),
+    PeriodicTask(
+        # Placed workers reminded of their job the evening before and shortly before it starts: at
+        # most this late (REMINDER_EVENING_TIME, REMINDER_BEFORE_MINUTES).
+        id="send-reminders",
+        task=matching_tasks.send_reminders,
+        every_seconds=lambda runtime: REMINDER_SWEEP_SECONDS,
     ),
     PeriodicTask(
         # Follow-ups of placements that ended, reminders, and tickets for the silent.
