@@ -82,7 +82,8 @@ def expiry(settings: Settings, config: MatchingConfig, job: Job, timing: Timing)
         minutes=config.expiry_same_day_minutes if same_day else config.expiry_later_minutes
     )
     latest = timing.start - lead(settings) / 2
-    return max(timing.send_at, min(usual, latest))
+    # An agent's wave may be sent later than the lead allows (rescue.wave_now): it lapses at the start.
+    return min(usual, latest if latest > timing.send_at else timing.start)
 
 
 def offers_go_at(settings: Settings, job: Job, now: datetime) -> datetime | None:

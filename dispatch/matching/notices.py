@@ -190,9 +190,11 @@ def tell_employer(
     template: str,
     kind: str,
     now: datetime,
-    urgent: bool = False,
     **context: Any,
 ) -> Message:
+    """A matching text to the job's employer; `urgent=True` in the context: it may go inside the urgent
+    hours (a job about to start)."""
+    urgent = bool(context.pop("urgent", False))
     employer = job.employer
     language = language_of(session, employer.phone)
     return queue_sms(

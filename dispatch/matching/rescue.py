@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from dispatch.insurance import services as insurance
 from dispatch.matching import candidates as pool_candidates
 from dispatch.matching import config as matching_config
+from dispatch.matching import in_time
 from dispatch.matching import notices, services, waves
 from dispatch.matching.config import MatchingConfig
 from dispatch.matching.distances import near_sites
@@ -136,7 +137,14 @@ def wave_now(
         offer.expires_at = min(offer.expires_at or now, now)
     history = [_lapsed_by(entry, now) for entry in job.matching.get("waves", [])]
     job.matching = {**job.matching, "waves": history}
-    expires_at = waves.offer_wave(session, settings, config, job, number, radius, found, now)
+    # The agent asked for it: sent even when it cannot reach anyone the usual lead before the start
+    # (the urgent hours apply; the texts are still never sent after the start).
+    timing = in_time.plan(settings, job, now) or in_time.Timing(
+        in_time.send_after(settings, now, urgent=True),
+        in_time.next_start(settings, job, now) or waves.last_day_starts(settings, job),
+        urgent=True,
+    )
+    expires_at = waves.offer_wave(session, settings, config, job, number, radius, found, now, timing)
     if job.status == JobStatus.OPEN:
         # The wave the machine had scheduled finds this one sent and does nothing; this is the next.
         defer(session, send_wave, job.id, number + 1, queue="matching", run_at=expires_at)

@@ -31,6 +31,8 @@ class DayOptions:
     workers: int = 300
     employers: int = 30
     jobs: int = 60
+    # Jobs posted in the evening (for the next morning) or before dawn (for this morning), besides `jobs`.
+    late_jobs: int = 8
     seed: int = 1
     policy: str = "fair"
     day: date = date(2026, 6, 10)  # a Wednesday; the market's date, for the same day from the same seed

@@ -40,9 +40,9 @@ log = logging.getLogger(__name__)
 
 # The one message an opted-out number still gets: the confirmation that it is opted out.
 SENT_WHILE_OPTED_OUT = frozenset({"opt_out.confirm"})
-MAX_ID = 2**31 - 1
+MAX_ID = 2**31 - 1  # ids are PostgreSQL integers: a larger one in a URL is no row, not an error
 # Why a text with a `not_after` was never sent.
-TOO_LATE = "not sent: past its deadline (not_after)"  # ids are PostgreSQL integers: a larger one in a URL is no row, not an error
+TOO_LATE = "not sent: past its deadline (not_after)"
 
 
 # -- contacts -----------------------------------------------------------------------------------
@@ -155,11 +155,9 @@ def queue_sms(
     is_reply = reply_to is not None or at_once
     window = settings.urgent_hours if urgent else None
     send_after = None if is_reply else hold_until(now, settings.quiet_hours, settings.MARKET_TIMEZONE, window)
-    too_late = not_after is not None and (send_after or now) >= not_after
-    blocked = (
-        too_late
-        or contact.undeliverable_at is not None
-        or (contact.opted_out_at is not None and kind not in SENT_WHILE_OPTED_OUT)
+    # A `not_after` is checked when the text is sent (sms/delivery.py), as quiet hours are.
+    blocked = contact.undeliverable_at is not None or (
+        contact.opted_out_at is not None and kind not in SENT_WHILE_OPTED_OUT
     )
     message = Message(
         direction=Direction.OUTBOUND,
@@ -174,7 +172,6 @@ def queue_sms(
         send_after=send_after,
         urgent=urgent,
         not_after=not_after,
-        error_message=TOO_LATE if too_late else "",
         worker_id=worker_id,
         employer_id=employer_id,
         created_at=now,
