@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 from dispatch.insurance import services as insurance
 from dispatch.matching import candidates as pool_candidates
 from dispatch.matching import config as matching_config
-from dispatch.matching import in_time
-from dispatch.matching import notices, services, waves
+from dispatch.matching import in_time, notices, services, waves
 from dispatch.matching.config import MatchingConfig
 from dispatch.matching.distances import near_sites
 from dispatch.matching.locking import CLAIMABLE, lock_job, lock_worker, open_offers

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dispatch.i18n import market_zone
 from dispatch.models import (
     Call,
     Direction,
@@ -29,7 +30,6 @@ from dispatch.models import (
 )
 from dispatch.quiet_hours import quiet_hours_end
 from dispatch.settings import Settings
-from dispatch.i18n import market_zone
 from dispatch.simulation.market import LATE_POSTINGS, POSTING_FROM, Market, km_between
 
 # The one text an opted-out number may still get: the confirmation of its opt-out (DESIGN §7).
