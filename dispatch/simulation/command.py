@@ -23,7 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--employers", type=int, default=30, help="synthetic employers (default 30)")
     parser.add_argument("--jobs", type=int, default=60, help="jobs posted over the morning (default 60)")
     parser.add_argument(
-        "--late-jobs", type=int, default=8, help="more jobs posted in the evening or before dawn (default 8)"
+        "--late-jobs",
+        type=int,
+        default=None,
+        help="more jobs posted in the evening or before dawn (default 15%% of --jobs)",
     )
     parser.add_argument("--seed", type=int, default=1, help="the same seed gives the same day")
     parser.add_argument("--policy", choices=POLICIES, default="fair", help="MATCHING_POLICY for the day")
@@ -80,7 +83,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         workers=args.workers,
         employers=args.employers,
         jobs=args.jobs,
-        late_jobs=max(0, args.late_jobs),
+        late_jobs=args.late_jobs,
         seed=args.seed,
         policy=args.policy,
         database_url=args.database_url,

@@ -31,7 +31,7 @@ ROWS: tuple[tuple[str | None, str, str], ...] = (
     ("quiet_hours_held", "texts held for quiet hours", "{}"),
     ("late_jobs_posted", "jobs posted evening or night", "{}"),
     ("urgent_texts_in_quiet_hours", "urgent texts in quiet hours", "{}"),
-    ("reminders_sent", "reminders to placed workers", "{}"),
+    ("reminders_sent", "reminders sent by midnight", "{}"),
     (None, "what the people did", ""),
     ("people_calls", "  jobs phoned in (IVR)", "{}"),
     ("people_calls_not_posted", "    calls that posted nothing", "{}"),

@@ -189,6 +189,7 @@ def offers_after_start(session: Session, settings: Settings) -> int:
     )
     late = 0
     for sent_at, not_after, job in rows:
+        assert sent_at is not None  # the query's condition
         last_day = datetime.combine(job.end_date, job.start_time, tzinfo=market_zone(settings))
         late += not_after is None or sent_at >= not_after or sent_at >= last_day
     return late
