@@ -136,19 +136,24 @@ def wave_now(
         offer.expires_at = min(offer.expires_at or now, now)
     history = [_lapsed_by(entry, now) for entry in job.matching.get("waves", [])]
     job.matching = {**job.matching, "waves": history}
-    # The agent asked for it: sent even when it cannot reach anyone the usual lead before the start
-    # (the urgent hours apply; the texts are still never sent after the start).
-    timing = in_time.plan(settings, job, now) or in_time.Timing(
-        in_time.send_after(settings, now, urgent=True),
-        in_time.next_start(settings, job, now) or waves.last_day_starts(settings, job),
-        urgent=True,
-    )
+    timing = _agent_timing(settings, job, now)
     expires_at = waves.offer_wave(session, settings, config, job, number, radius, found, now, timing)
     if job.status == JobStatus.OPEN:
         # The wave the machine had scheduled finds this one sent and does nothing; this is the next.
         defer(session, send_wave, job.id, number + 1, queue="matching", run_at=expires_at)
     offers = session.scalars(select(Offer).where(Offer.job_id == job.id, Offer.wave == number)).all()
     return number, radius, list(offers)
+
+
+def _agent_timing(settings: Settings, job: Job, now: datetime) -> in_time.Timing:
+    """When an agent's offers go: as matching's (urgent hours for a job starting before quiet hours
+    end), and, the agent having asked, even when they cannot reach anyone the usual lead before the
+    start (at once, or when the urgent hours open); the texts are still never sent after the start."""
+    return in_time.plan(settings, job, now) or in_time.Timing(
+        in_time.send_after(settings, now, urgent=True),
+        in_time.next_start(settings, job, now) or waves.last_day_starts(settings, job),
+        urgent=True,
+    )
 
 
 def _lapsed_by(entry: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -244,12 +249,13 @@ def offer_one(session: Session, settings: Settings, job_id: int, worker_id: int,
     _check_insurable(settings, job, worker, now)
     offer = _agent_offer(session, settings, job, worker, now, "agent")
     config = matching_config.load(settings)
-    offer.sent_at = notices.send_time(settings, now)
-    offer.expires_at = notices.expiry(
-        settings, config.expiry_same_day_minutes, config.expiry_later_minutes, job, offer.sent_at
-    )
+    timing = _agent_timing(settings, job, now)
+    offer.sent_at = timing.send_at
+    offer.expires_at = in_time.expiry(settings, config, job, timing)
     session.flush()
-    message = notices.send_offer(session, settings, offer, job, worker, now, reopened=False)
+    message = notices.send_offer(
+        session, settings, offer, job, worker, now, reopened=False, urgent=timing.urgent
+    )
     offer.message_id = message.id
     if message.status == MessageStatus.SUPPRESSED:
         offer.status = OfferStatus.CANCELLED

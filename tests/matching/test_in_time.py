@@ -292,3 +292,19 @@ def test_a_texted_request_is_answered_with_when_offers_go(
     assert posted.kind == "job_request.posted", posted.body
     assert expected in posted.body, posted.body
     assert posted.segments <= 2
+
+
+def test_an_agents_offer_at_night_goes_in_the_urgent_hours_and_lapses_before_the_start(
+    runtime, session, market: Market, clock
+) -> None:
+    from dispatch.matching import rescue
+
+    clock.move_to(at(DAY, 21, 50))
+    market.worker(site="LZ-TX")
+    far = market.worker(site="LZ-LDS")  # 6.7 km: not in wave 1
+    job = posted(runtime, session, market, work_date=NEXT, start=time(7))
+    with runtime.db.transaction() as work:
+        offer = rescue.offer_one(work, runtime.settings, job.id, far.id, at(DAY, 21, 50))
+        assert (offer.sent_at, offer.expires_at) == (at(DAY, 21, 50), at(DAY, 22, 50))
+    [sms] = outbound_to(session, far.phone)
+    assert sms.urgent and sms.send_after is None and sms.not_after == at(NEXT, 7)
