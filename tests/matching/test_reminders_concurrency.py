@@ -21,21 +21,16 @@ DAY = date(2026, 12, 1)
 def test_overlapping_runs_remind_each_placement_once(committed) -> None:
     runtime, _ = committed
     evening = datetime(2026, 12, 1, 19, 1, tzinfo=SHANGHAI)
-    with time_machine.travel(datetime(2026, 12, 1, 10, tzinfo=SHANGHAI), tick=False):
-        with runtime.db.transaction() as session:
-            market = Market(session)
-            job = market.job(headcount=PLACES, work_date=DAY + timedelta(days=1), start=time(8))
-            for _ in range(PLACES):
-                worker = market.worker()
-                session.add(
-                    Offer(
-                        job_id=job.id,
-                        worker_id=worker.id,
-                        status=OfferStatus.ACCEPTED,
-                        responded_at=datetime(2026, 12, 1, 10, tzinfo=SHANGHAI),
-                    )
-                )
-            job.filled = PLACES
+    morning = datetime(2026, 12, 1, 10, tzinfo=SHANGHAI)
+    with time_machine.travel(morning, tick=False), runtime.db.transaction() as session:
+        market = Market(session)
+        job = market.job(headcount=PLACES, work_date=DAY + timedelta(days=1), start=time(8))
+        for _ in range(PLACES):
+            worker = market.worker()
+            session.add(
+                Offer(job_id=job.id, worker_id=worker.id, status=OfferStatus.ACCEPTED, responded_at=morning)
+            )
+        job.filled = PLACES
     counts: list[int] = []
     barrier = threading.Barrier(RUNS)
 
