@@ -32,6 +32,8 @@ RECOVERY_SWEEP_SECONDS = 15
 HELD_JOB_EXPIRY_SECONDS = 300
 # Agents whose console went quiet are set away within CONSOLE_IDLE_SECONDS plus this.
 IDLE_AGENTS_SECONDS = 30
+# Reminders go at most this long after they are due.
+REMINDER_SWEEP_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,13 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
         id="finish-stale-calls",
         task=ivr_tasks.finish_stale_calls,
         every_seconds=lambda runtime: 600,
+    ),
+    PeriodicTask(
+        # Placed workers reminded of their job the evening before and shortly before it starts: at
+        # most this late (REMINDER_EVENING_TIME, REMINDER_BEFORE_MINUTES).
+        id="send-reminders",
+        task=matching_tasks.send_reminders,
+        every_seconds=lambda runtime: REMINDER_SWEEP_SECONDS,
     ),
     PeriodicTask(
         # Follow-ups of placements that ended, reminders, and tickets for the silent.

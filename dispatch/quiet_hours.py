@@ -30,3 +30,25 @@ def quiet_hours_end(now: datetime, window: tuple[time, time] | None, timezone: s
         return None
     local_end = datetime.combine(end_day, end, tzinfo=zone(timezone))
     return local_end.astimezone(UTC)
+
+
+def hold_until(
+    now: datetime,
+    quiet: tuple[time, time] | None,
+    timezone: str,
+    urgent: tuple[time, time] | None = None,
+) -> datetime | None:
+    """When a text that nobody just asked for, due at `now`, may go: None (at once) or a later moment.
+
+    `urgent`: the hours in which an urgent text (an offer or a reminder for a job that starts before
+    quiet hours end) may go even during quiet hours; outside them it waits for them to open, or for
+    quiet hours to end, whichever comes first.
+    """
+    morning = quiet_hours_end(now, quiet, timezone)
+    if morning is None or urgent is None or urgent[0] == urgent[1]:
+        return morning
+    # Outside the urgent hours is a window of its own (22:00-06:00): its end is when they open.
+    opens = quiet_hours_end(now, (urgent[1], urgent[0]), timezone)
+    if opens is None:
+        return None
+    return min(opens, morning)

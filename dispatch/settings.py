@@ -93,6 +93,18 @@ class Settings:
     DEFAULT_REGION: str = "CN"
     MARKET_TIMEZONE: str = "Asia/Shanghai"
     QUIET_HOURS: str = "21:00-08:00"
+    # Offers for a job that quiet hours would hold past its start (less than MIN_LEAD_MINUTES before it)
+    # may still go inside these hours (market time), and its workers' reminders too: a job phoned in at
+    # 21:47 for 07:00 gets offers at once, one phoned in at 23:30 gets them from 06:00. `off`: never.
+    URGENT_HOURS: str = "06:00-22:00"
+    # An offer must reach a worker at least this long before the start it is for, or it is not sent and
+    # an agent takes the job at once; an offer lapses at the latest half this long before the start.
+    MIN_LEAD_MINUTES: int = 30
+    # Reminders to each placed worker (dispatch/matching/reminders.py): at this local time the evening
+    # before the job (never in quiet hours), and this many minutes before its start (in quiet hours only
+    # inside URGENT_HOURS). 0 minutes: no reminder before the start.
+    REMINDER_EVENING_TIME: str = "19:00"
+    REMINDER_BEFORE_MINUTES: int = 90
     # Messages per second per sender number; a long code manages about 1 segment/s.
     SMS_SEND_RATE: float = 1.0
     # Longest a send job waits in-process for its rate slot before it reschedules itself.
@@ -213,6 +225,16 @@ class Settings:
     def quiet_hours(self) -> tuple[time, time] | None:
         return parse_quiet_hours(self.QUIET_HOURS)
 
+    @property
+    def urgent_hours(self) -> tuple[time, time] | None:
+        return parse_quiet_hours(self.URGENT_HOURS, "URGENT_HOURS")
+
+    @property
+    def reminder_evening_time(self) -> time:
+        parsed = parse_clock_time(self.REMINDER_EVENING_TIME, "REMINDER_EVENING_TIME")
+        assert parsed is not None
+        return parsed
+
     def check(self) -> None:
         if self.DISPATCH_ENV not in {"development", "production", "test"}:
             raise SettingsError("DISPATCH_ENV must be development, production or test")
@@ -222,6 +244,7 @@ class Settings:
         parse_quiet_hours(self.OPENING_HOURS, "OPENING_HOURS")  # same shape: HH:MM-HH:MM
         if parse_clock_time(self.FOLLOW_UP_TIME, "FOLLOW_UP_TIME") is None:
             raise SettingsError("FOLLOW_UP_TIME must be a time like 09:00")
+        self._check_in_time()
         for name in ("CALL_OVERFLOW_SECONDS", "CONSOLE_IDLE_SECONDS"):
             if not 0 < getattr(self, name) <= 3600:
                 raise SettingsError(f"{name} must be a number of seconds above zero (at most 3600)")
@@ -276,6 +299,23 @@ class Settings:
             if not self.PUBLIC_BASE_URL:
                 # Twilio needs an absolute status callback URL on every message.
                 raise SettingsError("SMS_TRANSPORT=twilio needs PUBLIC_BASE_URL (where Twilio reaches us)")
+
+    def _check_in_time(self) -> None:
+        """Urgent hours, the lead an offer needs and the reminders' times (dispatch/matching/in_time.py)."""
+        urgent = parse_quiet_hours(self.URGENT_HOURS, "URGENT_HOURS")
+        if urgent is not None and urgent[0] == urgent[1]:
+            raise SettingsError("URGENT_HOURS must be a window like 06:00-22:00 (or off), not an empty one")
+        if not 0 <= self.MIN_LEAD_MINUTES <= 720:
+            raise SettingsError("MIN_LEAD_MINUTES must be 0-720 (minutes before a job's start)")
+        if not 0 <= self.REMINDER_BEFORE_MINUTES <= 720:
+            raise SettingsError("REMINDER_BEFORE_MINUTES must be 0-720 (minutes before a job's start)")
+        evening = parse_clock_time(self.REMINDER_EVENING_TIME, "REMINDER_EVENING_TIME")
+        quiet = self.quiet_hours
+        if evening is not None and quiet is not None and _inside(evening, quiet):
+            raise SettingsError(
+                f"REMINDER_EVENING_TIME {self.REMINDER_EVENING_TIME} is in QUIET_HOURS {self.QUIET_HOURS}: "
+                "the evening reminder would wait for the morning"
+            )
 
     def _check_production(self) -> None:
         """Nothing public or guessable in production: no known or short secret, no SQLite by accident."""
@@ -340,6 +380,14 @@ def weak_secret(value: str) -> str:
     if len(set(value)) < MIN_SECRET_DISTINCT:
         return "it is a placeholder (too few different characters)"
     return ""
+
+
+def _inside(moment: time, window: tuple[time, time]) -> bool:
+    """Whether a clock time falls in a HH:MM-HH:MM window (one past midnight too); the end is outside."""
+    start, end = window
+    if start == end:
+        return False
+    return start <= moment < end if start < end else moment >= start or moment < end
 
 
 def _is_sqlite(url: str) -> bool:

@@ -115,6 +115,7 @@ def test_a_periodic_task_is_enqueued_once_per_interval_however_many_workers_tick
         "sweep-offers",
         "expire-held-jobs",
         "finish-stale-calls",
+        "send-reminders",
         "run-follow-ups",
         "set-idle-agents-away",
     ]
@@ -129,7 +130,10 @@ def test_a_periodic_task_is_enqueued_once_per_interval_however_many_workers_tick
         "periodic-set-idle-agents-away",
     ]
     assert get_queue("sms", runtime.redis).job_ids == ["periodic-requeue-stuck-sms"]
-    assert get_queue("matching", runtime.redis).job_ids == ["periodic-sweep-offers"]
+    assert get_queue("matching", runtime.redis).job_ids == [
+        "periodic-sweep-offers",
+        "periodic-send-reminders",
+    ]
 
 
 def test_relaying_twice_does_not_enqueue_twice(runtime):

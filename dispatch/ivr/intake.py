@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
+from dispatch.clock import utcnow
 from dispatch.ivr import services
 from dispatch.ivr.agent import to_agent
 from dispatch.ivr.choices import STEPS as CHOICE_STEPS
 from dispatch.ivr.choices import spoken_trade
 from dispatch.ivr.turn import DONE, INVALID, PAST, TIMEOUT, Step, Turn, after, entry_step, number
 from dispatch.jobs.services import JobRequestError
+from dispatch.matching import in_time
 from dispatch.models import EmployerStatus, JobStatus, Site, Trade
 from dispatch.sms.registration import MAX_PAY, MIN_PAY
 from dispatch.tickets.summaries import Summary
@@ -161,7 +163,9 @@ def _confirm(turn: Turn) -> str:
         log.warning("call %s: job request refused: %s", call.call_sid, exc)
         return to_agent(turn, f"job request refused: {exc}", Summary.of("job_request_refused"))
     call.step = "done"
-    turn.say("job_done", code=job.code, held=job.status == JobStatus.HELD)
+    # At night the caller hears when the offers will go (or that an agent will phone workers).
+    notice = in_time.posting_notice(turn.settings, job, utcnow())
+    turn.say("job_done", code=job.code, held=job.status == JobStatus.HELD, **notice)
     turn.response.hangup()
     return DONE
 

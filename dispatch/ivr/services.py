@@ -21,6 +21,7 @@ from dispatch.ivr import tickets
 from dispatch.jobs.request_parser import has_started
 from dispatch.jobs.services import JobRequest, create_job
 from dispatch.jobs.sms_requests import sms_summary
+from dispatch.matching import in_time
 from dispatch.models import (
     ACTIVE_JOB_STATUSES,
     Call,
@@ -230,6 +231,8 @@ def post_requested_job(
     if employer.site_id is None:
         employer.site_id = request.site_id
     job = create_job(session, employer, request, source, settings=settings)
+    # The summary answers the call just made: it goes at once, even at night (issue 16), and says when
+    # the offers will go if the night holds them.
     queue_sms(
         session,
         settings,
@@ -238,7 +241,9 @@ def post_requested_job(
         kind="job.created",
         language=language,
         employer_id=employer.id,
+        at_once=True,
         held=job.status == JobStatus.HELD,
+        **in_time.posting_notice(settings, job, utcnow()),
         **job_summary(job, language),
     )
     return job

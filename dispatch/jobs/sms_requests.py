@@ -25,6 +25,7 @@ from dispatch.jobs.request_parser import (
     strip_keyword,
 )
 from dispatch.jobs.services import JobRequest, create_job, employer_held, start_matching
+from dispatch.matching import in_time
 from dispatch.models import (
     Conversation,
     Employer,
@@ -139,7 +140,17 @@ def answer(
             else:
                 start_matching(session, job)
             session.flush()
-            _reply(session, settings, message, "job_request_posted", "job_request.posted", job, held=held)
+            notice = in_time.posting_notice(settings, job, utcnow())
+            _reply(
+                session,
+                settings,
+                message,
+                "job_request_posted",
+                "job_request.posted",
+                job,
+                held=held,
+                **notice,
+            )
         else:
             job.status, job.cancelled_at = JobStatus.CANCELLED, utcnow()
             session.flush()

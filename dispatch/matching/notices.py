@@ -13,6 +13,7 @@ from dispatch.catalogue import trade_short_name
 from dispatch.clock import utcnow
 from dispatch.i18n import market_zone, pick_language
 from dispatch.inbound.questions import offer_question
+from dispatch.matching import in_time
 from dispatch.models import Job, Message, Offer, Worker
 from dispatch.phones import display
 from dispatch.quiet_hours import quiet_hours_end
@@ -91,9 +92,12 @@ def send_offer(
     worker: Worker,
     now: datetime,
     reopened: bool,
+    urgent: bool = False,
 ) -> Message:
+    """The offer's text; never sent after the start it is for (in_time.next_start), and with `urgent`
+    (a job starting before quiet hours end) it may go inside the urgent hours."""
     language = language_of(session, worker.phone)
-    context = job_context(job, language, settings, send_time(settings, now))
+    context = job_context(job, language, settings, offer.sent_at or send_time(settings, now))
     kind = "offer.reopened" if reopened else "offer"
     # The worker's next bare `1` or `2` answers this offer.
     asks = offer_question(job.id, offer.expires_at, now)
@@ -105,6 +109,8 @@ def send_offer(
         kind=kind,
         worker_id=worker.id,
         asks=asks,
+        urgent=urgent,
+        not_after=in_time.next_start(settings, job, now),
         reopened=reopened,
         **context,
     )
@@ -179,8 +185,17 @@ def tell_employer_placed(
 
 
 def tell_employer(
-    session: Session, settings: Settings, job: Job, template: str, kind: str, now: datetime, **context: Any
+    session: Session,
+    settings: Settings,
+    job: Job,
+    template: str,
+    kind: str,
+    now: datetime,
+    **context: Any,
 ) -> Message:
+    """A matching text to the job's employer; `urgent=True` in the context: it may go inside the urgent
+    hours (a job about to start)."""
+    urgent = bool(context.pop("urgent", False))
     employer = job.employer
     language = language_of(session, employer.phone)
     return queue_sms(
@@ -190,6 +205,7 @@ def tell_employer(
         template=template,
         kind=kind,
         employer_id=employer.id,
+        urgent=urgent,
         **{**job_context(job, language, settings, now), **context},
     )
 

@@ -8,7 +8,7 @@ The seed's workers pick jobs from the hall's screen; this is the screen for a ph
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 from dispatch.catalogue import trade_short_name
 from dispatch.inbound.questions import offer_question
 from dispatch.insurance import services as insurance
-from dispatch.matching import config as matching_config
-from dispatch.matching import distances, notices, rescue, services, waves
+from dispatch.matching import distances, in_time, notices, rescue, services, waves
 from dispatch.matching.locking import lock_job, lock_worker
 from dispatch.models import OPEN_OFFER_STATUSES, Job, Message, Offer, Trade, Worker, WorkerStatus, WorkerTrade
 from dispatch.settings import Settings
@@ -61,11 +60,9 @@ def open_jobs_near(
     )
     if trade is not None:
         query = query.where(Job.trade_id == trade.id)
-    # The listing is a reply, sent now even in quiet hours: an answer must still fit before the start.
-    answer_window = timedelta(minutes=matching_config.load(settings).expiry_same_day_minutes)
-    jobs = [
-        job for job in session.scalars(query) if now + answer_window <= waves.last_day_starts(settings, job)
-    ]
+    # The listing is a reply, sent now even in quiet hours: it must still leave the lead a wave's offer
+    # leaves before the start it is for (in_time.py).
+    jobs = [job for job in session.scalars(query) if _timing(settings, job, now) is not None]
     home = worker.home_site
     km = distances.near_sites(session, home, None) if home is not None else {}
     fits = [
@@ -120,9 +117,19 @@ def _offer(session: Session, settings: Settings, job: Job, worker: Worker, now: 
     existing = session.scalar(select(Offer).where(Offer.job_id == job.id, Offer.worker_id == worker.id))
     if existing is not None:
         return existing
-    offer = rescue.offer_outside_waves(session, settings, job, worker, now, by="pull", sent_at=now)
+    timing = _timing(settings, job, now)
+    assert timing is not None  # listed only when there is time (open_jobs_near)
+    offer = rescue.offer_outside_waves(session, settings, job, worker, now, "pull", timing)
     session.flush()
     return offer
+
+
+def _timing(settings: Settings, job: Job, now: datetime) -> in_time.Timing | None:
+    """The listing goes now, a reply: its offers are for the next start that still leaves the lead."""
+    start = in_time.next_start(settings, job, now)
+    if start is None or now + in_time.lead(settings) > start:
+        return None
+    return in_time.Timing(now, start, urgent=True)
 
 
 def _line(listed: Listed, language: str, settings: Settings, now: datetime) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from dispatch.insurance import services as insurance
 from dispatch.matching import candidates as pool_candidates
 from dispatch.matching import config as matching_config
-from dispatch.matching import notices, services, waves
+from dispatch.matching import in_time, notices, services, waves
 from dispatch.matching.config import MatchingConfig
 from dispatch.matching.distances import near_sites
 from dispatch.matching.locking import CLAIMABLE, lock_job, lock_worker, open_offers
@@ -136,12 +136,24 @@ def wave_now(
         offer.expires_at = min(offer.expires_at or now, now)
     history = [_lapsed_by(entry, now) for entry in job.matching.get("waves", [])]
     job.matching = {**job.matching, "waves": history}
-    expires_at = waves.offer_wave(session, settings, config, job, number, radius, found, now)
+    timing = _agent_timing(settings, job, now)
+    expires_at = waves.offer_wave(session, settings, config, job, number, radius, found, now, timing)
     if job.status == JobStatus.OPEN:
         # The wave the machine had scheduled finds this one sent and does nothing; this is the next.
         defer(session, send_wave, job.id, number + 1, queue="matching", run_at=expires_at)
     offers = session.scalars(select(Offer).where(Offer.job_id == job.id, Offer.wave == number)).all()
     return number, radius, list(offers)
+
+
+def _agent_timing(settings: Settings, job: Job, now: datetime) -> in_time.Timing:
+    """When an agent's offers go: as matching's (urgent hours for a job starting before quiet hours
+    end), and, the agent having asked, even when they cannot reach anyone the usual lead before the
+    start (at once, or when the urgent hours open); the texts are still never sent after the start."""
+    return in_time.plan(settings, job, now) or in_time.Timing(
+        in_time.send_after(settings, now, urgent=True),
+        in_time.next_start(settings, job, now) or waves.last_day_starts(settings, job),
+        urgent=True,
+    )
 
 
 def _lapsed_by(entry: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -227,16 +239,13 @@ def offer_outside_waves(
     worker: Worker,
     now: datetime,
     by: str,
-    sent_at: datetime | None = None,
+    timing: in_time.Timing,
 ) -> Offer:
-    """A new offer of one job to one worker (an agent's choice, a job the worker asked for), sent at
-    `sent_at` (by default when a text queued now goes out) and expiring as a wave's would."""
+    """A new offer of one job to one worker (an agent's choice, a job the worker asked for), sent when
+    `timing` says and lapsing as a wave's offer would (never after the start it is for)."""
     offer = _agent_offer(session, settings, job, worker, now, by)
-    config = matching_config.load(settings)
-    offer.sent_at = sent_at or notices.send_time(settings, now)
-    offer.expires_at = notices.expiry(
-        settings, config.expiry_same_day_minutes, config.expiry_later_minutes, job, offer.sent_at
-    )
+    offer.sent_at = timing.send_at
+    offer.expires_at = in_time.expiry(settings, matching_config.load(settings), job, timing)
     return offer
 
 
@@ -255,9 +264,12 @@ def offer_one(session: Session, settings: Settings, job_id: int, worker_id: int,
     if refused is not None:
         raise refused
     _check_insurable(settings, job, worker, now)
-    offer = offer_outside_waves(session, settings, job, worker, now, by="agent")
+    timing = _agent_timing(settings, job, now)
+    offer = offer_outside_waves(session, settings, job, worker, now, "agent", timing)
     session.flush()
-    message = notices.send_offer(session, settings, offer, job, worker, now, reopened=False)
+    message = notices.send_offer(
+        session, settings, offer, job, worker, now, reopened=False, urgent=timing.urgent
+    )
     offer.message_id = message.id
     if message.status == MessageStatus.SUPPRESSED:
         offer.status = OfferStatus.CANCELLED

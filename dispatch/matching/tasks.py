@@ -58,6 +58,16 @@ def notify_employer(job_id: int) -> dict[str, int]:
 
 
 @task("matching")
+def send_reminders() -> dict[str, int]:
+    """Periodic: remind placed workers of their job the evening before and shortly before its start."""
+    from dispatch.matching import reminders
+
+    runtime = get_runtime()
+    with runtime.db.transaction() as session:
+        return reminders.send_due_reminders(session, runtime.settings, utcnow())
+
+
+@task("matching")
 def sweep_offers() -> dict[str, int]:
     """Periodic safety net: expire offers whose wave job never ran (lost from Redis), start the next
     wave for jobs left with none out (including those whose offers were all declined and whose queued

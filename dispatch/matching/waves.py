@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from dispatch.i18n import market_zone
 from dispatch.matching import candidates as pool_candidates
 from dispatch.matching import config as matching_config
-from dispatch.matching import notices
+from dispatch.matching import in_time, notices
 from dispatch.matching import tasks as matching_tasks
 from dispatch.matching.config import MatchingConfig
 from dispatch.matching.locking import open_offers
@@ -87,6 +87,16 @@ def send_wave(
     if job.remaining <= 0:
         return {**counts, "skipped": 1}
     still_open = open_offers(session, job)
+    timing = in_time.plan(settings, job, now)
+    if timing is None:
+        # No offer sent now could reach anyone in time for the start: the offers still out may yet
+        # fill it (they lapse before the start); else an agent, at once, rather than texts that come
+        # too late.
+        if still_open:
+            _look_again(session, job, wave, still_open)
+            return {**counts, "waiting": 1}
+        escalate(session, settings, job, now, too_late=True)
+        return {**counts, "too_late": 1}
     size = config.wave_size(job.remaining) - len(still_open)
     if size <= 0:
         # The offers still out may fill it: look again when they lapse.
@@ -107,7 +117,7 @@ def send_wave(
             now=now,
         )
         if found:
-            expires_at = offer_wave(session, settings, config, job, number, radius, found, now)
+            expires_at = offer_wave(session, settings, config, job, number, radius, found, now, timing)
             defer(session, matching_tasks.send_wave, job.id, number + 1, queue="matching", run_at=expires_at)
             return {**counts, "wave": number, "offers": len(found)}
     job.wave = max(job.wave, config.last_wave)
@@ -137,12 +147,11 @@ def offer_wave(
     radius: float,
     found: list[pool_candidates.Candidate],
     now: datetime,
+    timing: in_time.Timing,
 ) -> datetime:
     """Write the wave's offers and queue their texts; returns when they expire."""
-    sent_at = notices.send_time(settings, now)
-    expires_at = notices.expiry(
-        settings, config.expiry_same_day_minutes, config.expiry_later_minutes, job, sent_at
-    )
+    sent_at = timing.send_at
+    expires_at = in_time.expiry(settings, config, job, timing)
     offers = [
         Offer(
             job_id=job.id,
@@ -160,7 +169,9 @@ def offer_wave(
     session.add_all(offers)
     session.flush()
     for offer in offers:
-        message = notices.send_offer(session, settings, offer, job, offer.worker, now, reopened=False)
+        message = notices.send_offer(
+            session, settings, offer, job, offer.worker, now, reopened=False, urgent=timing.urgent
+        )
         offer.message_id = message.id
         if message.status == MessageStatus.SUPPRESSED:  # the number stopped taking texts meanwhile
             offer.status = OfferStatus.CANCELLED
@@ -241,19 +252,20 @@ def reoffer_standby(session: Session, settings: Settings, job: Job, now: datetim
             .limit(config.wave_size(job.remaining))
         )
     )
-    if not chosen:
+    timing = in_time.plan(settings, job, now)
+    if not chosen or timing is None:  # too late for standby too: refill's next wave sends the agent
         return 0
-    sent_at = notices.send_time(settings, now)
-    expires_at = notices.expiry(
-        settings, config.expiry_same_day_minutes, config.expiry_later_minutes, job, sent_at
-    )
+    sent_at = timing.send_at
+    expires_at = in_time.expiry(settings, config, job, timing)
     reoffered = 0
     for offer in chosen:
         offer.status = OfferStatus.SENT
         offer.sent_at = sent_at
         offer.expires_at = expires_at
         offer.responded_at = None
-        message = notices.send_offer(session, settings, offer, job, offer.worker, now, reopened=True)
+        message = notices.send_offer(
+            session, settings, offer, job, offer.worker, now, reopened=True, urgent=timing.urgent
+        )
         offer.message_id = message.id
         if message.status == MessageStatus.SUPPRESSED:  # the number stopped taking texts meanwhile
             offer.status = OfferStatus.CANCELLED
@@ -275,22 +287,26 @@ def refill(session: Session, settings: Settings, job_id: int, now: datetime) -> 
     return send_wave(session, settings, job.id, job.wave + 1, now, refill=True)
 
 
-def escalate(session: Session, settings: Settings, job: Job, now: datetime) -> Ticket:
-    """No wave left (or nobody left to ask): an agent takes over the job, and the employer is told."""
+def escalate(session: Session, settings: Settings, job: Job, now: datetime, too_late: bool = False) -> Ticket:
+    """No wave left (or nobody left to ask): an agent takes over the job, and the employer is told.
+
+    `too_late`: no offer could reach a worker MIN_LEAD_MINUTES before the start (in_time.py): the
+    ticket says so, and is urgent; the employer's text may go in the urgent hours."""
     job.status = JobStatus.ESCALATED
     offered = session.scalars(select(Offer.status).where(Offer.job_id == job.id)).all()
+    fields = {"code": job.code, "trade": names(job.trade), "filled": job.filled, "headcount": job.headcount}
+    if too_late:
+        start = in_time.next_start(settings, job, now) or in_time.first_start(settings, job)
+        summary = Summary.of("unfilled_no_time", **fields, start=start.strftime("%m-%d %H:%M"))
+    else:
+        summary = Summary.of("unfilled_escalated", **fields)
     ticket = open_ticket(
         session,
         TicketKind.UNFILLED_JOB,
         job=job,
-        summary=Summary.of(
-            "unfilled_escalated",
-            code=job.code,
-            trade=names(job.trade),
-            filled=job.filled,
-            headcount=job.headcount,
-        ),
-        text=f"{job.code} {job.trade.name_zh} {job.filled}/{job.headcount}",
+        summary=summary,
+        text=f"{job.code} {job.trade.name_zh} {job.filled}/{job.headcount}"
+        + (" no time" if too_late else ""),
         details={
             "waves": job.wave,
             "offers": len(offered),
@@ -301,7 +317,14 @@ def escalate(session: Session, settings: Settings, job: Job, now: datetime) -> T
         now=now,
     )
     notices.tell_employer(
-        session, settings, job, "match_unfilled", "match.unfilled", now, remaining=job.remaining
+        session,
+        settings,
+        job,
+        "match_unfilled",
+        "match.unfilled",
+        now,
+        urgent=too_late,
+        remaining=job.remaining,
     )
     log.info("job %s escalated after %s waves with %s places open", job.code, job.wave, job.remaining)
     return ticket

@@ -165,6 +165,10 @@ class Offer(Base):
     # When the employer was texted this worker's name and number (one SMS or a summary): they hear of
     # the worker giving the place back too, and are not told of the worker twice.
     employer_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the placed worker was reminded of the job (dispatch/matching/reminders.py): the evening
+    # before, and shortly before its start. Set once; a reminder is never sent twice.
+    reminded_evening_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_soon_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The day itself (dispatch/matching/attendance.py): when the worker texted `到` (arrived), and when
     # the employer said they did not come (`没来 101`: the place was freed then).
     arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

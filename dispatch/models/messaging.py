@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.clock import utcnow
@@ -75,6 +75,12 @@ class Message(Base):
     is_reply: Mapped[bool] = mapped_column(Boolean, default=False)
     in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
     send_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An offer or reminder for a job starting before quiet hours end: it may go during quiet hours
+    # inside URGENT_HOURS (dispatch/quiet_hours.hold_until).
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Not handed to the provider after this moment (an offer after its job's start says nothing
+    # useful): a send due later is suppressed instead.
+    not_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # When the latest attempt was handed to the provider: a lookup asks for messages since then.
     send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -23,6 +23,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=300, help="synthetic workers (default 300)")
     parser.add_argument("--employers", type=int, default=30, help="synthetic employers (default 30)")
     parser.add_argument("--jobs", type=int, default=60, help="jobs posted over the morning (default 60)")
+    parser.add_argument(
+        "--late-jobs",
+        type=int,
+        default=None,
+        help="more jobs posted in the evening or before dawn (default 15%% of --jobs)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="the same seed gives the same day")
     parser.add_argument("--policy", choices=POLICIES, default="fair", help="MATCHING_POLICY for the day")
     parser.add_argument("--compare", action="store_true", help="run fair, greedy and lottery side by side")
@@ -84,6 +90,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         workers=args.workers,
         employers=args.employers,
         jobs=args.jobs,
+        late_jobs=args.late_jobs,
         seed=args.seed,
         policy=args.policy,
         database_url=args.database_url,

@@ -24,6 +24,7 @@ DAY_ENDS = clock_time(23, 59, 59)
 NEXT_MORNING_ENDS = clock_time(12, 0)
 WAKE_FOR = frozenset({"run-follow-ups"})  # the periodic job the next morning is there for
 WAKE_BEFORE = timedelta(hours=1)
+LATE_SHARE = 0.15
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,14 @@ class DayOptions:
     workers: int = 300
     employers: int = 30
     jobs: int = 60
+    # Jobs posted in the evening (for the next morning) or before dawn (for this morning), besides `jobs`;
+    # None: LATE_SHARE of `jobs` (9 of a default day's 60).
+    late_jobs: int | None = None
+
+    @property
+    def late_job_count(self) -> int:
+        return round(self.jobs * LATE_SHARE) if self.late_jobs is None else max(0, self.late_jobs)
+
     seed: int = 1
     policy: str = "fair"
     day: date = date(2026, 6, 10)  # a Wednesday; the market's date, for the same day from the same seed

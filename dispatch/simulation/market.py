@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from dispatch.i18n import zone
@@ -36,6 +36,11 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志红玉兰凤云海林峰波"
 BUSINESSES = ("装修", "物流", "家政", "建材", "餐饮", "农场", "搬家", "超市", "工程队", "物业")
 POSTING_FROM, POSTING_TO = time(6, 30), time(12, 0)  # employers post over the morning
+# And some after work or before dawn (issue 16): (from, to, which day the job is on: 1 tomorrow, 0 today),
+# each a share of the late postings, starting early (LATE_HOURS) when quiet hours hold texts. A stream
+# of their own: the morning's draws stay as they were.
+LATE_POSTINGS = ((time(18, 0), time(23, 40), 1, 3), (time(5, 5), time(6, 25), 0, 1))
+LATE_HOURS = (7, 8, 10)
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,7 @@ def build_market(
     timezone: str,
     sites: list[SiteInfo],
     trades: list[TradeInfo],
+    late_jobs: int = 0,
 ) -> Market:
     places = [site for site in sites if site.level != "district"]
     weights = [TRADE_PROFILE.get(trade.code, DEFAULT_PROFILE)[0] for trade in trades]
@@ -155,6 +161,9 @@ def build_market(
     moments = sorted((start + timedelta(seconds=rng.uniform(0, span))).astimezone(UTC) for _ in range(jobs))
     job_specs = tuple(
         _job(rng, i, moment, employer_specs, market, trades, weights) for i, moment in enumerate(moments)
+    )
+    job_specs += _late_jobs(
+        stream(seed, "late-jobs"), late_jobs, len(job_specs), employer_specs, market, trades
     )
     return Market(day, timezone, market.sites, market.trades, worker_specs, employer_specs, job_specs)
 
@@ -242,3 +251,24 @@ def _job(
         pay=_round10(base * rng.uniform(0.9, 1.3)),
         site_id=site_id,
     )
+
+
+def _late_jobs(
+    rng: random.Random,
+    count: int,
+    first_index: int,
+    employers: tuple[EmployerSpec, ...],
+    market: Market,
+    trades: list[TradeInfo],
+) -> tuple[JobSpec, ...]:
+    """Jobs posted in the evening for the next morning, and before dawn for this morning."""
+    weights = [TRADE_PROFILE.get(trade.code, DEFAULT_PROFILE)[0] for trade in trades]
+    shares = [share for *_, share in LATE_POSTINGS]
+    jobs = []
+    for i in range(count):
+        start, end, day_offset, _ = rng.choices(LATE_POSTINGS, weights=shares)[0]
+        low, high = market.local(start), market.local(end)
+        moment = (low + timedelta(seconds=rng.uniform(0, (high - low).total_seconds()))).astimezone(UTC)
+        job = _job(rng, first_index + i, moment, employers, market, trades, weights)
+        jobs.append(replace(job, day_offset=day_offset, hour=rng.choice(LATE_HOURS)))
+    return tuple(jobs)

@@ -70,10 +70,12 @@ class WorkerAgent:
         return Answer(rng.choice(choices).format(code=code), self._delay(), accepts)
 
     def say_which(self, codes: list[str]) -> str | None:
-        """Asked which job a bare answer meant: the same answer again, with the code."""
+        """Asked which job a bare answer meant: the same answer again, with the code, once (asked again,
+        e.g. which place to give back after a `2 <code>` to a job already taken, a person gives up
+        rather than texting the same answer all night)."""
         for code in codes:
             if code in self.meant:
-                return (YES_CODED[0] if self.meant[code] else NO_CODED[0]).format(code=code)
+                return (YES_CODED[0] if self.meant.pop(code) else NO_CODED[0]).format(code=code)
         return None
 
     def maybe_cancel(self) -> timedelta | None:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dispatch.i18n import market_zone
 from dispatch.models import (
     Call,
     Direction,
@@ -29,7 +30,7 @@ from dispatch.models import (
 )
 from dispatch.quiet_hours import quiet_hours_end
 from dispatch.settings import Settings
-from dispatch.simulation.market import Market, km_between
+from dispatch.simulation.market import LATE_POSTINGS, POSTING_FROM, Market, km_between
 
 # The one text an opted-out number may still get: the confirmation of its opt-out (DESIGN §7).
 ALLOWED_AFTER_OPT_OUT = frozenset({"opt_out.confirm"})
@@ -105,7 +106,13 @@ def measure(session: Session, settings: Settings, market: Market, record: Record
     outbound = list(
         session.execute(
             select(
-                Message.id, Message.phone, Message.kind, Message.is_reply, Message.created_at, Message.sent_at
+                Message.id,
+                Message.phone,
+                Message.kind,
+                Message.is_reply,
+                Message.urgent,
+                Message.created_at,
+                Message.sent_at,
             ).where(Message.direction == Direction.OUTBOUND)
         )
     )
@@ -128,6 +135,11 @@ def measure(session: Session, settings: Settings, market: Market, record: Record
         "quiet_hours_held": sum(
             1 for row in outbound if not row.is_reply and _in_quiet_hours(settings, row.created_at)
         ),
+        "late_jobs_posted": sum(_posted_late(settings, posting.at) for posting in record.posted.values()),
+        "urgent_texts_in_quiet_hours": sum(
+            1 for row in sent if row.urgent and _in_quiet_hours(settings, row.sent_at)
+        ),
+        "reminders_sent": sum(1 for row in sent if row.kind.startswith("reminder.")),
         "unfilled_job_tickets": _count(session, Ticket.kind == TicketKind.UNFILLED_JOB),
         "open_tickets": _count(session, Ticket.status != TicketStatus.RESOLVED),
         **{f"people_{name}": record.behaviour.get(name, 0) for name in BEHAVIOURS},
@@ -135,9 +147,15 @@ def measure(session: Session, settings: Settings, market: Market, record: Record
     report["invariants"] = {
         "overbooked": overbooked(jobs, accepted),
         "sent_after_opt_out": sent_after_opt_out(sent, record.opt_outs),
+        # An urgent text (issue 16) may go in quiet hours, but only inside the urgent hours.
         "quiet_hours_sends": sum(
-            1 for row in sent if not row.is_reply and _in_quiet_hours(settings, row.sent_at)
+            1
+            for row in sent
+            if not row.is_reply
+            and _in_quiet_hours(settings, row.sent_at)
+            and not (row.urgent and _in_urgent_hours(settings, row.sent_at))
         ),
+        "offers_after_start": offers_after_start(session, settings),
         "lost_inbound": _lost(session, record),
         "webhook_errors": record.webhook_errors,
         "failed_jobs": record.failed_jobs,
@@ -147,6 +165,34 @@ def measure(session: Session, settings: Settings, market: Market, record: Record
 
 def _in_quiet_hours(settings: Settings, moment: datetime) -> bool:
     return quiet_hours_end(moment, settings.quiet_hours, settings.MARKET_TIMEZONE) is not None
+
+
+def _in_urgent_hours(settings: Settings, moment: datetime) -> bool:
+    window = settings.urgent_hours
+    return window is not None and quiet_hours_end(moment, window, settings.MARKET_TIMEZONE) is not None
+
+
+def _posted_late(settings: Settings, moment: datetime) -> bool:
+    """Posted in the evening or before dawn (market.LATE_POSTINGS), when quiet hours are near."""
+    clock = moment.astimezone(market_zone(settings)).time()
+    return clock >= LATE_POSTINGS[0][0] or clock < POSTING_FROM
+
+
+def offers_after_start(session: Session, settings: Settings) -> int:
+    """Offer texts sent after the start they were for (the text's `not_after`), or after the job's last
+    working day began: a worker cannot take such an offer in time."""
+    rows = session.execute(
+        select(Message.sent_at, Message.not_after, Job)
+        .join(Offer, Offer.message_id == Message.id)
+        .join(Job, Job.id == Offer.job_id)
+        .where(Message.sent_at.is_not(None))
+    )
+    late = 0
+    for sent_at, not_after, job in rows:
+        assert sent_at is not None  # the query's condition
+        last_day = datetime.combine(job.end_date, job.start_time, tzinfo=market_zone(settings))
+        late += not_after is None or sent_at >= not_after or sent_at >= last_day
+    return late
 
 
 def _count(session: Session, condition: Any) -> int:

@@ -86,6 +86,7 @@ class MarketDay:
                 timezone=self.runtime.settings.MARKET_TIMEZONE,
                 sites=sites,
                 trades=trades,
+                late_jobs=options.late_job_count,
             )
             register(session, self.market, self.clock.now())
         self.workers = people.workers(self.market, options.seed)

@@ -21,13 +21,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch import quiet_hours
 from dispatch.clock import utcnow
 from dispatch.models import Contact, Message, MessageStatus
 from dispatch.queue import defer
-from dispatch.quiet_hours import quiet_hours_end
 from dispatch.settings import Settings
 from dispatch.sms.gateway import SendError, SendResult, SentMessage, mask_phone
-from dispatch.sms.services import SENT_WHILE_OPTED_OUT, apply_error_to_contact, apply_status
+from dispatch.sms.services import SENT_WHILE_OPTED_OUT, TOO_LATE, apply_error_to_contact, apply_status
 from dispatch.sms.tasks import reconcile_message, send_message
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,14 @@ def schedule_send(session: Session, message: Message, run_at: datetime | None = 
 
 
 def hold_or_suppress(session: Session, settings: Settings, message: Message, now: datetime) -> dict[str, int]:
-    """Hold a message that is not due yet; suppress one to a number that may not be texted."""
+    """Hold a message that is not due yet; suppress one to a number that may not be texted, or one that
+    would go after its deadline (an offer after its job's start)."""
     hold_until = hold_until_for(message, now, settings)
+    if message.not_after is not None and (hold_until or now) >= message.not_after:
+        message.status = MessageStatus.SUPPRESSED
+        message.error_message = TOO_LATE
+        log.info("SMS %s (%s) not sent: past its deadline", message.id, message.kind)
+        return {"too_late": 1}
     if hold_until is not None:
         message.send_after = hold_until
         schedule_send(session, message, hold_until)
@@ -77,7 +83,8 @@ def hold_until_for(message: Message, now: datetime, settings: Settings) -> datet
         return message.send_after
     if message.is_reply:
         return None
-    return quiet_hours_end(now, settings.quiet_hours, settings.MARKET_TIMEZONE)
+    window = settings.urgent_hours if message.urgent else None
+    return quiet_hours.hold_until(now, settings.quiet_hours, settings.MARKET_TIMEZONE, window)
 
 
 def start_attempt(message: Message, now: datetime) -> int:

@@ -29,7 +29,7 @@ from dispatch.models import (
 from dispatch.models.messaging import OUTBOUND_STATUS_RANK, TERMINAL_STATUSES
 from dispatch.phones import try_e164
 from dispatch.queue import defer
-from dispatch.quiet_hours import quiet_hours_end
+from dispatch.quiet_hours import hold_until
 from dispatch.settings import Settings
 from dispatch.sms.gateway import OPTED_OUT_ERRORS, UNDELIVERABLE_ERRORS
 from dispatch.sms.normalize import has_cjk
@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 # The one message an opted-out number still gets: the confirmation that it is opted out.
 SENT_WHILE_OPTED_OUT = frozenset({"opt_out.confirm"})
 MAX_ID = 2**31 - 1  # ids are PostgreSQL integers: a larger one in a URL is no row, not an error
+# Why a text with a `not_after` was never sent.
+TOO_LATE = "not sent: past its deadline (not_after)"
 
 
 # -- contacts -----------------------------------------------------------------------------------
@@ -131,6 +133,9 @@ def queue_sms(
     worker_id: int | None = None,
     employer_id: int | None = None,
     asks: Question | None = None,
+    urgent: bool = False,
+    not_after: datetime | None = None,
+    at_once: bool = False,
     **context: Any,
 ) -> Message:
     """Write an outbound Message row and, in the same transaction, the outbox row that sends it.
@@ -138,15 +143,19 @@ def queue_sms(
     Replies to an inbound message go at once; anything else waits out quiet hours. A number that
     opted out or cannot take SMS gets a `suppressed` row and nothing is sent. `asks`: the question
     this text puts to the person, which their next bare answer (`1`) goes to (dispatch/inbound/).
+    `urgent`: it may go inside URGENT_HOURS during quiet hours (an offer for a job starting before they
+    end). `not_after`: it is not sent after then (suppressed). `at_once`: an answer to something the
+    person just did other than a text (a call they just made): like a reply, never held.
     """
     contact = get_or_create_contact(session, phone)
     language = language or contact.language
     signature = settings.SMS_SIGNATURE_EN if language == "en" else settings.SMS_SIGNATURE_ZH
     body = render(template, language, sig=signature, **context)
     now = utcnow()
-    send_after = (
-        None if reply_to is not None else quiet_hours_end(now, settings.quiet_hours, settings.MARKET_TIMEZONE)
-    )
+    is_reply = reply_to is not None or at_once
+    window = settings.urgent_hours if urgent else None
+    send_after = None if is_reply else hold_until(now, settings.quiet_hours, settings.MARKET_TIMEZONE, window)
+    # A `not_after` is checked when the text is sent (sms/delivery.py), as quiet hours are.
     blocked = contact.undeliverable_at is not None or (
         contact.opted_out_at is not None and kind not in SENT_WHILE_OPTED_OUT
     )
@@ -158,9 +167,11 @@ def queue_sms(
         segments=count_segments(body).segments,
         kind=kind,
         language=language,
-        is_reply=reply_to is not None,
+        is_reply=is_reply,
         in_reply_to_id=reply_to.id if reply_to is not None else None,
         send_after=send_after,
+        urgent=urgent,
+        not_after=not_after,
         worker_id=worker_id,
         employer_id=employer_id,
         created_at=now,

@@ -29,6 +29,7 @@ PRIORITY: dict[TicketKind, int] = {
 # Summaries whose urgency differs from their kind's.
 BY_SUMMARY: dict[str, int] = {
     "unfilled_after_start": URGENT,  # the employer is short of a worker right now
+    "unfilled_no_time": URGENT,  # no offer could reach a worker before the start: phone them now
     "call_back_at_menu": LOW,  # nothing was asked for yet
     "insurance_placed": LOW,  # the worker works all the same, only uninsured
 }

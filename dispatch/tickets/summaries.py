@@ -20,6 +20,7 @@ from typing import Any, Protocol
 KEYS: dict[str, tuple[str, ...]] = {
     # -- about a job (matching, held jobs, insurance, follow-ups, wage cases)
     "unfilled_escalated": ("code", "trade", "filled", "headcount"),
+    "unfilled_no_time": ("code", "trade", "filled", "headcount", "start"),
     "unfilled_after_start": ("code", "name", "filled", "headcount"),
     "unfilled_opted_out": ("code", "name", "phone"),
     "held_job_wage_case": ("code", "employer"),

@@ -83,7 +83,14 @@ def test_a_signed_call_posts_a_job_with_all_its_fields_and_the_caller_gets_its_s
     assert [event.args for event in events] == [[job.id]]
     [summary] = outbound_to(session, EMPLOYER_PHONE)
     expected = render(
-        "job_created", "zh", sig=runtime.settings.SMS_SIGNATURE_ZH, held=False, **job_summary(job, "zh")
+        "job_created",
+        "zh",
+        sig=runtime.settings.SMS_SIGNATURE_ZH,
+        held=False,
+        no_time=False,
+        offers_at=None,
+        offers_next_day=False,
+        **job_summary(job, "zh"),
     )
     assert summary.body == expected and summary.kind == "job.created" and summary.employer_id == employer.id
     assert f"岗位号{job.code}：水电工2人，12月5日7点上工，3天，日薪300元，太行西街街道" in summary.body
@@ -295,7 +302,14 @@ def test_english_throughout(client, session, seeded, runtime, market_open) -> No
     [summary] = outbound_to(session, EMPLOYER_PHONE)
     assert summary.language == "en"
     assert summary.body == render(
-        "job_created", "en", sig=runtime.settings.SMS_SIGNATURE_EN, held=False, **job_summary(job, "en")
+        "job_created",
+        "en",
+        sig=runtime.settings.SMS_SIGNATURE_EN,
+        held=False,
+        no_time=False,
+        offers_at=None,
+        offers_next_day=False,
+        **job_summary(job, "en"),
     )
     assert summary.body.startswith(f"Luzhou Jobs: Job {job.code} posted: 2 plumber, Dec 5 7:00, 3d, 300/day")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -42,6 +42,9 @@ AGENT_TEXT = {"zh": "请明天早上7点到市场大厅。", "en": "Please come 
 # A job passed on to a friend (转给朋友), and who passed it on.
 FORWARDED_JOB = {"from_name", "from_phone", "trade", "date", "day_word", "hour", "minute", "days", "pay"}
 
+# What an employer who just posted a job is told about its offers (dispatch.matching.in_time).
+POSTING = {"no_time", "offers_at", "offers_next_day"}
+
 # What each template needs; a new template must be added here (see test_every_template_has_a_context).
 NEEDS: dict[str, set[str]] = {
     "agent_text": {"text"},
@@ -71,11 +74,11 @@ NEEDS: dict[str, set[str]] = {
     "insurance_refused": {"code", "trade", "reason"},
     "ivr_reg_confirm": {"trade", "area", "pay"},
     "job_cancelled": {"code", "trade", "date", "area"},
-    "job_created": {"code", "held", "trade", "headcount", "date", "hour", "days", "pay", "area"},
+    "job_created": {"code", "held", "trade", "headcount", "date", "hour", "days", "pay", "area"} | POSTING,
     "job_request_confirm": {"retry", "code", "trade", "headcount", "date", "hour", "days", "pay", "area"},
     "job_request_dropped": {"code"},
     "job_request_expired": {"code"},
-    "job_request_posted": {"code", "held"},
+    "job_request_posted": {"code", "held"} | POSTING,
     "job_request_unclear": set(),
     "language_set": set(),
     "match_cancel_employer": {"name", "worker_phone", "code", "trade", "filled", "headcount"},
@@ -118,16 +121,18 @@ NEEDS: dict[str, set[str]] = {
     },
     "pull_jobs": {"jobs"},
     "pull_none": {"trade"},
-    "profile": {
-        "name",
-        "trade_names",
-        "area",
+    "profile": {"name", "trade_names", "area", "pay", "status"},
+    "reminder": {
+        "soon",
+        "code",
+        "trade",
+        "date",
+        "day_word",
+        "hour",
+        "minute",
+        "address",
         "pay",
-        "status",
-        "bookings",
-        "more",
-        "month_days",
-        "month_pay",
+        "employer_phone",
     },
     "reg_ask_area": {"retry", "towns"},
     "reg_ask_confirm": {"retry", "name", "trade_names", "area", "pay"},
@@ -244,6 +249,11 @@ def _contexts(session, runtime, template: str, language: str) -> list[dict[str, 
         "insurance": ["", f"ABCD-261231-{9_999_999:06d}"],
         "insured_days": [1, 60],  # the job's days still to come, at most Job.days
         "reason": [reason.value for reason in RefusalReason],
+        # in time (issue 16): when a night's offers go, or that none can; a reminder's kind
+        "no_time": [False, True],
+        "offers_at": [None, datetime(2026, 12, 31, 6, 0), datetime(2026, 12, 31, 21, 59)],
+        "offers_next_day": [False, True],
+        "soon": [False, True],
         # wage cases (dispatch.wages): every result, amounts up to the largest claim (100,000 x 60 days)
         "case_result": ["recovered", "partly_recovered", "closed_unresolved"],
         "case_amount": [9_999_999],

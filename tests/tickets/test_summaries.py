@@ -39,6 +39,7 @@ SAMPLE_FIELDS = {
     "count": 3,
     "queue_result": "queue-full",
     "ticket": 42,
+    "start": "12-02 07:00",
 }
 
 
