@@ -80,7 +80,8 @@ def test_mei_lai_frees_the_place_and_offers_it_to_the_standby_list(
     runtime, session, market: Market, clock
 ) -> None:
     absent, waiting = market.worker(name="王五"), market.worker()
-    job = placed_on(session, market, absent, standby=(waiting,))
+    # Two days: at 08:05 on the first, the second's start can still be offered (never a start gone by).
+    job = placed_on(session, market, absent, standby=(waiting,), days=2)
     commit(runtime, session)
     clock.move_to(AT_WORK)
     assert routed(runtime, f"没来 {job.code}", job.employer.phone)[0] == "a worker did not come (没来 101)"
