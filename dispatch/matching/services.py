@@ -349,17 +349,8 @@ def decline(
     worker = offer.worker
     if offer.status == OfferStatus.ACCEPTED:
         # `2 123` from the worker who holds 123: giving a place back takes `取消 123`, said plainly.
-        codes = [job.code]
-        notices.tell_worker(
-            session,
-            settings,
-            inbound,
-            worker,
-            "match_which_code",
-            "match.which_code",
-            codes=codes,
-            cancel=True,
-        )
+        template, kind = "match_confirm_cancel", "match.confirm_cancel"
+        notices.tell_worker(session, settings, inbound, worker, template, kind, codes=[job.code])
         return Outcome.NOT_HELD
     if offer.uninsured and offer.status == OfferStatus.CANCELLED:
         # Closed for want of insurance and now refused: a later yes to it must not take a place.

@@ -274,6 +274,9 @@ def test_giving_a_place_back(runtime, session, market: Market, client, clock) ->
     )
     text_in(client, f"2 {job.code}", sender=worker.phone)  # a no is not a cancellation
     assert status_of(session, job, worker) == OfferStatus.ACCEPTED
+    assert last_body(session, worker) == (
+        f"【潞州零工】您已接下岗位{job.code}。如确实不去了，请回复 取消 {job.code} 确认；照常去就不用回复。"
+    )
     text_in(client, f"取消{job.code}", sender=worker.phone)
     assert status_of(session, job, worker) == OfferStatus.CANCELLED
     assert (
