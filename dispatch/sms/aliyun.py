@@ -31,6 +31,7 @@ from darabonba.runtime import RuntimeOptions
 from Tea.exceptions import UnretryableException
 
 from dispatch.settings import Settings
+from dispatch.sms.aliyun_push import LOOKUP_SID_PREFIX
 from dispatch.sms.carrier_templates import load_registry
 from dispatch.sms.gateway import (
     ProviderLookupError,
@@ -45,9 +46,6 @@ log = logging.getLogger(__name__)
 # The carrier's day (SendDate, daily limits) is Beijing's, whatever the market's time zone.
 BEIJING = ZoneInfo("Asia/Shanghai")
 LOOKUP_PAGE_SIZE = 50  # QuerySendDetails' largest page
-# A message found by a lookup has no BizId there (QuerySendDetails does not return it): it is kept under
-# this id until its delivery report brings the BizId (webhooks: find the message by OutId).
-LOOKUP_SID_PREFIX = "ALIOUT-"
 
 # Our integer codes for the carrier's outcomes (see the module's docstring).
 INVALID_NUMBER = 21211
