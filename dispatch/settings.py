@@ -40,6 +40,9 @@ MIN_SECRET_DISTINCT = 8
 MAKE_A_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
+SMS_TRANSPORTS = frozenset({"outbox", "twilio", "aliyun"})
+
+
 class SettingsError(RuntimeError):
     """A setting is missing or malformed; the service refuses to start."""
 
@@ -89,6 +92,18 @@ class Settings:
     TWILIO_FROM_NUMBER: str = ""
     TWILIO_MESSAGING_SERVICE_SID: str = ""
     TWILIO_API_BASE_URL: str = ""
+    # -- Alibaba Cloud SMS (SMS_TRANSPORT=aliyun: mainland China's carriers, templates only) ------------
+    # A RAM user's AccessKey allowed dysms:SendSms and dysms:QuerySendDetails; the approved signature
+    # (签名, without 【】); the API's host (another one for a staging or test server: http://host:port).
+    ALIYUN_ACCESS_KEY_ID: str = ""
+    ALIYUN_ACCESS_KEY_SECRET: str = ""
+    ALIYUN_SMS_SIGN_NAME: str = ""
+    ALIYUN_SMS_ENDPOINT: str = "dysmsapi.aliyuncs.com"
+    # Delivery reports and replies (上行) are pushed to /sms/aliyun/<ALIYUN_PUSH_SECRET>/report|uplink,
+    # from these addresses or networks only (the carrier signs nothing: the secret and the address are
+    # what we have).
+    ALIYUN_PUSH_SECRET: str = ""
+    ALIYUN_PUSH_ALLOW_FROM: str = ""
     PUBLIC_BASE_URL: str = ""
     DEFAULT_REGION: str = "CN"
     MARKET_TIMEZONE: str = "Asia/Shanghai"
@@ -238,8 +253,9 @@ class Settings:
     def check(self) -> None:
         if self.DISPATCH_ENV not in {"development", "production", "test"}:
             raise SettingsError("DISPATCH_ENV must be development, production or test")
-        if self.SMS_TRANSPORT not in {"outbox", "twilio"}:
-            raise SettingsError("SMS_TRANSPORT must be outbox or twilio")
+        if self.SMS_TRANSPORT not in SMS_TRANSPORTS:
+            raise SettingsError("SMS_TRANSPORT must be outbox, twilio or aliyun")
+        self._check_aliyun()
         parse_quiet_hours(self.QUIET_HOURS)
         parse_quiet_hours(self.OPENING_HOURS, "OPENING_HOURS")  # same shape: HH:MM-HH:MM
         if parse_clock_time(self.FOLLOW_UP_TIME, "FOLLOW_UP_TIME") is None:
@@ -315,6 +331,45 @@ class Settings:
             raise SettingsError(
                 f"REMINDER_EVENING_TIME {self.REMINDER_EVENING_TIME} is in QUIET_HOURS {self.QUIET_HOURS}: "
                 "the evening reminder would wait for the morning"
+            )
+
+    def _check_aliyun(self) -> None:
+        try:
+            from dispatch.ops.access import parse_networks
+
+            parse_networks(self.ALIYUN_PUSH_ALLOW_FROM)
+        except ValueError as exc:
+            raise SettingsError(f"ALIYUN_PUSH_ALLOW_FROM must list addresses or networks: {exc}") from exc
+        endpoint = self.ALIYUN_SMS_ENDPOINT.strip()
+        if not re.fullmatch(r"(https?://)?[A-Za-z0-9.\-\[\]:]+", endpoint):
+            raise SettingsError(
+                "ALIYUN_SMS_ENDPOINT must be a host (dysmsapi.aliyuncs.com) or http(s)://host:port"
+            )
+        if self.SMS_TRANSPORT != "aliyun":
+            return
+        missing = [
+            name
+            for name in (
+                "ALIYUN_ACCESS_KEY_ID",
+                "ALIYUN_ACCESS_KEY_SECRET",
+                "ALIYUN_SMS_SIGN_NAME",
+                "ALIYUN_PUSH_SECRET",
+                "ALIYUN_PUSH_ALLOW_FROM",
+            )
+            if not getattr(self, name).strip()
+        ]
+        if missing:
+            raise SettingsError(f"SMS_TRANSPORT=aliyun needs {', '.join(missing)}")
+        # The secret is the push endpoints' only credential, and it sits in a URL path.
+        if not re.fullmatch(r"[A-Za-z0-9_\-]{16,128}", self.ALIYUN_PUSH_SECRET):
+            raise SettingsError(
+                "ALIYUN_PUSH_SECRET must be 16-128 letters, digits, - or _ (it goes in a URL); "
+                f"make one with {MAKE_A_SECRET}"
+            )
+        if self.is_production and weak_secret(self.ALIYUN_PUSH_SECRET):
+            raise SettingsError(
+                f"production refuses this ALIYUN_PUSH_SECRET: {weak_secret(self.ALIYUN_PUSH_SECRET)}; "
+                f"make one with {MAKE_A_SECRET}"
             )
 
     def _check_production(self) -> None:

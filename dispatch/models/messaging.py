@@ -88,6 +88,11 @@ class Message(Base):
     employer_id: Mapped[int | None] = mapped_column(ForeignKey("employer.id"), index=True)
     # Everything Twilio posted with an inbound message, for the agent and for audits.
     raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Outbound: the SMS template the body was rendered from and, when a templated carrier (Alibaba
+    # Cloud SMS) is configured, that template's carrier variables, rendered from the same context when
+    # the message was queued (config/carrier_templates.toml). None: sent as plain text only.
+    template: Mapped[str] = mapped_column(String(48), default="")
+    template_params: Mapped[dict[str, str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -152,8 +152,10 @@ def refused(session: Session, max_attempts: int, message: Message, exc: SendErro
     """The provider surely did not take the message: try again later, or give up."""
     message.error_code = exc.code
     message.error_message = str(exc)[:500]
-    if exc.retryable and message.attempts < max_attempts:
-        delay = timedelta(seconds=backoff_seconds(message.attempts))
+    # A carrier's frequency limit on the number is a wait, not a failure: it never uses up the attempts.
+    if exc.retryable and (message.attempts < max_attempts or exc.retry_after is not None):
+        wait = exc.retry_after if exc.retry_after is not None else backoff_seconds(message.attempts)
+        delay = timedelta(seconds=wait)
         log.warning("SMS %s not taken (%s); retrying in %s", message.id, exc.describe(), delay)
         message.status = MessageStatus.PENDING
         message.send_after = utcnow() + delay

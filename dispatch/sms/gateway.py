@@ -1,7 +1,8 @@
 """The SMS gateway boundary: one small interface, a Twilio transport and a record-only outbox transport.
 
-A Chinese carrier gateway with two-way SMS (上行) would be a third class with the same `send_sms` and
-`find_sent`.
+A Chinese carrier gateway with two-way SMS (上行) is a third class with the same `send_sms` and
+`find_sent` (aliyun.py): it sends a registered template and its variables, not the text, so both take
+the message's `Templated` form too; Twilio and the outbox ignore it.
 
 A provider that took a message but whose answer never arrived (a read timeout, a connection dropped
 after the request went out, a 5xx) is not a refusal: `SendError.ambiguous` says the message may exist.
@@ -57,6 +58,8 @@ class SendError(Exception):
         self.code = code
         self.http_status = http_status
         self.ambiguous = ambiguous
+        # A refusal that says when to try again (a carrier's per-number frequency limit): seconds.
+        self.retry_after: float | None = None
 
     def describe(self) -> str:
         """For the log: the provider's code and status, not its text (which may quote the number)."""
@@ -85,6 +88,17 @@ class ProviderLookupError(Exception):
 
 
 @dataclass(frozen=True)
+class Templated:
+    """A message as a templated carrier takes it: our id (the carrier's OutId, what a lookup finds it
+    by), the SMS template it was rendered from, and that template's carrier variables."""
+
+    message_id: int
+    template: str
+    language: str
+    params: dict[str, str] | None  # None: the template has no carrier template (see carrier_templates)
+
+
+@dataclass(frozen=True)
 class SendResult:
     provider_sid: str
     status: str  # the gateway's first status, e.g. queued
@@ -107,11 +121,20 @@ class SmsTransport(Protocol):
         """The sending number or service: the rate limit is kept per sender."""
         ...
 
-    def send_sms(self, to: str, body: str, status_callback: str | None = None) -> SendResult: ...
+    def send_sms(
+        self,
+        to: str,
+        body: str,
+        status_callback: str | None = None,
+        templated: Templated | None = None,
+    ) -> SendResult: ...
 
-    def find_sent(self, to: str, body: str, since: datetime) -> list[SentMessage]:
-        """Messages the provider holds from us to `to` with exactly `body`, created at or after
-        `since`, oldest first. Raises ProviderLookupError when the provider cannot be asked."""
+    def find_sent(
+        self, to: str, body: str, since: datetime, templated: Templated | None = None
+    ) -> list[SentMessage]:
+        """Messages the provider holds from us to `to` with exactly `body` (a templated carrier: that
+        message's id), created at or after `since`, oldest first. Raises ProviderLookupError when the
+        provider cannot be asked."""
         ...
 
 
@@ -138,14 +161,22 @@ class OutboxTransport:
     def sender(self) -> str:
         return self._sender
 
-    def send_sms(self, to: str, body: str, status_callback: str | None = None) -> SendResult:
+    def send_sms(
+        self,
+        to: str,
+        body: str,
+        status_callback: str | None = None,
+        templated: Templated | None = None,
+    ) -> SendResult:
         sid = "OB" + uuid.uuid4().hex
         with self._lock:
             self.sent.append(RecordedSms(to, body, status_callback, sid, datetime.now(UTC)))
         log.info("outbox transport: SMS to %s recorded as %s", mask_phone(to), sid)
         return SendResult(provider_sid=sid, status="sent")
 
-    def find_sent(self, to: str, body: str, since: datetime) -> list[SentMessage]:
+    def find_sent(
+        self, to: str, body: str, since: datetime, templated: Templated | None = None
+    ) -> list[SentMessage]:
         with self._lock:
             recorded = list(self.sent)
         return [
@@ -189,7 +220,13 @@ class TwilioTransport:
     def sender(self) -> str:
         return self.messaging_service_sid or self.from_number
 
-    def send_sms(self, to: str, body: str, status_callback: str | None = None) -> SendResult:
+    def send_sms(
+        self,
+        to: str,
+        body: str,
+        status_callback: str | None = None,
+        templated: Templated | None = None,
+    ) -> SendResult:
         params: dict[str, str] = {"to": to, "body": body}
         if self.messaging_service_sid:
             params["messaging_service_sid"] = self.messaging_service_sid
@@ -209,7 +246,9 @@ class TwilioTransport:
             raise SendError(f"Twilio gave no answer: {exc}", ambiguous=True) from exc
         return SendResult(provider_sid=str(message.sid), status=str(message.status or "queued"))
 
-    def find_sent(self, to: str, body: str, since: datetime) -> list[SentMessage]:
+    def find_sent(
+        self, to: str, body: str, since: datetime, templated: Templated | None = None
+    ) -> list[SentMessage]:
         # By To (and From) only: a message Twilio still queues has no date_sent, so a DateSent filter
         # would miss exactly the message being looked for. Newest first; LOOKUP_LIMIT is plenty.
         filters: dict[str, str] = {"to": to}
@@ -254,4 +293,8 @@ def mask_phone(phone: str) -> str:
 def make_transport(settings: Settings) -> SmsTransport:
     if settings.SMS_TRANSPORT == "twilio":
         return TwilioTransport(settings)
+    if settings.SMS_TRANSPORT == "aliyun":
+        from dispatch.sms.aliyun import AliyunTransport  # its SDK is the `carrier` extra
+
+        return AliyunTransport(settings)
     return OutboxTransport()

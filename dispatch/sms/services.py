@@ -31,6 +31,7 @@ from dispatch.phones import try_e164
 from dispatch.queue import defer
 from dispatch.quiet_hours import hold_until
 from dispatch.settings import Settings
+from dispatch.sms.carrier_templates import load_registry
 from dispatch.sms.gateway import OPTED_OUT_ERRORS, UNDELIVERABLE_ERRORS
 from dispatch.sms.normalize import has_cjk
 from dispatch.sms.segments import count_segments
@@ -151,6 +152,7 @@ def queue_sms(
     language = language or contact.language
     signature = settings.SMS_SIGNATURE_EN if language == "en" else settings.SMS_SIGNATURE_ZH
     body = render(template, language, sig=signature, **context)
+    template_params = carrier_params(settings, template, language, {"sig": signature, **context})
     now = utcnow()
     is_reply = reply_to is not None or at_once
     window = settings.urgent_hours if urgent else None
@@ -166,6 +168,8 @@ def queue_sms(
         status=MessageStatus.SUPPRESSED if blocked else MessageStatus.PENDING,
         segments=count_segments(body).segments,
         kind=kind,
+        template=template,
+        template_params=template_params,
         language=language,
         is_reply=is_reply,
         in_reply_to_id=reply_to.id if reply_to is not None else None,
@@ -183,6 +187,15 @@ def queue_sms(
     if not blocked:
         defer(session, send_message, message.id, queue="sms", run_at=send_after)
     return message
+
+
+def carrier_params(
+    settings: Settings, template: str, language: str, context: dict[str, Any]
+) -> dict[str, str] | None:
+    """The carrier variables of the message, when a templated carrier sends it (else None)."""
+    if settings.SMS_TRANSPORT != "aliyun":
+        return None
+    return load_registry(settings.CONFIG_DIR).params(template, language, context)
 
 
 def reply(

@@ -18,7 +18,7 @@ from dispatch.clock import utcnow
 from dispatch.models import Direction, Message, MessageStatus
 from dispatch.queue import defer, task
 from dispatch.runtime import get_runtime
-from dispatch.sms.gateway import ProviderLookupError, SendError, SendResult
+from dispatch.sms.gateway import ProviderLookupError, SendError, SendResult, Templated
 from dispatch.sms.rate_limit import SendRateLimiter
 
 log = logging.getLogger(__name__)
@@ -78,13 +78,13 @@ def send_message(message_id: int) -> dict[str, int]:
         if outcome:
             return outcome
         attempt = delivery.start_attempt(message, utcnow())
-        to, body = message.phone, message.body
+        to, body, templated = message.phone, message.body, templated_form(message)
     # The id in the URL lets the callback find the message even before its Sid is committed.
     base_url = settings.PUBLIC_BASE_URL.rstrip("/")
     callback = f"{base_url}/sms/status?m={message_id}" if base_url else None
     result: SendResult | SendError
     try:
-        result = runtime.transport.send_sms(to, body, status_callback=callback)
+        result = runtime.transport.send_sms(to, body, status_callback=callback, templated=templated)
     except SendError as exc:
         result = exc
     with runtime.db.transaction() as session:
@@ -97,6 +97,12 @@ def send_message(message_id: int) -> dict[str, int]:
         if result.ambiguous:
             return delivery.unanswered(session, settings, message, result)
         return delivery.refused(session, settings.SMS_MAX_ATTEMPTS, message, result)
+
+
+def templated_form(message: Message) -> Templated:
+    """What a templated carrier sends instead of the body (see carrier_templates.py)."""
+    params = dict(message.template_params) if message.template_params is not None else None
+    return Templated(message.id, message.template or message.kind, message.language, params)
 
 
 @task("sms")
@@ -116,9 +122,11 @@ def reconcile_message(message_id: int) -> dict[str, int]:
         if utcnow() < started + grace:
             delivery.schedule_reconcile(session, settings, message)  # too early: it may still appear
             return {"waiting": 1}
-        attempt, to, body = message.attempts, message.phone, message.body
+        attempt, to, body, templated = message.attempts, message.phone, message.body, templated_form(message)
     try:
-        found = runtime.transport.find_sent(to, body, since=started - delivery.CLOCK_SKEW)
+        found = runtime.transport.find_sent(
+            to, body, since=started - delivery.CLOCK_SKEW, templated=templated
+        )
     except ProviderLookupError as exc:
         log.warning("SMS %s: cannot look it up yet (%s); trying again", message_id, exc)  # no number in it
         with runtime.db.transaction() as session:

@@ -33,9 +33,9 @@ POLL_SECONDS = 1.0
 def _replayers() -> dict[str, Replayer]:
     # Each channel names the requests it spools and how to do them again.
     from dispatch.ivr import outage
-    from dispatch.sms import webhooks
+    from dispatch.sms import aliyun_push, webhooks
 
-    return {**webhooks.REPLAYERS, **outage.REPLAYERS}
+    return {**webhooks.REPLAYERS, **aliyun_push.REPLAYERS, **outage.REPLAYERS}
 
 
 @dataclass

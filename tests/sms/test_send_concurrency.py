@@ -6,7 +6,7 @@ import threading
 import time
 
 from dispatch.models import Message, MessageStatus
-from dispatch.sms.gateway import OutboxTransport, SendResult
+from dispatch.sms.gateway import OutboxTransport, SendResult, Templated
 from dispatch.sms.services import mark_opted_out, queue_sms
 from dispatch.sms.tasks import send_message
 
@@ -16,9 +16,11 @@ PHONE = "+8613800138000"
 class SlowTransport(OutboxTransport):
     """Takes its time to answer, as Twilio may, so the second job arrives while the first sends."""
 
-    def send_sms(self, to: str, body: str, status_callback: str | None = None) -> SendResult:
+    def send_sms(
+        self, to: str, body: str, status_callback: str | None = None, templated: Templated | None = None
+    ) -> SendResult:
         time.sleep(0.3)
-        return super().send_sms(to, body, status_callback)
+        return super().send_sms(to, body, status_callback, templated)
 
 
 def test_a_message_sent_by_two_workers_at_once_goes_out_once(committed):
