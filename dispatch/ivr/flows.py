@@ -15,8 +15,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from dispatch.ivr import agent, choices, enrol, intake, manage, menu, offers, services, tickets, worker_line
-from dispatch.ivr import notice_call, offer_call
+from dispatch.ivr import (
+    agent,
+    choices,
+    enrol,
+    intake,
+    manage,
+    menu,
+    notice_call,
+    offer_call,
+    offers,
+    services,
+    tickets,
+    worker_line,
+)
 from dispatch.ivr.agent import to_agent
 from dispatch.ivr.turn import DONE, INVALID, PAST, TIMEOUT, Step, Turn
 from dispatch.models import Call, Contact

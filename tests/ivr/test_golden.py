@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from dispatch.jobs.services import JobRequest, create_job
 from dispatch.clock import utcnow
+from dispatch.jobs.services import JobRequest, create_job
 from dispatch.models import (
     Contact,
     Employer,
