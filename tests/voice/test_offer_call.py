@@ -121,7 +121,7 @@ def test_a_call_picked_up_after_the_job_filled_says_so_and_asks_nothing(
     runtime, client, session, seeded, fake_twilio
 ):
     with time_machine.travel(NOON, tick=True):
-        first, second = voice_workers(session, PHONE_A, PHONE_B)
+        _, second = voice_workers(session, PHONE_A, PHONE_B)
         job = post_job(runtime, session, headcount=1)
         phones = {callee.phone: callee for callee in (callee_for(client, fake_twilio, i) for i in (0, 1))}
         phones[PHONE_A].pick_up()
