@@ -15,7 +15,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from dispatch.ivr import agent, choices, enrol, intake, manage, menu, services, tickets
+from dispatch.ivr import (
+    agent,
+    choices,
+    enrol,
+    intake,
+    manage,
+    menu,
+    notice_call,
+    offer_call,
+    offers,
+    services,
+    tickets,
+    worker_line,
+)
 from dispatch.ivr.agent import to_agent
 from dispatch.ivr.turn import DONE, INVALID, PAST, TIMEOUT, Step, Turn
 from dispatch.models import Call, Contact
@@ -31,7 +44,12 @@ STEPS: dict[str, Step] = {
     **enrol.STEPS,
     **manage.STEPS,
     **agent.STEPS,
+    **worker_line.STEPS,
+    **offers.STEPS,
+    **notice_call.STEPS,
 }
+# The market's own calls (an offer, who is coming): nobody there to hand over to, so no agent's queue.
+OUTBOUND_FLOWS = frozenset({offer_call.FLOW, notice_call.FLOW})
 
 
 def begin(session: Session, settings: Settings, form: Mapping[str, str], base_url: str) -> str:
@@ -87,6 +105,11 @@ def _retry(turn: Turn, step: str, reason: str) -> None:
     """Say what went wrong and ask again; the third failure at one step goes to an agent."""
     call = turn.call
     call.retries += 1
+    if call.retries > MAX_RETRIES and call.flow in OUTBOUND_FLOWS:
+        turn.say("call_bye")
+        turn.response.hangup()
+        call.step = "done"
+        return
     if call.retries > MAX_RETRIES:
         what = {TIMEOUT: "no answer", PAST: "a start time already past"}.get(reason, "wrong keys")
         key = {TIMEOUT: "no_answer_at_step", PAST: "past_time_at_step"}.get(reason, "wrong_keys_at_step")

@@ -13,7 +13,18 @@ FLOWS = {"1": ("job", "trade"), "2": ("register", "trade"), "3": ("manage", "job
 
 
 def greet(turn: Turn) -> None:
-    """The first thing a caller hears: the welcome, a known employer's name or last job, the menu."""
+    """The first thing a caller hears: the welcome, a known employer's name or last job, the menu. A
+    registered worker hears the worker line instead (asked first which, if also an employer)."""
+    from dispatch.ivr import worker_line  # the worker line comes back to this menu
+
+    worker = worker_line.worker_for(turn.session, turn.call.phone)
+    if worker is not None:
+        turn.call.worker_id = worker.id
+        if turn.call.employer_id is None:
+            worker_line.greet(turn, worker)
+        else:
+            worker_line.greet_both(turn)
+        return
     gather = turn.gather("menu")
     turn.say("welcome", gather)
     employer = turn.session.get(Employer, turn.call.employer_id) if turn.call.employer_id else None

@@ -9,6 +9,7 @@ from typing import Any
 from twilio.twiml import TwiML
 
 from dispatch.i18n import pick_language, prompt
+from dispatch.phones import display
 
 AUDIO_SUFFIXES = (".mp3", ".wav")
 # Mandarin first; English on the `*` key.
@@ -21,12 +22,19 @@ VOICES = {
 ALWAYS_SPOKEN = frozenset(
     {"known_employer", "job_review", "reg_review", "job_done", "jobs_list", "cancel_confirm", "cancelled"}
     | {"village_list", "followup_intro", "hold_place"}
+    | {"worker_menu", "offer_read", "offer_outcome", "bookings_list", "notice_list"}
 )
 
 
 def spoken(name: str, language: str) -> str:
     """`小工/力工` read as 小工、力工, `Porter / mover` as `Porter or mover`: engines say the slash."""
     return name.replace(" / ", " or ").replace("/", "、" if language == "zh" else " or ")
+
+
+def spoken_phone(phone: str, language: str) -> str:
+    """A number read slowly: digit by digit, a pause between its groups (`139 1234 0001`)."""
+    groups = display(phone).replace("-", " ").split()
+    return ("，" if language == "zh" else ", ").join(" ".join(group) for group in groups)
 
 
 def recording_for(prompts_dir: str, name: str, language: str) -> str | None:

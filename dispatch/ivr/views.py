@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from dispatch.db import is_database_unavailable
-from dispatch.ivr import flows, followup, outage, prompts
+from dispatch.ivr import flows, followup, notice_call, offer_call, outage, prompts
 from dispatch.ivr.agent import HOLD_PAUSE_SECONDS
 from dispatch.ivr.prompts import AUDIO_SUFFIXES
 from dispatch.runtime import Runtime
@@ -239,6 +239,37 @@ def followup_status() -> Response:
     args = {"f": request.args.get("f", "")}
     return _acknowledged(
         outage.FOLLOW_UP_STATUS, lambda session: outage.follow_up_status(session, settings, form, args), args
+    )
+
+
+def _id(name: str) -> int | None:
+    """A positive id from the URL's query (`?o=`, `?e=`, ...); None when absent or odd."""
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 10 else None
+
+
+@bp.post("/offer")
+@twilio_signed
+def offer_answer() -> Response:
+    """A worker picked up the market's offer call: the offer, 1 to take it, 2 to decline."""
+    _call_sid()
+    settings, form, base_url = _runtime().settings, _form(), _base_url()
+    offer_id, attempt = _id("o"), _id("a") or 1
+    return _respond(
+        "offer", lambda session: offer_call.begin(session, settings, form, base_url, offer_id, attempt)
+    )
+
+
+@bp.post("/notice")
+@twilio_signed
+def notice_answer() -> Response:
+    """An employer who cannot take SMS picked up the market's call: who is coming."""
+    _call_sid()
+    settings, form, base_url = _runtime().settings, _form(), _base_url()
+    employer_id, key, attempt = _id("e"), _id("k") or 0, _id("a") or 1
+    return _respond(
+        "notice",
+        lambda session: notice_call.begin(session, settings, form, base_url, employer_id, key, attempt),
     )
 
 

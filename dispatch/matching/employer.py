@@ -14,6 +14,7 @@ from dispatch.matching.tasks import notify_employer
 from dispatch.models import Job, Offer, OfferStatus
 from dispatch.queue import defer
 from dispatch.settings import Settings
+from dispatch.voice import notice_calls
 
 
 def notice_due(session: Session, settings: Settings, job: Job, now: datetime) -> None:
@@ -51,4 +52,7 @@ def notify(session: Session, settings: Settings, job_id: int, now: datetime) -> 
     messages = notices.tell_employer_placed(session, settings, job, [offer.worker for offer in placed], now)
     for offer in placed:
         offer.employer_told_at = now
+    if notice_calls.cannot_text(session, job.employer.phone):
+        # Those texts are suppressed: the employer hears who is coming by phone instead.
+        notice_calls.call_later(session, job.employer, now)
     return {"told": len(placed), "messages": len(messages)}

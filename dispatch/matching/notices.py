@@ -20,6 +20,7 @@ from dispatch.quiet_hours import quiet_hours_end
 from dispatch.settings import Settings
 from dispatch.sms.segments import is_gsm7
 from dispatch.sms.services import get_or_create_contact, queue_sms, reply
+from dispatch.voice import offer_calls
 
 # What keeps every text within its budget (tests/sms/test_templates.py measures them at these).
 MAX_ADDRESS = {"zh": 30, "en": 36}
@@ -101,6 +102,8 @@ def send_offer(
     kind = "offer.reopened" if reopened else "offer"
     # The worker's next bare `1` or `2` answers this offer.
     asks = offer_question(job.id, offer.expires_at, now)
+    # A worker who prefers voice is also called (the SMS stays: the code in writing, a bare `1` answers).
+    offer_calls.call_later(session, settings, offer, worker, now)
     return queue_sms(
         session,
         settings,

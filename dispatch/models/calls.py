@@ -23,6 +23,9 @@ class CallOutcome(enum.StrEnum):
     VOICEMAIL = "voicemail"  # left a message outside opening hours: a voicemail ticket
     CALL_BACK = "call_back"  # hung up part-way: a call_back ticket holds what was collected
     FOLLOW_UP = "follow_up"  # the market's follow-up call (回访) to a worker: the follow-up holds the answers
+    WORKER_LINE = "worker_line"  # a worker heard their offers or bookings, or said busy/free, by keypad
+    OFFER_CALL = "offer_call"  # the market called a worker who prefers voice with an offer
+    NOTICE_CALL = "notice_call"  # the market called an employer who cannot take SMS: who is coming
 
 
 class Call(Base):

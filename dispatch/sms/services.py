@@ -101,9 +101,21 @@ def mark_opted_in(session: Session, phone: str) -> None:
 
 def mark_undeliverable(session: Session, phone: str, error_code: int) -> None:
     contact = get_or_create_contact(session, phone)
+    if contact.undeliverable_at is None:
+        _call_employer_instead(session, phone)
     contact.undeliverable_at = contact.undeliverable_at or utcnow()
     contact.undeliverable_error = error_code
     _set_worker_status(session, phone, WorkerStatus.UNDELIVERABLE)
+
+
+def _call_employer_instead(session: Session, phone: str) -> None:
+    """An employer's number found unable to take SMS: whoever is placed with them is told by phone
+    (the notice that failed may have been the one saying so)."""
+    from dispatch.voice import notice_calls  # voice builds on SMS
+
+    employer = session.scalar(select(Employer).where(Employer.phone == phone))
+    if employer is not None:
+        notice_calls.call_later(session, employer, utcnow())
 
 
 # A stop an agent or the worker chose outranks what a carrier reports afterwards.

@@ -57,6 +57,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "past_time_at_step": ("count", "flow", "step"),
     "menu_failed": ("step",),
     "recorded_name": (),
+    "worker_asked_agent": (),
+    "employer_not_told": ("code", "employer"),
 }
 
 

@@ -1,4 +1,5 @@
-"""RQ jobs of outbound calls: the follow-up call (回访) to a worker who prefers voice."""
+"""RQ jobs of outbound calls: the follow-up call (回访) to a worker who prefers voice, an offer to one,
+and who is coming to an employer who cannot take SMS."""
 
 from __future__ import annotations
 
@@ -121,3 +122,54 @@ def _not_placed(
 
 def _locked(session: Session, follow_up_id: int) -> FollowUp | None:
     return session.get(FollowUp, follow_up_id, with_for_update=True)
+
+
+@task("sms")
+def call_offer(offer_id: int, attempt: int = 1) -> dict[str, int]:
+    """Call a worker who prefers voice with an offer (1 takes it, 2 declines): one attempt, claimed
+    before it rings, placed with no transaction open (see voice/offer_calls.py)."""
+    from dispatch.voice import offer_calls
+
+    runtime = get_runtime()
+    settings, transport = runtime.settings, runtime.call_transport
+    if not transport.can_place_calls:
+        return {"no_caller": 1}  # the offer's SMS stands alone
+    with runtime.db.transaction() as session:
+        plan = offer_calls.prepare(session, settings, offer_id, attempt, utcnow())
+    if isinstance(plan, str):
+        return {plan: 1}
+    try:
+        sid = transport.place_call(plan.to, plan.url, plan.status_url)
+    except CallError as exc:
+        with runtime.db.transaction() as session:
+            offer_calls.not_placed(session, offer_id, attempt, plan.claim, exc, utcnow())
+        return {"not_placed": 1}
+    with runtime.db.transaction() as session:
+        offer_calls.placed(session, settings, offer_id, attempt, plan.claim, sid, utcnow())
+    return {"called": 1}
+
+
+@task("sms")
+def call_employer(employer_id: int, key: int, attempt: int = 1) -> dict[str, int]:
+    """Call an employer who cannot take SMS with who is coming; after the last attempt, a ticket if
+    nobody picked up (see voice/notice_calls.py)."""
+    from dispatch.voice import notice_calls
+
+    runtime = get_runtime()
+    settings, transport = runtime.settings, runtime.call_transport
+    with runtime.db.transaction() as session:
+        now = utcnow()
+        plan = notice_calls.prepare(
+            session, settings, employer_id, key, attempt, now, transport.can_place_calls
+        )
+    if isinstance(plan, str):
+        return {plan: 1}
+    try:
+        sid = transport.place_call(plan.to, plan.url, plan.status_url)
+    except CallError as exc:
+        with runtime.db.transaction() as session:
+            notice_calls.not_placed(session, employer_id, key, attempt, plan.claim, exc, utcnow())
+        return {"not_placed": 1}
+    with runtime.db.transaction() as session:
+        notice_calls.placed(session, employer_id, key, attempt, plan.claim, sid, utcnow())
+    return {"called": 1}

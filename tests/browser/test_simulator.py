@@ -6,13 +6,28 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
+from zoneinfo import ZoneInfo
 
 import time_machine
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from dispatch.demo import employer_phones, seed_demo
-from dispatch.models import Call, CallOutcome, Direction, Job, JobSource, Message, Offer, OfferStatus, Worker
+from dispatch.jobs.services import JobRequest, create_job
+from dispatch.models import (
+    Call,
+    CallOutcome,
+    Direction,
+    Employer,
+    Job,
+    JobSource,
+    Message,
+    Offer,
+    OfferStatus,
+    Trade,
+    Worker,
+)
 from dispatch.phones import display
 from tests.browser.conftest import LiveServer
 from tests.helpers import run_jobs
@@ -121,3 +136,41 @@ def test_leaving_the_page_mid_call_hangs_up(live_server: LiveServer, page: Page)
         time.sleep(0.2)
     call = ended()
     assert call is not None and call.phone == "+8613912345678" and call.outcome == CallOutcome.CALL_BACK
+
+
+def test_a_worker_calls_and_takes_an_offer_by_keypad(live_server: LiveServer, page: Page) -> None:
+    """A seeded worker with an offer waiting phones the market from the simulator: the worker line reads
+    the offer, 1 takes it, and the confirmation arrives in the phone's chat."""
+    runtime = live_server.runtime
+    with runtime.db.transaction() as session:
+        seed_demo(session, runtime.settings)
+        employer = session.scalars(select(Employer).where(Employer.phone == EMPLOYER)).one()
+        trade = session.scalars(select(Trade).where(Trade.code == "porter")).one()
+        tomorrow = datetime.now(UTC).astimezone(
+            ZoneInfo(runtime.settings.MARKET_TIMEZONE)
+        ).date() + timedelta(1)
+        request = JobRequest(trade.id, 1, tomorrow, dt_time(8), 1, 300, employer.site_id or 0)
+        create_job(session, employer, request, JobSource.AGENT, settings=runtime.settings)
+    run_jobs(runtime)  # the first wave: offers by SMS
+    with runtime.db.transaction() as session:
+        offer = session.scalars(
+            select(Offer).where(Offer.status == OfferStatus.SENT).order_by(Offer.id)
+        ).first()
+        assert offer is not None
+        worker_phone, code, offer_id = offer.worker.phone, offer.job.code or "", offer.id
+
+    page.goto(f"{live_server.url}/sim/phone/{worker_phone}")
+    page.get_by_role("button", name="拨打").click()
+    expect(page.locator("#call-log")).to_contain_text("听给您的活请按1")
+    press(page, "1")
+    expect(page.locator("#call-log")).to_contain_text(f"岗位号{' '.join(code)}")
+    expect(page.locator("#call-log")).to_contain_text("接这个活请按1")
+    press(page, "1")
+    expect(page.locator("#call-log")).to_contain_text("这个活是您的了")
+
+    with runtime.db.transaction() as session:
+        taken = session.get(Offer, offer_id)
+        assert taken is not None and taken.status == OfferStatus.ACCEPTED
+    [confirmation] = [text for text in outbound(live_server, worker_phone) if text.kind == "placement.worker"]
+    assert code in confirmation.body
+    expect(page.locator("#sms-log")).to_contain_text(confirmation.body)

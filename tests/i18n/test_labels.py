@@ -14,7 +14,7 @@ import dispatch.console
 import dispatch.models
 import dispatch.sim
 from dispatch import i18n
-from dispatch.ivr import flows, followup
+from dispatch.ivr import flows, followup, worker_line
 from dispatch.ivr.menu import FLOWS
 from dispatch.models import JobStatus, MessageStatus, OfferStatus, WageCaseStatus, WorkerStatus
 from dispatch.voice.services import FLOW as FOLLOW_UP_FLOW
@@ -28,7 +28,9 @@ ENUMS = sorted(
     ),
     key=lambda kind: kind.__name__,
 )
-CALL_FLOWS = sorted({"menu", FOLLOW_UP_FLOW, *(flow for flow, _ in FLOWS.values())})
+CALL_FLOWS = sorted(
+    {"menu", FOLLOW_UP_FLOW, worker_line.FLOW, *flows.OUTBOUND_FLOWS, *(flow for flow, _ in FLOWS.values())}
+)
 CALL_STEPS = sorted({*flows.STEPS, *followup.STEPS})
 PAGE_TEMPLATES = sorted(
     path
@@ -48,7 +50,9 @@ def names() -> list[tuple[str, str]]:
 def test_the_walk_finds_the_enums_flows_and_steps() -> None:
     assert {WorkerStatus, JobStatus, OfferStatus, MessageStatus, WageCaseStatus} <= set(ENUMS)
     assert len(ENUMS) >= 20
-    assert {"menu", "job", "register", "manage", "followup"} == set(CALL_FLOWS)
+    assert {"menu", "job", "register", "manage", "followup", "worker", "offer_call", "notice_call"} == set(
+        CALL_FLOWS
+    )
     assert {"trade", "review", "queue_result", "paid", "stars", "done"} <= set(CALL_STEPS)
 
 

@@ -10,17 +10,32 @@ import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from dispatch.clock import utcnow
 from dispatch.jobs.services import JobRequest, create_job
-from dispatch.models import Contact, Employer, Job, JobSource, Site, Trade
+from dispatch.models import (
+    Contact,
+    Employer,
+    Job,
+    JobSource,
+    Offer,
+    OfferStatus,
+    RegisteredVia,
+    Site,
+    Trade,
+    Worker,
+    WorkerStatus,
+    WorkerTrade,
+)
 from tests.ivr.conftest import Caller
 
 GOLDEN = Path(__file__).parent / "golden"
+VOICE_GOLDEN = Path(__file__).parent.parent / "voice" / "golden"  # the market's own calls
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
 Action = Callable[[Caller], object]
@@ -87,7 +102,23 @@ SCENARIOS: dict[str, tuple[str, list[Action]]] = {
     "queue_full": ("stranger", [press("0"), lambda caller: caller.leave_queue("queue-full")]),
     "agent_after_three_misses": ("stranger", [press("1"), silence, press("*"), silence]),
     "voicemail_thanks": ("stranger", [press("0"), lambda caller: caller.leave_queue("queue-full"), speak]),
+    # The worker line: 李四, offered 王师傅's job 777, calls.
+    "worker_menu": ("worker", []),
+    "worker_offer": ("worker", [press("1")]),
+    "worker_offer_invalid": ("worker", [press("1"), press("5")]),
+    "worker_offer_taken": ("worker", [press("1"), press("1")]),
+    "worker_offer_declined": ("worker", [press("1"), press("2")]),
+    "worker_bookings": ("worker", [press("1"), press("1"), press("2")]),
+    "worker_no_bookings": ("worker", [press("2")]),
+    "worker_busy": ("worker", [press("3")]),
+    "worker_free": ("worker", [press("3"), press("3")]),
+    "worker_to_agent": ("worker", [press("0")]),
+    # 王师傅 also works: he chooses first.
+    "who": ("both", []),
+    "who_worker": ("both", [press("1")]),
+    "who_employer": ("both", [press("2")]),
 }
+WORKER_PHONE = "+8613900139000"
 
 
 def _employer(session) -> Employer:
@@ -102,6 +133,33 @@ def _employer(session) -> Employer:
     job.code = "777"
     session.flush()
     return employer
+
+
+def _worker(session, phone: str, language: str) -> Worker:
+    """李四, a plumber of 太西, offered job 777 until 11:00 (market time) of the day before it."""
+    plumber = session.scalars(select(Trade).where(Trade.code == "plumber_electrician")).one()
+    taixi = session.scalars(select(Site).where(Site.code == "LZ-TX")).one()
+    worker = Worker(
+        phone=phone,
+        name="李四",
+        home_site_id=taixi.id,
+        min_daily_pay=200,
+        status=WorkerStatus.ACTIVE,
+        consent_at=utcnow(),
+        registered_via=RegisteredVia.COUNTER,
+    )
+    worker.trades = [WorkerTrade(trade_id=plumber.id, years_experience=3)]
+    session.add(worker)
+    session.flush()
+    job = session.scalars(select(Job).where(Job.code == "777")).one()
+    expires = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)
+    session.add(
+        Offer(
+            job_id=job.id, worker_id=worker.id, status=OfferStatus.SENT, sent_at=utcnow(), expires_at=expires
+        )
+    )
+    session.flush()
+    return worker
 
 
 def _canonical(xml: str) -> str:
@@ -124,11 +182,16 @@ def _pretty(xml: str) -> str:
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_golden_twiml(client, session, seeded, market_open, agent_on_duty, name: str, language: str) -> None:
     who, actions = SCENARIOS[name]
-    phone = "+8613700137000" if who == "employer" else "+8613800138000"
-    if who == "employer":
+    phone = {"employer": "+8613700137000", "both": "+8613700137000", "worker": WORKER_PHONE}.get(
+        who, "+8613800138000"
+    )
+    if who in ("employer", "worker", "both"):
         _employer(session)
         # He reads his texts in English, if the case is English: his calls start in English too.
         session.add(Contact(phone=phone, language=language))
+        session.flush()
+        if who in ("worker", "both"):
+            _worker(session, phone, language)
         session.commit()
     caller = Caller(client, phone=phone, sid="CA" + "5" * 32)
     caller.dial()
@@ -153,6 +216,6 @@ def test_every_step_has_a_golden_file() -> None:
     from dispatch.ivr.flows import STEPS
 
     seen: set[str] = set()
-    for path in GOLDEN.glob("*/*.xml"):
+    for path in [*GOLDEN.glob("*/*.xml"), *VOICE_GOLDEN.glob("*/*.xml")]:
         seen |= set(re.findall(r"/ivr/step/([a-z_]+)\?", path.read_text(encoding="utf-8")))
     assert set(STEPS) - {"done"} <= seen, set(STEPS) - seen
