@@ -15,8 +15,8 @@ from dispatch.clock import utcnow
 from dispatch.ivr import offers, prompts
 from dispatch.ivr.agent import to_agent
 from dispatch.ivr.turn import INVALID, TIMEOUT, Step, Turn
-from dispatch.matching import notices, pull, rescue, services, waves
-from dispatch.matching.locking import lock_job, lock_worker
+from dispatch.matching import notices, pull, services, waves
+from dispatch.matching.locking import lock_worker
 from dispatch.models import OPEN_OFFER_STATUSES, CallOutcome, Job, Offer, Worker, WorkerStatus
 from dispatch.settings import Settings
 from dispatch.tickets.summaries import Summary
@@ -138,15 +138,7 @@ def pulled_offers(session: Session, settings: Settings, worker: Worker, now: dat
     listed = pull.open_jobs_near(session, settings, worker, None, now)[:LISTED]
     made = []
     for item in sorted(listed, key=lambda one: one.job.id):  # jobs are locked in id order
-        lock_job(session, item.job.id)
-        existing = session.scalar(
-            select(Offer).where(Offer.job_id == item.job.id, Offer.worker_id == worker.id)
-        )
-        if existing is None:
-            existing = rescue.offer_outside_waves(
-                session, settings, item.job, worker, now, by="pull", sent_at=now
-            )
-        made.append(existing)
+        made.append(pull.offer_listed(session, settings, item.job, worker, now))
     session.flush()
     if made:
         waves.mark_offered(session, [worker.id], now)

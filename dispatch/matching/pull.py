@@ -89,7 +89,9 @@ def answer(
     if not shown:
         reply(session, settings, message, "pull_none", "pull.none", trade=_trade_name(trade, language))
         return
-    offers = [_offer(session, settings, listed.job, worker, now) for listed in sorted(shown, key=_by_id)]
+    offers = [
+        offer_listed(session, settings, listed.job, worker, now) for listed in sorted(shown, key=_by_id)
+    ]
     first = shown[0].job
     expires_at = max(offer.expires_at for offer in offers if offer.expires_at is not None)
     sent = reply(
@@ -111,7 +113,7 @@ def _by_id(listed: Listed) -> int:
     return listed.job.id  # jobs are locked in the order of their ids, as everywhere
 
 
-def _offer(session: Session, settings: Settings, job: Job, worker: Worker, now: datetime) -> Offer:
+def offer_listed(session: Session, settings: Settings, job: Job, worker: Worker, now: datetime) -> Offer:
     """The worker's offer of a listed job: the one still waiting, or a new one, expiring as a wave's."""
     lock_job(session, job.id)
     existing = session.scalar(select(Offer).where(Offer.job_id == job.id, Offer.worker_id == worker.id))

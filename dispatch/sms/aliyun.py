@@ -20,7 +20,6 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import requests
 from alibabacloud_dysmsapi20170525 import models as sms_models
@@ -30,6 +29,7 @@ from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
 from darabonba.runtime import RuntimeOptions
 from Tea.exceptions import UnretryableException
 
+from dispatch.i18n import zone
 from dispatch.settings import Settings
 from dispatch.sms.aliyun_push import LOOKUP_SID_PREFIX
 from dispatch.sms.carrier_templates import load_registry
@@ -44,7 +44,7 @@ from dispatch.sms.gateway import (
 
 log = logging.getLogger(__name__)
 # The carrier's day (SendDate, daily limits) is Beijing's, whatever the market's time zone.
-BEIJING = ZoneInfo("Asia/Shanghai")
+BEIJING = zone("Asia/Shanghai")  # the carrier keeps its dates in Beijing time, whatever the market's
 LOOKUP_PAGE_SIZE = 50  # QuerySendDetails' largest page
 
 # Our integer codes for the carrier's outcomes (see the module's docstring).

@@ -18,9 +18,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.models import OPEN_OFFER_STATUSES, Call, CallOutcome, Contact, Offer, Worker, WorkerStatus
+from dispatch.matching import in_time
+from dispatch.models import (
+    OPEN_OFFER_STATUSES,
+    Call,
+    CallOutcome,
+    Contact,
+    Message,
+    Offer,
+    Worker,
+    WorkerStatus,
+)
 from dispatch.queue import defer
-from dispatch.quiet_hours import quiet_hours_end
 from dispatch.settings import Settings
 from dispatch.sms.gateway import mask_phone
 from dispatch.voice import outbound
@@ -95,12 +104,15 @@ def prepare(
         return "expired"
     if outbound.picked_up(calls_of(session, offer)):
         return "picked_up"
-    morning = quiet_hours_end(now, settings.quiet_hours, settings.MARKET_TIMEZONE)
-    if morning is not None:
-        if deadline is None or morning < deadline - ANSWER_TIME:
-            defer(session, call_offer, offer.id, attempt, queue="sms", run_at=morning)
+    # Not in quiet hours, except inside the urgent hours for an offer whose text is urgent (a job that
+    # starts before quiet hours end: dispatch/matching/in_time.py): the call keeps its text's hours.
+    message = session.get(Message, offer.message_id) if offer.message_id is not None else None
+    allowed = in_time.send_after(settings, now, urgent=bool(message is not None and message.urgent))
+    if allowed > now:
+        if deadline is None or allowed < deadline - ANSWER_TIME:
+            defer(session, call_offer, offer.id, attempt, queue="sms", run_at=allowed)
             return "deferred"
-        return "quiet_hours"  # it lapses before the morning: its SMS (also held till then) stands
+        return "quiet_hours"  # it lapses before the calls may ring: its SMS stands
     claim = outbound.claim_sid("offer", offer.id, attempt)
     _, created = row_for(session, offer, claim, attempt)
     if not created:

@@ -201,23 +201,26 @@ def test_workers_who_text_are_not_called(runtime, session, seeded, fake_twilio):
 
 
 @pytest.mark.parametrize("extra_settings", [QUIET_HOURS])
-def test_an_offer_made_at_night_is_called_when_quiet_hours_end_not_before(
+def test_an_offer_made_at_night_is_called_when_its_text_goes_not_before(
     runtime, client, session, seeded, fake_twilio
 ):
+    """Posted at 22:30 for 8:00 tomorrow: the offer is urgent (08:00 leaves no lead), so its text goes
+    when the urgent hours open at 06:00 (dispatch/matching/in_time.py), and the call with it."""
+    urgent_morning = MORNING.replace(hour=6)
     with time_machine.travel(EVENING, tick=True) as traveller:
         voice_workers(session, PHONE_A)
         job = post_job(runtime, session)
         [offer] = offers_of(session, job)
-        assert offer.sent_at == MORNING.astimezone(UTC)  # its SMS waits for the morning too
+        assert offer.sent_at == urgent_morning.astimezone(UTC)  # its SMS waits for the morning too
         assert calls_to(fake_twilio) == []
         event = session.scalars(select(OutboxEvent).where(OutboxEvent.task == OFFER_TASK)).one()
-        assert (event.args, event.run_at) == ([offer.id, 1], MORNING.astimezone(UTC))
+        assert (event.args, event.run_at) == ([offer.id, 1], urgent_morning.astimezone(UTC))
 
-        traveller.move_to(MORNING - timedelta(minutes=1))
+        traveller.move_to(urgent_morning - timedelta(minutes=1))
         run_jobs(runtime, with_scheduler=True)
         assert calls_to(fake_twilio) == []
 
-        traveller.move_to(MORNING)
+        traveller.move_to(urgent_morning)
         run_jobs(runtime, with_scheduler=True)
     assert calls_to(fake_twilio) == [PHONE_A]
 
