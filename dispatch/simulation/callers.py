@@ -12,7 +12,8 @@ The model, every figure a parameter (CallerModel) and every draw from the seed:
 - Routing as dispatch/callcenter/routing.py: an agent takes a caller of their own site at once, of a
   site one level below theirs after CALL_OVERFLOW_SECONDS, two levels after twice that, a level with
   no agent on duty costing no wait (skipped); never a sibling site's. As built (`hold_when_busy`
-  True), a caller who finds every agent busy waits: the agents are on duty (routing.agents_reachable counts busy ones), the classic queue of Erlang C.
+  True), a caller who finds every agent busy waits: the agents are on duty (routing.agents_reachable
+  counts busy ones), the classic queue of Erlang C.
   `hold_when_busy` False models the other rule: no hold when no agent of the chain is free right then,
   a call-back (same share) or a voicemail at once.
 - A free agent with no caller to take works the call-back list (their sites', oldest first) until
