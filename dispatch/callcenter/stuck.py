@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.callcenter import calls  # a module: calls -> console audit -> phone views -> here
 from dispatch.callcenter import presence as presences
-from dispatch.callcenter.calls import ABANDONED_STATUS, call_ended
 from dispatch.models import AgentCall, AgentPresence, CallDirection, Presence
 from dispatch.settings import Settings
 
@@ -35,7 +35,7 @@ def abandon(session: Session, agent_call: AgentCall, now: datetime) -> bool:
     sweep of silent consoles). Returns whether the call was ended here."""
     if agent_call.ended_at is not None or agent_call.call_sid or agent_call.answered_at is not None:
         return False
-    call_ended(session, agent_call, dial_status=ABANDONED_STATUS, duration_seconds=0, now=now)
+    calls.call_ended(session, agent_call, dial_status=calls.ABANDONED_STATUS, duration_seconds=0, now=now)
     log.info("agent call %s never connected: abandoned", agent_call.id)
     return True
 
@@ -57,7 +57,7 @@ def release_stuck(session: Session, settings: Settings, now: datetime) -> dict[s
         .with_for_update(skip_locked=True)
     ).all()
     for agent_call in unconnected:
-        call_ended(session, agent_call, dial_status=_our_end(agent_call), duration_seconds=0, now=now)
+        calls.call_ended(session, agent_call, dial_status=_our_end(agent_call), duration_seconds=0, now=now)
         log.info("agent call %s reserved a caller but was never bridged: released", agent_call.id)
     silent = session.scalars(
         select(AgentPresence)
@@ -72,7 +72,7 @@ def release_stuck(session: Session, settings: Settings, now: datetime) -> dict[s
         busy_call = session.get(AgentCall, presence.agent_call_id) if presence.agent_call_id else None
         if busy_call is not None and busy_call.ended_at is None:
             talked = int((now - busy_call.answered_at).total_seconds()) if busy_call.answered_at else 0
-            call_ended(
+            calls.call_ended(
                 session, busy_call, dial_status=_our_end(busy_call), duration_seconds=talked, now=now
             )
         presences.set_away(presence, now)
@@ -84,4 +84,4 @@ def release_stuck(session: Session, settings: Settings, now: datetime) -> dict[s
 def _our_end(agent_call: AgentCall) -> str:
     """How the service records a call it ends on its own: failed when Twilio never had a leg of it;
     else left blank, for Twilio's dial status to fill in should it still come (calls.call_ended)."""
-    return "" if agent_call.call_sid else ABANDONED_STATUS
+    return "" if agent_call.call_sid else calls.ABANDONED_STATUS

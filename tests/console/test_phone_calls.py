@@ -87,6 +87,7 @@ def test_answer_next_takes_the_longest_waiting_caller(agent_client, session, ava
         "params": {"answer": str(agent_call.id)},
         "pop_url": f"/console/phone/calls/{agent_call.id}",
         "ended_url": f"/console/phone/calls/{agent_call.id}/ended",
+        "abandon_url": f"/console/phone/calls/{agent_call.id}/abandon",
     }
     session.expire_all()
     assert (older.status, newer.status) == (WaitStatus.ANSWERED, WaitStatus.WAITING)

@@ -57,7 +57,7 @@ def settings_of(client):
 
 def softphone(client, agent: Agent | str, sid: str = AGENT_LEG, **params: str):
     """The softphone's call reaching the TwiML App's Voice URL, as Twilio posts it."""
-    identity = agent if isinstance(agent, str) else agent.username
+    identity = agent if isinstance(agent, str) else f"agent_{agent.id}"
     form = {
         "CallSid": sid,
         "AccountSid": "AC" + "0" * 32,
@@ -258,7 +258,7 @@ def test_dial_without_a_market_number_is_refused(client, session, seeded, frozen
 
 @pytest.mark.parametrize("path", ["", "/bind?agent_call=1", "/dial-status?agent_call=1"])
 def test_unsigned_or_mis_signed_requests_are_refused(client, session, seeded, frozen, agent, path) -> None:
-    params = {"CallSid": AGENT_LEG, "From": f"client:{agent.username}", "answer": "1"}
+    params = {"CallSid": AGENT_LEG, "From": f"client:agent_{agent.id}", "answer": "1"}
     assert client.post(f"/voice/agent{path}", data=params).status_code == 403
     wrong = {"X-Twilio-Signature": sign(f"{BASE}{path}", params, token="not-the-token")}
     assert client.post(f"/voice/agent{path}", data=params, headers=wrong).status_code == 403
