@@ -41,24 +41,10 @@ def abandon(session: Session, agent_call: AgentCall, now: datetime) -> bool:
 
 
 def release_stuck(session: Session, settings: Settings, now: datetime) -> dict[str, int]:
-    """Inbound calls reserved but not bridged for UNCONNECTED_SECONDS are ended (the caller waits
-    again, at their place); busy agents whose console has been silent for CONSOLE_IDLE_SECONDS have
-    their call ended the same way and are set away. Rows another transaction holds wait for the next
+    """Busy agents whose console has been silent for CONSOLE_IDLE_SECONDS have their call ended and
+    are set away; then inbound calls reserved but not bridged for UNCONNECTED_SECONDS are ended the
+    same way (the caller waits again, at their place). Rows another transaction holds wait for the next
     run."""
-    unconnected = session.scalars(
-        select(AgentCall)
-        .where(
-            AgentCall.direction == CallDirection.INBOUND,
-            AgentCall.ended_at.is_(None),
-            AgentCall.answered_at.is_(None),
-            AgentCall.started_at < now - timedelta(seconds=UNCONNECTED_SECONDS),
-        )
-        .order_by(AgentCall.id)
-        .with_for_update(skip_locked=True)
-    ).all()
-    for agent_call in unconnected:
-        calls.call_ended(session, agent_call, dial_status=_our_end(agent_call), duration_seconds=0, now=now)
-        log.info("agent call %s reserved a caller but was never bridged: released", agent_call.id)
     silent = session.scalars(
         select(AgentPresence)
         .where(
@@ -77,6 +63,20 @@ def release_stuck(session: Session, settings: Settings, now: datetime) -> dict[s
             )
         presences.set_away(presence, now)
         log.info("agent %s was busy with a silent console: set away", presence.agent_id)
+    unconnected = session.scalars(
+        select(AgentCall)
+        .where(
+            AgentCall.direction == CallDirection.INBOUND,
+            AgentCall.ended_at.is_(None),
+            AgentCall.answered_at.is_(None),
+            AgentCall.started_at < now - timedelta(seconds=UNCONNECTED_SECONDS),
+        )
+        .order_by(AgentCall.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for agent_call in unconnected:
+        calls.call_ended(session, agent_call, dial_status=_our_end(agent_call), duration_seconds=0, now=now)
+        log.info("agent call %s reserved a caller but was never bridged: released", agent_call.id)
     session.flush()
     return {"released": len(unconnected), "away": len(silent)}
 

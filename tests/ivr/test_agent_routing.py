@@ -179,7 +179,9 @@ def test_with_nobody_on_duty_at_the_village_the_towns_agent_takes_the_caller_at_
     to_agent(caller)
     assert caller.root.find("Enqueue").text == "agents-LZ-TX-WYM"  # type: ignore[union-attr]
     [wait] = waits(session)
-    assert [c.id for c in callers_for(session, town_agent, seeded_settings(client), OPEN_HOURS_NOW)] == [wait.id]
+    assert [c.id for c in callers_for(session, town_agent, seeded_settings(client), OPEN_HOURS_NOW)] == [
+        wait.id
+    ]
 
 
 def seeded_settings(client):
