@@ -114,6 +114,24 @@ def test_after_the_hold_limit_the_caller_leaves_the_queue_for_a_voicemail(
     assert the_call(session, caller).outcome == CallOutcome.VOICEMAIL
 
 
+def test_a_caller_an_agent_is_connecting_is_not_pulled_out_at_the_hold_limit(
+    client, session, seeded, market_open, agent_on_duty
+) -> None:
+    """Reserved at 178 s, the hold's limit passes while the agent's softphone connects: the caller
+    hears that an agent is coming, not the voicemail."""
+    from dispatch.callcenter.calls import answer_next
+
+    settings = client.application.extensions["dispatch.runtime"].settings
+    caller = Caller(client)
+    caller.dial()
+    caller.press("0")
+    assert "<Gather" in waiting(caller, settings.HOLD_LIMIT_SECONDS - 2)
+    assert answer_next(session, agent_on_duty, settings, utcnow()) is not None
+    session.commit()
+    held = waiting(caller, settings.HOLD_LIMIT_SECONDS + 1)
+    assert "<Leave" not in held and "<Pause" in held
+
+
 def test_the_wait_music_never_answers_an_enqueue_even_when_it_fails(
     client, session, seeded, market_open, agent_on_duty, monkeypatch
 ) -> None:
