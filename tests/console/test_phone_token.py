@@ -10,7 +10,9 @@ import jwt
 import pytest
 
 from dispatch import create_app
+from dispatch.callcenter.presence import presence_of
 from dispatch.console.phone import tokens, vendor
+from dispatch.models import Presence
 from tests.console.helpers import console_post, sign_in
 from tests.factories import NOW
 
@@ -93,3 +95,36 @@ def app_offline_client(runtime, agent, monkeypatch):
     client = app.test_client()
     sign_in(client, agent.username)
     return client
+
+
+@pytest.fixture
+def unconfigured_client(runtime, agent, monkeypatch):
+    """A real deployment (Twilio reaches it: PUBLIC_BASE_URL) without the softphone's API key."""
+    settings = replace(runtime.settings, TWILIO_API_KEY="", PUBLIC_BASE_URL="https://dispatch.example.cn")
+    monkeypatch.setattr(runtime, "settings", settings)
+    app = create_app(runtime=runtime)
+    client = app.test_client()
+    sign_in(client, agent.username)
+    return client
+
+
+def test_a_real_deployment_without_an_api_key_has_no_phone_not_the_simulator(
+    runtime, agent, session, unconfigured_client
+):
+    assert tokens.phone_mode(runtime.settings) == tokens.UNCONFIGURED
+    assert unconfigured_client.get("/console/phone/token").get_json() == {"mode": "unconfigured"}
+    html = unconfigured_client.get("/console/tickets/").get_data(as_text=True)
+    assert 'data-phone-mode="unconfigured"' in html and "phone_offline.js" not in html
+    assert "电话尚未设置（没有Twilio API密钥）：这里不能接打电话。" in html
+    # Nobody is held for an agent who cannot answer: available is refused, with the reason.
+    json = {"Accept": "application/json"}
+    response = console_post(
+        unconfigured_client, "/console/phone/presence", {"status": "available"}, headers=json
+    )
+    assert (response.status_code, response.get_json()) == (
+        409,
+        {"error": "电话尚未设置：不能置为空闲接听电话。"},
+    )
+    assert presence_of(session, agent).status == Presence.AWAY
+    assert console_post(unconfigured_client, "/console/phone/next", headers=json).status_code == 409
+    assert console_post(unconfigured_client, "/console/phone/presence", {"status": "away"}).status_code == 302

@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 from dispatch.callcenter.calls import answer_next, start_outbound
 from dispatch.callcenter.presence import presence_of
 from dispatch.models import Agent, AgentCall, Presence, QueuedCall, WaitStatus
+from dispatch.spool.replay import ReplayResult, replay_pending
 from tests.callcenter.helpers import agent_at
 from tests.factories import Market
 from tests.helpers import sign
 from tests.ivr.conftest import OPEN_HOURS_NOW, PUBLIC_BASE, Caller, post_signed
+from tests.spool import database_down, settled, waiting
 
 FROM_NUMBER = "+8610690000"
 AGENT_LEG = "CA" + "a" * 32
@@ -272,7 +274,7 @@ def test_callbacks_about_unknown_calls_answer_quietly(client, session, seeded, f
 
 
 def test_a_failure_inside_is_an_apology_not_a_5xx(
-    client, session, seeded, frozen, agent, monkeypatch
+    client, session, seeded, frozen, agent, monkeypatch, runtime
 ) -> None:
     from dispatch.voice import softphone as module
 
@@ -283,9 +285,40 @@ def test_a_failure_inside_is_an_apology_not_a_5xx(
     session.commit()
     monkeypatch.setattr(module, "_dial", broken)
     refused(softphone(client, agent, dial=str(agent_call.id)))
-    monkeypatch.setattr(module.calls, "call_ended", broken)
-    response = post_signed(client, f"{BASE}/dial-status?agent_call={agent_call.id}", {"CallSid": AGENT_LEG})
-    assert twiml(response).find("Hangup") is not None
     monkeypatch.setattr(module.calls, "bind_answered", broken)
     bind = post_signed(client, f"{BASE}/bind?agent_call={agent_call.id}", {"CallSid": CALLER_SID})
     assert twiml(bind).find("Dial") is None
+    monkeypatch.setattr(module.calls, "call_ended", broken)
+    status = {"CallSid": AGENT_LEG, "DialCallStatus": "no-answer", "DialCallDuration": "0"}
+    response = post_signed(client, f"{BASE}/dial-status?agent_call={agent_call.id}", status)
+    assert twiml(response).find("Hangup") is not None
+    # Twilio never asks a Dial action again: the request waits in the spool, done once it can be.
+    monkeypatch.undo()
+    assert [(r.kind, r.args) for r in waiting(runtime)] == [
+        (module.DIAL_STATUS_KIND, {"agent_call": str(agent_call.id)})
+    ]
+    assert replay_pending(runtime, now=settled(runtime)) == ReplayResult(replayed=1)
+    session.expire_all()
+    assert (agent_call.dial_status, agent_call.ended_at) == ("no-answer", OPEN_HOURS_NOW)
+    assert presence_of(session, agent).status == Presence.WRAP_UP
+
+
+def test_a_dial_status_while_the_database_is_down_is_spooled_and_done_later(
+    client, session, seeded, frozen, agent, runtime
+) -> None:
+    caller = queued_caller(client, session)
+    agent_call = reserved(client, session, agent)
+    twiml(softphone(client, agent, answer=str(agent_call.id)))
+    status = {"CallSid": AGENT_LEG, "DialCallStatus": "no-answer", "DialCallDuration": "0"}
+    with database_down(runtime) as (_, down):
+        response = post_signed(down, f"{BASE}/dial-status?agent_call={agent_call.id}", status)
+        assert twiml(response).find("Hangup") is not None
+    session.expire_all()
+    assert agent_call.ended_at is None and presence_of(session, agent).status == Presence.BUSY
+    session.commit()
+    assert replay_pending(runtime, now=settled(runtime)) == ReplayResult(replayed=1)
+    session.expire_all()
+    assert agent_call.dial_status == "no-answer"
+    assert presence_of(session, agent).status == Presence.WRAP_UP
+    [wait] = session.scalars(select(QueuedCall).where(QueuedCall.call_sid == caller.sid)).all()
+    assert wait.status == WaitStatus.WAITING  # never bridged: back in line
