@@ -235,6 +235,9 @@ def test_another_agents_call_is_refused(client, session, seeded, frozen, agent) 
         "This call cannot be connected. Please go back to the console and try again.",
     )
     refused(softphone(client, "nobody-by-that-name", answer=str(agent_call.id)))
+    # The identity is agent_<id>, never the username (which may hold what Twilio refuses).
+    refused(softphone(client, agent.username, answer=str(agent_call.id)))
+    refused(softphone(client, f"agent_{agent.id}x", answer=str(agent_call.id)))
     session.expire_all()
     assert session.get(AgentCall, agent_call.id).call_sid is None  # type: ignore[union-attr]
 
