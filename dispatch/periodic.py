@@ -34,6 +34,8 @@ HELD_JOB_EXPIRY_SECONDS = 300
 IDLE_AGENTS_SECONDS = 30
 # Reminders go at most this long after they are due.
 REMINDER_SWEEP_SECONDS = 120
+# A caller reserved by an agent whose softphone never connected waits again within ~60 s plus this.
+STUCK_CALLS_SECONDS = 20
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,12 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
         id="set-idle-agents-away",
         task=callcenter_tasks.set_idle_agents_away,
         every_seconds=lambda runtime: IDLE_AGENTS_SECONDS,
+    ),
+    PeriodicTask(
+        # Callers reserved for a softphone that never connected wait again; silent busy agents away.
+        id="release-stuck-calls",
+        task=callcenter_tasks.release_stuck_calls,
+        every_seconds=lambda runtime: STUCK_CALLS_SECONDS,
     ),
 )
 

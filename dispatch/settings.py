@@ -141,6 +141,9 @@ class Settings:
     # A caller waits this long for the agents of their own site, then the town's join, and after as
     # long again the district's.
     CALL_OVERFLOW_SECONDS: int = 60
+    # After this long on hold (and not yet taken by an agent) the caller leaves a voicemail instead.
+    # More than twice CALL_OVERFLOW_SECONDS, so a village caller is offered to the district before.
+    HOLD_LIMIT_SECONDS: int = 180
     # An agent whose console sent no heartbeat for this long (closed, asleep, idle) is set away.
     CONSOLE_IDLE_SECONDS: int = 300
     # The softphone (Twilio Voice JavaScript SDK): an API key and secret sign its access tokens, the
@@ -261,9 +264,13 @@ class Settings:
         if parse_clock_time(self.FOLLOW_UP_TIME, "FOLLOW_UP_TIME") is None:
             raise SettingsError("FOLLOW_UP_TIME must be a time like 09:00")
         self._check_in_time()
-        for name in ("CALL_OVERFLOW_SECONDS", "CONSOLE_IDLE_SECONDS"):
+        for name in ("CALL_OVERFLOW_SECONDS", "CONSOLE_IDLE_SECONDS", "HOLD_LIMIT_SECONDS"):
             if not 0 < getattr(self, name) <= 3600:
                 raise SettingsError(f"{name} must be a number of seconds above zero (at most 3600)")
+        if self.CALL_OVERFLOW_SECONDS * 2 >= self.HOLD_LIMIT_SECONDS:
+            # A village caller reaches the district's agents after two overflow waits: before the hold
+            # ends, or a market staffed at the district could never answer a village caller.
+            raise SettingsError("CALL_OVERFLOW_SECONDS times 2 must be less than HOLD_LIMIT_SECONDS")
         if not 60 <= self.VOICE_TOKEN_TTL_SECONDS <= 3600:
             raise SettingsError("VOICE_TOKEN_TTL_SECONDS must be 60-3600 (a softphone token's life)")
         for name in ("FOLLOW_UP_REMINDER_HOURS", "FOLLOW_UP_TICKET_HOURS", "FORWARDS_PER_DAY"):

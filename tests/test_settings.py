@@ -218,11 +218,21 @@ def test_config_example_env_as_it_stands_is_refused():
         ({"DEFAULT_REGION": "XX"}, "DEFAULT_REGION"),
         ({"OPENING_HOURS": "always"}, "OPENING_HOURS"),
         ({"MATCHING_POLICY": "seniority"}, "MATCHING_POLICY"),
+        ({"HOLD_LIMIT_SECONDS": "0"}, "HOLD_LIMIT_SECONDS"),
+        # A village caller reaches the district after two overflow waits: before the hold ends.
+        ({"CALL_OVERFLOW_SECONDS": "90"}, "CALL_OVERFLOW_SECONDS"),
+        ({"CALL_OVERFLOW_SECONDS": "100", "HOLD_LIMIT_SECONDS": "200"}, "CALL_OVERFLOW_SECONDS"),
     ],
 )
 def test_malformed_settings_are_refused_with_their_name(environ, message):
     with pytest.raises(SettingsError, match=message):
         Settings.load(environ=environ)
+
+
+def test_a_longer_hold_allows_a_longer_overflow_wait():
+    settings = Settings.load(environ={"CALL_OVERFLOW_SECONDS": "90", "HOLD_LIMIT_SECONDS": "181"})
+    assert (settings.CALL_OVERFLOW_SECONDS, settings.HOLD_LIMIT_SECONDS) == (90, 181)
+    assert Settings.load(environ={}).HOLD_LIMIT_SECONDS == 180
 
 
 def test_quiet_hours_can_be_switched_off():

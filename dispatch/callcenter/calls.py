@@ -35,6 +35,10 @@ from dispatch.phones import to_e164
 from dispatch.settings import Settings
 
 log = logging.getLogger(__name__)
+# The end the service gave a call on its own (the softphone never connected, or the agent wrapped up
+# before Twilio said): Twilio's own dial status, should it come later, replaces it.
+ABANDONED_STATUS = "failed"
+UNCONFIRMED = ("",)
 
 
 def answer_next(session: Session, agent: Agent, settings: Settings, now: datetime) -> AgentCall | None:
@@ -47,7 +51,9 @@ def answer_next(session: Session, agent: Agent, settings: Settings, now: datetim
         taken = session.execute(
             update(QueuedCall)
             .where(QueuedCall.id == candidate.id, QueuedCall.status == WaitStatus.WAITING)
-            .values(status=WaitStatus.ANSWERED, answered_by_id=agent.id, answered_at=now)
+            # answered_at waits for the bridge (bind_answered): the speed of answer is the caller's
+            # wait until they hear an agent, not until an agent pressed the button.
+            .values(status=WaitStatus.ANSWERED, answered_by_id=agent.id)
             .returning(QueuedCall.id)
             .execution_options(synchronize_session=False)
         ).scalar_one_or_none()
@@ -104,17 +110,28 @@ def bind_answered(session: Session, agent_call: AgentCall, caller_call_sid: str,
         .order_by(QueuedCall.queued_at.desc(), QueuedCall.id.desc())
         .limit(1)
     ).first()
-    if agent_call.answered_at is None:
-        agent_call.answered_at = now
     if target is None or target.id == agent_call.queued_call_id:
-        if target is not None and target.status == WaitStatus.WAITING:
-            _reserve(target, agent_call.agent_id, now)
+        _bridged(agent_call, target, now)
         session.flush()
         return agent_call
     mine = session.get(QueuedCall, agent_call.queued_call_id) if agent_call.queued_call_id else None
     # Both rows locked, in id order, so two binds crossing each other wait rather than deadlock.
     for row in sorted(filter(None, (mine, target)), key=lambda row: row.id):
         session.refresh(row, with_for_update=True)
+    # Then this agent call, read again under its lock: a crossing bind that committed while this one
+    # waited for the rows may have swapped its reservation (A had X, B's bind gave A caller Y). Going
+    # on with the stale one would put X, on the line with B, back to waiting.
+    session.refresh(agent_call, with_for_update=True)
+    if agent_call.queued_call_id == target.id:
+        _bridged(agent_call, target, now)
+        session.flush()
+        return agent_call
+    if (agent_call.queued_call_id or None) != (mine.id if mine is not None else None):
+        mine = session.get(QueuedCall, agent_call.queued_call_id) if agent_call.queued_call_id else None
+        if mine is not None:
+            session.refresh(mine, with_for_update=True)
+    if agent_call.answered_at is None:
+        agent_call.answered_at = now
     other = session.scalars(
         select(AgentCall)
         .where(
@@ -137,6 +154,18 @@ def bind_answered(session: Session, agent_call: AgentCall, caller_call_sid: str,
     session.flush()
     log.info("agent call %s bridged to queued call %s (swapped)", agent_call.id, target.id)
     return agent_call
+
+
+def _bridged(agent_call: AgentCall, target: QueuedCall | None, now: datetime) -> None:
+    """The agent call is connected to the caller it had reserved (or to an unknown one)."""
+    if agent_call.answered_at is None:
+        agent_call.answered_at = now
+    if target is None or target.left_at is not None:
+        return
+    if target.status == WaitStatus.WAITING or (
+        target.status == WaitStatus.ANSWERED and target.answered_at is None
+    ):
+        _reserve(target, agent_call.agent_id, now)
 
 
 def _reserve(queued: QueuedCall, agent_id: int, now: datetime) -> None:
@@ -197,8 +226,17 @@ def call_ended(
     session: Session, agent_call: AgentCall, *, dial_status: str, duration_seconds: int | None, now: datetime
 ) -> AgentCall:
     """The agent's call is over (Twilio's dial status, or the simulator): the agent wraps up. A caller
-    reserved for it but never bridged goes back to waiting, at the place they had. Said twice, once."""
+    reserved for it but never bridged goes back to waiting, at the place they had. Said twice, once.
+
+    A call already ended without Twilio's word (wrapped up while busy, or ended by the sweep of calls
+    that never connected) still gets Twilio's status and duration when they come, and nothing else:
+    the agent has moved on."""
     if agent_call.ended_at is not None:
+        if dial_status and agent_call.dial_status in ("", *UNCONFIRMED):
+            agent_call.dial_status = dial_status[:16]
+            if duration_seconds is not None:
+                agent_call.duration_seconds = max(0, int(duration_seconds))
+            session.flush()
         return agent_call
     agent_call.ended_at = now
     agent_call.dial_status = (dial_status or "")[:16]

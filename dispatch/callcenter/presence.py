@@ -84,7 +84,8 @@ def sign_out(session: Session, agent: Agent, now: datetime) -> None:
 
 def set_idle_agents_away(session: Session, settings: Settings, now: datetime) -> int:
     """Agents whose console has not been heard from for CONSOLE_IDLE_SECONDS are set away, unless on a
-    call (the call's end says when it is over); returns how many."""
+    call (the call's end says when it is over; a busy agent whose console is silent too is the sweep's
+    of dispatch/callcenter/stuck.py, which ends their call first); returns how many."""
     cutoff = now - timedelta(seconds=settings.CONSOLE_IDLE_SECONDS)
     result = session.execute(
         update(AgentPresence)
@@ -107,6 +108,11 @@ def _move(presence: AgentPresence, status: Presence, now: datetime) -> None:
         presence.changed_at = now
     if status in (Presence.AVAILABLE, Presence.AWAY):
         presence.agent_call_id = None
+
+
+def set_away(presence: AgentPresence, now: datetime) -> None:
+    """Away, whatever the presence was (the sweep of busy agents whose console went silent)."""
+    _move(presence, Presence.AWAY, now)
 
 
 def mark_busy(presence: AgentPresence, agent_call_id: int, now: datetime) -> None:

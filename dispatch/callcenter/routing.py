@@ -2,15 +2,20 @@
 
 A caller waits in the Twilio queue of their site (`queue_name`). The agents of that site may take
 them at once; after CALL_OVERFLOW_SECONDS the town's agents too, after twice that the district's
-(one level per CALL_OVERFLOW_SECONDS, up the chain village -> town -> district). An agent never takes
-a caller of a sibling site: only their own site's and those below it (as they see its tickets,
+(one level per CALL_OVERFLOW_SECONDS, up the chain village -> town -> district). A level with nobody
+on duty costs no wait: the caller overflows past it at once (a village station with no agent on duty
+means the town's agents take its callers at once, and the district's after one overflow wait), so a
+market staffed only at the district answers a village caller within the hold limit. An agent never
+takes a caller of a sibling site: only their own site's and those below it (as they see its tickets,
 dispatch/console/access.py).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Container, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -33,6 +38,7 @@ from dispatch.settings import Settings
 log = logging.getLogger(__name__)
 
 QUEUE_PREFIX = "agents-"
+S = TypeVar("S")  # a site: its id here, its code in the simulation
 
 
 def queue_name(site: Site) -> str:
@@ -101,17 +107,52 @@ def _chosen_site(call: Call) -> int | None:
 
 
 def overflow_level(waited_seconds: int | float, settings: Settings) -> int:
-    """How far up the chain a caller who has waited this long reaches: 0 their own site, 1 its parent ..."""
-    return max(0, int(waited_seconds) // max(1, settings.CALL_OVERFLOW_SECONDS))
+    """How far up the chain a caller who has waited this long reaches: 0 their own site, 1 its parent ...
+    (counting only levels with an agent on duty: see `reach`)."""
+    return levels_waited(waited_seconds, settings.CALL_OVERFLOW_SECONDS)
 
 
-def _reach(chain: list[int], waited_seconds: int | float | None, settings: Settings) -> list[int]:
+def levels_waited(waited_seconds: int | float, overflow_seconds: int) -> int:
+    return max(0, int(waited_seconds) // max(1, overflow_seconds))
+
+
+def reach(
+    chain: Sequence[S], waited_seconds: int | float, overflow_seconds: int, staffed: Container[S]
+) -> list[S]:
+    """The sites of the caller's chain whose agents may take them after this wait: up to the
+    (level + 1)-th site with an agent on duty, the empty sites on the way included (they cost no
+    overflow wait). The simulation (dispatch/simulation/callers.py) follows the same rule."""
+    levels = levels_waited(waited_seconds, overflow_seconds)
+    sites: list[S] = []
+    for site in chain:
+        sites.append(site)
+        if site in staffed:
+            if levels == 0:
+                break
+            levels -= 1
+    return sites
+
+
+def _reach(
+    chain: list[int], waited_seconds: int | float | None, settings: Settings, staffed: set[int]
+) -> list[int]:
     if waited_seconds is None:
         return chain
-    return chain[: overflow_level(waited_seconds, settings) + 1]
+    return reach(chain, waited_seconds, settings.CALL_OVERFLOW_SECONDS, staffed)
 
 
 ON_DUTY = (Presence.AVAILABLE, Presence.BUSY, Presence.WRAP_UP)
+
+
+def _staffed(session: Session) -> set[int]:
+    """The sites with an agent on duty (available, on a call or wrapping up)."""
+    query = (
+        select(AgentPresence.site_id)
+        .join(Agent, Agent.id == AgentPresence.agent_id)
+        .where(AgentPresence.status.in_(ON_DUTY), Agent.active.is_(True))
+        .distinct()
+    )
+    return set(session.scalars(query))
 
 
 def agents_reachable(
@@ -122,7 +163,7 @@ def agents_reachable(
     (0 there: nobody on duty anywhere, so no hold). Busy agents count: they free up in minutes, and a
     caller who finds them all on calls waits, as in any call center's queue (Erlang C), rather than
     being sent to a call-back or the voicemail at once."""
-    sites = _reach(_chain_ids(_parents(session), site_id), waited_seconds, settings)
+    sites = _reach(_chain_ids(_parents(session), site_id), waited_seconds, settings, _staffed(session))
     if not sites:
         return 0
     count = session.scalar(
@@ -187,15 +228,15 @@ def _waited(queued: QueuedCall, now: datetime) -> float:
 def place_in_queue(session: Session, queued: QueuedCall, settings: Settings, now: datetime) -> int:
     """The caller's place: 1 + the callers who waited longer and whom an agent who may take this caller
     now may take too (longest wait first, so they go first)."""
-    parents = _parents(session)
-    mine = set(_reach(_chain_ids(parents, queued.site_id), _waited(queued, now), settings))
+    parents, staffed = _parents(session), _staffed(session)
+    mine = set(_reach(_chain_ids(parents, queued.site_id), _waited(queued, now), settings, staffed))
     ahead = 0
     for other in _waiting(session):
         if other.id == queued.id:
             continue
         if (other.queued_at, other.id) > (queued.queued_at, queued.id):
             continue
-        theirs = _reach(_chain_ids(parents, other.site_id), _waited(other, now), settings)
+        theirs = _reach(_chain_ids(parents, other.site_id), _waited(other, now), settings, staffed)
         ahead += bool(mine.intersection(theirs))
     return ahead + 1
 
@@ -205,11 +246,11 @@ def callers_for(session: Session, agent: Agent, settings: Settings, now: datetim
     caller of a site n levels below theirs once the caller's overflow reaches n."""
     presence = session.get(AgentPresence, agent.id)
     agent_site = presence.site_id if presence is not None else agent.site_id
-    parents = _parents(session)
+    parents, staffed = _parents(session), _staffed(session)
     return [
         queued
         for queued in _waiting(session)
-        if agent_site in _reach(_chain_ids(parents, queued.site_id), _waited(queued, now), settings)
+        if agent_site in _reach(_chain_ids(parents, queued.site_id), _waited(queued, now), settings, staffed)
     ]
 
 

@@ -53,7 +53,7 @@ def finish_call(
     """The call's outcome and note on its ticket (one made if the call had none), the attempt kept on
     the ticket, the ticket resolved when `resolve` (else left open, e.g. a call-back nobody answered),
     audited; the agent is available again."""
-    from dispatch.callcenter.calls import CallError  # calls re-exports this module's finish_call
+    from dispatch.callcenter.calls import CallError, call_ended  # calls re-exports finish_call
     from dispatch.console.tickets import services as ticket_services  # console builds on services
 
     if agent_call.agent_id != agent.id:
@@ -63,7 +63,11 @@ def finish_call(
         if ticket is not None:
             return ticket
     if agent_call.ended_at is None:
-        agent_call.ended_at = now
+        # Wrapped up while still busy (Twilio has not said the call is over, or never will: the
+        # softphone did not connect): ended as any call ends, so a caller reserved and never bridged
+        # waits again; Twilio's dial status, if it comes, fills in the status and duration.
+        talked = int((now - agent_call.answered_at).total_seconds()) if agent_call.answered_at else None
+        call_ended(session, agent_call, dial_status="", duration_seconds=talked, now=now)
     note = (note or "")[:MAX_NOTE]
     ticket = _ticket_of(session, agent_call, note, now)
     agent_call.ticket_id = ticket.id

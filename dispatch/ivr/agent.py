@@ -16,7 +16,6 @@ from dispatch.clock import utcnow
 from dispatch.ivr import queue, services, tickets
 from dispatch.ivr.queue import (
     CALL_BACK_KEY,
-    HOLD_LIMIT_SECONDS,
     HOLD_PAUSE_SECONDS,
     VOICEMAIL_KEY,
     hold,
@@ -28,7 +27,7 @@ from dispatch.settings import parse_quiet_hours
 from dispatch.tickets.services import open_ticket
 from dispatch.tickets.summaries import Summary
 
-__all__ = ["HOLD_LIMIT_SECONDS", "HOLD_PAUSE_SECONDS", "STEPS", "hold", "queue_time", "to_agent", "voicemail"]
+__all__ = ["HOLD_PAUSE_SECONDS", "STEPS", "hold", "queue_time", "to_agent", "voicemail"]
 
 log = logging.getLogger(__name__)
 VOICEMAIL_SECONDS = 120  # Twilio transcribes recordings of up to two minutes

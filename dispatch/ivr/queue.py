@@ -30,7 +30,6 @@ from dispatch.tickets.summaries import Summary
 
 log = logging.getLogger(__name__)
 HOLD_PAUSE_SECONDS = 20  # the hold prompt, then this long for a key (or a pause), over and over
-HOLD_LIMIT_SECONDS = 180  # after this long in the queue the caller leaves a voicemail instead
 CONNECTING_PAUSE_SECONDS = 5  # an agent is connecting: a short wait before the waitUrl is asked again
 CALL_BACK_KEY, VOICEMAIL_KEY = "1", "2"
 HOLD_PATH = "/ivr/step/hold"
@@ -38,7 +37,8 @@ HOLD_PATH = "/ivr/step/hold"
 
 def hold(turn: Turn) -> None:
     """The waitUrl: the caller's place (or that nobody is left) and the keys; after HOLD_LIMIT_SECONDS
-    the caller leaves the queue and the <Enqueue> action takes a voicemail."""
+    (a setting) still waiting, the caller leaves the queue and the <Enqueue> action takes a voicemail.
+    A caller an agent has taken is not pulled out while the agent connects, however long they waited."""
     call, session = turn.call, turn.session
     digits = (turn.form.get("Digits") or "").strip()[:8]
     queued = waiting_row(session, call.call_sid) if call.call_sid else None
@@ -48,7 +48,8 @@ def hold(turn: Turn) -> None:
     waited = queue_time(turn.form)
     if queued is not None:  # a <Redirect>ed request may not say QueueTime: our own clock says it too
         waited = max(waited, int((utcnow() - queued.queued_at).total_seconds()))
-    if waited >= HOLD_LIMIT_SECONDS:
+    taken = queued is not None and queued.status != WaitStatus.WAITING
+    if waited >= turn.settings.HOLD_LIMIT_SECONDS and not taken:
         log.info("call %s waited %ss for an agent: leaving the queue", call.call_sid, waited)
         turn.response.leave()
         return

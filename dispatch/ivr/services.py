@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.callcenter import routing
 from dispatch.clock import utcnow
 from dispatch.db import insert_ignoring_conflicts
 from dispatch.i18n import market_zone
@@ -31,6 +32,8 @@ from dispatch.models import (
     Job,
     JobSource,
     JobStatus,
+    QueuedCall,
+    WaitStatus,
 )
 from dispatch.phones import try_e164
 from dispatch.settings import Settings, parse_quiet_hours
@@ -142,8 +145,25 @@ def finish_stale_calls(
         finished += 1
         ticketed += ticket is not None
         log.info("call %s had no status callback for %s: finished", call.call_sid, STALE_CALL_AFTER)
+    closed = close_ghost_waits(session, now or utcnow())
     session.flush()
-    return {"finished": finished, "tickets": ticketed}
+    return {"finished": finished, "tickets": ticketed, "waits_closed": closed}
+
+
+def close_ghost_waits(session: Session, now: datetime) -> int:
+    """Waits in the agents' queue still open although their call has ended (ended before
+    tickets.finish_call closed them, or by a path that does not): closed as finish_call closes them."""
+    query = (
+        select(QueuedCall.call_sid)
+        .join(Call, Call.id == QueuedCall.call_id)
+        .where(QueuedCall.left_at.is_(None), Call.ended_at.is_not(None))
+        .limit(STALE_CALL_BATCH)
+    )
+    sids = list(session.scalars(query))
+    for sid in sids:
+        routing.caller_left(session, sid, WaitStatus.ABANDONED, now)
+        log.info("call %s had ended with its wait in the queue still open: closed", sid)
+    return len(sids)
 
 
 # -- the market's clock -------------------------------------------------------------------------

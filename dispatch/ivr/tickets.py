@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.callcenter import routing
 from dispatch.clock import utcnow
 from dispatch.ivr.turn import recording_url
-from dispatch.models import Call, CallOutcome, Job, Ticket, TicketKind
+from dispatch.models import Call, CallOutcome, Job, Ticket, TicketKind, WaitStatus
 from dispatch.tickets.services import open_ticket
 from dispatch.tickets.summaries import Summary
 
@@ -25,9 +26,15 @@ INTAKE_FLOWS = frozenset({"job", "register"})
 
 def finish_call(session: Session, call: Call, status: str) -> Ticket | None:
     """The call ended. Part-way through (no job, registration or agent), what it had collected goes to
-    a call-back ticket; a caller who hung up at the menu is worth a call back too, at low priority."""
+    a call-back ticket; a caller who hung up at the menu is worth a call back too, at low priority.
+
+    A wait in the agents' queue still open is closed (abandoned, or answered if an agent was bridged):
+    the <Enqueue> action that closes it may have been lost, and a caller left "waiting" would be
+    offered to agents for ever."""
     call.status = status[:24]
     call.ended_at = call.ended_at or utcnow()
+    if call.call_sid and routing.current_wait(session, call.call_sid) is not None:
+        routing.caller_left(session, call.call_sid, WaitStatus.ABANDONED, call.ended_at)
     if call.outcome in SETTLED or call.outcome == CallOutcome.CALL_BACK:
         return None
     part_way = call.flow in INTAKE_FLOWS and any(not key.startswith("_") for key in call.answers)

@@ -65,9 +65,10 @@ def agent_connect() -> Response | tuple[Response, int]:
             agent = db.get(Agent, agent_id)
             assert agent is not None
             line = lines.connect(db, switchboard(), agent, request.form, utcnow())
+            language = lines.language_of(db, line)
     except LineError as exc:
         return _refused(exc)
-    return jsonify(texts=pages.catalogue("line_js."), **_line_json(line))
+    return jsonify(texts=pages.catalogue("line_js."), language=language, **_line_json(line))
 
 
 def _own_line(line_id: int) -> Line:

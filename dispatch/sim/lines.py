@@ -16,10 +16,11 @@ import secrets
 from collections.abc import Mapping
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.callcenter import calls
-from dispatch.models import Agent, AgentCall, CallDirection, QueuedCall
+from dispatch.models import Agent, AgentCall, Call, CallDirection, Contact, QueuedCall
 from dispatch.sim.switchboard import Line, Switchboard
 from dispatch.sms.gateway import mask_phone
 
@@ -45,6 +46,18 @@ def connect(
     if params.get("dial"):
         return dial(session, switch, agent, _id(params["dial"]), now, new_sid=params.get("call_sid", ""))
     raise LineError("bad_request")
+
+
+def language_of(session: Session, line: Line) -> str:
+    """The language of the person on the line, where known (the caller's call, else the number's
+    contact), so the softphone reads their words aloud in it; "" when not known."""
+    if line.direction == "inbound":
+        call = session.scalar(
+            select(Call).where(Call.call_sid == line.call_sid).order_by(Call.id.desc()).limit(1)
+        )
+        if call is not None:
+            return call.language
+    return session.scalar(select(Contact.language).where(Contact.phone == line.phone)) or ""
 
 
 def answer(session: Session, switch: Switchboard, agent: Agent, agent_call_id: int, now: datetime) -> Line:

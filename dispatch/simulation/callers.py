@@ -10,9 +10,10 @@ The model, every figure a parameter (CallerModel) and every draw from the seed:
 - An agent takes a caller `answer_delay_seconds` (5 s) after being chosen (the softphone's click and
   the bridge), the longest-waiting caller they may take first (dispatch/callcenter/calls.answer_next).
 - Routing as dispatch/callcenter/routing.py: an agent takes a caller of their own site at once, of a
-  site one level below theirs after CALL_OVERFLOW_SECONDS, two levels after twice that; never a
-  sibling site's. As built (`hold_when_busy` True), a caller who finds every agent busy waits: the
-  agents are on duty (routing.agents_reachable counts busy ones), the classic queue of Erlang C.
+  site one level below theirs after CALL_OVERFLOW_SECONDS, two levels after twice that, a level with
+  no agent on duty costing no wait (skipped); never a sibling site's. As built (`hold_when_busy`
+  True), a caller who finds every agent busy waits: the agents are on duty (routing.agents_reachable
+  counts busy ones), the classic queue of Erlang C.
   `hold_when_busy` False models the other rule: no hold when no agent of the chain is free right then,
   a call-back (same share) or a voicemail at once.
 - A free agent with no caller to take works the call-back list (their sites', oldest first) until
@@ -29,8 +30,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import time
 
-from dispatch.callcenter.routing import overflow_level
-from dispatch.settings import Settings
+from dispatch.callcenter.routing import reach
 
 HOUR = 3600.0
 
@@ -183,9 +183,9 @@ class _Floor:
     def __init__(self, model: CallerModel) -> None:
         self.model = model
         self.day = CallerDay(model)
-        self.settings = Settings.load({"CALL_OVERFLOW_SECONDS": model.overflow_seconds}, environ={})
         sites = model.layout.agent_sites
         self.agents = [_Agent(n, sites[n % len(sites)]) for n in range(model.agents)]
+        self.staffed = {agent.site for agent in self.agents}  # every agent is on duty all day
         self.queue: list[_Caller] = []  # waiting callers, by arrival
         self.call_backs: list[_Caller] = []  # asked for, not yet reached, oldest first
         self.events: list[tuple[float, int, str, object]] = []
@@ -207,7 +207,7 @@ class _Floor:
     # -- who may take whom (dispatch/callcenter/routing.py's rule) --------------------------------------
     def _reach(self, caller: _Caller, now: float) -> list[str]:
         chain = self.model.layout.chain(caller.site)
-        return chain[: overflow_level(now - caller.arrives, self.settings) + 1]
+        return reach(chain, now - caller.arrives, self.model.overflow_seconds, self.staffed)
 
     def _free_agent(self, sites: list[str]) -> _Agent | None:
         free = [a for a in self.agents if a.free_since is not None and a.site in sites]

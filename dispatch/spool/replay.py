@@ -34,8 +34,9 @@ def _replayers() -> dict[str, Replayer]:
     # Each channel names the requests it spools and how to do them again.
     from dispatch.ivr import outage
     from dispatch.sms import aliyun_push, webhooks
+    from dispatch.voice import softphone
 
-    return {**webhooks.REPLAYERS, **aliyun_push.REPLAYERS, **outage.REPLAYERS}
+    return {**webhooks.REPLAYERS, **aliyun_push.REPLAYERS, **outage.REPLAYERS, **softphone.REPLAYERS}
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 Each validates the Twilio signature first (403 otherwise, like /ivr/*), runs in one transaction and
 answers TwiML; whatever goes wrong, the softphone hears an apology, never a 5xx (Twilio would say its
-own "application error" to the agent, or to the caller during a bind).
+own "application error" to the agent, or to the caller during a bind). The Dial action, which Twilio
+never retries, is kept in the spool when it cannot be done at once.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from collections.abc import Callable
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy.orm import Session
 
+from dispatch.clock import utcnow
 from dispatch.runtime import Runtime
+from dispatch.spool.guard import now_or_spooled
 from dispatch.twilio_auth import public_url, twilio_signed
 from dispatch.voice import softphone
 from dispatch.voice.softphone import Links
@@ -21,6 +24,7 @@ from dispatch.voice.softphone import Links
 log = logging.getLogger(__name__)
 bp = Blueprint("voice_agent", __name__, url_prefix=softphone.AGENT_PATH)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+HANGUP_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup /></Response>'
 
 
 def _runtime() -> Runtime:
@@ -80,11 +84,15 @@ def bind() -> Response:
 @bp.post("/dial-status")
 @twilio_signed
 def dial_status() -> Response:
-    """The Dial action: the agent's call ended (DialCallStatus, DialCallDuration); wrap-up begins."""
-    form = _form()
-    agent_call = request.args.get("agent_call", "")[:12]
-    return _answer(
-        "dial-status",
-        lambda session: softphone.dial_status(session, agent_call, form),
-        '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup /></Response>',
-    )
+    """The Dial action: the agent's call ended (DialCallStatus, DialCallDuration); wrap-up begins.
+    Twilio never asks a Dial action again, so work that cannot be done now (the database down, or a
+    failure) is kept in the spool and done once it can: the caller never lost, the agent not left busy."""
+    runtime, form = _runtime(), _form()
+    args = {"agent_call": request.args.get("agent_call", "")[:12]}
+
+    def work() -> None:
+        with runtime.db.transaction() as session:
+            softphone.dial_status(session, args["agent_call"], form, utcnow())
+
+    now_or_spooled(runtime, softphone.DIAL_STATUS_KIND, form, work, args=args)
+    return Response(HANGUP_TWIML, status=200, mimetype="text/xml")

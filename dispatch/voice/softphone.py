@@ -21,20 +21,26 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from dispatch.callcenter import calls
 from dispatch.clock import utcnow
+from dispatch.console.phone.tokens import agent_id_of
 from dispatch.ivr import prompts
 from dispatch.ivr.services import find_call
 from dispatch.models import Agent, AgentCall, CallDirection, QueuedCall
 from dispatch.settings import Settings
+from dispatch.spool.store import SpooledRequest
+
+if TYPE_CHECKING:
+    from dispatch.runtime import Runtime
 
 log = logging.getLogger(__name__)
-CLIENT_PREFIX = "client:"  # a Voice SDK caller's From: client:<identity>, the identity being the username
+CLIENT_PREFIX = "client:"  # a Voice SDK caller's From: client:<identity>, the identity agent_<id>
 AGENT_PATH = "/voice/agent"
 DIAL_TIMEOUT_SECONDS = 30  # ringing a person (or waiting on an empty queue) this long, then no-answer
 MAX_DURATION = 24 * 3600
@@ -88,8 +94,9 @@ def _agent(session: Session, raw_from: str) -> Agent | None:
     raw_from = raw_from.strip()
     if not raw_from.startswith(CLIENT_PREFIX):
         return None
-    identity = raw_from[len(CLIENT_PREFIX) :][:64]
-    return session.scalar(select(Agent).where(Agent.username == identity, Agent.active.is_(True)))
+    agent_id = agent_id_of(raw_from[len(CLIENT_PREFIX) :][:64])
+    agent = session.get(Agent, agent_id) if agent_id is not None else None
+    return agent if agent is not None and agent.active else None
 
 
 def _agent_call(session: Session, agent: Agent, raw_id: str | None, direction: CallDirection) -> AgentCall:
@@ -180,20 +187,34 @@ def bind(session: Session, agent_call_id: str, form: Mapping[str, str], links: L
     return str(response)
 
 
-def dial_status(session: Session, agent_call_id: str, form: Mapping[str, str]) -> str:
+def dial_status(
+    session: Session, agent_call_id: str, form: Mapping[str, str], now: datetime | None = None
+) -> str:
     """The Dial action: the agent's call is over (completed, busy, no-answer, failed, canceled); the
-    agent wraps up. A repeated delivery changes nothing (call_ended keeps the first end)."""
+    agent wraps up. A repeated delivery changes nothing (call_ended keeps the first end). `now` is when
+    Twilio said so (a spooled request replayed later says when it came)."""
     agent_call = agent_call_of(session, agent_call_id)
     if agent_call is None:
         log.warning("dial status for unknown agent call %s", agent_call_id[:12])
     else:
         status = (form.get("DialCallStatus") or "").strip()[:16] or "failed"
         calls.call_ended(
-            session, agent_call, dial_status=status, duration_seconds=_duration(form), now=utcnow()
+            session, agent_call, dial_status=status, duration_seconds=_duration(form), now=now or utcnow()
         )
     response = VoiceResponse()
     response.hangup()
     return str(response)
+
+
+def replay_dial_status(runtime: Runtime, request: SpooledRequest) -> None:
+    """A dial status kept in the spool (the database was down, or the work failed), done now."""
+    with runtime.db.transaction() as session:
+        dial_status(session, request.args.get("agent_call", ""), request.form, request.received_at)
+
+
+# Twilio does not retry a Dial action: one that cannot be done now waits in the spool (dispatch/spool/).
+DIAL_STATUS_KIND = "voice.agent_dial_status"
+REPLAYERS = {DIAL_STATUS_KIND: replay_dial_status}
 
 
 def _duration(form: Mapping[str, str]) -> int | None:

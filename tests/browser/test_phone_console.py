@@ -24,7 +24,18 @@ from dispatch.callcenter import calls
 from dispatch.callcenter.routing import queue_caller
 from dispatch.clock import utcnow
 from dispatch.console.phone import vendor
-from dispatch.models import Agent, AgentCall, AgentPresence, Call, Presence, Ticket, TicketKind, TicketStatus
+from dispatch.models import (
+    Agent,
+    AgentCall,
+    AgentPresence,
+    Call,
+    Presence,
+    QueuedCall,
+    Ticket,
+    TicketKind,
+    TicketStatus,
+    WaitStatus,
+)
 from dispatch.tickets.services import open_ticket
 from tests.browser.conftest import LiveServer
 from tests.browser.test_console import signed_in
@@ -260,5 +271,91 @@ def test_twilio_mode_loads_the_voice_sdk_under_the_policy(
     assert page.evaluate("typeof window.Twilio.Device") == "function"
     assert page.evaluate("typeof window.OfflineDevice") == "undefined"
     token = page.evaluate("fetch('/console/phone/token').then(function (r) { return r.json(); })")
-    assert (token["mode"], token["identity"]) == ("twilio", "phone4")
+    with live_server.runtime.db.transaction() as session:
+        agent_id = session.scalar(select(Agent.id).where(Agent.username == "phone4"))
+    assert (token["mode"], token["identity"]) == ("twilio", f"agent_{agent_id}")
+    assert problems == []
+
+
+# Twilio mode's device as a stand-in (no account): a Twilio.Device whose connect fails, and the
+# microphone allowed or refused as the test says (window.testMicrophone).
+FAILING_TWILIO = """
+(function () {
+  function FailingDevice(token) { this.token = token; }
+  FailingDevice.prototype.on = function () {};
+  FailingDevice.prototype.connect = function () {
+    window.testConnects = (window.testConnects || 0) + 1;
+    return Promise.reject(new Error("token rejected"));
+  };
+  window.Twilio = { Device: FailingDevice };
+  var media = navigator.mediaDevices || {};
+  media.getUserMedia = function () {
+    if (window.testMicrophone === "refused") { return Promise.reject(new Error("NotAllowedError")); }
+    return Promise.resolve({ getTracks: function () { return []; } });
+  };
+  if (!navigator.mediaDevices) { Object.defineProperty(navigator, "mediaDevices", { value: media }); }
+})();
+"""
+TWILIO_KEYS = {
+    "TWILIO_API_KEY": "SK" + "c3" * 16,
+    "TWILIO_API_SECRET": "s" * 32,
+    "TWILIO_TWIML_APP_SID": "AP" + "d4" * 16,
+}
+
+
+def _a_caller_waiting(live_server: LiveServer, sid: str) -> None:
+    with live_server.runtime.db.transaction() as session:
+        call = Call(call_sid=sid, phone="+8613700004999", answers={})
+        session.add(call)
+        session.flush()
+        queue_caller(session, call, None, utcnow() - timedelta(seconds=20))
+
+
+def _twilio_phone(live_server: LiveServer, page: Page, monkeypatch, username: str) -> list[str]:
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.add_init_script(FAILING_TWILIO)
+    page.route(
+        "**/console/static/vendor/twilio.min.js",
+        lambda route: route.fulfill(body="", content_type="text/javascript"),
+    )
+    monkeypatch.setattr(live_server.runtime, "settings", replace(live_server.runtime.settings, **TWILIO_KEYS))
+    signed_in(live_server, page, username)
+    expect(page.locator("#phone-bar")).to_have_attribute("data-phone-mode", "twilio")
+    page.get_by_role("button", name="置为空闲").click()
+    expect(page.locator("#phone-status")).to_have_text("空闲")
+    return problems
+
+
+def test_a_refused_microphone_reserves_no_caller(live_server: LiveServer, page: Page, monkeypatch) -> None:
+    """The softphone is made ready (device and microphone) before "answer next" reserves anyone."""
+    problems = _twilio_phone(live_server, page, monkeypatch, "phone5")
+    _a_caller_waiting(live_server, "CA" + "5" * 32)
+    page.evaluate("window.testMicrophone = 'refused'")
+    expect(page.locator("#phone-waiting")).to_have_text("1人等您接听")
+    page.get_by_role("button", name="接听下一位").click()
+    expect(page.locator("#phone-message")).to_have_text("请允许使用麦克风，才能接听电话。")
+    with live_server.runtime.db.transaction() as session:
+        assert session.scalars(select(AgentCall)).all() == []
+    assert presence(live_server, "phone5") == Presence.AVAILABLE
+    assert page.evaluate("window.testConnects || 0") == 0
+    assert problems == []
+
+
+def test_a_softphone_that_fails_to_connect_gives_the_caller_back(
+    live_server: LiveServer, page: Page, monkeypatch
+) -> None:
+    """Twilio mode, the device's connect fails (a token refused): the page reports the call abandoned,
+    so the caller reserved for it waits again and the agent wraps up, rather than both stuck."""
+    problems = _twilio_phone(live_server, page, monkeypatch, "phone6")
+    _a_caller_waiting(live_server, "CA" + "6" * 32)
+    expect(page.locator("#phone-waiting")).to_have_text("1人等您接听")
+    page.get_by_role("button", name="接听下一位").click()
+    expect(page.locator("#phone-status")).to_have_text("话后整理")
+    assert page.evaluate("window.testConnects") == 1
+    with live_server.runtime.db.transaction() as session:
+        agent_call = session.scalars(select(AgentCall)).one()
+        assert (agent_call.dial_status, agent_call.ended_at is not None) == ("failed", True)
+        queued = session.scalars(select(QueuedCall)).one()
+        assert (queued.status, queued.answered_by_id) == (WaitStatus.WAITING, None)
     assert problems == []

@@ -77,3 +77,46 @@ def test_two_agents_answering_at_once_take_different_callers(committed, callers)
             (WaitStatus.ANSWERED, one),
             *([(WaitStatus.ANSWERED, two)] if callers == 2 else []),
         ]
+
+
+@pytest.mark.committed
+def test_crossing_binds_leave_no_bridged_caller_waiting(committed) -> None:
+    """A reserved X, B reserved Y; Twilio gives X to B and Y to A. A's bind read its agent call (X)
+    before B's bind swapped it (A now has Y) and committed: A's bind, reading its call again under the
+    lock, leaves X (on the line with B) answered, never waiting."""
+    from dispatch.models import AgentCall
+
+    runtime, _ = committed
+    settings = runtime.settings
+    with runtime.db.transaction() as session:
+        market = Market(session)
+        a = agent_at(session, market, "LZ-TX", available_at=NOW).id
+        b = agent_at(session, market, "LZ-TX", available_at=NOW).id
+        x = waiting_at(session, market, "LZ-TX", NOW)
+        y = waiting_at(session, market, "LZ-TX", NOW + timedelta(seconds=1))
+        x_id, y_id, x_sid, y_sid = x.id, y.id, x.call_sid, y.call_sid
+    with runtime.db.transaction() as session:
+        call_a = calls.answer_next(session, session.get(Agent, a), settings, NOW + timedelta(seconds=5))
+        assert call_a is not None and call_a.queued_call_id == x_id
+        call_a_id = call_a.id
+    with runtime.db.transaction() as session:
+        call_b = calls.answer_next(session, session.get(Agent, b), settings, NOW + timedelta(seconds=6))
+        assert call_b is not None and call_b.queued_call_id == y_id
+        call_b_id = call_b.id
+
+    first = runtime.db.sessionmaker()
+    try:
+        stale = first.get(AgentCall, call_a_id)  # A's bind has read its call: reserved X
+        assert stale is not None and stale.queued_call_id == x_id
+        with runtime.db.transaction() as session:  # B's bind (Twilio gave B caller X) commits
+            calls.bind_answered(session, session.get(AgentCall, call_b_id), x_sid, NOW + timedelta(seconds=8))
+        calls.bind_answered(first, stale, y_sid, NOW + timedelta(seconds=8))  # Twilio gave A caller Y
+        first.commit()
+    finally:
+        first.close()
+
+    with runtime.db.transaction() as session:
+        rows = {row.id: (row.status, row.answered_by_id) for row in session.scalars(select(QueuedCall))}
+        assert rows == {x_id: (WaitStatus.ANSWERED, b), y_id: (WaitStatus.ANSWERED, a)}
+        bound = {row.id: row.queued_call_id for row in session.scalars(select(AgentCall))}
+        assert bound == {call_a_id: y_id, call_b_id: x_id}

@@ -52,11 +52,33 @@ def test_a_village_caller_reaches_the_district_agent_in_the_whole_chain(session,
     assert routing.agents_reachable(session, village, settings) == 0
     agent_at(session, market, "LZ", available_at=NOW)
     agent_at(session, market, "LZ-DJ", available_at=NOW)  # another town: never this caller's
-    assert routing.agents_reachable(session, village, settings) == 1
-    assert routing.agents_reachable(session, village, settings, waited_seconds=0) == 0
+    village_agent = agent_at(session, market, "LZ-TX-WYM", available_at=NOW)
+    town_agent = agent_at(session, market, "LZ-TX", available_at=NOW)
+    assert routing.agents_reachable(session, village, settings) == 3
+    assert routing.agents_reachable(session, village, settings, waited_seconds=0) == 1
     step = settings.CALL_OVERFLOW_SECONDS
-    assert routing.agents_reachable(session, village, settings, waited_seconds=step) == 0
-    assert routing.agents_reachable(session, village, settings, waited_seconds=2 * step) == 1
+    assert routing.agents_reachable(session, village, settings, waited_seconds=step) == 2
+    assert routing.agents_reachable(session, village, settings, waited_seconds=2 * step) == 3
+    # The village and town agents gone, only the district is on duty: it is reachable at once.
+    set_presence(session, village_agent, Presence.AWAY, NOW)
+    set_presence(session, town_agent, Presence.AWAY, NOW)
+    assert routing.agents_reachable(session, village, settings, waited_seconds=0) == 1
+
+
+def test_empty_levels_cost_no_overflow_wait(session, market, runtime):
+    """Only the district on duty: a village caller is offered to it at once (it could never be before
+    the hold ends with a long CALL_OVERFLOW_SECONDS otherwise); a town agent on duty, even busy, is a
+    level the caller waits for first."""
+    settings = runtime.settings
+    step = settings.CALL_OVERFLOW_SECONDS
+    district_agent = agent_at(session, market, "LZ", available_at=NOW)
+    queued = waiting_at(session, market, "LZ-TX-WYM", NOW)
+    assert routing.callers_for(session, district_agent, settings, NOW) == [queued]
+    town_agent = agent_at(session, market, "LZ-TX", available_at=NOW)
+    start_outbound(session, town_agent, phone="+8613700007003", now=NOW)  # busy: still on duty
+    assert routing.callers_for(session, district_agent, settings, NOW) == []
+    assert routing.callers_for(session, district_agent, settings, NOW + timedelta(seconds=step)) == [queued]
+    assert routing.place_in_queue(session, queued, settings, NOW) == 1
 
 
 def test_callers_for_overflow_by_level(session, market, runtime):
@@ -83,6 +105,8 @@ def test_callers_for_overflow_by_level(session, market, runtime):
 def test_place_in_queue(session, market, runtime):
     settings = runtime.settings
     step = settings.CALL_OVERFLOW_SECONDS
+    agent_at(session, market, "LZ-TX-WYM", available_at=NOW)  # every level on duty: each costs a wait
+    agent_at(session, market, "LZ-TX", available_at=NOW)
     first = waiting_at(session, market, "LZ-TX-WYM", NOW)
     town = waiting_at(session, market, "LZ-TX", NOW + timedelta(seconds=1))
     second = waiting_at(session, market, "LZ-TX-WYM", NOW + timedelta(seconds=2))
@@ -101,6 +125,7 @@ def test_a_town_caller_reaches_the_district_after_one_wait(session, market, runt
     settings = runtime.settings
     district_agent = agent_at(session, market, "LZ", available_at=NOW)
     village_agent = agent_at(session, market, "LZ-TX-WYM", available_at=NOW)  # below: never a town's caller
+    agent_at(session, market, "LZ-TX", available_at=NOW)  # the town's own agent, on duty
     queued = waiting_at(session, market, "LZ-TX", NOW)
     step = timedelta(seconds=settings.CALL_OVERFLOW_SECONDS)
     assert routing.callers_for(session, district_agent, settings, NOW + step - timedelta(seconds=1)) == []
@@ -147,6 +172,8 @@ def test_callers_longest_wait_first(session, market, runtime):
 def test_place_counts_a_sibling_village_once_both_reach_the_town(session, market, runtime):
     settings = runtime.settings
     step = settings.CALL_OVERFLOW_SECONDS
+    agent_at(session, market, "LZ-TX-FHX", available_at=NOW)
+    agent_at(session, market, "LZ-TX-WYM", available_at=NOW)
     waiting_at(session, market, "LZ-TX-FHX", NOW)  # a sibling village, waiting longer
     mine = waiting_at(session, market, "LZ-TX-WYM", NOW + timedelta(seconds=1))
     assert routing.place_in_queue(session, mine, settings, NOW + timedelta(seconds=2)) == 1

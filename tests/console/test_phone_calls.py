@@ -87,6 +87,7 @@ def test_answer_next_takes_the_longest_waiting_caller(agent_client, session, ava
         "params": {"answer": str(agent_call.id)},
         "pop_url": f"/console/phone/calls/{agent_call.id}",
         "ended_url": f"/console/phone/calls/{agent_call.id}/ended",
+        "abandon_url": f"/console/phone/calls/{agent_call.id}/abandon",
     }
     session.expire_all()
     assert (older.status, newer.status) == (WaitStatus.ANSWERED, WaitStatus.WAITING)
@@ -356,6 +357,34 @@ def test_the_end_takes_only_a_dial_status_it_knows(agent_client, session, availa
     queued = session.get(QueuedCall, agent_call.queued_call_id)
     assert queued is not None and queued.status == WaitStatus.WAITING
     assert _presence(session, available) == Presence.WRAP_UP
+
+
+def test_a_softphone_that_could_not_connect_abandons_the_call(
+    agent_client, session, available, market, agent
+):
+    """No SDK, the microphone refused, the token failed: the browser says so, the call ends as failed,
+    the reserved caller waits again at their place and the agent wraps up (in either mode)."""
+    agent_call = _answered(agent_client, session, market)
+    url = f"/console/phone/calls/{agent_call.id}/abandon"
+    response = console_post(agent_client, url, headers=JSON)
+    assert response.status_code == 200 and response.get_json()["status"] == "wrap_up"
+    session.expire_all()
+    assert agent_call.dial_status == "failed"
+    queued = session.get(QueuedCall, agent_call.queued_call_id)
+    assert queued is not None and (queued.status, queued.answered_by_id) == (WaitStatus.WAITING, None)
+    assert console_post(agent_client, url, headers=JSON).status_code == 200  # said twice: once
+    colleague = signed_in(agent_client.application, make_agent(session, "colleague2"))
+    assert console_post(colleague, url).status_code == 404
+
+
+def test_abandon_leaves_a_call_twilio_has_to_its_dial_status(agent_client, session, available, market):
+    agent_call = _answered(agent_client, session, market)
+    agent_call.call_sid = "CA" + "d" * 32  # /voice/agent was asked: Twilio has the call
+    session.commit()
+    response = console_post(agent_client, f"/console/phone/calls/{agent_call.id}/abandon", headers=JSON)
+    assert response.status_code == 200 and response.get_json()["status"] == "busy"
+    session.expire_all()
+    assert agent_call.ended_at is None
 
 
 # -- the call-back list ----------------------------------------------------------------------------

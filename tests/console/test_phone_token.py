@@ -10,7 +10,9 @@ import jwt
 import pytest
 
 from dispatch import create_app
+from dispatch.callcenter.presence import presence_of
 from dispatch.console.phone import tokens, vendor
+from dispatch.models import Presence
 from tests.console.helpers import console_post, sign_in
 from tests.factories import NOW
 
@@ -36,16 +38,14 @@ def test_a_signed_in_agent_gets_a_voice_token(clock, agent_client, agent, runtim
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     body = response.get_json()
-    assert (body["mode"], body["identity"], body["ttl"]) == ("twilio", agent.username, TTL)
+    assert (body["mode"], body["identity"], body["ttl"]) == ("twilio", f"agent_{agent.id}", TTL)
     claims = jwt.decode(body["token"], API_SECRET, algorithms=["HS256"])
     assert claims["iss"] == API_KEY
     assert claims["sub"] == runtime.settings.TWILIO_ACCOUNT_SID
     assert claims["exp"] == int((NOW + timedelta(seconds=TTL)).timestamp())
-    assert claims["grants"]["identity"] == agent.username
-    assert claims["grants"]["voice"] == {
-        "incoming": {"allow": True},
-        "outgoing": {"application_sid": APP_SID},
-    }
+    assert claims["grants"]["identity"] == f"agent_{agent.id}"  # a username may hold what Twilio refuses
+    # Outgoing through the TwiML App only: the device is never registered to ring.
+    assert claims["grants"]["voice"] == {"outgoing": {"application_sid": APP_SID}}
     header = jwt.get_unverified_header(body["token"])
     assert header["cty"] == "twilio-fpa;v=1"
 
@@ -95,3 +95,36 @@ def app_offline_client(runtime, agent, monkeypatch):
     client = app.test_client()
     sign_in(client, agent.username)
     return client
+
+
+@pytest.fixture
+def unconfigured_client(runtime, agent, monkeypatch):
+    """A real deployment (Twilio reaches it: PUBLIC_BASE_URL) without the softphone's API key."""
+    settings = replace(runtime.settings, TWILIO_API_KEY="", PUBLIC_BASE_URL="https://dispatch.example.cn")
+    monkeypatch.setattr(runtime, "settings", settings)
+    app = create_app(runtime=runtime)
+    client = app.test_client()
+    sign_in(client, agent.username)
+    return client
+
+
+def test_a_real_deployment_without_an_api_key_has_no_phone_not_the_simulator(
+    runtime, agent, session, unconfigured_client
+):
+    assert tokens.phone_mode(runtime.settings) == tokens.UNCONFIGURED
+    assert unconfigured_client.get("/console/phone/token").get_json() == {"mode": "unconfigured"}
+    html = unconfigured_client.get("/console/tickets/").get_data(as_text=True)
+    assert 'data-phone-mode="unconfigured"' in html and "phone_offline.js" not in html
+    assert "电话尚未设置（没有Twilio API密钥）：这里不能接打电话。" in html
+    # Nobody is held for an agent who cannot answer: available is refused, with the reason.
+    json = {"Accept": "application/json"}
+    response = console_post(
+        unconfigured_client, "/console/phone/presence", {"status": "available"}, headers=json
+    )
+    assert (response.status_code, response.get_json()) == (
+        409,
+        {"error": "电话尚未设置：不能置为空闲接听电话。"},
+    )
+    assert presence_of(session, agent).status == Presence.AWAY
+    assert console_post(unconfigured_client, "/console/phone/next", headers=json).status_code == 409
+    assert console_post(unconfigured_client, "/console/phone/presence", {"status": "away"}).status_code == 302

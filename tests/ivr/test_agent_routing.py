@@ -150,9 +150,13 @@ def test_an_agent_available_at_the_callers_site_queues_them_there(
 def test_with_an_agent_only_at_the_town_a_village_caller_overflows_to_them(
     client, session, seeded, frozen, language
 ) -> None:
-    """A village's employer, nobody at the village, an agent of its town: the caller waits in the
-    village's queue (no redirect), and the town's agent may take them once the overflow wait is over."""
+    """A village's employer, the village's only agent on a call, an agent of its town: the caller waits
+    in the village's queue (no redirect), and the town's agent may take them once the overflow wait is
+    over."""
     town_agent = available(session, "LZ-TX", OPEN_HOURS_NOW)
+    village_agent = available(session, "LZ-TX-WYM", OPEN_HOURS_NOW)
+    start_outbound(session, village_agent, phone="+8613700009001", now=OPEN_HOURS_NOW)  # busy: on duty
+    session.commit()
     caller = caller_of(session, client, "LZ-TX-WYM", language)
     golden("overflow", language, to_agent(caller))
     assert caller.root.find("Enqueue").text == "agents-LZ-TX-WYM"  # type: ignore[union-attr]
@@ -164,6 +168,20 @@ def test_with_an_agent_only_at_the_town_a_village_caller_overflows_to_them(
     assert [c.id for c in callers_for(session, town_agent, seeded_settings(client), later)] == [wait.id]
     golden("overflow_hold", language, hold(caller, queue_time=overflow))
     assert ("第1位" if language == "zh" else "number 1") in caller.said()
+
+
+def test_with_nobody_on_duty_at_the_village_the_towns_agent_takes_the_caller_at_once(
+    client, session, seeded, frozen
+) -> None:
+    """An empty level costs no overflow wait: the town's agent may take a village caller at once."""
+    town_agent = available(session, "LZ-TX", OPEN_HOURS_NOW)
+    caller = caller_of(session, client, "LZ-TX-WYM", "zh")
+    to_agent(caller)
+    assert caller.root.find("Enqueue").text == "agents-LZ-TX-WYM"  # type: ignore[union-attr]
+    [wait] = waits(session)
+    assert [c.id for c in callers_for(session, town_agent, seeded_settings(client), OPEN_HOURS_NOW)] == [
+        wait.id
+    ]
 
 
 def seeded_settings(client):

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from dispatch.clock import utcnow
 from dispatch.ivr import flows, services, tickets
-from dispatch.ivr.agent import HOLD_LIMIT_SECONDS, NO_TRANSCRIPTION
+from dispatch.ivr.agent import NO_TRANSCRIPTION
 from dispatch.ivr.services import STALE_CALL_AFTER
 from dispatch.models import Call, CallOutcome, Employer, EmployerStatus, Job, JobStatus, TicketKind
 from tests.helpers import outbound_to
@@ -106,11 +106,30 @@ def test_after_the_hold_limit_the_caller_leaves_the_queue_for_a_voicemail(
     caller = Caller(client)
     caller.dial()
     caller.press("0")
-    assert "<Gather" in waiting(caller, HOLD_LIMIT_SECONDS - 1)
-    assert "<Leave" in waiting(caller, HOLD_LIMIT_SECONDS) and "<Say" not in waiting(caller, 999)
+    limit = client.application.extensions["dispatch.runtime"].settings.HOLD_LIMIT_SECONDS
+    assert "<Gather" in waiting(caller, limit - 1)
+    assert "<Leave" in waiting(caller, limit) and "<Say" not in waiting(caller, 999)
     caller.leave_queue("leave")
     assert caller.root.find("Record") is not None and "人工服务正忙" in caller.said()
     assert the_call(session, caller).outcome == CallOutcome.VOICEMAIL
+
+
+def test_a_caller_an_agent_is_connecting_is_not_pulled_out_at_the_hold_limit(
+    client, session, seeded, market_open, agent_on_duty
+) -> None:
+    """Reserved at 178 s, the hold's limit passes while the agent's softphone connects: the caller
+    hears that an agent is coming, not the voicemail."""
+    from dispatch.callcenter.calls import answer_next
+
+    settings = client.application.extensions["dispatch.runtime"].settings
+    caller = Caller(client)
+    caller.dial()
+    caller.press("0")
+    assert "<Gather" in waiting(caller, settings.HOLD_LIMIT_SECONDS - 2)
+    assert answer_next(session, agent_on_duty, settings, utcnow()) is not None
+    session.commit()
+    held = waiting(caller, settings.HOLD_LIMIT_SECONDS + 1)
+    assert "<Leave" not in held and "<Pause" in held
 
 
 def test_the_wait_music_never_answers_an_enqueue_even_when_it_fails(
@@ -181,11 +200,11 @@ def test_calls_whose_status_callback_never_came_are_finished_after_30_minutes(
         session.execute(update(Call).where(Call.call_sid == caller.sid).values(updated_at=long_ago))
     session.commit()
 
-    assert services.finish_stale_calls(session) == {"finished": 1, "tickets": 1}
+    assert services.finish_stale_calls(session) == {"finished": 1, "tickets": 1, "waits_closed": 0}
     session.commit()
     call = the_call(session, stale)
     assert call.ended_at is not None and call.outcome == CallOutcome.CALL_BACK
     [ticket] = tickets_of(session, stale)
     assert ticket.kind == TicketKind.CALL_BACK and "trade" in ticket.details["answers"]
     assert the_call(session, fresh).ended_at is None and tickets_of(session, fresh) == []
-    assert services.finish_stale_calls(session) == {"finished": 0, "tickets": 0}
+    assert services.finish_stale_calls(session) == {"finished": 0, "tickets": 0, "waits_closed": 0}

@@ -58,15 +58,15 @@ def test_as_built_callers_wait_while_the_agents_are_busy() -> None:
     assert max(day.waits) > BASE.answer_delay_seconds
 
 
-def test_overflow_one_level_per_call_overflow_seconds() -> None:
-    """Every agent at the district: the district's callers are answered at once, a town's after one
-    overflow wait, a village station's after two (and a sibling's agents never take a caller)."""
+def test_overflow_skips_levels_with_nobody_on_duty() -> None:
+    """Every agent at the district: the town and village levels have nobody on duty, so they cost no
+    overflow wait and every caller is answered at once, as routing.reach rules (and a sibling's agents
+    never take a caller)."""
     quiet = CallerModel(calls_per_hour=2, agents=3, seed=3, layout=DISTRICT, mean_patience_seconds=None,
                         hold_limit_seconds=None, answer_delay_seconds=5, overflow_seconds=60)  # fmt: skip
     waits = simulate_days(quiet, days=10).waits_by_site
-    assert set(waits["LZ"]) == {5.0}
-    assert set(waits["LZ-TX"]) == set(waits["LZ-DJ"]) == {65.0}
-    assert set(waits["LZ-TX-WYM"]) == set(waits["LZ-DJ-V"]) == {125.0}
+    assert set(waits["LZ"]) == set(waits["LZ-TX"]) == set(waits["LZ-DJ"]) == {5.0}
+    assert set(waits["LZ-TX-WYM"]) == set(waits["LZ-DJ-V"]) == {5.0}
 
     siblings = Layout({"LZ": None, "LZ-TX": "LZ", "LZ-DJ": "LZ"}, {"LZ-TX": 1.0, "LZ-DJ": 1.0}, ("LZ-TX",))
     day = simulate_days(replace(quiet, layout=siblings, hold_when_busy=True), days=5)

@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 from dispatch.callcenter.calls import answer_next, start_outbound
 from dispatch.callcenter.presence import presence_of
 from dispatch.models import Agent, AgentCall, Presence, QueuedCall, WaitStatus
+from dispatch.spool.replay import ReplayResult, replay_pending
 from tests.callcenter.helpers import agent_at
 from tests.factories import Market
 from tests.helpers import sign
 from tests.ivr.conftest import OPEN_HOURS_NOW, PUBLIC_BASE, Caller, post_signed
+from tests.spool import database_down, settled, waiting
 
 FROM_NUMBER = "+8610690000"
 AGENT_LEG = "CA" + "a" * 32
@@ -57,7 +59,7 @@ def settings_of(client):
 
 def softphone(client, agent: Agent | str, sid: str = AGENT_LEG, **params: str):
     """The softphone's call reaching the TwiML App's Voice URL, as Twilio posts it."""
-    identity = agent if isinstance(agent, str) else agent.username
+    identity = agent if isinstance(agent, str) else f"agent_{agent.id}"
     form = {
         "CallSid": sid,
         "AccountSid": "AC" + "0" * 32,
@@ -233,6 +235,9 @@ def test_another_agents_call_is_refused(client, session, seeded, frozen, agent) 
         "This call cannot be connected. Please go back to the console and try again.",
     )
     refused(softphone(client, "nobody-by-that-name", answer=str(agent_call.id)))
+    # The identity is agent_<id>, never the username (which may hold what Twilio refuses).
+    refused(softphone(client, agent.username, answer=str(agent_call.id)))
+    refused(softphone(client, f"agent_{agent.id}x", answer=str(agent_call.id)))
     session.expire_all()
     assert session.get(AgentCall, agent_call.id).call_sid is None  # type: ignore[union-attr]
 
@@ -258,7 +263,7 @@ def test_dial_without_a_market_number_is_refused(client, session, seeded, frozen
 
 @pytest.mark.parametrize("path", ["", "/bind?agent_call=1", "/dial-status?agent_call=1"])
 def test_unsigned_or_mis_signed_requests_are_refused(client, session, seeded, frozen, agent, path) -> None:
-    params = {"CallSid": AGENT_LEG, "From": f"client:{agent.username}", "answer": "1"}
+    params = {"CallSid": AGENT_LEG, "From": f"client:agent_{agent.id}", "answer": "1"}
     assert client.post(f"/voice/agent{path}", data=params).status_code == 403
     wrong = {"X-Twilio-Signature": sign(f"{BASE}{path}", params, token="not-the-token")}
     assert client.post(f"/voice/agent{path}", data=params, headers=wrong).status_code == 403
@@ -272,7 +277,7 @@ def test_callbacks_about_unknown_calls_answer_quietly(client, session, seeded, f
 
 
 def test_a_failure_inside_is_an_apology_not_a_5xx(
-    client, session, seeded, frozen, agent, monkeypatch
+    client, session, seeded, frozen, agent, monkeypatch, runtime
 ) -> None:
     from dispatch.voice import softphone as module
 
@@ -283,9 +288,40 @@ def test_a_failure_inside_is_an_apology_not_a_5xx(
     session.commit()
     monkeypatch.setattr(module, "_dial", broken)
     refused(softphone(client, agent, dial=str(agent_call.id)))
-    monkeypatch.setattr(module.calls, "call_ended", broken)
-    response = post_signed(client, f"{BASE}/dial-status?agent_call={agent_call.id}", {"CallSid": AGENT_LEG})
-    assert twiml(response).find("Hangup") is not None
     monkeypatch.setattr(module.calls, "bind_answered", broken)
     bind = post_signed(client, f"{BASE}/bind?agent_call={agent_call.id}", {"CallSid": CALLER_SID})
     assert twiml(bind).find("Dial") is None
+    monkeypatch.setattr(module.calls, "call_ended", broken)
+    status = {"CallSid": AGENT_LEG, "DialCallStatus": "no-answer", "DialCallDuration": "0"}
+    response = post_signed(client, f"{BASE}/dial-status?agent_call={agent_call.id}", status)
+    assert twiml(response).find("Hangup") is not None
+    # Twilio never asks a Dial action again: the request waits in the spool, done once it can be.
+    monkeypatch.undo()
+    assert [(r.kind, r.args) for r in waiting(runtime)] == [
+        (module.DIAL_STATUS_KIND, {"agent_call": str(agent_call.id)})
+    ]
+    assert replay_pending(runtime, now=settled(runtime)) == ReplayResult(replayed=1)
+    session.expire_all()
+    assert (agent_call.dial_status, agent_call.ended_at) == ("no-answer", OPEN_HOURS_NOW)
+    assert presence_of(session, agent).status == Presence.WRAP_UP
+
+
+def test_a_dial_status_while_the_database_is_down_is_spooled_and_done_later(
+    client, session, seeded, frozen, agent, runtime
+) -> None:
+    caller = queued_caller(client, session)
+    agent_call = reserved(client, session, agent)
+    twiml(softphone(client, agent, answer=str(agent_call.id)))
+    status = {"CallSid": AGENT_LEG, "DialCallStatus": "no-answer", "DialCallDuration": "0"}
+    with database_down(runtime) as (_, down):
+        response = post_signed(down, f"{BASE}/dial-status?agent_call={agent_call.id}", status)
+        assert twiml(response).find("Hangup") is not None
+    session.expire_all()
+    assert agent_call.ended_at is None and presence_of(session, agent).status == Presence.BUSY
+    session.commit()
+    assert replay_pending(runtime, now=settled(runtime)) == ReplayResult(replayed=1)
+    session.expire_all()
+    assert agent_call.dial_status == "no-answer"
+    assert presence_of(session, agent).status == Presence.WRAP_UP
+    [wait] = session.scalars(select(QueuedCall).where(QueuedCall.call_sid == caller.sid)).all()
+    assert wait.status == WaitStatus.WAITING  # never bridged: back in line

@@ -21,6 +21,7 @@ from dispatch.callcenter import calls
 from dispatch.callcenter.presence import PresenceError, presence_of, set_presence
 from dispatch.callcenter.routing import callers_for
 from dispatch.callcenter.screen import screen_pop
+from dispatch.callcenter.stuck import abandon
 from dispatch.clock import utcnow
 from dispatch.console.access import may_see
 from dispatch.console.audit import record
@@ -36,7 +37,7 @@ from dispatch.console.phone.services import (
     named_answers,
     phone_state,
 )
-from dispatch.console.phone.tokens import OFFLINE, phone_mode, voice_token
+from dispatch.console.phone.tokens import OFFLINE, can_take_calls, phone_mode, voice_token
 from dispatch.models import AgentCall, AgentRole, Presence, TicketOutcome, TicketStatus
 from dispatch.phones import InvalidPhoneNumber
 
@@ -95,6 +96,9 @@ def choose_presence(db, agent):
     wanted = CHOOSABLE.get(request.form.get("status", ""))
     if wanted is None:
         abort(400)
+    if wanted == Presence.AVAILABLE and not can_take_calls(_runtime().settings):
+        # No softphone: a caller held for this agent would wait for someone who cannot answer.
+        return _refused("phone.error.unconfigured")
     before = presence_of(db, agent).status
     try:
         set_presence(db, agent, wanted, utcnow())
@@ -127,7 +131,8 @@ def left(db, agent):
 @bp.get("/token")
 @agent_page()
 def token(db, agent):
-    """A short-lived Voice SDK token for this agent, or {"mode": "offline"} without a Twilio API key."""
+    """A short-lived Voice SDK token for this agent; without a Twilio API key {"mode": "offline"} on a
+    first run (the simulator), else {"mode": "unconfigured"}."""
     return jsonify(voice_token(_runtime().settings, agent))
 
 
@@ -135,6 +140,8 @@ def token(db, agent):
 @agent_page()
 def answer_next(db, agent):
     """Take the longest-waiting caller of the agent's sites; the softphone then connects to them."""
+    if not can_take_calls(_runtime().settings):
+        return _refused("phone.error.unconfigured")
     if presence_of(db, agent).status in ON_A_CALL:
         return _refused("phone.error.on_a_call")
     try:
@@ -155,6 +162,8 @@ def dial(db, agent):
         abort(400)
     field, row_id = chosen[0]
     assert row_id is not None
+    if not can_take_calls(_runtime().settings):
+        return _refused("phone.error.unconfigured")
     try:
         target = dial_target(db, agent, field, row_id)
     except NothingToDial:
@@ -177,6 +186,7 @@ def _connect(agent_call: AgentCall, param: str) -> dict:
         "params": {param: str(agent_call.id)},
         "pop_url": url_for(".screen", agent_call_id=agent_call.id),
         "ended_url": url_for(".ended", agent_call_id=agent_call.id),
+        "abandon_url": url_for(".abandoned", agent_call_id=agent_call.id),
     }
 
 
@@ -257,6 +267,17 @@ def ended(db, agent, agent_call_id: int):
     return jsonify(_state(db, agent))
 
 
+@bp.post("/calls/<int:agent_call_id>/abandon")
+@agent_page()
+def abandoned(db, agent, agent_call_id: int):
+    """The softphone could not place the call (no SDK, the microphone refused, a token failure, the
+    page closing): a call Twilio never had a leg of ends as failed, the reserved caller waits again and
+    the agent wraps up. Once Twilio has the call, its dial status reports the end instead. Both modes."""
+    agent_call = _agent_call(db, agent, agent_call_id, own=True)
+    abandon(db, agent_call, utcnow())
+    return jsonify(_state(db, agent))
+
+
 @bp.get("/call-backs")
 @agent_page()
 def call_back_list(db, agent):
@@ -275,3 +296,9 @@ def phone_bar() -> dict:
         "twilio_sdk": vendor.sdk_available(),
         "offline_device": OFFLINE_DEVICE.is_file(),
     }
+
+
+@bp.app_template_global()
+def phone_can_call() -> bool:
+    """Whether the console's phone can place calls (click-to-call buttons are shown)."""
+    return can_take_calls(_runtime().settings)

@@ -22,8 +22,11 @@
     return meta ? meta.content : "";
   };
 
+  var mode = bar.getAttribute("data-phone-mode");
+  var unconfigured = mode === "unconfigured";
   var device = null; // made on first use
-  var current = null; // {id, call, startedAt, accepted, endedUrl, popUrl}
+  var microphone = false; // allowed once (twilio mode): asked before a caller is reserved
+  var current = null; // {id, call, acceptedAt, endedUrl, abandonUrl, popUrl}
   var timer = null;
   var shownPop = ""; // the pop on screen: not loaded again (the agent may be typing the note)
 
@@ -82,7 +85,8 @@
     el("phone-waiting").textContent = state.status === "available" || state.status === "away" ? state.waiting_label : "";
     el("phone-available").disabled = state.status === "available" || state.status === "busy";
     el("phone-away").disabled = state.status === "away";
-    el("phone-next").hidden = false;
+    // No softphone on this server ("unconfigured"): nothing to answer with.
+    el("phone-next").hidden = unconfigured;
     el("phone-next").disabled = state.status === "busy" || state.status === "wrap_up" || !!current;
     // A call this page did not place (another tab's, or one a page change dropped): its pop, so the
     // agent can see it and wrap it up.
@@ -126,6 +130,25 @@
     return Promise.resolve(new Offline(token));
   }
 
+  function askMicrophone() {
+    // Twilio's softphone needs the microphone; refused, the call could never connect: found out here,
+    // before "answer next" reserves a caller who would wait for nothing.
+    if (microphone || mode !== "twilio") { return Promise.resolve(); }
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      return Promise.reject(new Error(text("microphone")));
+    }
+    return navigator.mediaDevices.getUserMedia({ audio: true }).then(function (stream) {
+      stream.getTracks().forEach(function (track) { track.stop(); });
+      microphone = true;
+    }, function () { throw new Error(text("microphone")); });
+  }
+
+  function ready() {
+    // The device made (SDK there, token given) and the microphone allowed, before the server reserves
+    // anyone: a softphone that cannot connect must not hold a caller.
+    return getDevice().then(function (made) { return askMicrophone().then(function () { return made; }); });
+  }
+
   function getDevice() {
     if (device) { return Promise.resolve(device); }
     return fetchToken().then(makeDevice).then(function (made) {
@@ -159,10 +182,16 @@
     window.clearInterval(timer);
     showCall(null);
     say(text("ended"));
-    // With Twilio the dial-status callback records the end; offline, the softphone says it.
-    var offline = bar.getAttribute("data-phone-mode") === "offline";
+    // With Twilio the dial-status callback records the end, but only of a call Twilio was given: one
+    // that never got there (the device failed) is reported as abandoned, or the caller reserved for
+    // it would stay reserved. Offline, the softphone says how the call ended.
     var status = done.acceptedAt ? "completed" : how === "error" ? "failed" : "canceled";
-    var told = offline ? request("POST", done.endedUrl, { dial_status: status }) : Promise.resolve(null);
+    var told = Promise.resolve(null);
+    if (mode === "offline") {
+      told = request("POST", done.endedUrl, { dial_status: status });
+    } else if (!done.acceptedAt && done.abandonUrl) {
+      told = request("POST", done.abandonUrl);
+    }
     told.then(function (state) { return state || refresh(); }, fail).then(function (state) {
       if (state) { render(state); }
       openPop(done.popUrl);
@@ -172,7 +201,13 @@
   function connect(answer) {
     // answer: the server's {agent_call_id, params, pop_url, ended_url}
     say("");
-    current = { id: answer.agent_call_id, popUrl: answer.pop_url, endedUrl: answer.ended_url, acceptedAt: 0 };
+    current = {
+      id: answer.agent_call_id,
+      popUrl: answer.pop_url,
+      endedUrl: answer.ended_url,
+      abandonUrl: answer.abandon_url,
+      acceptedAt: 0,
+    };
     showCall(text("connecting"));
     el("phone-timer").textContent = "0:00";
     openPop(answer.pop_url);
@@ -198,7 +233,10 @@
   }
 
   el("phone-next").addEventListener("click", function () {
-    request("POST", bar.getAttribute("data-url-next")).then(function (answer) {
+    say("");
+    ready().then(function () {
+      return request("POST", bar.getAttribute("data-url-next"));
+    }).then(function (answer) {
       if (answer.none) { say(answer.message); return null; }
       return connect(answer);
     }, fail);
@@ -222,7 +260,9 @@
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       if (current) { say(""); return; }
-      request("POST", form.action, new FormData(form)).then(connect, fail);
+      ready().then(function () {
+        return request("POST", form.action, new FormData(form));
+      }).then(connect, fail);
     });
   });
 
@@ -266,6 +306,9 @@
     if (!navigator.sendBeacon) { return; }
     var data = new FormData();
     data.append("csrf_token", csrf());
+    // A call still connecting goes with the page: its reserved caller waits again (the server ends
+    // only a call Twilio never had, or one not yet bridged offline).
+    if (current && !current.acceptedAt && current.abandonUrl) { navigator.sendBeacon(current.abandonUrl, data); }
     navigator.sendBeacon(bar.getAttribute("data-url-left"), data);
   });
   // Leaving the page drops the call: ask first.

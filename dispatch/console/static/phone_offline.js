@@ -84,7 +84,7 @@
     var device = this;
     var params = (options && options.params) || {};
     return request("POST", device.base + "/agent/connect", params).then(function (answer) {
-      var call = new OfflineCall(device, answer.line, answer.texts || {}, params);
+      var call = new OfflineCall(device, answer.line, answer.texts || {}, params, answer.language);
       device.calls.push(call);
       return call;
     });
@@ -92,8 +92,9 @@
 
   // -- a call ---------------------------------------------------------------------------------------
 
-  function OfflineCall(device, line, texts, params) {
+  function OfflineCall(device, line, texts, params, language) {
     Emitter.call(this);
+    this.language = language || ""; // the other side's, where the server knows it
     this.device = device;
     this.id = line.id;
     this.texts = texts;
@@ -155,11 +156,12 @@
   OfflineCall.prototype.show = function (entry) {
     var item = document.createElement("li");
     item.className = "said " + entry.who;
-    item.textContent = (entry.who === "agent" ? this.texts.you : this.texts.caller) + "：" + entry.text;
+    var who = entry.who === "agent" ? this.texts.you : this.texts.caller;
+    item.textContent = fill(this.texts.said, { who: who, text: entry.text });
     var log = this.panel.querySelector("ol");
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;
-    if (entry.who === "caller") { speak(entry.text); }
+    if (entry.who === "caller") { speak(entry.text, this.language); }
   };
 
   OfflineCall.prototype.note = function (message) {
@@ -274,10 +276,11 @@
     return panel;
   }
 
-  function speak(words) {
+  function speak(words, language) {
+    // In the caller's language where the server knows it, else the page's.
     if (!window.speechSynthesis || !window.SpeechSynthesisUtterance) { return; }
     var utterance = new SpeechSynthesisUtterance(words);
-    utterance.lang = document.documentElement.lang === "en" ? "en-US" : "zh-CN";
+    utterance.lang = (language || document.documentElement.lang) === "en" ? "en-US" : "zh-CN";
     window.speechSynthesis.speak(utterance);
   }
 
