@@ -137,17 +137,17 @@ def not_placed(
     """Twilio refused, or perhaps placed it: a call that may be ringing is never tried again (better no
     second call than two at once); a sure refusal leaves the next attempt to try."""
     offer = session.get(Offer, offer_id)
-    to = mask_phone(offer.worker.phone) if offer is not None else "?"
+    whom = mask_phone(offer.worker.phone) if offer is not None else "?"
     if exc.unknown_outcome:
         log.error(
             "offer %s: the call to %s may or may not ring (%s); no further attempt",
             offer_id,
-            to,
+            whom,
             exc.describe(),
         )
         return
     outbound.not_placed(session, claim)
-    log.warning("offer %s: call to %s not placed: %s", offer_id, to, exc.describe())
+    log.warning("offer %s: call to %s not placed: %s", offer_id, whom, exc.describe())
     _next_attempt(session, offer_id, attempt, now)
 
 
