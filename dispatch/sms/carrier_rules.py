@@ -15,10 +15,11 @@ requirements", so a refusal from review or from SendSms outranks this file):
 [R] TemplateRule&TemplateContent参数填写示例, help.aliyun.com/document_detail/2806243.html
     (CreateSmsTemplate's TemplateRule: each variable's type by its code): phone_number2 (电话号码: a
     mainland landline of 5-13 digits and hyphens, at most 15 characters, or a mobile number of 11
-    digits starting with 1); time (时间: a Gregorian date or time such as YYYY-MM-DD, hh:mm, hh:mm:ss, hhmm, 上午/下午/晚上, no
-    underscores); money (金额); name (姓名); other_number2 (其他号码, e.g. an order number); others (其他).
+    digits starting with 1); time (时间: a Gregorian date or time such as YYYY-MM-DD, hh:mm,
+    hh:mm:ss, hhmm, 上午/下午/晚上, no underscores); money (金额); name (姓名); other_number2 (其他号码, e.g. an order number); others (其他).
 [L] The length of a notification template's variable: 1-35 characters since 2018-01-10 (Alibaba Cloud's
-    answer at developer.aliyun.com/ask/220871; the console shows the same limit). A value may not be
+    answer at developer.aliyun.com/ask/220871; [R]'s own table was not read past its time type, so
+    the lengths of name and money are taken as this general limit, not a type's own). A value may not be
     empty: the carrier fills nothing, so an optional part is a separate template, never an empty value.
 [C] 短信内容长度计算规则 (linked from [T]): every character counts as one, Chinese or not, the signature
     with its 【】 included; up to 70 characters is one message, a longer one is billed in parts of 67.
