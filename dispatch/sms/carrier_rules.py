@@ -16,7 +16,8 @@ requirements", so a refusal from review or from SendSms outranks this file):
     (CreateSmsTemplate's TemplateRule: each variable's type by its code): phone_number2 (电话号码: a
     mainland landline of 5-13 digits and hyphens, at most 15 characters, or a mobile number of 11
     digits starting with 1); time (时间: a Gregorian date or time such as YYYY-MM-DD, hh:mm,
-    hh:mm:ss, hhmm, 上午/下午/晚上, no underscores); money (金额); name (姓名); other_number2 (其他号码, e.g. an order number); others (其他).
+    hh:mm:ss, hhmm, 上午/下午/晚上, no underscores);
+    money (金额); name (姓名); other_number2 (其他号码, e.g. an order number); others (其他).
 [L] The length of a notification template's variable: 1-35 characters since 2018-01-10 (Alibaba Cloud's
     answer at developer.aliyun.com/ask/220871; [R]'s own table was not read past its time type, so
     the lengths of name and money are taken as this general limit, not a type's own). A value may not be
