@@ -1,4 +1,4 @@
-"""The `dispatch` command: serve, worker, db, seed, demo, agents, check, simulate, insurance.
+"""The `dispatch` command: serve, worker, db, seed, demo, agents, check, simulate, insurance, sms.
 
 An operator's error (a bad setting, a broken config file, a database or Redis out of reach) is one line
 on stderr naming what to fix, with exit code 2; `dispatch --debug ...` shows the traceback instead.
@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dispatch.commands.sms import add_arguments as sms_arguments
 from dispatch.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from dispatch.insurance.export import add_arguments as insurance_arguments
 from dispatch.settings import Settings, SettingsError
@@ -94,6 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
     enable.add_argument("username")
 
     insurance_arguments(commands.add_parser("insurance", help="day insurance: the insurer's daily CSV"))
+
+    sms = commands.add_parser("sms", help="the domestic carrier's SMS templates")
+    sms_commands = _Subparsers(sms.add_subparsers(dest="sms_command", required=True), common)
+    sms_arguments(
+        sms_commands.add_parser(
+            "templates",
+            help="the carrier templates to apply for (config/carrier_templates.toml), by language",
+        )
+    )
     return parser
 
 
@@ -242,6 +252,12 @@ def _insurance(settings: Settings, args: argparse.Namespace) -> int:
     return run(settings, args)
 
 
+def _sms(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch.commands import sms
+
+    return sms.run(settings, args)
+
+
 COMMANDS = {
     "serve": _serve,
     "worker": _worker,
@@ -252,6 +268,7 @@ COMMANDS = {
     "check": _check,
     "simulate": _simulate,
     "insurance": _insurance,
+    "sms": _sms,
 }
 
 if __name__ == "__main__":

@@ -378,6 +378,30 @@ class Settings:
                 f"production refuses this ALIYUN_PUSH_SECRET: {weak_secret(self.ALIYUN_PUSH_SECRET)}; "
                 f"make one with {MAKE_A_SECRET}"
             )
+        if self.is_production:
+            self._check_carrier_templates()
+
+    def _check_carrier_templates(self) -> None:
+        """Production sends only with the codes the carrier approved: a placeholder (SMS_OFFER_ZH_1) would
+        be refused on every text (tests and a first run may use them)."""
+        from dispatch.sms.carrier_templates import REGISTRY_FILE, RegistryError, load_registry
+
+        where = Path(self.CONFIG_DIR) / REGISTRY_FILE
+        try:
+            registry = load_registry(self.CONFIG_DIR)
+        except (RegistryError, ValueError) as exc:
+            raise SettingsError(f"{where} is malformed: {exc}") from exc
+        if not registry.entries:
+            raise SettingsError(f"SMS_TRANSPORT=aliyun needs the carrier's templates in {where}")
+        placeholders = registry.placeholder_codes()
+        if placeholders:
+            listed = ", ".join(placeholders[:3]) + (
+                f" and {len(placeholders) - 3} more" if len(placeholders) > 3 else ""
+            )
+            raise SettingsError(
+                f"production refuses placeholder template codes in {where} ({listed}): fill in the code "
+                "the carrier's console gave each template once approved (`dispatch sms templates` lists them)"
+            )
 
     def _check_production(self) -> None:
         """Nothing public or guessable in production: no known or short secret, no SQLite by accident."""

@@ -93,6 +93,9 @@ class Message(Base):
     # the message was queued (config/carrier_templates.toml). None: sent as plain text only.
     template: Mapped[str] = mapped_column(String(48), default="")
     template_params: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    # Which of the template's carrier templates (one for each text its conditions make): its text with
+    # ${name} variables, which names it whatever its code (the codes come once approved).
+    carrier_text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -173,13 +173,14 @@ class AliyunTransport:
         entry = (
             load_registry(self.config_dir).get(templated.template, templated.language) if templated else None
         )
-        if templated is None or entry is None or templated.params is None:
+        carrier = entry.by_text(templated.carrier_text or "") if templated and entry else None
+        if templated is None or carrier is None or templated.params is None:
             which = f"{templated.template}/{templated.language}" if templated else "a text without a template"
             raise SendError(f"no carrier template for {which}", code=CONTENT_REFUSED, http_status=400)
         request = sms_models.SendSmsRequest(
             phone_numbers=phone,
             sign_name=self.sign_name,
-            template_code=entry.code,
+            template_code=carrier.code,
             template_param=json.dumps(templated.params, ensure_ascii=False) if templated.params else None,
             out_id=str(templated.message_id),
         )

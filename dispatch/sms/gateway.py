@@ -96,6 +96,7 @@ class Templated:
     template: str
     language: str
     params: dict[str, str] | None  # None: the template has no carrier template (see carrier_templates)
+    carrier_text: str | None = None  # which carrier template: its text with ${name} variables
 
 
 @dataclass(frozen=True)

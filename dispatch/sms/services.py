@@ -164,7 +164,7 @@ def queue_sms(
     language = language or contact.language
     signature = settings.SMS_SIGNATURE_EN if language == "en" else settings.SMS_SIGNATURE_ZH
     body = render(template, language, sig=signature, **context)
-    template_params = carrier_params(settings, template, language, {"sig": signature, **context})
+    carrier = carrier_template(settings, template, language, {"sig": signature, **context})
     now = utcnow()
     is_reply = reply_to is not None or at_once
     window = settings.urgent_hours if urgent else None
@@ -181,7 +181,8 @@ def queue_sms(
         segments=count_segments(body).segments,
         kind=kind,
         template=template,
-        template_params=template_params,
+        template_params=carrier[1] if carrier is not None else None,
+        carrier_text=carrier[0] if carrier is not None else None,
         language=language,
         is_reply=is_reply,
         in_reply_to_id=reply_to.id if reply_to is not None else None,
@@ -201,13 +202,18 @@ def queue_sms(
     return message
 
 
-def carrier_params(
+def carrier_template(
     settings: Settings, template: str, language: str, context: dict[str, Any]
-) -> dict[str, str] | None:
-    """The carrier variables of the message, when a templated carrier sends it (else None)."""
+) -> tuple[str, dict[str, str]] | None:
+    """The carrier template (its text) and variables of the message, when a templated carrier sends
+    it; None: no carrier, or none of its templates says this text (the send then fails, logged)."""
     if settings.SMS_TRANSPORT != "aliyun":
         return None
-    return load_registry(settings.CONFIG_DIR).params(template, language, context)
+    chosen = load_registry(settings.CONFIG_DIR).choose(template, language, context)
+    if chosen is None:
+        return None
+    carrier, rendered = chosen
+    return carrier.text, rendered.params
 
 
 def reply(

@@ -102,7 +102,9 @@ def send_message(message_id: int) -> dict[str, int]:
 def templated_form(message: Message) -> Templated:
     """What a templated carrier sends instead of the body (see carrier_templates.py)."""
     params = dict(message.template_params) if message.template_params is not None else None
-    return Templated(message.id, message.template or message.kind, message.language, params)
+    return Templated(
+        message.id, message.template or message.kind, message.language, params, message.carrier_text
+    )
 
 
 @task("sms")

@@ -19,7 +19,7 @@ PUBLIC_BASE_URL = "https://dispatch.example.org"
 def fake_carrier() -> FakeAliyunSms:
     """The fake, holding every template of our registry as approved."""
     registry = load_registry(PROJECT_ROOT / "config")
-    templates = {entry.code: entry.text for entry in registry.templates.values()}
+    templates = {template.code: template.text for _, template in registry.templates()}
     return FakeAliyunSms(ACCESS_KEY_ID, ACCESS_KEY_SECRET, SIGN_NAME, templates)
 
 

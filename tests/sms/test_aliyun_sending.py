@@ -96,10 +96,9 @@ def test_a_template_is_sent_with_its_variables_and_our_id_and_reads_as_our_text(
     [request] = fake.requests
     assert request["query"]["PhoneNumbers"] == "13912345678"
     assert request["query"]["SignName"] == SIGN_NAME
-    assert request["query"]["TemplateCode"] == "SMS_000000005"
+    assert request["query"]["TemplateCode"] == "SMS_OFFER_ZH_2"  # the reopened offer's template
     assert request["query"]["OutId"] == str(message_id)
     assert json.loads(request["query"]["TemplateParam"]) == {
-        "reopened": "有空位了！",
         "trade": "水电工",
         "when": "明天7点30分",
         "days": "2",
@@ -237,7 +236,7 @@ def test_a_text_with_no_carrier_template_is_failed_without_calling_the_carrier(
     runtime, session, fake
 ) -> None:
     with time_machine.travel(NOON, tick=False):
-        message_id = queue(runtime, "paused")  # not in the registry (yet)
+        message_id = queue(runtime, "agent_text", text="请明天早上7点到市场大厅。")  # free text: excluded
         run_jobs(runtime)
     message = fresh(session, message_id)
     assert (message.status, message.error_code, message.template_params) == (
