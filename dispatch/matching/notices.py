@@ -115,8 +115,16 @@ def send_offer(
         urgent=urgent,
         not_after=in_time.next_start(settings, job, now),
         reopened=reopened,
+        reply_by=_reply_by(settings, offer),
         **context,
     )
+
+
+def _reply_by(settings: Settings, offer: Offer) -> str:
+    """When the offer lapses, as the worker reads it (`14:30`): a yes after it may find the place gone."""
+    if offer.expires_at is None:
+        return ""
+    return offer.expires_at.astimezone(market_zone(settings)).strftime("%H:%M")
 
 
 def _answer(

@@ -62,9 +62,10 @@ def test_wave_one_goes_to_the_best_near_workers(runtime, session, market: Market
     assert {offer.expires_at for offer in offers} == {START + timedelta(minutes=60)}
     # each offer an SMS, naming the job's code, and how to answer
     [sms] = outbound_to(session, near[7].phone)
-    assert (
-        sms.body
-        == f"【潞州零工】水电工 明天8点 1天 300元/天 太行西街街道。回复 1 {job.code} 接单，2 {job.code} 不接"
+    by = (START + timedelta(minutes=60)).astimezone(SHANGHAI).strftime("%H:%M")  # when it lapses
+    assert sms.body == (
+        f"【潞州零工】水电工 明天8点 1天 300元/天 太行西街街道。"
+        f"{by}前回复 1 {job.code} 接单，2 {job.code} 不接"
     )
     assert sms.kind == "offer" and offers[0].message_id is not None
     assert outbound_to(session, near[0].phone) == []  # the two lowest rated wait for a later wave
@@ -94,9 +95,11 @@ def test_in_english(runtime, session, market: Market, clock) -> None:
     worker = market.worker(language="en")
     job = start(runtime, session, market, days=2, start=time(7, 30))
     [sms] = outbound_to(session, worker.phone)
+    [offer] = offers_of(session, job)
+    by = offer.expires_at.astimezone(SHANGHAI).strftime("%H:%M")
     assert sms.body == (
         f"Luzhou Jobs: plumber, tomorrow 7:30, 2 days, ¥300/day, Taihang West Street. "
-        f"Reply 1 {job.code} = yes, 2 {job.code} = no"
+        f"Reply by {by}: 1 {job.code}=yes, 2 {job.code}=no"
     )
     assert sms.segments == 1
 

@@ -36,6 +36,7 @@ OFFER = {
     "pay": 300,
     "area": "东街",
     "code": "123",
+    "reply_by": "13:00",
 }
 
 
@@ -96,7 +97,7 @@ def test_a_template_is_sent_with_its_variables_and_our_id_and_reads_as_our_text(
     [request] = fake.requests
     assert request["query"]["PhoneNumbers"] == "13912345678"
     assert request["query"]["SignName"] == SIGN_NAME
-    assert request["query"]["TemplateCode"] == "SMS_OFFER_ZH_2"  # the reopened offer's template
+    assert request["query"]["TemplateCode"] == "SMS_OFFER_ZH_4"  # a reopened offer, with its deadline
     assert request["query"]["OutId"] == str(message_id)
     assert json.loads(request["query"]["TemplateParam"]) == {
         "trade": "水电工",
@@ -104,13 +105,14 @@ def test_a_template_is_sent_with_its_variables_and_our_id_and_reads_as_our_text(
         "days": "2",
         "pay": "300",
         "area": "东街",
+        "reply_by": "13:00",
         "code": "123",
     }
     # What the worker's phone shows is what the Twilio path would have sent.
     assert (
         sms.content
         == message.body
-        == "【潞州零工】有空位了！水电工 明天7点30分 2天 300元/天 东街。回复 1 123 接单，2 123 不接"
+        == "【潞州零工】有空位了！水电工 明天7点30分 2天 300元/天 东街。13:00前回复 1 123 接单，2 123 不接"
     )
 
 

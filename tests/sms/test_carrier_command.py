@@ -30,10 +30,10 @@ def test_the_templates_are_printed_for_the_console_chinese_first(capsys) -> None
     assert out.index("== 中文 (zh)") < out.index("== English (en)")
     # One template as the console's form asks for it: name, type, content, each variable's type, a
     # sample signed as the carrier signs it, the purpose.
-    block = out[out.index("模板名称: offer_zh_2\n") :].split("\n\n")[0]
+    block = out[out.index("模板名称: offer_zh_3\n") :].split("\n\n")[0]
     assert block.splitlines() == [
-        "模板名称: offer_zh_2",
-        "模板代码: SMS_OFFER_ZH_2 (placeholder: not approved yet)",
+        "模板名称: offer_zh_3",
+        "模板代码: SMS_OFFER_ZH_3 (placeholder: not approved yet)",
         "模板类型: 通知短信",
         "模板内容: 有空位了！${trade} ${when} ${days}天 ${pay}元/天 ${area}。"
         "回复 1 ${code} 接单，2 ${code} 不接",
