@@ -1,7 +1,8 @@
 """The worker line: a registered worker calling the market hears their own menu instead of the
 employers': 1 the jobs offered to them (or, with none waiting, the nearest open jobs that fit, as
-`找活` lists them) and take one, 2 the jobs they hold, 3 busy / free again (as the SMS 忙 / 空), 0 an
-agent. A number that is both a worker's and an employer's chooses first (`who`)."""
+`找活` lists them) and take one, 2 the jobs they hold, 3 busy / free again (as the SMS 忙 / 空), 4 I
+have arrived (as the SMS 到), 0 an agent. A number that is both a worker's and an employer's chooses
+first (`who`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dispatch.clock import utcnow
 from dispatch.ivr import offers, prompts
 from dispatch.ivr.agent import to_agent
 from dispatch.ivr.turn import INVALID, TIMEOUT, Step, Turn
-from dispatch.matching import notices, pull, services, waves
+from dispatch.matching import attendance, notices, pull, services, waves
 from dispatch.matching.locking import lock_worker
 from dispatch.models import OPEN_OFFER_STATUSES, CallOutcome, Job, Offer, Worker, WorkerStatus
 from dispatch.settings import Settings
@@ -75,6 +76,9 @@ def answer_menu(turn: Turn, digits: str) -> str:
         return "worker_menu"
     if digits == "3":
         _busy_or_free(turn, worker)
+        return "worker_menu"
+    if digits == "4":
+        _arrived(turn, worker)
         return "worker_menu"
     if digits == "0":
         return to_agent(turn, "worker asked for an agent", Summary.of("worker_asked_agent"))
@@ -175,6 +179,17 @@ def _busy_or_free(turn: Turn, worker: Worker) -> None:
             worker.status = WorkerStatus.ACTIVE
         turn.say("worker_resumed", active=worker.status == WorkerStatus.ACTIVE)
     log.info("call %s: worker %s now %s", turn.call.call_sid, worker.id, worker.status.value)
+
+
+def _arrived(turn: Turn, worker: Worker) -> None:
+    """As the SMS `到`: the place held today notes the arrival and the employer hears it once."""
+    turn.call.outcome = CallOutcome.WORKER_LINE
+    arrived = attendance.arrive(turn.session, turn.settings, worker, "", utcnow())
+    if isinstance(arrived, list):
+        turn.say("worker_arrival_which", several=bool(arrived))
+        return
+    turn.say("worker_arrived", code=arrived.job.code)
+    log.info("call %s: worker %s arrived at job %s", turn.call.call_sid, worker.id, arrived.job_id)
 
 
 STEPS = {"worker_menu": Step(ask_menu, answer_menu), "who": Step(ask_who, answer_who)}

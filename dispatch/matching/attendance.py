@@ -63,23 +63,33 @@ def read_no_show(text: str) -> NoShow | None:
 
 
 def record_arrival(session: Session, settings: Settings, message: Message, worker: Worker, code: str) -> None:
-    """The worker is on site: the place they hold today (the one named, or their only one) notes the
-    time, the worker hears it is noted and the employer who is there."""
-    now = message.created_at
+    """`到` by text: the place they hold today (the one named, or their only one) notes the time, the
+    worker hears it is noted; with none or several, which job (`到 101`)."""
+    arrived = arrive(session, settings, worker, code, message.created_at)
+    if isinstance(arrived, list):
+        codes = [offer.job.code for offer in arrived][: notices.MAX_CODES_LISTED]
+        reply(session, settings, message, "arrival_which", "arrival.which", codes=codes)
+        return
+    notices.tell_worker(
+        session, settings, message, worker, "arrival_ok", "arrival.ok", arrived.job, message.created_at
+    )
+
+
+def arrive(
+    session: Session, settings: Settings, worker: Worker, code: str, now: datetime
+) -> Offer | list[Offer]:
+    """The worker is on site (by text or the worker line's key): the place they hold today, the one
+    named or their only one, notes the time and the employer is told (once). Returns that place, or
+    the places held today when there is not exactly one (none, or several and no code)."""
     today = _today(settings, now)
     held = [offer for offer in _held_on(session, worker, today) if not code or offer.job.code == code]
     if len(held) != 1:
-        codes = [offer.job.code for offer in held][: notices.MAX_CODES_LISTED]
-        reply(session, settings, message, "arrival_which", "arrival.which", codes=codes)
-        return
+        return held
     offer = held[0]
     job = lock_job(session, offer.job_id)
     session.refresh(offer)
-    first = offer.arrived_at is None
-    if first:
+    if offer.arrived_at is None:
         offer.arrived_at = now
-    notices.tell_worker(session, settings, message, worker, "arrival_ok", "arrival.ok", job, now)
-    if first:
         language = notices.language_of(session, job.employer.phone)
         notices.tell_employer(
             session,
@@ -91,6 +101,7 @@ def record_arrival(session: Session, settings: Settings, message: Message, worke
             arrived=_clock(settings, now),
             **notices.worker_for_employer(worker, language),
         )
+    return offer
 
 
 def record_no_show(

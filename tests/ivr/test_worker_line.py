@@ -147,3 +147,28 @@ def test_bookings_read_the_place_and_the_employers_number_digit_by_digit(
     caller.dial()
     said = caller.press("2")
     assert "雇主王老板电话1 3 7，0 0 1 3，7 0 0 0" in said
+
+
+def test_4_notes_the_arrival_as_the_sms_dao_does(client, session, seeded, market_open):
+    """On the job's day, key 4 notes the arrival and tells the employer once; with no place today the
+    caller hears so and nothing changes."""
+    market = Market(session)
+    worker = market.worker(PHONE_A)
+    job = market.job(work_date=today())
+    held = offer(session, job, worker)
+    held.status = OfferStatus.ACCEPTED
+    job.filled = 1
+    session.commit()
+    caller = Caller(client, phone=PHONE_A)
+    caller.dial()
+    assert "到了工地请按4" in caller.said()
+    assert "已记下您到了岗位" in caller.press("4")
+    assert fresh_offer(session, held).arrived_at is not None
+    assert kinds_to(session, job.employer.phone).count("arrival.employer") == 1
+    caller.press("4")  # again: the employer is not told twice
+    assert kinds_to(session, job.employer.phone).count("arrival.employer") == 1
+
+    other = Caller(client, phone=market.worker(PHONE_B).phone)
+    session.commit()
+    other.dial()
+    assert "您今天没有已接的活" in other.press("4")
