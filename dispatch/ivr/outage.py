@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
+from dispatch.clock import utcnow
 from dispatch.ivr import followup, prompts, services, tickets
 from dispatch.ivr.agent import NO_TRANSCRIPTION, VOICEMAIL_SECONDS
 from dispatch.models import CallOutcome, TicketKind
@@ -21,6 +22,7 @@ from dispatch.settings import Settings
 from dispatch.spool.store import SpooledRequest
 from dispatch.tickets.services import open_ticket
 from dispatch.tickets.summaries import Summary
+from dispatch.voice import ring_back
 
 # Kinds of spooled request left by the voice webhooks.
 OUTAGE_CALL, OUTAGE_VOICEMAIL = "ivr.outage_call", "ivr.outage_voicemail"
@@ -77,7 +79,7 @@ def record_outage_voicemail(session: Session, settings: Settings, form: Mapping[
     tickets.attach_recording(session, call, "voicemail", form)
 
 
-def call_status(session: Session, form: Mapping[str, str]) -> None:
+def call_status(session: Session, settings: Settings, form: Mapping[str, str]) -> None:
     """The call's status changed; a call that ended part-way leaves a call-back ticket."""
     sid = (form.get("CallSid") or "").strip()
     call_status = (form.get("CallStatus") or "").strip()
@@ -85,6 +87,8 @@ def call_status(session: Session, form: Mapping[str, str]) -> None:
     if call is None:
         return
     if call_status in ENDED:
+        if call.ended_at is None:  # a worker who rang once is called back, not left to an agent
+            ring_back.rang_once(session, settings, call, form, utcnow())
         tickets.finish_call(session, call, call_status)
     elif call_status and call.ended_at is None:
         call.status = call_status[:24]
@@ -122,7 +126,7 @@ def _in_transaction(runtime: Runtime, request: SpooledRequest) -> None:
         elif request.kind == OUTAGE_VOICEMAIL:
             record_outage_voicemail(session, runtime.settings, request.form)
         elif request.kind == STATUS:
-            call_status(session, request.form)
+            call_status(session, runtime.settings, request.form)
         elif request.kind == FOLLOW_UP_STATUS:
             follow_up_status(session, runtime.settings, request.form, request.args)
         else:

@@ -171,7 +171,8 @@ def status() -> Response:
     """The call's status changed; a call that ended part-way leaves a call-back ticket."""
     _call_sid()
     form = _form()
-    return _acknowledged(outage.STATUS, lambda session: outage.call_status(session, form))
+    settings = _runtime().settings
+    return _acknowledged(outage.STATUS, lambda session: outage.call_status(session, settings, form))
 
 
 @bp.post("/outage/voicemail")

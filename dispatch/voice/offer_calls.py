@@ -90,14 +90,14 @@ def row_for(
 
 
 def prepare(
-    session: Session, settings: Settings, offer_id: int, attempt: int, now: datetime
+    session: Session, settings: Settings, offer_id: int, attempt: int, now: datetime, asked: bool = False
 ) -> outbound.Plan | str:
     """The call to place for this attempt, claimed; or why none is placed (a word for the job's counts)."""
     offer = session.get(Offer, offer_id)
     if offer is None or offer.status not in OPEN_OFFER_STATUSES:
         return "answered_or_closed"
     worker = offer.worker
-    if not worker.prefers_voice or worker.status != WorkerStatus.ACTIVE:
+    if not (worker.prefers_voice or asked) or worker.status != WorkerStatus.ACTIVE:
         return "not_called"
     deadline = offer.expires_at
     if deadline is not None and deadline - ANSWER_TIME <= now:
@@ -110,7 +110,7 @@ def prepare(
     allowed = in_time.send_after(settings, now, urgent=bool(message is not None and message.urgent))
     if allowed > now:
         if deadline is None or allowed < deadline - ANSWER_TIME:
-            defer(session, call_offer, offer.id, attempt, queue="sms", run_at=allowed)
+            defer(session, call_offer, offer.id, attempt, asked, queue="sms", run_at=allowed)
             return "deferred"
         return "quiet_hours"  # it lapses before the calls may ring: its SMS stands
     claim = outbound.claim_sid("offer", offer.id, attempt)

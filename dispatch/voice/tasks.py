@@ -125,9 +125,10 @@ def _locked(session: Session, follow_up_id: int) -> FollowUp | None:
 
 
 @task("sms")
-def call_offer(offer_id: int, attempt: int = 1) -> dict[str, int]:
+def call_offer(offer_id: int, attempt: int = 1, asked: bool = False) -> dict[str, int]:
     """Call a worker who prefers voice with an offer (1 takes it, 2 declines): one attempt, claimed
-    before it rings, placed with no transaction open (see voice/offer_calls.py)."""
+    before it rings, placed with no transaction open (see voice/offer_calls.py). `asked`: the worker
+    rang us once and hung up (voice/ring_back.py), whatever their preference."""
     from dispatch.voice import offer_calls
 
     runtime = get_runtime()
@@ -135,7 +136,7 @@ def call_offer(offer_id: int, attempt: int = 1) -> dict[str, int]:
     if not transport.can_place_calls:
         return {"no_caller": 1}  # the offer's SMS stands alone
     with runtime.db.transaction() as session:
-        plan = offer_calls.prepare(session, settings, offer_id, attempt, utcnow())
+        plan = offer_calls.prepare(session, settings, offer_id, attempt, utcnow(), asked=asked)
     if isinstance(plan, str):
         return {plan: 1}
     try:

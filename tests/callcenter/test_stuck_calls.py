@@ -123,7 +123,7 @@ def test_a_status_callback_closes_a_wait_whose_enqueue_action_was_lost(session, 
     queued = waiting_at(session, market, "LZ-TX", NOW)
     call = session.get(Call, queued.call_id)
     assert call is not None
-    outage.call_status(session, {"CallSid": call.call_sid, "CallStatus": "completed"})
+    outage.call_status(session, runtime.settings, {"CallSid": call.call_sid, "CallStatus": "completed"})
     assert call.ended_at is not None
     assert queued.status == WaitStatus.ABANDONED and queued.left_at is not None
     assert routing.callers_for(session, agent, settings, NOW + timedelta(hours=5)) == []
@@ -135,7 +135,7 @@ def test_a_bridged_callers_status_callback_counts_them_answered(session, market,
     agent_call = calls.answer_next(session, agent, runtime.settings, NOW)
     assert agent_call is not None
     calls.bind_answered(session, agent_call, queued.call_sid, NOW + timedelta(seconds=3))
-    outage.call_status(session, {"CallSid": queued.call_sid, "CallStatus": "completed"})
+    outage.call_status(session, runtime.settings, {"CallSid": queued.call_sid, "CallStatus": "completed"})
     assert (queued.status, queued.answered_at) == (WaitStatus.ANSWERED, NOW + timedelta(seconds=3))
 
 
