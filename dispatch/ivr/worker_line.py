@@ -1,8 +1,8 @@
 """The worker line: a registered worker calling the market hears their own menu instead of the
 employers': 1 the jobs offered to them (or, with none waiting, the nearest open jobs that fit, as
 `找活` lists them) and take one, 2 the jobs they hold, 3 busy / free again (as the SMS 忙 / 空), 4 I
-have arrived (as the SMS 到), 0 an agent. A number that is both a worker's and an employer's chooses
-first (`who`)."""
+have arrived (as the SMS 到), 5 change what they registered, 0 an agent. A number that is both a
+worker's and an employer's chooses first (`who`)."""
 
 from __future__ import annotations
 
@@ -80,6 +80,9 @@ def answer_menu(turn: Turn, digits: str) -> str:
     if digits == "4":
         _arrived(turn, worker)
         return "worker_menu"
+    if digits == "5":  # change what they registered: the registration by keypad, as anyone's 2
+        turn.call.flow, turn.call.answers = "register", {}
+        return "trade"
     if digits == "0":
         return to_agent(turn, "worker asked for an agent", Summary.of("worker_asked_agent"))
     if digits == "9":

@@ -57,11 +57,19 @@ def the_worker(session, phone: str) -> Worker | None:
     return session.scalar(select(Worker).where(Worker.phone == phone))
 
 
+def first_key(client) -> str:
+    """Registering by keypad: 2 on the everyday menu, 5 (change what I registered) on a worker's line."""
+    runtime = client.application.extensions["dispatch.runtime"]
+    with runtime.db.sessionmaker() as session:
+        known = session.scalar(select(Worker.id).where(Worker.phone == IVR_PHONE)) is not None
+    return "5" if known else "2"
+
+
 def keyed_pay(client, digits: str) -> Caller:
     """A caller registering as a plumber of 威远门北路 keys `digits` as their lowest daily pay."""
     caller = Caller(client, phone=IVR_PHONE)
     caller.dial()
-    for keys in ["2", "4", "8", "1", digits]:
+    for keys in [first_key(client), "4", "8", "1", digits]:
         caller.press(keys)
     return caller
 
