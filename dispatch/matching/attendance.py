@@ -12,14 +12,13 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.i18n import market_zone
-from dispatch.insurance import services as insurance
 from dispatch.matching import notices, services, waves
 from dispatch.matching.locking import lock_job, lock_worker
-from dispatch.models import Employer, Job, JobStatus, Message, Offer, OfferStatus, Worker
+from dispatch.models import Employer, Job, Message, Offer, OfferStatus, Worker
 from dispatch.settings import Settings
 from dispatch.sms.services import reply
 
@@ -140,20 +139,9 @@ def _no_show(session: Session, settings: Settings, message: Message, offer: Offe
     if offer.status != OfferStatus.ACCEPTED:
         reply(session, settings, message, "no_show_unknown", "no_show.unknown", code=job.code)
         return
-    session.execute(
-        update(Job)
-        .where(Job.id == job.id, Job.filled > 0)
-        .values(filled=Job.filled - 1, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(job)
-    offer.status = OfferStatus.CANCELLED
-    offer.responded_at = offer.given_back_at = offer.no_show_at = now  # a later yes to it takes nothing
+    services.release_place(session, settings, job, offer, now)
+    offer.no_show_at = now
     worker.no_shows += 1
-    insurance.cancel_unworked(session, settings, offer, now)
-    if job.status == JobStatus.FILLED:
-        job.status = JobStatus.OPEN
-        job.filled_at = None
     session.flush()
     reoffered = waves.reoffer_standby(session, settings, job, now)
     if not reoffered:

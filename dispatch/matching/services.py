@@ -386,16 +386,7 @@ def give_back(
     job = lock_job(session, job.id)  # before the offer's row, as everywhere
     # The employer's notice may have gone out while we waited for the job's row (it holds that lock).
     session.refresh(offer, ["employer_told_at"])
-    session.execute(
-        update(Job)
-        .where(Job.id == job.id, Job.filled > 0)
-        .values(filled=Job.filled - 1, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(job)
-    offer.status = OfferStatus.CANCELLED
-    offer.responded_at = now
-    offer.given_back_at = now  # a later yes to it takes nothing
+    release_place(session, settings, job, offer, now)
     if jobs.lets_down_days_ahead(settings, job, now):
         # Too late for the employer to find someone else in time: as bad as not coming at all (and
         # counted once: the employer's `0` in the follow-up adds nothing to it).
@@ -405,10 +396,6 @@ def give_back(
         pass  # the first day under way: whether they came is the employer's to say (`0` in the follow-up)
     else:
         worker.cancellations += 1
-    insurance.cancel_unworked(session, settings, offer, now)
-    if job.status == JobStatus.FILLED:
-        job.status = JobStatus.OPEN
-        job.filled_at = None
     session.flush()
     notices.tell_worker(session, settings, inbound, worker, "match_cancel_ok", "match.cancel_ok", job, now)
     if offer.employer_told_at is not None:  # the employer heard of this worker: of the cancellation too
@@ -433,6 +420,25 @@ def _under_way(settings: Settings, job: Job, now: datetime) -> bool:
     local = now.astimezone(market_zone(settings))
     started = datetime.combine(job.work_date, job.start_time, tzinfo=local.tzinfo)
     return local >= started and local.date() <= job.end_date
+
+
+def release_place(session: Session, settings: Settings, job: Job, offer: Offer, now: datetime) -> None:
+    """A placed worker's place goes back to the job (given back, or not come: attendance.py): one fewer
+    filled, the offer closed for good (a later yes to it takes nothing), the days not yet begun
+    uninsured, a full job taking workers again. The job's row is locked by the caller."""
+    session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.filled > 0)
+        .values(filled=Job.filled - 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(job)
+    offer.status = OfferStatus.CANCELLED
+    offer.responded_at = offer.given_back_at = now
+    insurance.cancel_unworked(session, settings, offer, now)
+    if job.status == JobStatus.FILLED:
+        job.status = JobStatus.OPEN
+        job.filled_at = None
 
 
 def refill_after_drop(session: Session, settings: Settings, job: Job, worker: Worker, now: datetime) -> None:
