@@ -66,4 +66,4 @@ def test_the_vendor_directory_is_not_committed():
 
 @pytest.mark.parametrize("script", ["scripts/run", "scripts/test"])
 def test_the_scripts_fetch_the_sdk(script: str):
-    assert 'from dispatch.console.phone.vendor import main; main()' in (PROJECT_ROOT / script).read_text()
+    assert "from dispatch.console.phone.vendor import main; main()" in (PROJECT_ROOT / script).read_text()
