@@ -7,12 +7,13 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
@@ -157,3 +158,22 @@ def deliver_concurrently(app: Flask, params_list: list[dict[str, str]], timeout:
         thread.join(timeout=timeout)
     assert not any(thread.is_alive() for thread in threads), "a delivery hung"
     return results
+
+
+def waiting_on_a_lock(runtime: Runtime, seconds: float = 30) -> bool:
+    """Whether another connection waits on a row lock (polled, on a connection of its own): how a
+    concurrency test knows its second transaction is blocked before it lets the first commit."""
+    deadline = time.monotonic() + seconds
+    with runtime.db.engine.connect() as connection:
+        while time.monotonic() < deadline:
+            waiting = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ).scalar()
+            connection.commit()
+            if waiting:
+                return True
+            time.sleep(0.05)
+    return False

@@ -3,34 +3,16 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from dispatch.callcenter import calls
 from dispatch.models import Agent, QueuedCall, WaitStatus
 from tests.callcenter.helpers import agent_at, waiting_at
 from tests.factories import NOW, Market
-
-
-def _waiting_on_a_lock(runtime, seconds: float = 30) -> bool:
-    """Whether another connection waits on a row lock (polled, on a connection of its own)."""
-    deadline = time.monotonic() + seconds
-    with runtime.db.engine.connect() as connection:
-        while time.monotonic() < deadline:
-            waiting = connection.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            ).scalar()
-            connection.commit()
-            if waiting:
-                return True
-            time.sleep(0.05)
-    return False
+from tests.helpers import waiting_on_a_lock
 
 
 @pytest.mark.committed
@@ -63,7 +45,7 @@ def test_two_agents_answering_at_once_take_different_callers(committed, callers)
         assert taken is not None and taken.queued_call_id == queued[0]
         thread = threading.Thread(target=answer_two)
         thread.start()
-        assert _waiting_on_a_lock(runtime)  # on the first caller's row, which agent one holds
+        assert waiting_on_a_lock(runtime)  # on the first caller's row, which agent one holds
         first.commit()
     finally:
         first.close()

@@ -4,17 +4,16 @@ the insurance of a place given back or a job called off - not even at the same m
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from dispatch.clock import utcnow
 from dispatch.insurance import services as insurance
 from dispatch.matching import rescue, services
 from dispatch.models import EnrolmentStatus, InsuranceEnrolment, Offer, Worker
 from tests.factories import TOMORROW, Market, offered
-from tests.helpers import offers_of, text_in
+from tests.helpers import offers_of, text_in, waiting_on_a_lock
 from tests.insurance.conftest import enrolments_of
 
 FAILED, CANCELLED = EnrolmentStatus.FAILED, EnrolmentStatus.CANCELLED
@@ -34,24 +33,6 @@ def test_a_given_back_place_is_not_enrolled_again(runtime, session, market: Mark
     insurance.enrol_placement(session, runtime.settings, offer, utcnow())
     assert insurance.reenrol_worker(session, runtime.settings, worker, utcnow()) == 0
     assert [e.status for e in enrolments_of(session, job)] == [CANCELLED, CANCELLED]
-
-
-def _waiting_on_a_lock(runtime, seconds: float = 30) -> bool:
-    """Whether another connection waits on a row lock (polled, on a connection of its own)."""
-    deadline = time.monotonic() + seconds
-    with runtime.db.engine.connect() as connection:
-        while time.monotonic() < deadline:
-            waiting = connection.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            ).scalar()
-            connection.commit()
-            if waiting:
-                return True
-            time.sleep(0.05)
-    return False
 
 
 @pytest.mark.committed
@@ -86,7 +67,7 @@ def test_a_place_given_back_while_its_days_are_enrolled_again_stays_cancelled(co
 
         thread = threading.Thread(target=reenrol)
         thread.start()
-        assert _waiting_on_a_lock(runtime)
+        assert waiting_on_a_lock(runtime)
         giving_back.commit()
     finally:
         giving_back.close()

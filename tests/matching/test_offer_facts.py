@@ -4,19 +4,18 @@ uninsured, the employer told): one query finds it, and the database refuses what
 from __future__ import annotations
 
 import threading
-import time
 from datetime import datetime, timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from dispatch.clock import utcnow
 from dispatch.matching import employer, rescue, services
 from dispatch.models import Job, Offer, OfferStatus, Trade
 from tests.factories import SHANGHAI, Market, commit
-from tests.helpers import last_reply, outbound_to, run_jobs, text_in
+from tests.helpers import last_reply, outbound_to, run_jobs, text_in, waiting_on_a_lock
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI)
 # What job.matching held as offer id lists before migration 0009; it keeps only what is about the job.
@@ -120,24 +119,6 @@ def test_the_database_refuses_a_late_cancellation_of_a_place_never_given_back(
     assert (offer.uninsured, offer.employer_told_at) == (False, None)
 
 
-def _waiting_on_a_lock(runtime, seconds: float = 30) -> bool:
-    """Whether another connection waits on a row lock (polled, on a connection of its own)."""
-    deadline = time.monotonic() + seconds
-    with runtime.db.engine.connect() as connection:
-        while time.monotonic() < deadline:
-            waiting = connection.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            ).scalar()
-            connection.commit()
-            if waiting:
-                return True
-            time.sleep(0.05)
-    return False
-
-
 @pytest.mark.committed
 def test_a_place_given_back_while_the_employer_hears_of_the_worker_is_told_to_the_employer(committed) -> None:
     """The employer's notice (holding the job's row) marks the offer told while the worker's `取消` waits
@@ -167,7 +148,7 @@ def test_a_place_given_back_while_the_employer_hears_of_the_worker_is_told_to_th
         assert employer.notify(telling, settings, job_id, utcnow()) == {"told": 1, "messages": 1}
         thread = threading.Thread(target=give_back)
         thread.start()
-        assert _waiting_on_a_lock(runtime)  # on the job's row, which the notice holds
+        assert waiting_on_a_lock(runtime)  # on the job's row, which the notice holds
         telling.commit()
     finally:
         telling.close()
