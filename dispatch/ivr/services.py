@@ -24,7 +24,6 @@ from dispatch.jobs.services import JobRequest, create_job
 from dispatch.jobs.sms_requests import sms_summary
 from dispatch.matching import in_time
 from dispatch.models import (
-    ACTIVE_JOB_STATUSES,
     Call,
     CallOutcome,
     Employer,
@@ -103,19 +102,6 @@ def last_job(session: Session, employer_id: int | None) -> Job | None:
         return None
     query = select(Job).where(Job.employer_id == employer_id).order_by(Job.created_at.desc(), Job.id.desc())
     return session.scalars(query.limit(1)).first()
-
-
-def open_jobs(session: Session, employer_id: int | None) -> list[Job]:
-    """The employer's jobs that still want workers, soonest first."""
-    if employer_id is None:
-        return []
-    query = (
-        select(Job)
-        .where(Job.employer_id == employer_id, Job.status.in_(ACTIVE_JOB_STATUSES))
-        .order_by(Job.work_date, Job.id)
-        .limit(MAX_LISTED_JOBS)
-    )
-    return list(session.scalars(query))
 
 
 def finish_stale_calls(

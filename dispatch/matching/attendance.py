@@ -129,16 +129,38 @@ def record_no_show(
         ]
         reply(session, settings, message, "no_show_which", "no_show.which", code=job.code, listed=listed)
         return
-    _no_show(session, settings, message, chosen[0], now)
+    if _no_show(session, settings, chosen[0], now) is None:
+        reply(session, settings, message, "no_show_unknown", "no_show.unknown", code=job.code)
 
 
-def _no_show(session: Session, settings: Settings, message: Message, offer: Offer, now: datetime) -> None:
+def under_way(settings: Settings, job: Job, now: datetime) -> bool:
+    """Today is one of the job's days: the day a no-show can be reported."""
+    return job.work_date <= _today(settings, now) <= job.end_date
+
+
+def not_arrived(session: Session, job: Job) -> list[Offer]:
+    """The job's placed workers not yet on site, in the employer's list order."""
+    return [offer for offer in _placed(session, job) if offer.arrived_at is None]
+
+
+def no_show_by_key(
+    session: Session, settings: Settings, employer_id: int, offer_id: int, now: datetime
+) -> Worker | None:
+    """The employer's key on the phone (ivr/manage.py): the worker of this placement did not come, on a
+    day of the job; None if the place is no longer theirs to report (given back, reported already)."""
+    offer = session.get(Offer, offer_id)
+    if offer is None or offer.job.employer_id != employer_id or not under_way(settings, offer.job, now):
+        return None
+    return _no_show(session, settings, offer, now)
+
+
+def _no_show(session: Session, settings: Settings, offer: Offer, now: datetime) -> Worker | None:
+    """Record the no-show and refill the place; the worker, or None when the place is not held."""
     worker = lock_worker(session, offer.worker_id)  # worker, then job, as every answer locks them
     job = lock_job(session, offer.job_id)
     session.refresh(offer)
     if offer.status != OfferStatus.ACCEPTED:
-        reply(session, settings, message, "no_show_unknown", "no_show.unknown", code=job.code)
-        return
+        return None
     services.release_place(session, settings, job, offer, now)
     offer.no_show_at = now
     worker.no_shows += 1
@@ -158,6 +180,7 @@ def _no_show(session: Session, settings: Settings, message: Message, offer: Offe
         **notices.worker_for_employer(worker, language),
     )
     notices.tell_worker(session, settings, None, worker, "no_show_worker", "no_show.worker", job, now)
+    return worker
 
 
 def _held_on(session: Session, worker: Worker, day: date) -> list[Offer]:

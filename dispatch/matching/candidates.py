@@ -1,7 +1,8 @@
 """Candidates for a job, selected and ranked in SQL: never by loading workers into Python.
 
-Eligible: the job's trade; status active; a number that can take SMS (not opted out or
-undeliverable); no accepted job overlapping the job's days; a pay floor at or below the job's pay;
+Eligible: the job's trade; status active; a number the offer can reach (not opted out; not
+undeliverable, unless the worker takes offers by phone call: a landline); no accepted job
+overlapping the job's days; a pay floor at or below the job's pay;
 a home site within the wave's radius of the job's site; not offered this job before; not blocked by
 the employer; for a high-risk trade, a name the day insurer can cover (see `_insurable`). The pool's
 covering index (trade, home site, pay floor; active only) finds them; a top-N sort on the policy's
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Date,
     Integer,
     Select,
+    and_,
     bindparam,
     func,
     literal,
@@ -84,8 +86,9 @@ def _excluded() -> Any:
 
 
 def _available(worker_id: Any) -> Any:
-    """No place on another job on any of this job's days, and a number that can take SMS (the Contact
-    says so, whatever Worker.status says). Checked for the best few only, an index lookup each:
+    """No place on another job on any of this job's days, and a number the offer reaches (the Contact
+    says so, whatever Worker.status says): one that takes SMS, or a voice worker's that takes calls.
+    Checked for the best few only, an index lookup each:
     the set of everyone booked on a busy day runs to thousands. (OFFSET 0 keeps PostgreSQL from
     turning the lookup into a hash of that whole set.)"""
     booked = (
@@ -104,12 +107,18 @@ def _available(worker_id: Any) -> Any:
         select(Contact.id)
         .where(
             Contact.phone == Worker.phone,
-            or_(Contact.opted_out_at.is_not(None), Contact.undeliverable_at.is_not(None)),
+            or_(Contact.opted_out_at.is_not(None), texts_only_and_undeliverable()),
         )
         .offset(0)
         .exists()
     )
     return ~booked & ~unreachable
+
+
+def texts_only_and_undeliverable() -> Any:
+    """The Contact's number takes no SMS and the worker is not called with offers instead (a landline
+    worker who prefers voice is: dispatch/voice/offer_calls.py)."""
+    return and_(Contact.undeliverable_at.is_not(None), Worker.prefers_voice.is_(False))
 
 
 def _insurable() -> Any:

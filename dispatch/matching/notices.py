@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.catalogue import trade_short_name
@@ -14,7 +15,7 @@ from dispatch.clock import utcnow
 from dispatch.i18n import market_zone, pick_language
 from dispatch.inbound.questions import offer_question
 from dispatch.matching import in_time
-from dispatch.models import Job, Message, Offer, Worker
+from dispatch.models import Contact, Job, Message, MessageStatus, Offer, Worker
 from dispatch.phones import display
 from dispatch.quiet_hours import quiet_hours_end
 from dispatch.settings import Settings
@@ -118,6 +119,17 @@ def send_offer(
         reply_by=_reply_by(settings, offer),
         **context,
     )
+
+
+def reaches(session: Session, message: Message, worker: Worker) -> bool:
+    """The offer gets to the worker: by its text, or, when the number takes no SMS (a landline), by the
+    call a worker who prefers voice gets anyway (send_offer). An opted-out number gets neither."""
+    if message.status != MessageStatus.SUPPRESSED:
+        return True
+    if not worker.prefers_voice:
+        return False
+    contact = session.scalar(select(Contact).where(Contact.phone == worker.phone))
+    return contact is not None and contact.opted_out_at is None and contact.undeliverable_at is not None
 
 
 def _reply_by(settings: Settings, offer: Offer) -> str:

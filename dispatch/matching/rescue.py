@@ -34,7 +34,6 @@ from dispatch.models import (
     WorkerStatus,
     WorkerTrade,
 )
-from dispatch.models.messaging import MessageStatus
 from dispatch.queue import defer
 from dispatch.settings import Settings
 
@@ -49,7 +48,7 @@ class Refusal(enum.StrEnum):
     FULL = "full"  # no place left
     NOBODY = "nobody"  # no eligible worker in reach who was not offered it already
     INACTIVE = "inactive"  # the worker is pending, paused, opted out, undeliverable or blocked
-    UNREACHABLE = "unreachable"  # the worker's number takes no texts (opted out or undeliverable)
+    UNREACHABLE = "unreachable"  # opted out, or a number that takes no texts and no offer calls
     TRADE = "trade"  # the worker is not registered for the job's trade
     PAY = "pay"  # the worker wants more a day than the job pays
     BLOCKED = "blocked"  # the employer does not want this worker
@@ -164,12 +163,18 @@ def _lapsed_by(entry: dict[str, Any], now: datetime) -> dict[str, Any]:
     return entry
 
 
+def reached_by_call(contact: Contact, worker: Worker) -> bool:
+    """A voice worker's landline: no SMS, but the offer's call rings
+    (candidates.texts_only_and_undeliverable)."""
+    return contact.opted_out_at is None and worker.prefers_voice
+
+
 def unfit(session: Session, job: Job, worker: Worker, check_pay: bool = True) -> RescueRefused | None:
     """Why matching would not offer `job` to `worker` (distance aside), or None if it would."""
     if worker.status != WorkerStatus.ACTIVE:
         return RescueRefused(Refusal.INACTIVE, status=worker.status.value)
     contact = session.scalar(select(Contact).where(Contact.phone == worker.phone))
-    if contact is not None and not contact.may_receive:
+    if contact is not None and not (contact.may_receive or reached_by_call(contact, worker)):
         return RescueRefused(Refusal.UNREACHABLE)
     if session.get(WorkerTrade, (worker.id, job.trade_id)) is None:
         return RescueRefused(Refusal.TRADE)
@@ -271,7 +276,7 @@ def offer_one(session: Session, settings: Settings, job_id: int, worker_id: int,
         session, settings, offer, job, worker, now, reopened=False, urgent=timing.urgent
     )
     offer.message_id = message.id
-    if message.status == MessageStatus.SUPPRESSED:
+    if not notices.reaches(session, message, worker):
         offer.status = OfferStatus.CANCELLED
     waves.mark_offered(session, [worker.id], now)
     return offer

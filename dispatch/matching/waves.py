@@ -35,7 +35,6 @@ from dispatch.models import (
     Worker,
     WorkerStatus,
 )
-from dispatch.models.messaging import MessageStatus
 from dispatch.queue import defer
 from dispatch.settings import Settings
 from dispatch.tickets.services import open_ticket
@@ -173,7 +172,7 @@ def offer_wave(
             session, settings, offer, job, offer.worker, now, reopened=False, urgent=timing.urgent
         )
         offer.message_id = message.id
-        if message.status == MessageStatus.SUPPRESSED:  # the number stopped taking texts meanwhile
+        if not notices.reaches(session, message, offer.worker):  # the number stopped taking texts meanwhile
             offer.status = OfferStatus.CANCELLED
     mark_offered(session, [offer.worker_id for offer in offers], now)
     job.wave = wave
@@ -222,7 +221,7 @@ def _standby_eligible(job: Job) -> Any:
         select(Contact.id)
         .where(
             Contact.phone == Worker.phone,
-            or_(Contact.opted_out_at.is_not(None), Contact.undeliverable_at.is_not(None)),
+            or_(Contact.opted_out_at.is_not(None), pool_candidates.texts_only_and_undeliverable()),
         )
         .exists()
     )
@@ -267,7 +266,7 @@ def reoffer_standby(session: Session, settings: Settings, job: Job, now: datetim
             session, settings, offer, job, offer.worker, now, reopened=True, urgent=timing.urgent
         )
         offer.message_id = message.id
-        if message.status == MessageStatus.SUPPRESSED:  # the number stopped taking texts meanwhile
+        if not notices.reaches(session, message, offer.worker):  # the number stopped taking texts meanwhile
             offer.status = OfferStatus.CANCELLED
         else:
             reoffered += 1

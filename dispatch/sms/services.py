@@ -32,12 +32,15 @@ from dispatch.queue import defer
 from dispatch.quiet_hours import hold_until
 from dispatch.settings import Settings
 from dispatch.sms.carrier_templates import load_registry
-from dispatch.sms.gateway import OPTED_OUT_ERRORS, UNDELIVERABLE_ERRORS
+from dispatch.sms.gateway import OPTED_OUT_ERRORS, UNDELIVERABLE_ERRORS, mask_phone
 from dispatch.sms.normalize import has_cjk
 from dispatch.sms.segments import count_segments
 from dispatch.sms.tasks import send_message
 
 log = logging.getLogger(__name__)
+# Numbers that take no SMS but do take calls: not a mobile (21614), a landline or a carrier that will
+# not text it (30006). An invalid number (21211) takes neither.
+CALLABLE_ERRORS = frozenset({21614, 30006})
 
 # The one message an opted-out number still gets: the confirmation that it is opted out.
 SENT_WHILE_OPTED_OUT = frozenset({"opt_out.confirm"})
@@ -105,6 +108,15 @@ def mark_undeliverable(session: Session, phone: str, error_code: int) -> None:
         _call_employer_instead(session, phone)
     contact.undeliverable_at = contact.undeliverable_at or utcnow()
     contact.undeliverable_error = error_code
+    worker = session.scalar(select(Worker).where(Worker.phone == phone))
+    if worker is not None and error_code in CALLABLE_ERRORS:
+        # A landline (or a number the carriers will not text): the worker is called with offers and
+        # follow-ups instead, and stays active; dispatch/voice/offer_calls.py.
+        if not worker.prefers_voice:
+            masked = mask_phone(phone)
+            log.info("worker %s: %s takes no SMS (%s): offers by phone call", worker.id, masked, error_code)
+        worker.prefers_voice = True
+        return
     _set_worker_status(session, phone, WorkerStatus.UNDELIVERABLE)
 
 

@@ -107,8 +107,8 @@ def usual_status(session: Session, worker: Worker) -> WorkerStatus:
     contact = session.scalar(select(Contact).where(Contact.phone == worker.phone))
     if contact is not None and contact.opted_out_at is not None:
         return WorkerStatus.OPTED_OUT
-    if contact is not None and contact.undeliverable_at is not None:
-        return WorkerStatus.UNDELIVERABLE
+    if contact is not None and contact.undeliverable_at is not None and not worker.prefers_voice:
+        return WorkerStatus.UNDELIVERABLE  # a voice worker's landline still takes the offers' calls
     return WorkerStatus.ACTIVE if worker.consent_at else WorkerStatus.PENDING
 
 

@@ -23,6 +23,7 @@ from dispatch.models import (
     Employer,
     Job,
     JobSource,
+    JobStatus,
     Offer,
     OfferStatus,
     RegisteredVia,
@@ -97,6 +98,10 @@ SCENARIOS: dict[str, tuple[str, list[Action]]] = {
     "jobs": ("employer", [press("3")]),
     "cancel_confirm": ("employer", [press("3"), press("1")]),
     "cancelled": ("employer", [press("3"), press("1"), press("1")]),
+    # 王师傅's job of today: 赵六 has not come (the list's first job, the soonest).
+    "job_day": ("employer_today", [press("3"), press("1")]),
+    "no_show_list": ("employer_today", [press("3"), press("1"), press("1")]),
+    "no_show_noted": ("employer_today", [press("3"), press("1"), press("1"), press("1")]),
     "to_agent": ("stranger", [press("0")]),
     "hold": ("stranger", [press("0"), hold]),
     "queue_full": ("stranger", [press("0"), lambda caller: caller.leave_queue("queue-full")]),
@@ -162,6 +167,28 @@ def _worker(session, phone: str, language: str) -> Worker:
     return worker
 
 
+def _placed_today(session, employer: Employer) -> None:
+    """A porter's job of today (2026-12-04, 08:00) whose one place 赵六 holds and has not arrived at."""
+    porter = session.scalars(select(Trade).where(Trade.code == "porter")).one()
+    taixi = session.scalars(select(Site).where(Site.code == "LZ-TX")).one()
+    request = JobRequest(porter.id, 1, date(2026, 12, 4), time(8), 1, 260, taixi.id)
+    job = create_job(session, employer, request, JobSource.IVR)
+    worker = Worker(
+        phone="+8613900139111",
+        name="赵六",
+        home_site_id=taixi.id,
+        min_daily_pay=200,
+        status=WorkerStatus.ACTIVE,
+        consent_at=utcnow(),
+        registered_via=RegisteredVia.COUNTER,
+    )
+    session.add(worker)
+    session.flush()
+    session.add(Offer(job_id=job.id, worker_id=worker.id, status=OfferStatus.ACCEPTED, responded_at=utcnow()))
+    job.filled, job.status = 1, JobStatus.FILLED
+    session.flush()
+
+
 def _canonical(xml: str) -> str:
     root = ET.fromstring(xml)
     for element in root.iter():
@@ -182,11 +209,14 @@ def _pretty(xml: str) -> str:
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_golden_twiml(client, session, seeded, market_open, agent_on_duty, name: str, language: str) -> None:
     who, actions = SCENARIOS[name]
-    phone = {"employer": "+8613700137000", "both": "+8613700137000", "worker": WORKER_PHONE}.get(
-        who, "+8613800138000"
+    employer_phone = "+8613700137000"
+    phone = {"employer": employer_phone, "employer_today": employer_phone, "both": employer_phone}.get(
+        who, WORKER_PHONE if who == "worker" else "+8613800138000"
     )
-    if who in ("employer", "worker", "both"):
-        _employer(session)
+    if who in ("employer", "employer_today", "worker", "both"):
+        employer = _employer(session)
+        if who == "employer_today":
+            _placed_today(session, employer)
         # He reads his texts in English, if the case is English: his calls start in English too.
         session.add(Contact(phone=phone, language=language))
         session.flush()

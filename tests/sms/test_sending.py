@@ -241,7 +241,11 @@ def test_an_undeliverable_number_is_marked_and_not_retried(runtime, session, fak
     number = contact(session)
     assert number.undeliverable_at is not None
     assert (number.undeliverable_error, number.opted_out_at) == (code, None)
-    assert session.get(Worker, worker_id).status == WorkerStatus.UNDELIVERABLE
+    worker = session.get(Worker, worker_id)
+    if code == 21211:  # an invalid number: nothing reaches it
+        assert (worker.status, worker.prefers_voice) == (WorkerStatus.UNDELIVERABLE, False)
+    else:  # a landline takes calls: offers and follow-ups by phone from now on (tests/voice)
+        assert (worker.status, worker.prefers_voice) == (WorkerStatus.ACTIVE, True)
     assert len(send_jobs(session, message_id)) == 1  # no retry was written
     assert scheduled_sms_jobs(runtime).get_job_ids() == []
 

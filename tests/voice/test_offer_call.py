@@ -14,7 +14,18 @@ import time_machine
 from sqlalchemy import select
 
 from dispatch.clock import utcnow
-from dispatch.models import Call, Job, Message, Offer, OfferStatus, OutboxEvent, Worker
+from dispatch.models import (
+    Call,
+    Contact,
+    Job,
+    Message,
+    MessageStatus,
+    Offer,
+    OfferStatus,
+    OutboxEvent,
+    Worker,
+    WorkerStatus,
+)
 from dispatch.queue import defer
 from dispatch.voice.tasks import call_offer
 from tests.factories import SHANGHAI, Market, commit
@@ -66,6 +77,11 @@ def calls_to(fake_twilio) -> list[str]:
 def offer_of(session, job: Job, worker: Worker) -> Offer:
     session.expire_all()
     return session.scalars(select(Offer).where(Offer.job_id == job.id, Offer.worker_id == worker.id)).one()
+
+
+def messages_to(session, phone: str) -> list[Message]:
+    session.expire_all()
+    return list(session.scalars(select(Message).where(Message.phone == phone)))
 
 
 def kinds_to(session, phone: str) -> list[str]:
@@ -190,6 +206,55 @@ def test_a_call_picked_up_is_not_made_again(runtime, client, session, seeded, fa
         traveller.move_to(NOON + timedelta(minutes=10))
         run_jobs(runtime, with_scheduler=True)
     assert calls_to(fake_twilio) == [PHONE_A]
+
+
+def landline(session, phone: str, prefers_voice: bool = True) -> Worker:
+    """A worker whose number takes no SMS (Twilio 21614 on an earlier text)."""
+    worker = Market(session).worker(phone, name="李四")
+    worker.prefers_voice = prefers_voice
+    session.add(Contact(phone=phone, undeliverable_at=utcnow(), undeliverable_error=21614))
+    return worker
+
+
+def test_a_landline_voice_worker_is_offered_by_call_alone_and_1_takes_it(
+    runtime, client, session, seeded, fake_twilio
+):
+    """No text can reach the number, so the call is the offer: the wave makes it, the SMS is
+    suppressed without cancelling it, 1 takes the place."""
+    with time_machine.travel(NOON, tick=True):
+        worker = landline(session, PHONE_A)
+        job = post_job(runtime, session)
+        offer = offer_of(session, job, worker)
+        assert offer.status == OfferStatus.SENT
+        assert session.get(Message, offer.message_id).status == MessageStatus.SUPPRESSED
+        assert calls_to(fake_twilio) == [PHONE_A]
+        phone = callee_for(client, fake_twilio)
+        assert " ".join(job.code or "") in phone.pick_up()
+        assert "这个活是您的了" in phone.press("1")
+    assert offer_of(session, job, worker).status == OfferStatus.ACCEPTED
+    assert session.get(Job, job.id).filled == 1
+    texted = [request.form["To"][0] for request in fake_twilio.requests if request.path != CALLS_PATH]
+    assert PHONE_A not in texted  # nothing was ever sent to the landline as a text
+    assert kinds_to(session, PHONE_A)[:2] == ["offer", "placement.worker"]
+    assert all(message.status == MessageStatus.SUPPRESSED for message in messages_to(session, PHONE_A))
+
+
+def test_a_landline_worker_who_only_texts_gets_no_offer(runtime, session, seeded, fake_twilio):
+    with time_machine.travel(NOON, tick=True):
+        landline(session, PHONE_A, prefers_voice=False)
+        job = post_job(runtime, session)
+    assert offers_of(session, job) == []
+    assert calls_to(fake_twilio) == []
+
+
+def test_an_opted_out_voice_worker_is_neither_texted_nor_called(runtime, session, seeded, fake_twilio):
+    with time_machine.travel(NOON, tick=True):
+        worker = landline(session, PHONE_A)
+        session.scalars(select(Contact).where(Contact.phone == PHONE_A)).one().opted_out_at = utcnow()
+        worker.status = WorkerStatus.OPTED_OUT
+        job = post_job(runtime, session)
+    assert offers_of(session, job) == []
+    assert calls_to(fake_twilio) == []
 
 
 def test_workers_who_text_are_not_called(runtime, session, seeded, fake_twilio):

@@ -25,8 +25,10 @@ from dispatch.models import (
     TicketKind,
     TicketOutcome,
     Worker,
+    WorkerStatus,
 )
 from dispatch.settings import Settings
+from dispatch.workers import services as workers
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,9 @@ def set_prefers_voice(db: Session, agent: Agent, worker: Worker, wanted: bool, r
     if worker.prefers_voice == wanted:
         return False
     worker.prefers_voice = wanted
+    if worker.status in {WorkerStatus.ACTIVE, WorkerStatus.UNDELIVERABLE}:
+        # A number that takes no SMS: reachable again by the offers' calls, or no longer.
+        worker.status = workers.usual_status(db, worker)
     record(db, agent, "worker.prefers_voice", worker, remote_addr=remote_addr, prefers_voice=wanted)
     db.flush()
     return True
