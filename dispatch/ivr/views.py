@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from dispatch.db import is_database_unavailable
-from dispatch.ivr import flows, followup, notice_call, offer_call, outage, prompts
+from dispatch.ivr import flows, followup, notice_call, offer_call, outage, prompts, reminder_call
 from dispatch.ivr.agent import HOLD_PAUSE_SECONDS
 from dispatch.ivr.prompts import AUDIO_SUFFIXES
 from dispatch.runtime import Runtime
@@ -258,6 +258,18 @@ def offer_answer() -> Response:
     offer_id, attempt = _id("o"), _id("a") or 1
     return _respond(
         "offer", lambda session: offer_call.begin(session, settings, form, base_url, offer_id, attempt)
+    )
+
+
+@bp.post("/reminder")
+@twilio_signed
+def reminder_answer() -> Response:
+    """A worker who prefers voice picked up the market's reminder call: their bookings, then their menu."""
+    _call_sid()
+    settings, form, base_url = _runtime().settings, _form(), _base_url()
+    offer_id, soon = _id("o"), 1 if request.args.get("s") == "1" else 0
+    return _respond(
+        "reminder", lambda session: reminder_call.begin(session, settings, form, base_url, offer_id, soon)
     )
 
 

@@ -72,7 +72,7 @@ def answer_menu(turn: Turn, digits: str) -> str:
     if digits == "1":
         return _offers(turn, worker)
     if digits == "2":
-        _bookings(turn, worker)
+        read_bookings(turn, worker)
         return "worker_menu"
     if digits == "3":
         _busy_or_free(turn, worker)
@@ -153,7 +153,7 @@ def pulled_offers(session: Session, settings: Settings, worker: Worker, now: dat
     return sorted(made, key=lambda offer: order[offer.job_id])
 
 
-def _bookings(turn: Turn, worker: Worker) -> None:
+def read_bookings(turn: Turn, worker: Worker) -> None:
     now = utcnow()
     jobs = bookings(turn.session, turn.settings, worker, now)[:BOOKINGS_READ]
     turn.call.outcome = CallOutcome.WORKER_LINE

@@ -1,8 +1,9 @@
 """Reminders to placed workers: the evening before the job, and a set time before its start.
 
 Each restates the job (day, time, place, pay, the employer's phone) and how to give the place back
-(`取消 <code>`), by SMS (the worker's voice channel comes later). A reminder is sent once per placement
-and kind: `Offer.reminded_evening_at` / `reminded_soon_at` are set in the transaction that queues it.
+(`取消 <code>`), by SMS, and by a call to a worker who prefers voice (voice/reminder_calls.py). A
+reminder is sent once per placement and kind: `Offer.reminded_evening_at` / `reminded_soon_at` are
+set in the transaction that queues it.
 
 - The evening one goes at REMINDER_EVENING_TIME (not in quiet hours: the settings refuse that) the day
   before the job's first day, to workers placed before that time (a worker placed later has just had
@@ -30,6 +31,7 @@ from dispatch.phones import display
 from dispatch.quiet_hours import hold_until, quiet_hours_end
 from dispatch.settings import Settings
 from dispatch.sms.services import queue_sms
+from dispatch.voice import reminder_calls
 
 log = logging.getLogger(__name__)
 # A job in these statuses still takes place (an escalated one may still have workers placed).
@@ -117,4 +119,5 @@ def _remind(session: Session, settings: Settings, offer: Offer, now: datetime, s
         employer_phone=display(job.employer.phone),
         **notices.job_context(job, language, settings, now),
     )
+    reminder_calls.call_later(session, offer, worker, soon)
     log.info("job %s: %s reminder to worker %s", job.code, "soon" if soon else "evening", worker.id)

@@ -1,5 +1,5 @@
-"""RQ jobs of outbound calls: the follow-up call (回访) to a worker who prefers voice, an offer to one,
-and who is coming to an employer who cannot take SMS."""
+"""RQ jobs of outbound calls: the follow-up call (回访) to a worker who prefers voice, an offer or a
+reminder to one, and who is coming to an employer who cannot take SMS."""
 
 from __future__ import annotations
 
@@ -147,6 +147,33 @@ def call_offer(offer_id: int, attempt: int = 1, asked: bool = False) -> dict[str
         return {"not_placed": 1}
     with runtime.db.transaction() as session:
         offer_calls.placed(session, settings, offer_id, attempt, plan.claim, sid, utcnow())
+    return {"called": 1}
+
+
+@task("sms")
+def call_reminder(offer_id: int, soon: int) -> dict[str, int]:
+    """Call a worker who prefers voice with a reminder of their booking: one attempt, claimed before it
+    rings, placed with no transaction open (see voice/reminder_calls.py)."""
+    from dispatch.voice import outbound, reminder_calls
+
+    runtime = get_runtime()
+    settings, transport = runtime.settings, runtime.call_transport
+    if not transport.can_place_calls:
+        return {"no_caller": 1}
+    with runtime.db.transaction() as session:
+        plan = reminder_calls.prepare(session, settings, offer_id, soon, utcnow())
+    if isinstance(plan, str):
+        return {plan: 1}
+    try:
+        sid = transport.place_call(plan.to, plan.url, plan.status_url)
+    except CallError as exc:
+        log.warning("reminder call for offer %s not placed: %s", offer_id, exc.describe())
+        with runtime.db.transaction() as session:
+            if not exc.unknown_outcome:
+                outbound.not_placed(session, plan.claim)
+        return {"not_placed": 1}
+    with runtime.db.transaction() as session:
+        outbound.adopt(session, plan.claim, sid)
     return {"called": 1}
 
 
