@@ -116,9 +116,12 @@ def worker_asks_for_work(inbound: Inbound) -> bool:
 
 
 def stranger_greets(inbound: Inbound) -> bool:
-    """`你好`, `找活` from a number that is neither a worker nor an employer."""
-    stranger = inbound.worker is None and inbound.employer is None
-    return stranger and is_text(inbound) and keywords.greets_or_seeks_work(inbound.command.text)
+    """`你好`, `找活` from a number that is neither a worker nor an employer; or its `1 101`, a job read
+    off the hall's screen: how to register comes first."""
+    if inbound.worker is not None or inbound.employer is not None:
+        return False
+    greets = is_text(inbound) and keywords.greets_or_seeks_work(inbound.command.text)
+    return greets or offer_answer_with_code(inbound)
 
 
 def asks_to_hire(inbound: Inbound) -> bool:
@@ -209,6 +212,7 @@ follow_up_answer = _follow_up_answer
 offer_answer = feature(offer_replies.handle_coded_reply)
 bare_offer_answer = feature(offer_replies.handle_bare_reply)
 glued_offer_answer = feature(offer_replies.handle_glued_reply)
+listed_job_yes = feature(offer_replies.take_a_listed_job)
 unknown_code = feature(offer_replies.tell_unknown_code)
 job_request = feature(job_requests.handle_job_request)
 with_code, without_code = offer_answer_with_code, offer_answer_without_code
@@ -233,6 +237,7 @@ ROUTES: tuple[Route, ...] = (
     Route("the offer asked (1, 好, 没空)",         offer_asked,                   bare_offer_answer),
     # 4. keywords and late answers
     Route("follow-up answer (1 5)",               bare_numbers,                  follow_up_answer),
+    Route("a yes to a job off the screen (1 101)", with_code,                    listed_job_yes),
     Route("code never offered (1 999)",           with_code,                     unknown_code),
     Route("late or closed offer answer (1)",      without_code,                  bare_offer_answer),
     Route("a worker arrived (到)",                worker_arrived,                commands.arrived),

@@ -109,6 +109,20 @@ def answer(
     waves.mark_offered(session, [worker.id], now)
 
 
+def may_take(session: Session, settings: Settings, job: Job, worker: Worker, now: datetime) -> bool:
+    """A job the worker may take without an offer (one seen on the hall's screen): what open_jobs_near
+    asks of a listed job, for this one job."""
+    if (
+        worker.status != WorkerStatus.ACTIVE
+        or job.status not in services.TAKING
+        or job.filled >= job.headcount
+    ):
+        return False
+    if _timing(settings, job, now) is None or rescue.unfit(session, job, worker) is not None:
+        return False
+    return not (job.trade.high_risk and insurance.refusal(settings, worker, job, now) is not None)
+
+
 def _by_id(listed: Listed) -> int:
     return listed.job.id  # jobs are locked in the order of their ids, as everywhere
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
-from dispatch.matching import notices, services
+from dispatch.matching import notices, pull, services
 from dispatch.matching.locking import lock_worker
 from dispatch.matching.reading import Answer, glued_digits, read_reply
 from dispatch.models import (
@@ -51,6 +51,23 @@ def handle_coded_reply(session: Session, settings: Settings, message: Message, c
     if offer is None:
         return False
     _act(session, settings, message, offer, answer.answer, locked)
+    return True
+
+
+def take_a_listed_job(session: Session, settings: Settings, message: Message, command: Command) -> bool:
+    """`1 101` for a job the worker was never offered, read off the hall's screen or the public list
+    (/screen, /j/101), which tell everyone to text it: taken as a `找活` listing's offer would be, when
+    matching would offer it to this worker (trade, pay, blocks, clashes, insurance) and there is time to
+    answer before its start. Otherwise the router goes on (tell_unknown_code says which codes are theirs)."""
+    answer = read_reply(command.text)
+    if answer is None or answer.code is None or answer.answer != Answer.YES or message.worker_id is None:
+        return False
+    worker = lock_worker(session, message.worker_id)  # worker, then job: as every answer locks them
+    job = session.scalar(select(Job).where(Job.code == answer.code))
+    if job is None or not pull.may_take(session, settings, job, worker, message.created_at):
+        return False
+    offer = pull.offer_listed(session, settings, job, worker, message.created_at)
+    _act(session, settings, message, offer, Answer.YES, worker)
     return True
 
 

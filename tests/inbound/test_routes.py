@@ -259,6 +259,32 @@ def test_a_yes_glued_to_its_code_when_exactly_one_open_offer_has_it(runtime, ses
     assert routed(runtime, "19999", worker.phone)[0] == "an agent reads it"
 
 
+def test_a_yes_to_a_job_never_offered_takes_it_when_matching_would_have_offered_it(
+    runtime, session, market: Market
+) -> None:
+    """The hall's screen and /j/101 tell everyone to text `1 101`."""
+    fits, too_dear = market.worker(pay=200), market.worker(pay=500)
+    job = market.job(headcount=1, pay=300)
+    commit(runtime, session)
+    assert routed(runtime, f"1 {job.code}", too_dear.phone)[0] == "code never offered (1 999)"
+    assert routed(runtime, f"1 {job.code}", fits.phone)[0] == "a yes to a job off the screen (1 101)"
+    session.expire_all()
+    offer = session.scalar(select(Offer).where(Offer.job_id == job.id, Offer.worker_id == fits.id))
+    assert offer is not None and offer.status == OfferStatus.ACCEPTED
+    told = session.scalars(
+        select(Message.kind).where(Message.phone == fits.phone, Message.kind.like("placement%"))
+    )
+    assert "placement.worker" in list(told)
+    assert session.get(Job, job.id).filled == 1
+    # Full now: the next one hears which codes are theirs, as before.
+    other = market.worker(pay=200)
+    commit(runtime, session)
+    assert routed(runtime, f"1 {job.code}", other.phone)[0] == "code never offered (1 999)"
+    # A stranger who read it off the screen is told how to register first.
+    assert routed(runtime, f"1 {job.code}", "+8613900003333")[0] == "a stranger's hello or 找活"
+    assert last_reply(session, "+8613900003333").kind == "how_to_register"
+
+
 def test_a_strangers_hello_and_a_request_to_hire(runtime, session, market: Market) -> None:
     stranger = "+8613900002222"
     assert routed(runtime, "你好", stranger)[0] == "a stranger's hello or 找活"

@@ -323,11 +323,10 @@ def test_answers_from_strangers_are_left_to_the_other_handlers(
     worker = market.worker()
     job = offered(runtime, session, market, worker)
     text_in(client, f"1 {job.code}", sender="+8613911112222")
+    # A code read off the hall's screen by somebody not registered: how to register, no place taken.
     [reply] = outbound_to(session, "+8613911112222")
-    assert reply.kind == "not_understood"
-    assert (
-        session.scalar(select(Ticket.kind).where(Ticket.phone == "+8613911112222")) == TicketKind.UNPARSED_SMS
-    )
+    assert reply.kind == "how_to_register"
+    assert session.get(Job, job.id).filled == 0
     assert status_of(session, job, worker) == OfferStatus.SENT
 
 
