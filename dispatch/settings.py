@@ -361,7 +361,10 @@ class Settings:
         routes = self.sms_routes  # raises SettingsError when malformed
         if "aliyun" in routes.other:
             raise SettingsError("SMS_ROUTES: aliyun sends to mainland China numbers only (not in `*=`)")
-        for name in ("SMS_FAILOVER_WINDOW_SECONDS", "SMS_FAILOVER_MIN_ATTEMPTS", "SMS_FAILOVER_COOLDOWN_SECONDS"):
+        for name in ("SMS_FAILOVER_WINDOW_SECONDS", "SMS_FAILOVER_MIN_ATTEMPTS"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be at least 1")
+        for name in ("SMS_FAILOVER_COOLDOWN_SECONDS",):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1")
         if not 0 < self.SMS_FAILOVER_ERROR_RATE <= 1:
@@ -529,7 +532,8 @@ def parse_routes(value: str) -> Routes:
             raise SettingsError(f"SMS_ROUTES must look like cn=aliyun,twilio;*=twilio, not {value!r}")
         unknown = [name for name in providers if name not in ROUTABLE]
         if unknown or len(set(providers)) != len(providers):
-            raise SettingsError(f"SMS_ROUTES names providers among {', '.join(ROUTABLE)}, each once: {value!r}")
+            known = ", ".join(ROUTABLE)
+            raise SettingsError(f"SMS_ROUTES names each provider once, among {known}: {value!r}")
         found[key] = providers
     if set(found) != {"cn", "*"}:
         raise SettingsError(f"SMS_ROUTES must give both cn= and *=, not {value!r}")

@@ -139,9 +139,7 @@ def reconcile_message(message_id: int) -> dict[str, int]:
         attempt, to, body, templated = message.attempts, message.phone, message.body, templated_form(message)
         transport = Router.for_runtime(runtime).transport(message.provider)
     try:
-        found = transport.find_sent(
-            to, body, since=started - delivery.CLOCK_SKEW, templated=templated
-        )
+        found = transport.find_sent(to, body, since=started - delivery.CLOCK_SKEW, templated=templated)
     except ProviderLookupError as exc:
         log.warning("SMS %s: cannot look it up yet (%s); trying again", message_id, exc)  # no number in it
         with runtime.db.transaction() as session:

@@ -19,9 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("message", sa.Column("provider", sa.String(length=16), nullable=True))
-    op.add_column(
-        "message", sa.Column("frequency_delays", sa.Integer(), nullable=False, server_default="0")
-    )
+    op.add_column("message", sa.Column("frequency_delays", sa.Integer(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
