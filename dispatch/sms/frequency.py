@@ -10,7 +10,8 @@ The documented limits, each over any 24 hours (a rolling window, not a calendar 
 The counts come from our own rows (what each provider took for the number), so every worker agrees;
 the number's Contact row is locked while a send decides, so two workers cannot both take the last place.
 
-A held text keeps its order behind the texts held before it under the same limit. Its delay is counted
+A held text keeps its order behind the texts held before it under the same limit (a text with room
+under every limit goes at once, whatever waits under another). Its delay is counted
 on the message (Message.frequency_delays) and logged with the number masked; a text that would go after
 its deadline (an offer after its job's start: Message.not_after) is then suppressed by the usual
 deadline check (delivery.hold_or_suppress): an offer not sent in time is not an offer.
@@ -117,12 +118,14 @@ def next_allowed(
     held = [Sent(row.send_after, row.body, row.carrier_text) for row in held_rows]
     slot = now
     for limit in limits:
+        # The held texts count as sent at their places: they will be in the window then.
         counted = sorted(s.at for s in sent + held if limit.same(s, message))
-        if len(counted) >= limit.count:
-            slot = max(slot, counted[-limit.count] + WINDOW + MARGIN)
+        if len(counted) < limit.count:
+            continue  # room now: a text held under another limit does not hold this one back
+        place = counted[-limit.count] + WINDOW + MARGIN
         ahead = [s.at for s in held if limit.same(s, message)]
-        if ahead:
-            slot = max(slot, max(ahead) + SPACING)
+        after = max(ahead) + SPACING if ahead else place
+        slot = max(slot, place, after)
     return slot if slot > now else None
 
 

@@ -51,20 +51,19 @@ def extra_settings() -> dict[str, Any]:
 
 
 def routed_settings(fake: FakeAliyunSms, fake_twilio: FakeTwilioApi, **extra: Any) -> dict[str, Any]:
-    return carrier_settings(
-        fake,
-        SMS_TRANSPORT="routed",
-        TWILIO_API_BASE_URL=fake_twilio.base_url,
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        TWILIO_FROM_NUMBER=FROM_NUMBER,
-        TWILIO_HTTP_TIMEOUT=0.5,
-        QUIET_HOURS="off",
-        SMS_SEND_RATE=1000,
-        SMS_FAILOVER_MIN_ATTEMPTS=2,
-        SMS_FAILOVER_WINDOW_SECONDS=120,
-        SMS_FAILOVER_COOLDOWN_SECONDS=COOLDOWN,
-        **extra,
-    )
+    values: dict[str, Any] = {
+        "SMS_TRANSPORT": "routed",
+        "TWILIO_API_BASE_URL": fake_twilio.base_url,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_FROM_NUMBER": FROM_NUMBER,
+        "TWILIO_HTTP_TIMEOUT": 0.5,
+        "QUIET_HOURS": "off",
+        "SMS_SEND_RATE": 1000,
+        "SMS_FAILOVER_MIN_ATTEMPTS": 2,
+        "SMS_FAILOVER_WINDOW_SECONDS": 120,
+        "SMS_FAILOVER_COOLDOWN_SECONDS": COOLDOWN,
+    }
+    return carrier_settings(fake, **{**values, **extra})
 
 
 @pytest.fixture
