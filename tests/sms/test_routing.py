@@ -164,6 +164,17 @@ def test_malformed_routes_are_refused_at_start(routes: str) -> None:
         Settings.load({"SMS_ROUTES": routes}, environ={})
 
 
+def test_routing_needs_both_providers_set_up(fake, fake_twilio) -> None:
+    complete = routed_settings(fake, fake_twilio)
+    Settings.load(complete, environ={})
+    with pytest.raises(SettingsError, match="TWILIO_FROM_NUMBER"):
+        Settings.load({**complete, "TWILIO_FROM_NUMBER": ""}, environ={})
+    with pytest.raises(SettingsError, match="ALIYUN_ACCESS_KEY_ID"):
+        Settings.load({**complete, "ALIYUN_ACCESS_KEY_ID": ""}, environ={})
+    # Without the carrier on any route, its settings are not needed.
+    Settings.load({**complete, "SMS_ROUTES": "cn=twilio;*=twilio", "ALIYUN_ACCESS_KEY_ID": ""}, environ={})
+
+
 # -- failover --------------------------------------------------------------------------------------
 
 
