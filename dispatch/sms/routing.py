@@ -12,8 +12,9 @@ The attempt records its provider on the message (Message.provider) before it is 
 whose outcome is unknown is looked up at that provider and found absent before another attempt may go
 anywhere (dispatch/sms/tasks.py): failing over never sends a message twice.
 
-Any other SMS_TRANSPORT is a route of one: `Router.single` keeps the transport the runtime has (which
-tests may replace) and records nothing.
+Any other SMS_TRANSPORT is a route of one: `Router.for_runtime` keeps the transport the runtime has
+(which tests may replace) and records nothing. `mainland_mobile` is aliyun.domestic_number's test for a
+mobile, here so that routing imports without the carrier's SDK.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+
+from redis.exceptions import RedisError
 
 from dispatch.runtime import Runtime
 from dispatch.settings import Routes, Settings
@@ -159,4 +162,9 @@ class Router:
         if self.health is None:
             return
         ok = isinstance(outcome, SendResult) or not provider_failed(outcome)
-        self.health.record(choice.provider, ok, now)
+        try:
+            self.health.record(choice.provider, ok, now)
+        except RedisError as exc:
+            # The attempt's outcome must still be written to its message: a breaker that misses one
+            # attempt only judges a little later.
+            log.warning("SMS provider %s: outcome not recorded for failover (%s)", choice.provider, exc)
