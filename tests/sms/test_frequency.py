@@ -70,6 +70,15 @@ def fresh(session, message_id: int) -> Message:
     return message
 
 
+@pytest.mark.parametrize("extra_settings", [{"SMS_TRANSPORT": "twilio", "SMS_ROUTES": "cn=twilio;*=twilio"}])
+def test_a_twilio_only_service_sends_as_it_always_did(runtime, session, fake_twilio) -> None:
+    with time_machine.travel(NOON, tick=False):
+        ids = [text(runtime, "请明天早上7点到市场大厅。") for _ in range(6)]
+        run_jobs(runtime)
+    assert [fresh(session, i).frequency_delays for i in ids] == [0] * 6
+    assert len(fake_twilio.messages) == 6
+
+
 def test_the_documented_limits_are_the_defaults() -> None:
     settings = Settings.load({}, environ={})
     assert settings.SMS_LIMIT_ALIYUN_PER_TEMPLATE == 50  # notifications, one signature and template
