@@ -40,7 +40,7 @@ MIN_SECRET_DISTINCT = 8
 MAKE_A_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
-SMS_TRANSPORTS = frozenset({"outbox", "twilio", "aliyun"})
+SMS_TRANSPORTS = frozenset({"outbox", "twilio", "aliyun", "routed"})
 
 
 class SettingsError(RuntimeError):
@@ -104,6 +104,23 @@ class Settings:
     # what we have).
     ALIYUN_PUSH_SECRET: str = ""
     ALIYUN_PUSH_ALLOW_FROM: str = ""
+    # -- routing, failover and per-number limits (SMS_TRANSPORT=routed: dispatch/sms/routing.py) ---------
+    # Which providers a destination goes to, first choice first: `cn` (mainland China mobiles, +86 1...)
+    # and `*` (every other number). A text the carrier has no template for goes to the next one.
+    SMS_ROUTES: str = "cn=aliyun,twilio;*=twilio"
+    # A provider is failing when, of its attempts in the last SMS_FAILOVER_WINDOW_SECONDS (at least
+    # SMS_FAILOVER_MIN_ATTEMPTS of them), this share failed (no answer, unreachable, 5xx): its messages go
+    # to the next provider of their route for SMS_FAILOVER_COOLDOWN_SECONDS, then one probe tries it again.
+    SMS_FAILOVER_WINDOW_SECONDS: int = 120
+    SMS_FAILOVER_MIN_ATTEMPTS: int = 4
+    SMS_FAILOVER_ERROR_RATE: float = 0.5
+    SMS_FAILOVER_COOLDOWN_SECONDS: int = 300
+    # Per-number limits over any 24 hours, kept before sending (a text over one waits for the next
+    # allowed moment; 0: no limit). Alibaba Cloud: 50 notifications per number per signature and
+    # template; Twilio to mainland China: 3 identical texts are rejected, 5 different ones held a day.
+    SMS_LIMIT_ALIYUN_PER_TEMPLATE: int = 50
+    SMS_LIMIT_TWILIO_CN: int = 4
+    SMS_LIMIT_TWILIO_CN_IDENTICAL: int = 2
     PUBLIC_BASE_URL: str = ""
     DEFAULT_REGION: str = "CN"
     MARKET_TIMEZONE: str = "Asia/Shanghai"
@@ -257,8 +274,9 @@ class Settings:
         if self.DISPATCH_ENV not in {"development", "production", "test"}:
             raise SettingsError("DISPATCH_ENV must be development, production or test")
         if self.SMS_TRANSPORT not in SMS_TRANSPORTS:
-            raise SettingsError("SMS_TRANSPORT must be outbox, twilio or aliyun")
+            raise SettingsError("SMS_TRANSPORT must be outbox, twilio, aliyun or routed")
         self._check_aliyun()
+        self._check_routing()
         parse_quiet_hours(self.QUIET_HOURS)
         parse_quiet_hours(self.OPENING_HOURS, "OPENING_HOURS")  # same shape: HH:MM-HH:MM
         if parse_clock_time(self.FOLLOW_UP_TIME, "FOLLOW_UP_TIME") is None:
@@ -314,7 +332,7 @@ class Settings:
             raise SettingsError(f"DEFAULT_REGION {self.DEFAULT_REGION!r} is not a region code like CN")
         if self.is_production:
             self._check_production()
-        if self.SMS_TRANSPORT == "twilio":
+        if self.sends_with_twilio:
             if not (self.TWILIO_FROM_NUMBER or self.TWILIO_MESSAGING_SERVICE_SID):
                 raise SettingsError(
                     "SMS_TRANSPORT=twilio needs TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID"
@@ -322,6 +340,38 @@ class Settings:
             if not self.PUBLIC_BASE_URL:
                 # Twilio needs an absolute status callback URL on every message.
                 raise SettingsError("SMS_TRANSPORT=twilio needs PUBLIC_BASE_URL (where Twilio reaches us)")
+
+    @property
+    def sends_with_twilio(self) -> bool:
+        return self.SMS_TRANSPORT == "twilio" or (
+            self.SMS_TRANSPORT == "routed" and "twilio" in self.sms_routes.providers()
+        )
+
+    @property
+    def sends_with_aliyun(self) -> bool:
+        return self.SMS_TRANSPORT == "aliyun" or (
+            self.SMS_TRANSPORT == "routed" and "aliyun" in self.sms_routes.providers()
+        )
+
+    @property
+    def sms_routes(self) -> Routes:
+        return parse_routes(self.SMS_ROUTES)
+
+    def _check_routing(self) -> None:
+        routes = self.sms_routes  # raises SettingsError when malformed
+        if "aliyun" in routes.other:
+            raise SettingsError("SMS_ROUTES: aliyun sends to mainland China numbers only (not in `*=`)")
+        for name in ("SMS_FAILOVER_WINDOW_SECONDS", "SMS_FAILOVER_MIN_ATTEMPTS"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be at least 1")
+        for name in ("SMS_FAILOVER_COOLDOWN_SECONDS",):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be at least 1")
+        if not 0 < self.SMS_FAILOVER_ERROR_RATE <= 1:
+            raise SettingsError("SMS_FAILOVER_ERROR_RATE must be a share above 0, at most 1 (0.5: half)")
+        for name in ("SMS_LIMIT_ALIYUN_PER_TEMPLATE", "SMS_LIMIT_TWILIO_CN", "SMS_LIMIT_TWILIO_CN_IDENTICAL"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{name} must be a number of texts (0: no limit)")
 
     def _check_in_time(self) -> None:
         """Urgent hours, the lead an offer needs and the reminders' times (dispatch/matching/in_time.py)."""
@@ -352,7 +402,7 @@ class Settings:
             raise SettingsError(
                 "ALIYUN_SMS_ENDPOINT must be a host (dysmsapi.aliyuncs.com) or http(s)://host:port"
             )
-        if self.SMS_TRANSPORT != "aliyun":
+        if not self.sends_with_aliyun:
             return
         missing = [
             name
@@ -418,7 +468,7 @@ class Settings:
             problem = weak_secret(getattr(self, name))
             if problem:
                 raise SettingsError(f"production refuses this {name}: {problem}; {remedy}")
-        if self.SMS_TRANSPORT == "twilio" and self.TWILIO_ACCOUNT_SID in KNOWN_ACCOUNT_SIDS:
+        if self.sends_with_twilio and self.TWILIO_ACCOUNT_SID in KNOWN_ACCOUNT_SIDS:
             which = (
                 "unset (the development one)"
                 if self.TWILIO_ACCOUNT_SID == DEV_ACCOUNT_SID
@@ -455,6 +505,39 @@ class Settings:
         if not changes:
             return self
         return type(self)(**{**self.__dict__, **changes})
+
+
+ROUTABLE = ("aliyun", "twilio", "outbox")
+
+
+@dataclass(frozen=True)
+class Routes:
+    """SMS_ROUTES: the providers of mainland China mobiles and of every other number, first choice first."""
+
+    cn: tuple[str, ...]
+    other: tuple[str, ...]
+
+    def providers(self) -> set[str]:
+        return set(self.cn) | set(self.other)
+
+
+def parse_routes(value: str) -> Routes:
+    """`cn=aliyun,twilio;*=twilio` -> Routes(cn=("aliyun", "twilio"), other=("twilio",))."""
+    found: dict[str, tuple[str, ...]] = {}
+    for part in filter(None, (piece.strip() for piece in value.split(";"))):
+        key, _, names = part.partition("=")
+        providers = tuple(name.strip() for name in names.split(",") if name.strip())
+        key = key.strip()
+        if key not in {"cn", "*"} or key in found or not providers:
+            raise SettingsError(f"SMS_ROUTES must look like cn=aliyun,twilio;*=twilio, not {value!r}")
+        unknown = [name for name in providers if name not in ROUTABLE]
+        if unknown or len(set(providers)) != len(providers):
+            known = ", ".join(ROUTABLE)
+            raise SettingsError(f"SMS_ROUTES names each provider once, among {known}: {value!r}")
+        found[key] = providers
+    if set(found) != {"cn", "*"}:
+        raise SettingsError(f"SMS_ROUTES must give both cn= and *=, not {value!r}")
+    return Routes(cn=found["cn"], other=found["*"])
 
 
 def weak_secret(value: str) -> str:

@@ -96,6 +96,11 @@ class Message(Base):
     # Which of the template's carrier templates (one for each text its conditions make): its text with
     # ${name} variables, which names it whatever its code (the codes come once approved).
     carrier_text: Mapped[str | None] = mapped_column(Text)
+    # Outbound: the provider its latest attempt went to (twilio, aliyun, outbox; SMS_TRANSPORT=routed
+    # chooses per attempt): a lookup of an unanswered attempt asks that one. None: not attempted yet.
+    provider: Mapped[str | None] = mapped_column(String(16))
+    # How many times a per-number frequency limit of the provider held it back (dispatch/sms/frequency.py).
+    frequency_delays: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -298,4 +298,8 @@ def make_transport(settings: Settings) -> SmsTransport:
         from dispatch.sms.aliyun import AliyunTransport  # its SDK is the `carrier` extra
 
         return AliyunTransport(settings)
+    if settings.SMS_TRANSPORT == "routed":
+        from dispatch.sms.routing import RoutedTransport  # it builds on this module
+
+        return RoutedTransport(settings)
     return OutboxTransport()

@@ -219,7 +219,7 @@ def carrier_template(
 ) -> tuple[str, dict[str, str]] | None:
     """The carrier template (its text) and variables of the message, when a templated carrier sends
     it; None: no carrier, or none of its templates says this text (the send then fails, logged)."""
-    if settings.SMS_TRANSPORT != "aliyun":
+    if not settings.sends_with_aliyun:
         return None
     chosen = load_registry(settings.CONFIG_DIR).choose(template, language, context)
     if chosen is None:

@@ -20,6 +20,7 @@ from dispatch.queue import defer, task
 from dispatch.runtime import get_runtime
 from dispatch.sms.gateway import ProviderLookupError, SendError, SendResult, Templated
 from dispatch.sms.rate_limit import SendRateLimiter
+from dispatch.sms.routing import Router
 
 log = logging.getLogger(__name__)
 # A pending message untouched this long, and not waiting for a later time, lost its send job. The
@@ -41,7 +42,7 @@ def send_message(message_id: int) -> dict[str, int]:
     re-read under the row's lock, so a STOP committed while this job waited is respected) before the
     provider is called.
     """
-    from dispatch.sms import delivery
+    from dispatch.sms import delivery, frequency
 
     runtime = get_runtime()
     settings = runtime.settings
@@ -57,10 +58,13 @@ def send_message(message_id: int) -> dict[str, int]:
             if outcome:
                 return outcome
             segments = message.segments
+            phone, has_template = message.phone, message.template_params is not None
     if in_flight:  # e.g. a lost job relayed again: ask the provider (with no transaction open)
         return reconcile_message(message_id)
+    router = Router.for_runtime(runtime)
+    choice = router.choose(phone, has_template, utcnow())
     limiter = SendRateLimiter(runtime.redis, settings.SMS_SEND_RATE)
-    reserved, wait = limiter.reserve(runtime.transport.sender, settings.SMS_MAX_RATE_WAIT, segments)
+    reserved, wait = limiter.reserve(choice.transport.sender, settings.SMS_MAX_RATE_WAIT, segments)
     if not reserved:
         with runtime.db.transaction() as session:
             message = session.get(Message, message_id, with_for_update=True)
@@ -74,19 +78,27 @@ def send_message(message_id: int) -> dict[str, int]:
         message = session.get(Message, message_id, with_for_update=True)
         if message is None or message.status != MessageStatus.PENDING:
             return {"skipped": 1}
-        outcome = delivery.hold_or_suppress(session, settings, message, utcnow())
+        now = utcnow()
+        allowed = None
+        if delivery.hold_until_for(message, now, settings) is None:
+            allowed = frequency.next_allowed(session, settings, message, choice.provider, now)
+            if allowed is not None:
+                frequency.hold(message, choice.provider, allowed)
+        outcome = delivery.hold_or_suppress(session, settings, message, now)
         if outcome:
-            return outcome
-        attempt = delivery.start_attempt(message, utcnow())
+            return {**outcome, "frequency_held": 1} if allowed is not None else outcome
+        attempt = delivery.start_attempt(message, now)
+        message.provider = choice.provider  # committed before the call: a lookup asks this one
         to, body, templated = message.phone, message.body, templated_form(message)
     # The id in the URL lets the callback find the message even before its Sid is committed.
     base_url = settings.PUBLIC_BASE_URL.rstrip("/")
     callback = f"{base_url}/sms/status?m={message_id}" if base_url else None
     result: SendResult | SendError
     try:
-        result = runtime.transport.send_sms(to, body, status_callback=callback, templated=templated)
+        result = choice.transport.send_sms(to, body, status_callback=callback, templated=templated)
     except SendError as exc:
         result = exc
+    router.record(choice, result, utcnow())
     with runtime.db.transaction() as session:
         message = session.get(Message, message_id, with_for_update=True)
         assert message is not None
@@ -125,10 +137,9 @@ def reconcile_message(message_id: int) -> dict[str, int]:
             delivery.schedule_reconcile(session, settings, message)  # too early: it may still appear
             return {"waiting": 1}
         attempt, to, body, templated = message.attempts, message.phone, message.body, templated_form(message)
+        transport = Router.for_runtime(runtime).transport(message.provider)
     try:
-        found = runtime.transport.find_sent(
-            to, body, since=started - delivery.CLOCK_SKEW, templated=templated
-        )
+        found = transport.find_sent(to, body, since=started - delivery.CLOCK_SKEW, templated=templated)
     except ProviderLookupError as exc:
         log.warning("SMS %s: cannot look it up yet (%s); trying again", message_id, exc)  # no number in it
         with runtime.db.transaction() as session:

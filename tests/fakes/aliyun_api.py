@@ -150,6 +150,11 @@ class FakeAliyunSms:
         with self._lock:
             self._fail_numbers[phone] = (code, message or code)
 
+    def clear_failures(self) -> None:
+        """The carrier is well again: the refusals still queued by ``fail_next`` are forgotten."""
+        with self._lock:
+            self._fail_queue.clear()
+
     def drop_next(self, create: bool = True) -> None:
         with self._lock:
             self._drops.append(create)

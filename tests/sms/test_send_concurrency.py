@@ -68,3 +68,41 @@ def test_a_stop_arriving_while_a_send_waits_for_its_rate_slot_is_respected(commi
 def _opt_out(runtime) -> None:  # type: ignore[no-untyped-def]
     with runtime.db.transaction() as session:
         mark_opted_out(session, PHONE)
+
+
+class SlowTwilio(SlowTransport):
+    """Counts as Twilio, so that Twilio's per-number limits for China apply to it."""
+
+    name = "twilio"
+
+
+def test_two_texts_to_one_number_sent_at_once_respect_its_limit(committed):
+    """The number's row is locked while a send decides: the second sees the first's attempt."""
+    runtime, _app = committed
+    runtime.transport = SlowTwilio()
+    limited = {"SMS_LIMIT_TWILIO_CN": 1, "SMS_TRANSPORT": "routed"}  # the limits' mode, with this transport
+    runtime.settings = type(runtime.settings)(**{**runtime.settings.__dict__, **limited})
+    with runtime.db.transaction() as session:
+        ids = [
+            queue_sms(
+                session, runtime.settings, phone=PHONE, template="agent_text", kind="agent_text", text=t
+            ).id
+            for t in ("第一个通知", "第二个通知")
+        ]
+    results: list[object] = [None, None]
+    barrier = threading.Barrier(2)
+
+    def work(index: int) -> None:
+        barrier.wait(timeout=10)
+        results[index] = send_message(ids[index])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(results, key=str) == sorted([{"sent": 1}, {"deferred": 1, "frequency_held": 1}], key=str)
+    assert len(runtime.transport.sent) == 1
+    with runtime.db.transaction() as session:
+        delays = sorted(session.get(Message, i).frequency_delays for i in ids)
+    assert delays == [0, 1]
