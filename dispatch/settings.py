@@ -105,6 +105,10 @@ class Settings:
     ALIYUN_PUSH_SECRET: str = ""
     ALIYUN_PUSH_ALLOW_FROM: str = ""
     PUBLIC_BASE_URL: str = ""
+    # The market's number as the public sees it (the hall screen, /jobs, /j/<code>): workers text
+    # `1 <code>` to it or call it. Empty: TWILIO_FROM_NUMBER (with aliyun, set it: the SMS sender is the
+    # carrier's 1069 number, not the line people call).
+    MARKET_NUMBER: str = ""
     DEFAULT_REGION: str = "CN"
     MARKET_TIMEZONE: str = "Asia/Shanghai"
     QUIET_HOURS: str = "21:00-08:00"

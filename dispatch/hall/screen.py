@@ -1,0 +1,143 @@
+"""What the public may see of the open jobs: the query the screen and the job list share, and a job as
+the public reads it, in Chinese and English.
+
+A job is shown while it still takes workers (open or escalated, places left) and a working day of it has
+not begun. What is shown is what the offer SMS already tells anyone it reaches: the trade, the site's
+name, the date and start, the pay, the places left and the code. Never the employer (name, number,
+street address) nor the job's notes (typed by people: they may carry a number), nor any worker.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from dispatch.catalogue import trade_short_name
+from dispatch.i18n import LANGUAGES, market_zone, translate
+from dispatch.matching.in_time import next_start
+from dispatch.matching.services import TAKING
+from dispatch.models import Job, Site, SiteLevel
+from dispatch.settings import Settings
+
+# Site, trade and job codes are short ASCII; anything else in a URL is refused before the database sees
+# it (PostgreSQL refuses NUL in text: a probe must get a 404, not a 500).
+CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+MOST_SHOWN = 300  # a screen pages through at most this many jobs (a busy day has a few dozen)
+
+
+def well_formed(code: str | None) -> bool:
+    return code is not None and CODE.fullmatch(code) is not None
+
+
+def site_by_code(session: Session, code: str | None) -> Site | None:
+    """The site of a URL's code; None for a malformed or unknown code."""
+    if not well_formed(code):
+        return None
+    return session.scalar(select(Site).where(Site.code == code))
+
+
+def district(session: Session) -> Site | None:
+    return session.scalar(select(Site).where(Site.level == SiteLevel.DISTRICT).order_by(Site.id))
+
+
+def subtree_ids(session: Session, site: Site) -> set[int]:
+    """The site and every site below it (a town's villages)."""
+    children: dict[int | None, list[int]] = {}
+    for site_id, parent_id in session.execute(select(Site.id, Site.parent_id)):
+        children.setdefault(parent_id, []).append(site_id)
+    found, frontier = set(), [site.id]
+    while frontier:
+        site_id = frontier.pop()
+        if site_id not in found:
+            found.add(site_id)
+            frontier.extend(children.get(site_id, []))
+    return found
+
+
+def open_jobs(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    site_ids: set[int] | None = None,
+    trade_id: int | None = None,
+    limit: int = MOST_SHOWN,
+) -> list[Job]:
+    """Jobs a person reading the screen could still take, soonest first; `site_ids` None: everywhere."""
+    today = now.astimezone(market_zone(settings)).date()
+    query = (
+        select(Job)
+        .where(Job.status.in_(TAKING), Job.filled < Job.headcount, Job.end_date >= today)
+        .options(joinedload(Job.trade), joinedload(Job.site).joinedload(Site.parent))
+        .order_by(Job.work_date, Job.start_time, Job.id)
+        .limit(limit)
+    )
+    if site_ids is not None:
+        query = query.where(Job.site_id.in_(site_ids))
+    if trade_id is not None:
+        query = query.where(Job.trade_id == trade_id)
+    # The SQL keeps jobs whose last day is today or later; one whose last start has passed today goes.
+    return [job for job in session.scalars(query) if next_start(settings, job, now) is not None]
+
+
+def place_name(site: Site, language: str) -> str:
+    """Street level: a village station with its town (`东街 · 南关村`), a town or street by its name."""
+    if site.level == SiteLevel.VILLAGE and site.parent is not None:
+        town = site.parent.name_en if language == "en" else (site.parent.aliases or [site.parent.name_zh])[0]
+        return translate("hall.place.village", language, town=town, village=site.name(language))
+    return site.name(language)
+
+
+def when_text(settings: Settings, job: Job, now: datetime, language: str) -> str:
+    """The next start a newcomer would work: `今天 08:00`, `明天 07:30`, `12月9日 周三 08:00`."""
+    zone = market_zone(settings)
+    start = next_start(settings, job, now) or datetime.combine(job.work_date, job.start_time, tzinfo=zone)
+    local = start.astimezone(zone)
+    ahead = (local.date() - now.astimezone(zone).date()).days
+    clock = local.strftime("%H:%M")
+    if ahead in (0, 1, 2):
+        day = translate(f"hall.when.day_{ahead}", language)
+    else:
+        weekday = translate(f"hall.when.weekday_{local.weekday()}", language)
+        month = translate(f"hall.when.month_{local.month}", language)
+        day = translate("hall.when.date", language, month=month, day=local.day, weekday=weekday)
+    return translate("hall.when.at", language, day=day, clock=clock)
+
+
+def days_left(settings: Settings, job: Job, now: datetime) -> int:
+    """Working days from the next start to the last (all of them before the first has begun)."""
+    start = next_start(settings, job, now)
+    if start is None:
+        return 0
+    return (job.end_date - start.astimezone(market_zone(settings)).date()).days + 1
+
+
+def public_row(settings: Settings, job: Job, now: datetime, number: str) -> dict[str, Any]:
+    """One job as the screen's JSON carries it: each text in every language, nothing about a person."""
+    days = days_left(settings, job, now)
+    texts: dict[str, dict[str, str]] = {}
+    for language in LANGUAGES:
+        fields = {"code": job.code or "", "number": number, "count": job.remaining, "days": days}
+        texts[language] = {
+            "trade": trade_short_name(job.trade, language),
+            "place": place_name(job.site, language),
+            "when": when_text(settings, job, now, language),
+            "days": translate("hall.row.days", language, **fields),
+            "pay": translate("hall.row.pay", language, amount=job.daily_pay),
+            "left": translate("hall.row.left", language, **fields),
+            "take": translate("hall.row.take", language, **fields),
+        }
+    return {"code": job.code or "", "left": job.remaining, "text": texts}
+
+
+def market_number(settings: Settings) -> str:
+    """The number people text and call (E.164); the simulator's on a first run with none set."""
+    number = settings.MARKET_NUMBER or settings.TWILIO_FROM_NUMBER
+    if not number and settings.is_first_run:
+        from dispatch.sim.services import SERVICE_NUMBER
+
+        number = SERVICE_NUMBER
+    return number
