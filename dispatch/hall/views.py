@@ -44,9 +44,9 @@ ROWS_PER_PAGE = 7  # rows of large type that fit 1080 lines under the header
 PAGE_MAX_AGE = 10  # seconds a page may be cached (the screen polls at once anyway)
 JSON_MAX_AGE = 4  # under the poll interval, so that a cached answer is never two polls old
 
+KEPT_ARGS = ("trade", "town", "page")  # what the language switch keeps of the list's query
 UNAVAILABLE = "503 Service Unavailable: the database is not answering\n"
-
-_screens: LastGood[dict[str, Any]] = LastGood()
+SCREENS = "dispatch.hall.screens"  # the app's LastGood of screen answers (one per web process)
 
 
 def _runtime() -> Runtime:
@@ -87,7 +87,8 @@ def _screen(code: str | None) -> Answer[dict[str, Any]] | None:
                 ],
             }
 
-    return _screens.get(code or "", read)
+    screens: LastGood[dict[str, Any]] = current_app.extensions.setdefault(SCREENS, LastGood())
+    return screens.get(code or "", read)
 
 
 def _names(site: Any) -> dict[str, str]:
@@ -174,7 +175,7 @@ def _language() -> str:
 def _other_language_url(language: str, **args: Any) -> str:
     """The same page in the other language (Chinese carries no `lang`: it is the default)."""
     other = "zh" if language == "en" else "en"
-    kept: dict[str, Any] = {key: request.args.get(key) for key in ("trade", "town", "page") if request.args.get(key)}
+    kept: dict[str, Any] = {key: value for key in KEPT_ARGS if (value := request.args.get(key))}
     kept["lang"] = None if other == DEFAULT_LANGUAGE else other
     assert request.endpoint is not None
     return url_for(request.endpoint, **args, **kept)
