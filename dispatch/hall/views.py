@@ -172,11 +172,16 @@ def _language() -> str:
     return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
 
 
+def _lang_arg(language: str) -> str | None:
+    """`lang` in a link: none for the default language, so each page has one address to share."""
+    return None if language == DEFAULT_LANGUAGE else language
+
+
 def _other_language_url(language: str, **args: Any) -> str:
     """The same page in the other language (Chinese carries no `lang`: it is the default)."""
     other = "zh" if language == "en" else "en"
     kept: dict[str, Any] = {key: value for key in KEPT_ARGS if (value := request.args.get(key))}
-    kept["lang"] = None if other == DEFAULT_LANGUAGE else other
+    kept["lang"] = _lang_arg(other)
     assert request.endpoint is not None
     return url_for(request.endpoint, **args, **kept)
 
@@ -258,8 +263,8 @@ def job_page(code: str):
             lang=language,
             number=display(number) if number else "",
             links=_links(number, code) if job is not None else {},
-            page_url=_absolute(url_for("hall_public.job_page", code=code, lang=language)),
-            list_url=url_for("hall_public.job_list", lang=language),
+            page_url=_absolute(url_for("hall_public.job_page", code=code, lang=_lang_arg(language))),
+            list_url=url_for("hall_public.job_list", lang=_lang_arg(language)),
             tr=translate,
             LANGUAGES=LANGUAGES,
         )

@@ -48,7 +48,11 @@ def test_only_jobs_that_still_take_workers_are_shown(session, market: Market, ru
 
     assert set(_shown(session, settings)) == {open_job.code, escalated.code, half.code}
     row = screen.public_row(settings, half, NOW, "010-6900 00")
-    assert row["left"] == 2 and row["text"]["zh"]["left"] == "还缺2人" and row["text"]["en"]["left"] == "2 wanted"
+    assert (
+        row["left"] == 2
+        and row["text"]["zh"]["left"] == "还缺2人"
+        and row["text"]["en"]["left"] == "2 wanted"
+    )
 
 
 def test_a_job_goes_when_its_start_has_passed_and_a_longer_one_stays_for_its_days_ahead(
@@ -79,7 +83,12 @@ def test_a_site_shows_its_own_jobs_and_its_villages(session, market: Market, run
 
     assert set(_shown(session, settings, "LZ-TX")) == {town.code, village.code}
     assert _shown(session, settings, "LZ-TX-WYM") == [village.code]
-    assert set(_shown(session, settings, "LZ")) == {town.code, village.code, other_town.code, other_village.code}
+    assert set(_shown(session, settings, "LZ")) == {
+        town.code,
+        village.code,
+        other_town.code,
+        other_village.code,
+    }
     assert set(_shown(session, settings)) == set(_shown(session, settings, "LZ"))
     row = screen.public_row(settings, village, NOW, "")
     assert row["text"]["zh"]["place"] == "太行西街 · 威远门北路社区零工驿站"

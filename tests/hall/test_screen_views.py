@@ -20,7 +20,9 @@ def _clock(clock):
     return clock
 
 
-def test_the_screen_page_is_public_cacheable_and_has_no_inline_script(client, session, market: Market, runtime):
+def test_the_screen_page_is_public_cacheable_and_has_no_inline_script(
+    client, session, market: Market, runtime
+):
     job = market.job(site="LZ-TX-WYM", pay=280)
     commit(runtime, session)
 
@@ -47,7 +49,9 @@ def test_an_unknown_or_odd_site_is_404_without_touching_anything(client, seeded)
     assert client.get("/screen/" + "x" * 40 + "/jobs.json").status_code == 404
 
 
-def test_the_json_has_an_etag_that_changes_only_with_the_jobs(client, session, market: Market, runtime, clock):
+def test_the_json_has_an_etag_that_changes_only_with_the_jobs(
+    client, session, market: Market, runtime, clock
+):
     job = market.job(headcount=2)
     commit(runtime, session)
 
@@ -97,7 +101,9 @@ def test_while_the_database_is_away_the_last_good_answer_is_served_as_stale(
     assert 'id="stale" class="stale" hidden' in client.get("/screen/LZ-TX").get_data(as_text=True)
 
     # Nothing listens on port 1: every connection is refused, as when PostgreSQL restarts.
-    gone = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/gone", connect_args={"connect_timeout": 2})
+    gone = create_engine(
+        "postgresql+psycopg://postgres@127.0.0.1:1/gone", connect_args={"connect_timeout": 2}
+    )
     monkeypatch.setattr(runtime.db, "sessionmaker", sessionmaker(gone))
     clock.shift(10)
     stale = client.get("/screen/LZ-TX/jobs.json")
