@@ -86,9 +86,18 @@ def open_jobs(
 def place_name(site: Site, language: str) -> str:
     """Street level: a village station with its town (`东街 · 南关村`), a town or street by its name."""
     if site.level == SiteLevel.VILLAGE and site.parent is not None:
-        town = site.parent.name_en if language == "en" else (site.parent.aliases or [site.parent.name_zh])[0]
-        return translate("hall.place.village", language, town=town, village=site.name(language))
+        town, village = site.parent, site
+        return translate(
+            "hall.place.village", language, town=_short(town, language), village=_short(village, language)
+        )
     return site.name(language)
+
+
+def _short(site: Site, language: str) -> str:
+    """What people call a place (太行西街 for 太行西街街道): a village's full name is long for a screen."""
+    if language == "en":
+        return site.name_en
+    return site.aliases[0] if site.aliases else site.name_zh
 
 
 def when_text(settings: Settings, job: Job, now: datetime, language: str) -> str:

@@ -40,7 +40,7 @@ CONTENT_SECURITY_POLICY = (
 )
 POLL_SECONDS = 5  # the screen asks for its jobs this often
 ROTATE_SECONDS = 12  # and shows each page of a long list this long
-ROWS_PER_PAGE = 7  # rows of large type that fit 1080 lines under the header
+ROWS_PER_PAGE = 6  # rows of large type that fit between the header and the footer
 PAGE_MAX_AGE = 10  # seconds a page may be cached (the screen polls at once anyway)
 JSON_MAX_AGE = 4  # under the poll interval, so that a cached answer is never two polls old
 

@@ -91,7 +91,7 @@ def test_a_site_shows_its_own_jobs_and_its_villages(session, market: Market, run
     }
     assert set(_shown(session, settings)) == set(_shown(session, settings, "LZ"))
     row = screen.public_row(settings, village, NOW, "")
-    assert row["text"]["zh"]["place"] == "太行西街 · 威远门北路社区零工驿站"
+    assert row["text"]["zh"]["place"] == "太行西街 · 威远门北路"
     assert row["text"]["en"]["place"] == "Weiyuanmen North Road Community Station, Taihang West Street"
 
 
