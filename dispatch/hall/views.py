@@ -11,7 +11,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch.clock import utcnow
@@ -45,7 +45,6 @@ PAGE_MAX_AGE = 10  # seconds a page may be cached (the screen polls at once anyw
 JSON_MAX_AGE = 4  # under the poll interval, so that a cached answer is never two polls old
 
 KEPT_ARGS = ("trade", "town", "page")  # what the language switch keeps of the list's query
-UNAVAILABLE = "503 Service Unavailable: the database is not answering\n"
 SCREENS = "dispatch.hall.screens"  # the app's LastGood of screen answers (one per web process)
 
 
@@ -132,25 +131,36 @@ def screen_page(code: str | None):
     try:
         answer = _screen(code)
     except SQLAlchemyError:
-        return Response(UNAVAILABLE, 503, mimetype="text/plain")
+        # Never answered since this process started, and the database is away: an empty screen that
+        # polls, and reloads itself once an answer comes (a TV switched on during an outage recovers).
+        site = {"code": code or "", "level": "", "name": {language: "" for language in LANGUAGES}}
+        response = _screen_response(site, code, [], stale=True, waiting=True)
+        response.status_code = 503
+        response.headers["Cache-Control"] = "no-store"
+        return response
     if answer is None:
-        return Response("404 Not Found\n", 404, mimetype="text/plain")
-    site = answer.value["site"]
-    list_code = None if site["level"] == SiteLevel.DISTRICT.value else site["code"]
+        abort(404)
+    return _screen_response(answer.value["site"], code, answer.value["jobs"], answer.stale, waiting=False)
+
+
+def _screen_response(
+    site: dict[str, Any], code: str | None, jobs: list[dict[str, Any]], stale: bool, waiting: bool
+) -> Response:
+    list_code = None if site["level"] == SiteLevel.DISTRICT.value or not code else site["code"]
     list_url = _absolute(url_for("hall_public.job_list", town=list_code))
-    json_url = url_for("hall_public.screen_json", code=None if code is None else site["code"])
     settings = _runtime().settings
     number = screen.market_number(settings)
     response = Response(
         render_template(
             "hall/screen.html",
             site=site,
-            jobs=answer.value["jobs"],
-            stale=answer.stale,
+            jobs=jobs,
+            stale=stale,
+            waiting=waiting,
             number=display(number) if number else "",
             qr=qr_svg(list_url),
             list_url=list_url,
-            json_url=json_url,
+            json_url=url_for("hall_public.screen_json", code=code),
             zone=settings.MARKET_TIMEZONE,
             poll_seconds=POLL_SECONDS,
             rotate_seconds=ROTATE_SECONDS,
@@ -230,7 +240,6 @@ def job_list():
             links={job.code: _links(number, job.code or "") for job in found.jobs},
             other_language_url=_other_language_url(language),
             tr=translate,
-            LANGUAGES=LANGUAGES,
         )
     response = Response(body)
     response.headers["Cache-Control"] = f"public, max-age={PAGE_MAX_AGE}"
@@ -266,7 +275,6 @@ def job_page(code: str):
             page_url=_absolute(url_for("hall_public.job_page", code=code, lang=_lang_arg(language))),
             list_url=url_for("hall_public.job_list", lang=_lang_arg(language)),
             tr=translate,
-            LANGUAGES=LANGUAGES,
         )
     response = Response(body, 404 if job is None else 200)
     response.headers["Cache-Control"] = f"public, max-age={PAGE_MAX_AGE}"

@@ -165,3 +165,23 @@ def test_the_public_list_filters_and_a_job_page_links_to_the_market(
     expect(page).to_have_url(f"{live_server.url}/j/{porter_code}?lang=en")
     expect(page.locator("a.sms")).to_contain_text("Text to take it")
     assert problems == []
+
+
+def test_a_failed_poll_keeps_the_list_and_says_it_is_reconnecting(
+    live_server: LiveServer,
+    page: Page,
+    problems: list[str],  # noqa: F811
+) -> None:
+    with live_server.runtime.db.transaction() as session:
+        code = Market(session).job(trade="porter", site="LZ-DJ").code
+    page.goto(f"{live_server.url}/screen/LZ-DJ")
+    expect(_row(page, code)).to_be_visible()
+    expect(page.locator("#stale")).to_be_hidden()
+
+    page.route("**/jobs.json", lambda route: route.abort())  # the network or the service is gone
+    expect(page.locator("#stale")).to_be_visible()
+    expect(_row(page, code)).to_be_visible()
+    page.unroute("**/jobs.json")
+    expect(page.locator("#stale")).to_be_hidden()  # the next good poll lowers the notice
+    expect(_row(page, code)).to_be_visible()
+    assert problems == []

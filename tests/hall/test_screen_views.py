@@ -117,5 +117,10 @@ def test_while_the_database_is_away_the_last_good_answer_is_served_as_stale(
 
     # A screen never answered before has nothing to show: 503, which its page's poll rides out.
     assert client.get("/screen/LZ-DJ/jobs.json").status_code == 503
-    assert client.get("/screen/LZ-DJ").status_code == 503
+    waiting = client.get("/screen/LZ-DJ")
+    assert waiting.status_code == 503 and waiting.headers["Cache-Control"] == "no-store"
+    html = waiting.get_data(as_text=True)
+    # An empty screen that polls and reloads itself once the database answers.
+    assert 'data-json="/screen/LZ-DJ/jobs.json"' in html and 'data-reload-when-back="1"' in html
+    assert 'id="stale" class="stale">' in html
     gone.dispose()

@@ -62,12 +62,20 @@
     // no-cache: the browser asks again each time, with the ETag; a 304 gives back the body it kept.
     fetch(jsonUrl, { cache: "no-cache", headers: { Accept: "application/json" } })
       .then(function (response) {
+        if (body.dataset.reloadWhenBack && response.status === 404) {
+          window.location.reload(); // the database is back, and says there is no such site
+        }
         if (!response.ok) {
           throw new Error("screen poll: HTTP " + response.status);
         }
         return response.json();
       })
       .then(function (data) {
+        if (body.dataset.reloadWhenBack && !data.stale) {
+          // Opened while the database was away: the page itself (the site's name) comes now.
+          window.location.reload();
+          return;
+        }
         jobs = data.jobs;
         showStale(Boolean(data.stale));
         render();
