@@ -55,13 +55,20 @@ def job_list(
     if town is not None and town.level == SiteLevel.DISTRICT:
         town = None  # the whole district is no filter at all
     site_ids = screen.subtree_ids(session, town) if town is not None else None
-    jobs = screen.open_jobs(session, settings, now, site_ids, trade.id if trade else None)
     page = max(1, page)
-    shown = jobs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    jobs = screen.open_jobs(
+        session,
+        settings,
+        now,
+        site_ids,
+        trade.id if trade else None,
+        limit=PAGE_SIZE + 1,  # one more: is there a next page?
+        offset=(page - 1) * PAGE_SIZE,
+    )
     return PublicList(
-        jobs=shown,
+        jobs=jobs[:PAGE_SIZE],
         page=page,
-        has_next=len(jobs) > page * PAGE_SIZE,
+        has_next=len(jobs) > PAGE_SIZE,
         trades=trades,
         towns=towns_in_number_order(session),
         trade=trade,

@@ -10,10 +10,10 @@ street address) nor the job's notes (typed by people: they may carry a number), 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from dispatch.catalogue import trade_short_name
@@ -65,22 +65,29 @@ def open_jobs(
     site_ids: set[int] | None = None,
     trade_id: int | None = None,
     limit: int = MOST_SHOWN,
+    offset: int = 0,
 ) -> list[Job]:
-    """Jobs a person reading the screen could still take, soonest first; `site_ids` None: everywhere."""
-    today = now.astimezone(market_zone(settings)).date()
+    """Jobs a person reading the screen could still take, by first day and start; `site_ids` None:
+    everywhere. A job stays while its last working day has not begun (in_time.next_start is not None):
+    a job of several days is still offered for the days ahead."""
+    local = now.astimezone(market_zone(settings))
+    last_start_ahead = or_(
+        Job.end_date > local.date(),
+        and_(Job.end_date == local.date(), Job.start_time > local.time().replace(tzinfo=None)),
+    )
     query = (
         select(Job)
-        .where(Job.status.in_(TAKING), Job.filled < Job.headcount, Job.end_date >= today)
+        .where(Job.status.in_(TAKING), Job.filled < Job.headcount, last_start_ahead)
         .options(joinedload(Job.trade), joinedload(Job.site).joinedload(Site.parent))
         .order_by(Job.work_date, Job.start_time, Job.id)
+        .offset(offset)
         .limit(limit)
     )
     if site_ids is not None:
         query = query.where(Job.site_id.in_(site_ids))
     if trade_id is not None:
         query = query.where(Job.trade_id == trade_id)
-    # The SQL keeps jobs whose last day is today or later; one whose last start has passed today goes.
-    return [job for job in session.scalars(query) if next_start(settings, job, now) is not None]
+    return list(session.scalars(query))
 
 
 def place_name(site: Site, language: str) -> str:
@@ -100,12 +107,9 @@ def _short(site: Site, language: str) -> str:
     return site.aliases[0] if site.aliases else site.name_zh
 
 
-def when_text(settings: Settings, job: Job, now: datetime, language: str) -> str:
-    """The next start a newcomer would work: `今天 08:00`, `明天 07:30`, `12月9日 周三 08:00`."""
-    zone = market_zone(settings)
-    start = next_start(settings, job, now) or datetime.combine(job.work_date, job.start_time, tzinfo=zone)
-    local = start.astimezone(zone)
-    ahead = (local.date() - now.astimezone(zone).date()).days
+def when_text(local: datetime, today: date, language: str) -> str:
+    """A start in market time as the reader sees it: `今天 08:00`, `明天 07:30`, `12月9日 周三 08:00`."""
+    ahead = (local.date() - today).days
     clock = local.strftime("%H:%M")
     if ahead in (0, 1, 2):
         day = translate(f"hall.when.day_{ahead}", language)
@@ -116,24 +120,21 @@ def when_text(settings: Settings, job: Job, now: datetime, language: str) -> str
     return translate("hall.when.at", language, day=day, clock=clock)
 
 
-def days_left(settings: Settings, job: Job, now: datetime) -> int:
-    """Working days from the next start to the last (all of them before the first has begun)."""
-    start = next_start(settings, job, now)
-    if start is None:
-        return 0
-    return (job.end_date - start.astimezone(market_zone(settings)).date()).days + 1
-
-
 def public_row(settings: Settings, job: Job, now: datetime, number: str) -> dict[str, Any]:
-    """One job as the screen's JSON carries it: each text in every language, nothing about a person."""
-    days = days_left(settings, job, now)
+    """One job as the screen's JSON carries it: each text in every language, nothing about a person.
+    `when` is the next start a newcomer would work, `days` the working days from it to the last."""
+    zone = market_zone(settings)
+    start = next_start(settings, job, now) or datetime.combine(job.work_date, job.start_time, tzinfo=zone)
+    local = start.astimezone(zone)
+    today = now.astimezone(zone).date()
+    days = (job.end_date - local.date()).days + 1
     texts: dict[str, dict[str, str]] = {}
     for language in LANGUAGES:
         fields = {"code": job.code or "", "number": number, "count": job.remaining, "days": days}
         texts[language] = {
             "trade": trade_short_name(job.trade, language),
             "place": place_name(job.site, language),
-            "when": when_text(settings, job, now, language),
+            "when": when_text(local, today, language),
             "days": translate("hall.row.days", language, **fields),
             "pay": translate("hall.row.pay", language, amount=job.daily_pay),
             "left": translate("hall.row.left", language, **fields),

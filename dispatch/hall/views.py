@@ -15,6 +15,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch.clock import utcnow
+from dispatch.console import HSTS
 from dispatch.console.guards import parse_page
 from dispatch.hall import listing, screen
 from dispatch.hall.listing import JobState
@@ -59,6 +60,8 @@ def public_headers(response: Response) -> Response:
     headers["X-Frame-Options"] = "DENY"
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "same-origin"
+    if request.is_secure:  # https here or at a proxy that says so, as for the console
+        headers["Strict-Transport-Security"] = HSTS
     return response
 
 
@@ -77,17 +80,28 @@ def _screen(code: str | None) -> Answer[dict[str, Any]] | None:
                 return None
             now = utcnow()
             site_ids = None if site.level == SiteLevel.DISTRICT else screen.subtree_ids(db, site)
-            number = screen.market_number(settings)
+            number = _shown_number()
+            jobs = [
+                screen.public_row(settings, job, now, number)
+                for job in screen.open_jobs(db, settings, now, site_ids)
+            ]
+            # Serialised once per read, not per poll: every screen of the site gets these bytes.
+            jobs_json = json.dumps(jobs, ensure_ascii=False, separators=(",", ":"))
             return {
                 "site": {"code": site.code, "level": site.level.value, "name": _names(site)},
-                "jobs": [
-                    screen.public_row(settings, job, now, display(number) if number else "")
-                    for job in screen.open_jobs(db, settings, now, site_ids)
-                ],
+                "jobs": jobs,
+                "jobs_json": jobs_json,
+                "tag": hashlib.sha256(jobs_json.encode()).hexdigest()[:32],
             }
 
     screens: LastGood[dict[str, Any]] = current_app.extensions.setdefault(SCREENS, LastGood())
     return screens.get(code or "", read)
+
+
+def _shown_number() -> str:
+    """The market's number as people read it (national format), or nothing when none is set."""
+    number = screen.market_number(_runtime().settings)
+    return display(number) if number else ""
 
 
 def _names(site: Any) -> dict[str, str]:
@@ -110,14 +124,16 @@ def screen_json(code: str | None):
         return _unavailable_json()
     if answer is None:
         return jsonify(error="not found"), 404
-    jobs = answer.value["jobs"]
-    tag = hashlib.sha256(json.dumps([jobs, answer.stale], sort_keys=True).encode()).hexdigest()[:32]
-    response = jsonify(
-        site=answer.value["site"]["code"],
-        stale=answer.stale,
-        as_of=answer.at.astimezone(market_zone(_runtime().settings)).isoformat(timespec="seconds"),
-        jobs=jobs,
-    )
+    value = answer.value
+    head = {
+        "site": value["site"]["code"],
+        "stale": answer.stale,
+        "as_of": answer.at.astimezone(market_zone(_runtime().settings)).isoformat(timespec="seconds"),
+    }
+    # The jobs spliced in as serialised at the read (the head's closing brace makes room for them).
+    body = json.dumps(head, ensure_ascii=False)[:-1] + ',"jobs":' + value["jobs_json"] + "}"
+    response = Response(body, mimetype="application/json")
+    tag = value["tag"] + ("-stale" if answer.stale else "")
     response.set_etag(tag)
     # A stale answer is only for this screen, now: nothing between may keep it once the database is back.
     response.headers["Cache-Control"] = "no-cache" if answer.stale else f"public, max-age={JSON_MAX_AGE}"
@@ -149,7 +165,6 @@ def _screen_response(
     list_code = None if site["level"] == SiteLevel.DISTRICT.value or not code else site["code"]
     list_url = _absolute(url_for("hall_public.job_list", town=list_code))
     settings = _runtime().settings
-    number = screen.market_number(settings)
     response = Response(
         render_template(
             "hall/screen.html",
@@ -157,7 +172,7 @@ def _screen_response(
             jobs=jobs,
             stale=stale,
             waiting=waiting,
-            number=display(number) if number else "",
+            number=_shown_number(),
             qr=qr_svg(list_url),
             list_url=list_url,
             json_url=url_for("hall_public.screen_json", code=code),
@@ -228,8 +243,7 @@ def job_list():
             request.args.get("town"),
             parse_page(request.args.get("page")),
         )
-        number = screen.market_number(settings)
-        shown = display(number) if number else ""
+        number, shown = screen.market_number(settings), _shown_number()
         rows = [(job, screen.public_row(settings, job, now, shown)) for job in found.jobs]
         body = render_template(
             "hall/jobs_list.html",
@@ -253,11 +267,10 @@ def job_page(code: str):
     settings = runtime.settings
     language = _language()
     now = utcnow()
-    number = screen.market_number(settings)
+    number, shown = screen.market_number(settings), _shown_number()
     with runtime.db.transaction() as db:
         found = listing.job_by_code(db, settings, code, now)
         job, state = found if found is not None else (None, None)
-        shown = display(number) if number else ""
         row = screen.public_row(settings, job, now, shown) if job is not None else None
         title, description = _title(row, language, code, shown)
         body = render_template(
@@ -270,7 +283,7 @@ def job_page(code: str):
             description=description,
             other_language_url=_other_language_url(language, code=code),
             lang=language,
-            number=display(number) if number else "",
+            number=shown,
             links=_links(number, code) if job is not None else {},
             page_url=_absolute(url_for("hall_public.job_page", code=code, lang=_lang_arg(language))),
             list_url=url_for("hall_public.job_list", lang=_lang_arg(language)),
