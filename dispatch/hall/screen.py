@@ -9,6 +9,8 @@ street address) nor the job's notes (typed by people: they may carry a number), 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from datetime import date, datetime
 from typing import Any
@@ -141,6 +143,30 @@ def public_row(settings: Settings, job: Job, now: datetime, number: str) -> dict
             "take": translate("hall.row.take", language, **fields),
         }
     return {"code": job.code or "", "left": job.remaining, "text": texts}
+
+
+def board(
+    session: Session, settings: Settings, code: str | None, now: datetime, number: str
+) -> dict[str, Any] | None:
+    """What a site's screen shows (the district's when `code` is None), or None for no such site: the
+    site's names and its open jobs, also serialised once (every screen polling it gets these bytes) with
+    the digest its ETag is."""
+    site = district(session) if code is None else site_by_code(session, code)
+    if site is None:
+        return None
+    site_ids = None if site.level == SiteLevel.DISTRICT else subtree_ids(session, site)
+    jobs = [public_row(settings, job, now, number) for job in open_jobs(session, settings, now, site_ids)]
+    jobs_json = json.dumps(jobs, ensure_ascii=False, separators=(",", ":"))
+    return {
+        "site": {
+            "code": site.code,
+            "level": site.level.value,
+            "name": {language: site.name(language) for language in LANGUAGES},
+        },
+        "jobs": jobs,
+        "jobs_json": jobs_json,
+        "tag": hashlib.sha256(jobs_json.encode()).hexdigest()[:32],
+    }
 
 
 def market_number(settings: Settings) -> str:

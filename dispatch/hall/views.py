@@ -6,7 +6,6 @@ every hall poll the same answer); the screen keeps showing its last good answer 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 from urllib.parse import quote
@@ -75,24 +74,7 @@ def _screen(code: str | None) -> Answer[dict[str, Any]] | None:
 
     def read() -> dict[str, Any] | None:
         with runtime.db.transaction() as db:
-            site = screen.district(db) if code is None else screen.site_by_code(db, code)
-            if site is None:
-                return None
-            now = utcnow()
-            site_ids = None if site.level == SiteLevel.DISTRICT else screen.subtree_ids(db, site)
-            number = _shown_number()
-            jobs = [
-                screen.public_row(settings, job, now, number)
-                for job in screen.open_jobs(db, settings, now, site_ids)
-            ]
-            # Serialised once per read, not per poll: every screen of the site gets these bytes.
-            jobs_json = json.dumps(jobs, ensure_ascii=False, separators=(",", ":"))
-            return {
-                "site": {"code": site.code, "level": site.level.value, "name": _names(site)},
-                "jobs": jobs,
-                "jobs_json": jobs_json,
-                "tag": hashlib.sha256(jobs_json.encode()).hexdigest()[:32],
-            }
+            return screen.board(db, settings, code, utcnow(), _shown_number())
 
     screens: LastGood[dict[str, Any]] = current_app.extensions.setdefault(SCREENS, LastGood())
     return screens.get(code or "", read)
@@ -102,10 +84,6 @@ def _shown_number() -> str:
     """The market's number as people read it (national format), or nothing when none is set."""
     number = screen.market_number(_runtime().settings)
     return display(number) if number else ""
-
-
-def _names(site: Any) -> dict[str, str]:
-    return {language: site.name(language) for language in LANGUAGES}
 
 
 def _unavailable_json() -> tuple[Response, int]:
