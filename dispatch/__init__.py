@@ -58,6 +58,9 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     from dispatch.ops.views import bp as ops_bp
 
     app.register_blueprint(ops_bp)  # /readyz and /metrics, for monitoring only
+    from dispatch.hall.views import bp as hall_public_bp
+
+    app.register_blueprint(hall_public_bp)  # /screen, /jobs, /j/<code>: public, no sign-in (issue 18)
     if settings.is_first_run:
         # The phone simulator signs webhooks with the app's own token: only where nothing is real
         # (outbox transport, no public URL), never in production.

@@ -122,6 +122,10 @@ class Settings:
     SMS_LIMIT_TWILIO_CN: int = 4
     SMS_LIMIT_TWILIO_CN_IDENTICAL: int = 2
     PUBLIC_BASE_URL: str = ""
+    # The market's number as the public sees it (the hall screen, /jobs, /j/<code>): workers text
+    # `1 <code>` to it or call it. Empty: TWILIO_FROM_NUMBER (with aliyun, set it: the SMS sender is the
+    # carrier's 1069 number, not the line people call).
+    MARKET_NUMBER: str = ""
     DEFAULT_REGION: str = "CN"
     MARKET_TIMEZONE: str = "Asia/Shanghai"
     QUIET_HOURS: str = "21:00-08:00"
