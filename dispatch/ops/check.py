@@ -203,7 +203,7 @@ class Checks:
         settings = self.settings
         if settings.SMS_TRANSPORT == "aliyun":
             return Result(PASS, "twilio", "SMS_TRANSPORT=aliyun: texts go through Alibaba Cloud SMS")
-        if settings.SMS_TRANSPORT != "twilio":
+        if not settings.sends_with_twilio:
             return Result(
                 PASS, "twilio", f"SMS_TRANSPORT={settings.SMS_TRANSPORT}: texts are recorded, not sent"
             )

@@ -121,6 +121,6 @@ class TwilioCallTransport:
 
 
 def make_call_transport(settings: Settings) -> CallTransport:
-    if settings.SMS_TRANSPORT == "twilio":
+    if settings.sends_with_twilio:  # `routed` too: calls go through Twilio, whatever carries the texts
         return TwilioCallTransport(settings)
     return OutboxCallTransport()

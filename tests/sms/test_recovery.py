@@ -69,7 +69,7 @@ def test_a_carrier_report_never_undoes_an_agents_block_or_a_workers_opt_out(sess
     if change == "opt_out":
         mark_opted_out(session, PHONE)
     else:
-        mark_undeliverable(session, PHONE, 30006)
+        mark_undeliverable(session, PHONE, 21211)  # invalid: a landline (30006) is called instead
     assert worker.status == after
 
 

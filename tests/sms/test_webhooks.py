@@ -480,7 +480,7 @@ def test_failed_is_terminal(client, runtime: Runtime, session: Session) -> None:
     assert contact(session, PHONE) is None or contact(session, PHONE).may_receive
 
 
-def test_undelivered_30006_marks_the_number_undeliverable(
+def test_undelivered_30006_marks_the_number_undeliverable_and_the_worker_is_called_instead(
     client, runtime: Runtime, session: Session, seeded
 ) -> None:
     with runtime.db.transaction() as tx:
@@ -491,7 +491,9 @@ def test_undelivered_30006_marks_the_number_undeliverable(
 
     found = contact(session, PHONE)
     assert found.undeliverable_at is not None and found.undeliverable_error == 30006
-    assert session.scalar(select(Worker).where(Worker.phone == PHONE)).status == WorkerStatus.UNDELIVERABLE
+    # A landline takes calls: the worker stays active and is offered jobs by phone (tests/voice).
+    worker = session.scalar(select(Worker).where(Worker.phone == PHONE))
+    assert (worker.status, worker.prefers_voice) == (WorkerStatus.ACTIVE, True)
     assert only_message(session, sid).error_code == 30006
     # nothing more is sent to it
     with runtime.db.transaction() as tx:
