@@ -69,7 +69,7 @@ def calls_of(session: Session, offer: Offer) -> list[Call]:
 
 
 def row_for(
-    session: Session, offer: Offer, sid: str, attempt: int, status: str = "queued"
+    session: Session, offer: Offer, sid: str, attempt: int, status: str = "queued", asked: bool = False
 ) -> tuple[Call, bool]:
     """The call's row, made (True) or found: the task's claim, or, should the claim be gone, the call's
     first webhook's. The offer's id in it is what its keys act on."""
@@ -81,7 +81,8 @@ def row_for(
         flow=FLOW,
         step="offer",
         language=language,
-        answers={"offer": offer.id, "attempt": attempt, "_offers": [offer.id], "_at": 0},
+        answers={"offer": offer.id, "attempt": attempt, "_offers": [offer.id], "_at": 0}
+        | ({"asked": True} if asked else {}),
         outcome=CallOutcome.OFFER_CALL,
         job_id=offer.job_id,
         worker_id=offer.worker_id,
@@ -114,7 +115,7 @@ def prepare(
             return "deferred"
         return "quiet_hours"  # it lapses before the calls may ring: its SMS stands
     claim = outbound.claim_sid("offer", offer.id, attempt)
-    _, created = row_for(session, offer, claim, attempt)
+    _, created = row_for(session, offer, claim, attempt, asked=asked)
     if not created:
         return "claimed"
     base = settings.PUBLIC_BASE_URL

@@ -1,9 +1,10 @@
 """Ringing once (响一声): a worker rings the market's number and hangs up at once, the free way of saying
-"call me". The market calls back with their offer (the one waiting for their answer, or, with none,
-the nearest open job that fits, made an offer as `找活` makes them), as an offer call
-(voice/offer_calls.py: 1 takes it under the first-come rules, quiet hours kept); at most once a number
-in RING_BACK_HOURS, so a habit cannot become a stream of calls. Anything else about a short call (a
-stranger, a worker with nothing to offer, the limit reached) is left to the call-back ticket as before.
+"call me". The market calls back with their offer (the one waiting for their answer, or, with none, the
+nearest open job that fits, made an offer as `找活` makes them), as an offer call (voice/offer_calls.py: 1
+takes it under the first-come rules, quiet hours kept); at most once a number in RING_BACK_HOURS (the
+market's own offer calls do not count), so a habit cannot become a stream of calls. Anything else about
+a short call (a stranger, a worker with nothing to offer, the limit reached) is left to the call-back
+ticket as before.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.ivr import worker_line
@@ -55,11 +56,13 @@ def _seconds(form: Mapping[str, str]) -> int:
 
 
 def _called_lately(session: Session, phone: str, now: datetime) -> bool:
+    """A call back to this number in the last RING_BACK_HOURS. Only calls back count: a worker who
+    missed the market's own offer call and rings once is asking for exactly that call again."""
     since = now - timedelta(hours=RING_BACK_HOURS)
-    query = select(func.count(Call.id)).where(
+    query = select(Call.answers).where(
         Call.phone == phone, Call.flow == offer_calls.FLOW, Call.created_at > since
     )
-    return bool(session.scalar(query))
+    return any(answers.get("asked") for answers in session.scalars(query))
 
 
 def _time_to_answer(offer: Offer, now: datetime) -> bool:

@@ -46,6 +46,24 @@ def test_a_worker_who_rings_once_is_called_back_with_the_offer_and_1_takes_it(
     assert call_back_tickets(session) == 0  # the call back was the answer, not an agent's ticket
 
 
+def test_a_voice_worker_who_missed_the_offer_call_and_rings_once_is_called_back(
+    runtime, client, session, seeded, fake_twilio
+):
+    """The market's own offer call rang out; the worker rings once: that is asking for it again."""
+    with time_machine.travel(NOON, tick=True):
+        worker = Market(session).worker(PHONE_A, name="李四")
+        worker.prefers_voice = True
+        job = post_job(runtime, session)
+        assert calls_to(fake_twilio) == [PHONE_A]  # the wave's call, not picked up
+        ring_once(client, PHONE_A)
+        run_jobs(runtime, with_scheduler=True)
+        assert calls_to(fake_twilio) == [PHONE_A, PHONE_A]
+        phone = callee_for(client, fake_twilio)
+        phone.pick_up()
+        phone.press("1")
+    assert offer_of(session, job, worker).status == OfferStatus.ACCEPTED
+
+
 def test_once_a_number_in_the_limit_then_the_ticket_as_before(runtime, client, session, seeded, fake_twilio):
     with time_machine.travel(NOON, tick=True) as traveller:
         Market(session).worker(PHONE_A)
