@@ -48,11 +48,14 @@ PICK_UP_AFTER = (5.0, 30.0)  # seconds of ringing before a worker picks up
 LISTEN = (15.0, 40.0)  # seconds of the offer read out before the worker presses a key
 KEY_GAP = (3.0, 10.0)  # seconds between keys on the worker line
 RING_ONCE_SECONDS = 2  # the ring-once habit: hung up before the menu is heard (ring_back.RING_ONCE_SECONDS)
-NOTICED_AFTER = timedelta(minutes=2)  # a missed call is noticed no sooner than this
+# A missed call is noticed as a text is read (people.WorkerAgent.consider's delay), but the market's
+# number on the screen is called back within minutes: an offer lapses in 10 (same day) or 60.
+NOTICED_AFTER = (timedelta(minutes=1), timedelta(minutes=8))
 # What a worker who missed a call they would have answered does once they notice it (the rest wait).
 LINE_AFTER_MISSED, RING_AFTER_MISSED = 0.45, 0.3
-# Voice workers who call the worker line one morning to ask for work, and when.
-CALL_IN_SHARE = 0.3
+# Voice workers who call one morning to ask for work, and when; some of them ring once instead, for
+# the market to call back with a job (a call back is free to them).
+CALL_IN_SHARE, RING_IN_SHARE = 0.3, 0.4
 CALL_IN_FROM, CALL_IN_TO = time(7, 0), time(10, 30)
 # What the simulated people did about calls, counted (always reported, zero or not).
 COUNTS = (
@@ -119,7 +122,10 @@ class VoiceWorkers:
         for phone, rng in self.rngs.items():
             if rng.random() < CALL_IN_SHARE:
                 moment = low + timedelta(seconds=rng.uniform(0, (high - low).total_seconds()))
-                at(moment, functools.partial(self._start, self._line_call, phone))
+                if rng.random() < RING_IN_SHARE:
+                    at(moment, functools.partial(self._ring_once, phone))
+                else:
+                    at(moment, functools.partial(self._start, self._line_call, phone))
 
     def prefers_voice(self, phone: str) -> bool:
         return phone in self.rngs
@@ -173,7 +179,7 @@ class VoiceWorkers:
             return
         self._missed.add((phone, code))
         draw = self.rngs[phone].random()
-        later = self.clock.now() + max(answer.delay, NOTICED_AFTER)
+        later = self.clock.now() + min(max(answer.delay, NOTICED_AFTER[0]), NOTICED_AFTER[1])
         if draw < LINE_AFTER_MISSED:
             self.at(later, functools.partial(self._start, self._line_call, phone))
         elif draw < LINE_AFTER_MISSED + RING_AFTER_MISSED:
