@@ -10,7 +10,7 @@ Twilio would for an outbound call, the worker listens and presses 1 or 2, and th
 callback hears `completed`; not picked up, it hears `no-answer` when the call rings out. A worker
 who missed a call they would have answered notices it later and sometimes calls the worker line
 (1: the offers, 1 takes the one read) or rings once and hangs up, for the market to call back
-(dispatch/voice/ring_back.py). Some voice workers also call the line in the morning to ask for work.
+(dispatch/voice/ring_back.py). Some voice workers also call during the day to ask for work.
 
 Voice workers leave the offers' SMS to the calls (reading is what they avoid); what else they get
 by text (a confirmation, a follow-up) they treat as everyone does (timeline.py). Calls the market
@@ -53,10 +53,10 @@ RING_ONCE_SECONDS = 2  # the ring-once habit: hung up before the menu is heard (
 NOTICED_AFTER = (timedelta(minutes=1), timedelta(minutes=8))
 # What a worker who missed a call they would have answered does once they notice it (the rest wait).
 LINE_AFTER_MISSED, RING_AFTER_MISSED = 0.45, 0.3
-# Voice workers who call one morning to ask for work, and when; some of them ring once instead, for
+# Voice workers who call one day to ask for work, and when; some of them ring once instead, for
 # the market to call back with a job (a call back is free to them).
-CALL_IN_SHARE, RING_IN_SHARE = 0.3, 0.4
-CALL_IN_FROM, CALL_IN_TO = time(7, 0), time(10, 30)
+CALL_IN_SHARE, RING_IN_SHARE = 0.4, 0.4
+CALL_IN_FROM, CALL_IN_TO = time(7, 0), time(17, 0)
 # What the simulated people did about calls, counted (always reported, zero or not).
 COUNTS = (
     "offer_calls_placed",
