@@ -100,19 +100,25 @@ class PhoneCall:
     # Who waits in which queue and the lines to the softphone (the browser pages'); None: a caller
     # alone in its queue, whom nobody answers (the simulated day).
     switch: Switchboard | None = None
+    # A call the market placed to `phone` (answer(), no_answer()): Twilio's webhooks then say so
+    # (Direction outbound-api, From the market's number) and the call's end goes to the status
+    # callback it was placed with.
+    outbound: bool = False
+    status_callback: str = ""
 
     @staticmethod
     def new_sid() -> str:
         return "CA" + secrets.token_hex(16)
 
     def params(self, status: str = "in-progress", **extra: str) -> dict[str, str]:
+        caller, called = (self.to, self.phone) if self.outbound else (self.phone, self.to)
         return {
             "CallSid": self.call_sid,
             "AccountSid": ACCOUNT_SID,
-            "From": self.phone,
-            "To": self.to,
+            "From": caller,
+            "To": called,
             "CallStatus": status,
-            "Direction": "inbound",
+            "Direction": "outbound-api" if self.outbound else "inbound",
             "ApiVersion": "2010-04-01",
             **extra,
         }
@@ -123,6 +129,18 @@ class PhoneCall:
         screen = Screen()
         url = self.root.rstrip("/") + VOICE_PATH
         return self._fetch(screen, "POST", url, self.params("ringing"))
+
+    def answer(self, url: str) -> Screen:
+        """An outbound call (`outbound`) picked up: Twilio fetches its TwiML from the URL it was
+        placed with (POST, as dispatch.voice.gateway places calls) and runs it."""
+        return self._fetch(Screen(), "POST", url, self.params("in-progress"))
+
+    def no_answer(self) -> Screen:
+        """An outbound call rang out unanswered: only its status callback hears of it."""
+        screen = Screen()
+        self._request(screen, "POST", self._status_url(), self.params("no-answer", CallDuration="0"))
+        screen.wait = {"kind": "ended", "reason": "no-answer"}
+        return screen
 
     def press(self, twiml: str, url: str, index: int, keys: str, timed_out: bool = False) -> Screen:
         """Keys on the keypad for the <Gather> at `index` (ended by numDigits, finishOnKey or the
@@ -284,10 +302,14 @@ class PhoneCall:
 
     def _end(self, screen: Screen, reason: str, duration: int = 0) -> Screen:
         """The call is over: the number's status callback hears `completed`, as from Twilio."""
-        url = self.root.rstrip("/") + CALL_STATUS_PATH
+        url = self._status_url()
         self._request(screen, "POST", url, self.params("completed", CallDuration=str(max(0, duration))))
         screen.wait = {"kind": "ended", "reason": reason}
         return screen
+
+    def _status_url(self) -> str:
+        """The call's own status callback (a call the market placed), else the number's."""
+        return self.status_callback or self.root.rstrip("/") + CALL_STATUS_PATH
 
     @staticmethod
     def _verb(twiml: str, index: int, name: str) -> Verb:

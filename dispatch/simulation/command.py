@@ -7,6 +7,7 @@ import logging
 import sys
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,6 +29,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="more jobs posted in the evening or before dawn (default 15%% of --jobs)",
+    )
+    parser.add_argument(
+        "--voice-share", type=float, default=None, help="share of workers who prefer voice (default 0.1)"
+    )
+    parser.add_argument(
+        "--landline-share",
+        type=float,
+        default=None,
+        help="share of those on a landline that takes no SMS (default a third)",
     )
     parser.add_argument("--seed", type=int, default=1, help="the same seed gives the same day")
     parser.add_argument("--policy", choices=POLICIES, default="fair", help="MATCHING_POLICY for the day")
@@ -77,6 +87,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             "pip install -c constraints.txt -e '.[first-run]' (./scripts/run does)"
         )
 
+    if any(share is not None and not 0 <= share <= 1 for share in (args.voice_share, args.landline_share)):
+        return _refuse("--voice-share and --landline-share are between 0 and 1")
     if min(args.workers, args.employers, args.jobs) < 1:
         return _refuse("--workers, --employers and --jobs must be at least 1")
     if args.redis_url is not None and args.redis_url == settings.REDIS_URL:
@@ -102,6 +114,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         options = replace(options, day=args.date)
     if args.send_rate is not None:
         options = replace(options, send_rate=args.send_rate)
+    options = _voice_shares(options, args.voice_share, args.landline_share)
     policies = POLICIES if args.compare else (args.policy,)
     results = []
     for policy in policies:
@@ -112,6 +125,15 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             return _refuse(str(exc))
     print(output.as_json(results) if args.json else output.table(results))
     return 1 if output.violations(results) else 0
+
+
+def _voice_shares(options: Any, voice: float | None, landline: float | None) -> Any:
+    """--voice-share and --landline-share over the day's defaults (voice.py)."""
+    if voice is not None:
+        options = replace(options, voice_share=voice)
+    if landline is not None:
+        options = replace(options, landline_share=landline)
+    return options
 
 
 def _refuse(why: str) -> int:

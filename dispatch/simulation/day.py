@@ -51,6 +51,9 @@ class DayOptions:
     # Periodic jobs (dispatch.periodic.PERIODIC_TASKS ids) the day runs without, to see what they do.
     periodic_off: frozenset[str] = frozenset()
     follow_up_time: str | None = None  # FOLLOW_UP_TIME for the day (default: the service's, 09:00)
+    # Workers who prefer voice (offers by call too), and the share of those on a landline (no SMS).
+    voice_share: float = 0.1
+    landline_share: float = 1 / 3
 
 
 @dataclass

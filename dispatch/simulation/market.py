@@ -84,6 +84,9 @@ class WorkerSpec:
     median_delay_minutes: float
     cancel_rate: float
     opt_out_rate: float
+    # Prefers a call to a text (issue 16); a landline-like number takes no SMS at all (voice.py).
+    prefers_voice: bool = False
+    landline: bool = False
 
 
 @dataclass(frozen=True)
@@ -147,12 +150,20 @@ def build_market(
     sites: list[SiteInfo],
     trades: list[TradeInfo],
     late_jobs: int = 0,
+    voice_share: float = 0.0,
+    landline_share: float = 0.0,
 ) -> Market:
     places = [site for site in sites if site.level != "district"]
     weights = [TRADE_PROFILE.get(trade.code, DEFAULT_PROFILE)[0] for trade in trades]
     market = Market(day, timezone, {s.id: s for s in sites}, {t.id: t for t in trades}, (), (), ())
     worker_specs = tuple(
-        _worker(stream(seed, f"worker:{i}"), i, places, trades, weights) for i in range(workers)
+        _voice(
+            stream(seed, f"voice:{i}"),
+            _worker(stream(seed, f"worker:{i}"), i, places, trades, weights),
+            voice_share,
+            landline_share,
+        )
+        for i in range(workers)
     )
     employer_specs = tuple(_employer(stream(seed, f"employer:{i}"), i, places) for i in range(employers))
     rng = stream(seed, "jobs")
@@ -208,6 +219,16 @@ def _worker(
         cancel_rate=0.4 if flaky else 0.02,
         opt_out_rate=0.02,
     )
+
+
+def _voice(rng: random.Random, spec: WorkerSpec, voice_share: float, landline_share: float) -> WorkerSpec:
+    """A share of workers prefer voice, a share of those on a landline-like number (Beijing's 010,
+    which no SMS reaches); a stream of their own, so the rest of the market is drawn as before."""
+    if rng.random() >= voice_share:
+        return spec
+    if rng.random() < landline_share:
+        return replace(spec, prefers_voice=True, landline=True, phone=f"+86106{spec.index:07d}")
+    return replace(spec, prefers_voice=True)
 
 
 def _employer(rng: random.Random, index: int, places: list[SiteInfo]) -> EmployerSpec:

@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+from dispatch.simulation import channels_report
 from dispatch.simulation.day import NEXT_MORNING_ENDS, DayResult
 
 # (report key, label, format); None as a key starts a section.
@@ -72,6 +73,15 @@ ROWS: tuple[tuple[str | None, str, str], ...] = (
     ("invariants.follow_ups_unwarranted", "  follow-ups owed nothing/early", "{}"),
     ("invariants.follow_up_answers_lost", "  follow-up answers not recorded", "{}"),
 )
+
+
+def _with_channels(rows: tuple[tuple[str | None, str, str], ...]) -> tuple[tuple[str | None, str, str], ...]:
+    """The by-channel section (channels_report.py) just before the invariants."""
+    at = next(i for i, (key, label, _) in enumerate(rows) if key is None and label.startswith("invariants"))
+    return rows[:at] + channels_report.ROWS + rows[at:]
+
+
+ROWS = _with_channels(ROWS)
 
 
 def _value(report: dict[str, Any], key: str) -> Any:

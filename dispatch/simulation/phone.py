@@ -7,7 +7,7 @@ phone on Twilio would.
 from __future__ import annotations
 
 import itertools
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from flask import Flask
 
@@ -47,6 +47,15 @@ class Phones:
         self.call_sids.append(sid)
         return VoiceCall(PhoneCall(post=self.post, root=BASE_URL, call_sid=sid, phone=phone))
 
+    def ringing(self, phone: str, sid: str, status_callback: str) -> VoiceCall:
+        """A call the market placed to `phone` (its sid from the call transport), about to be picked up
+        (VoiceCall.answer) or not (VoiceCall.no_answer)."""
+        callback = urljoin(BASE_URL + "/", status_callback)
+        call = PhoneCall(
+            post=self.post, root=BASE_URL, call_sid=sid, phone=phone, outbound=True, status_callback=callback
+        )
+        return VoiceCall(call)
+
 
 class VoiceCall:
     """One phone call to the voice menu: dial, then keys or silence where the last TwiML gathers."""
@@ -61,6 +70,17 @@ class VoiceCall:
 
     def dial(self) -> None:
         self._screen = self._call.dial()
+
+    def answer(self, url: str) -> None:
+        """Picked up: the TwiML of the URL the call was placed with (relative to the app's root)."""
+        self._screen = self._call.answer(urljoin(BASE_URL + "/", url))
+
+    def no_answer(self) -> None:
+        self._screen = self._call.no_answer()
+
+    @property
+    def ended(self) -> bool:
+        return self._screen.wait.get("kind") == "ended"
 
     @property
     def step(self) -> str:
@@ -81,11 +101,11 @@ class VoiceCall:
         """Nothing said: Twilio skips the <Record>'s action and goes on with the verb after it."""
         self._screen = self._call.record(*self._waiting("record"), "")
 
-    def hang_up(self) -> None:
+    def hang_up(self, duration: int = HUNG_UP_AFTER) -> None:
         """The caller hangs up: Twilio's status callback says the call completed (it said so already
         if the app's TwiML ended the call)."""
         if self._screen.wait.get("kind") != "ended":
-            self._screen = self._call.hang_up(duration=HUNG_UP_AFTER)
+            self._screen = self._call.hang_up(duration=duration)
 
     def _waiting(self, kind: str) -> tuple[str, str, int]:
         """The TwiML, its URL and the index of the verb waiting for the caller's `kind` of input."""

@@ -19,8 +19,11 @@ from dispatch.catalogue import trades_in_menu_order
 from dispatch.models import Employer, EmployerStatus, RegisteredVia, Site, Worker, WorkerTrade
 from dispatch.seed import seed
 from dispatch.simulation.market import Market, SiteInfo, TradeInfo
+from dispatch.sms.services import mark_undeliverable
 from dispatch.workers import services as workers
 from dispatch.workers.services import Skill, WorkerDetails
+
+LANDLINE_ERROR = 21614  # Twilio: the number is not a mobile
 
 
 def load_places(session: Session, config_dir: Path) -> tuple[list[SiteInfo], list[TradeInfo]]:
@@ -60,6 +63,7 @@ def register(session: Session, market: Market, now: datetime) -> None:
             home_site_id=spec.site_id,
             min_daily_pay=spec.min_pay,
             trades=tuple(Skill(trade_id, spec.years) for trade_id in spec.trade_ids),
+            prefers_voice=spec.prefers_voice or None,
         )
         # As a worker who confirmed the SMS registration's summary: consent, so they start active.
         worker = workers.register(session, details, RegisteredVia.SMS, consent=True)
@@ -69,6 +73,8 @@ def register(session: Session, market: Market, now: datetime) -> None:
         worker.no_shows = spec.no_shows
         if spec.last_placed_days_ago is not None:
             worker.last_placed_at = now - timedelta(days=spec.last_placed_days_ago)
+        if spec.landline:  # as the carrier's 21614 (not a mobile) to a first text would have said
+            mark_undeliverable(session, spec.phone, LANDLINE_ERROR)
     for employer in market.employers:
         session.add(
             Employer(

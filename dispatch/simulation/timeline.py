@@ -29,7 +29,7 @@ from sqlalchemy import select
 from dispatch.matching import config as matching_config
 from dispatch.models import Call, Direction, Job, JobStatus, Message
 from dispatch.runtime import Runtime
-from dispatch.simulation import people
+from dispatch.simulation import channels_report, people
 from dispatch.simulation.clock import VirtualClock
 from dispatch.simulation.followups import FOLLOW_UP_BEHAVIOURS, measure_follow_ups
 from dispatch.simulation.market import JobSpec, Market, build_market, stream
@@ -38,6 +38,7 @@ from dispatch.simulation.phone import Phones, VoiceCall
 from dispatch.simulation.population import load_places, register
 from dispatch.simulation.queue import QueueRunner
 from dispatch.simulation.report import OptOut, Posting, Record, measure
+from dispatch.simulation.voice import VoiceWorkers
 
 if TYPE_CHECKING:
     from dispatch.simulation.day import DayOptions
@@ -87,6 +88,8 @@ class MarketDay:
                 sites=sites,
                 trades=trades,
                 late_jobs=options.late_job_count,
+                voice_share=options.voice_share,
+                landline_share=options.landline_share,
             )
             register(session, self.market, self.clock.now())
         self.workers = people.workers(self.market, options.seed)
@@ -94,6 +97,9 @@ class MarketDay:
             spec.phone: EmployerAgent(spec.phone, stream(options.seed, f"employer-behaviour:{spec.index}"))
             for spec in self.market.employers
         }
+        self.voice = VoiceWorkers(
+            self.market, self.workers, options.seed, runtime, self.phones, clock, self.at
+        )
         self.follow_ups = FollowUpPeople(self.market, options.seed, self.at, self._answers, self.behaviour)
         for job in self.market.jobs:
             self.at(job.at, functools.partial(self.post_job, job))
@@ -205,6 +211,7 @@ class MarketDay:
             elif row.phone in self.employers:
                 self._employer_reads(self.employers[row.phone], row.kind, row.body, row.sent_at)
             self.follow_ups.reads(row.phone, row.kind, row.body, row.sent_at)
+        self.voice.ring()  # and the calls placed since (voice.py)
 
     def _employer_reads(self, agent: EmployerAgent, kind: str, body: str, sent_at: datetime) -> None:
         if kind == "job_request.confirm" and (match := DRAFT_CODE.search(body)):
@@ -217,6 +224,8 @@ class MarketDay:
     def _worker_reads(self, agent: people.WorkerAgent, kind: str, body: str, sent_at: datetime) -> None:
         if agent.opted_out:
             return
+        if kind in {"offer", "offer.reopened"} and self.voice.prefers_voice(agent.spec.phone):
+            return  # a worker who prefers voice answers the call (voice.py), not the text
         if kind in {"offer", "offer.reopened"} and (match := OFFER_CODE.search(body)):
             self._consider(agent, match.group(1), sent_at)
         elif kind == "match.which_code" and (match := LISTED_CODES.search(body)):
@@ -287,6 +296,7 @@ class MarketDay:
         radius = matching_config.load(settings).radius_km[-1]
         with self.runtime.db.transaction() as session:
             measured = measure(session, settings, self.market, record, radius)
+            measured.update(channels_report.measure(session, self.market, self.voice.record))
             after = measure_follow_ups(
                 session, settings, self.follow_ups.record, self.clock.now(), next_morning=day is not None
             )
