@@ -166,14 +166,19 @@ def population(session: Session, cfg: AdaptiveConfig, now: datetime, utc_offset_
         for key in (("pay", int(row.pay)), ("km", int(row.km)), ("hour", hour_band(int(row.hour)))):
             by_band[key] = by_band.get(key, Record()) + record
     overall = {rate: smoothed(total, rate, START[rate], cfg.prior_count) for rate in RATES}
+    # A band's lift is against the population's own rate: a band holding the whole record lifts by 1.
+    plain = {rate: _plain(total, rate) or overall[rate] for rate in RATES}
     lifts = {
-        key: {
-            rate: smoothed(record, rate, overall[rate], cfg.band_prior_count) / overall[rate]
-            for rate in RATES
-        }
+        key: {rate: smoothed(record, rate, plain[rate], cfg.band_prior_count) / plain[rate] for rate in RATES}
         for key, record in by_band.items()
     }
     return Population(overall, lifts)
+
+
+def _plain(record: Record, rate: str) -> float | None:
+    """k / n, or None when n or k is 0 (nothing to lift against)."""
+    k, n = record.counts(rate)
+    return k / n if n and k else None
 
 
 def records(

@@ -3,15 +3,12 @@ learned estimates, the sizing recorded for the job page, the chance of a yes on 
 
 from __future__ import annotations
 
-from datetime import time, timedelta
 from typing import Any
 
 import pytest
 
 from dispatch.matching import waves
-from dispatch.models import OfferStatus
-from tests.factories import NOW, Market, commit
-from tests.helpers import fresh, offers_of, run_jobs
+from tests.factories import NOW, Market
 
 
 @pytest.fixture
