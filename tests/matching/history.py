@@ -21,7 +21,9 @@ class History:
     def job(self, index: int, pay: int) -> Job:
         while len(self.jobs) <= index:
             job = self.market.job(pay=pay)
-            job.status = JobStatus.EXPIRED  # the record's jobs are over: no waves of their own
+            # The record's jobs are over: no waves of their own, nobody booked on days to come.
+            job.status = JobStatus.EXPIRED
+            job.work_date = job.end_date = SENT.date()
             self.jobs.append(job)
         return self.jobs[index]
 
