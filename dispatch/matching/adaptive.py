@@ -2,10 +2,10 @@
 (estimates.py) within each worker's offer budget (budget.py), cut to the size that fills the job with
 the target chance (sizing.py).
 
-Order: workers within their budget before those past it; among each, by the chance of a yes in time
-times `estimate_weight`, plus the policy's SQL score (near, well rated, reliable, rested,
-experienced), plus `idle_boost` for a worker left idle (再服务). The shortlist is `pool_factor` times
-the offers the wave may send, so the budget and the estimates have someone to choose among.
+Order: workers within their budget before those past it; among each, those left idle (再服务) first;
+then by the chance of a yes in time times `estimate_weight` plus the policy's SQL score (near, well
+rated, reliable, rested, experienced). The shortlist is `pool_factor` times the offers the wave may
+send, so the budget and the estimates have someone to choose among.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.i18n import market_zone
-from dispatch.matching import budget, estimates, in_time, sizing
+from dispatch.matching import budget, estimates, in_time, memo, sizing
 from dispatch.matching import candidates as pool_candidates
 from dispatch.matching.config import MatchingConfig
 from dispatch.models import Job, Offer, Worker
@@ -40,7 +40,14 @@ class Estimator:
     def __init__(self, session: Session, settings: Settings, config: MatchingConfig, job: Job, now: datetime):
         self.session, self.cfg, self.job, self.now = session, config.adaptive, job, now
         offset = now.astimezone(market_zone(settings)).utcoffset() or timedelta(0)
-        self.people = estimates.population(session, self.cfg, now, int(offset.total_seconds()))
+        ttl = timedelta(minutes=self.cfg.cache_minutes)
+        self.people = memo.remembered(
+            session,
+            ("population", self.cfg),
+            now,
+            ttl,
+            lambda: estimates.population(session, self.cfg, now, int(offset.total_seconds())),
+        )
         self.zone = market_zone(settings)
 
     def chances(
@@ -102,13 +109,23 @@ def choose(
     kms: dict[int, float | None] = {c.worker_id: c.explanation.km for c in shortlist}
     kms.update({offer.worker_id: offer.explanation.get("km") for offer in still_open})
     chances = estimator.chances(kms, timing.send_at)
-    standing = budget.standings(session, cfg, job.trade_id, [c.worker_id for c in shortlist], now)
+    share = memo.remembered(
+        session,
+        ("fair_share", job.trade_id, cfg),
+        now,
+        timedelta(minutes=cfg.cache_minutes),
+        lambda: budget.fair_share(session, cfg, job.trade_id, now),
+    )
+    standing = budget.standings(session, cfg, job.trade_id, [c.worker_id for c in shortlist], now, share)
 
     def value(candidate: pool_candidates.Candidate) -> float:
-        boost = cfg.idle_boost if standing[candidate.worker_id].idle else 0.0
-        return cfg.estimate_weight * chances[candidate.worker_id].yes_in_time + candidate.score + boost
+        return cfg.estimate_weight * chances[candidate.worker_id].yes_in_time + candidate.score
 
-    ordered = sorted(shortlist, key=lambda c: (standing[c.worker_id].over, -value(c)))
+    def order(candidate: pool_candidates.Candidate) -> tuple[bool, bool, float]:
+        worker = standing[candidate.worker_id]
+        return (worker.over, not worker.idle, -value(candidate))
+
+    ordered = sorted(shortlist, key=order)
     expiry = in_time.expiry(settings, config, job, timing) - timing.send_at
     waves = sizing.waves_left(timing.send_at, timing.start, in_time.lead(settings), expiry)
     sized = sizing.choose(

@@ -2,7 +2,8 @@
 fair share (the trade's offers over its active workers), and who has been left idle (再服务).
 
 A worker whose offers run past the band above their fair share is asked only after everyone within
-it; a worker not offered anything for `idle_days` is asked first. Two aggregates over `offer` per
+it; a worker not offered anything for `idle_days` (a newcomer: registered that long ago) is asked
+first, the market's promise of re-service (再服务). Two aggregates over `offer` per
 wave: the trade's count in the window, and the shortlisted workers' own counts (index lookups).
 """
 
@@ -38,7 +39,7 @@ class Standing:
     offers: int
     fair_share: float
     over: bool  # past the band: asked after everyone within it
-    idle: bool  # nothing offered for idle_days: asked first
+    idle: bool  # nothing offered for idle_days (registered before then): asked first
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -67,22 +68,31 @@ def fair_share(session: Session, cfg: AdaptiveConfig, trade_id: int, now: dateti
 
 
 def standings(
-    session: Session, cfg: AdaptiveConfig, trade_id: int, worker_ids: Iterable[int], now: datetime
+    session: Session,
+    cfg: AdaptiveConfig,
+    trade_id: int,
+    worker_ids: Iterable[int],
+    now: datetime,
+    share: float | None = None,
 ) -> dict[int, Standing]:
+    """`share`: the trade's fair share if already known (adaptive.py remembers it a few minutes)."""
     ids = sorted(set(worker_ids))
     if not ids:
         return {}
     since = now - timedelta(days=cfg.window_days)
-    share = fair_share(session, cfg, trade_id, now)
+    share = fair_share(session, cfg, trade_id, now) if share is None else share
     counted = (
         select(Offer.worker_id, func.count().label("offers"))
         .where(Offer.worker_id.in_(ids), Offer.sent_at >= since, Offer.status.in_(_COUNTED))
         .group_by(Offer.worker_id)
     )
     counts: dict[int, int] = {row.worker_id: row.offers for row in session.execute(counted)}
+    # Idle: nothing offered since idle_days ago, or (never offered) registered before then.
     last = {
-        row.id: row.last_offered_at
-        for row in session.execute(select(Worker.id, Worker.last_offered_at).where(Worker.id.in_(ids)))
+        row.id: row.last_offered_at or row.created_at
+        for row in session.execute(
+            select(Worker.id, Worker.last_offered_at, Worker.created_at).where(Worker.id.in_(ids))
+        )
     }
     idle_since = now - timedelta(days=cfg.idle_days)
     limit = share * (1 + cfg.share_band) + cfg.share_slack
@@ -91,7 +101,7 @@ def standings(
             offers=counts.get(worker_id, 0),
             fair_share=share,
             over=counts.get(worker_id, 0) > limit,
-            idle=last.get(worker_id) is None or last[worker_id] <= idle_since,  # type: ignore[operator]
+            idle=worker_id in last and last[worker_id] <= idle_since,
         )
         for worker_id in ids
     }

@@ -36,8 +36,8 @@ class AdaptiveConfig:
     estimate_weight: float  # how much the chance of a yes in time counts against the policy's score
     share_band: float  # a worker's offers may run this far above their fair share (0.5: 1.5x)
     share_slack: float  # ... plus this many offers, so a quiet window does not lock anyone out
-    idle_days: float  # not offered for this long: boosted (再服务)
-    idle_boost: float  # ... by this much, on the same scale as the estimate and the score
+    idle_days: float  # not offered for this long: asked first (再服务)
+    cache_minutes: float  # the population's rates and fair shares are reused this long (memo.py)
 
 
 @dataclass(frozen=True)
@@ -167,6 +167,6 @@ def parse(data: dict[str, Any], source: str = FILE_NAME) -> MatchingConfig:
             share_band=number("adaptive", "share_band", 0),
             share_slack=number("adaptive", "share_slack", 0),
             idle_days=number("adaptive", "idle_days", 0.01, 365),
-            idle_boost=number("adaptive", "idle_boost", 0),
+            cache_minutes=number("adaptive", "cache_minutes", 0, 24 * 60),
         ),
     )

@@ -4,7 +4,6 @@ the window is asked after everyone within it, however well they rank; a worker l
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -20,11 +19,6 @@ from tests.matching.history import NO, SILENT, YES, History
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
     return {"MATCHING_POLICY": "adaptive"}
-
-
-@pytest.fixture
-def cfg(runtime):
-    return matching_config.load(runtime.settings).adaptive
 
 
 def test_a_worker_past_the_band_is_asked_after_those_within_it(
@@ -66,39 +60,49 @@ def test_over_budget_workers_are_still_asked_when_nobody_else_is_left(
     assert offer.worker_id == busy.id and offer.explanation["budget"]["over"] is True
 
 
-def test_a_worker_left_idle_is_boosted(runtime, session, market: Market, clock) -> None:
+def test_a_worker_left_idle_is_asked_first(runtime, session, market: Market, clock) -> None:
     cfg = matching_config.load(runtime.settings).adaptive
-    # Better rated and more experienced, offered yesterday: without the boost they would come first
-    # (their lead in rating and experience is larger than the idle workers' lead in rotation).
+    long_ago = NOW - timedelta(days=cfg.idle_days + 1)
+    # Better rated, more experienced, and with a record of saying yes, but offered yesterday: by
+    # the chance of a yes and the score they would come first.
+    history = History(session, market)
     lately = [
         market.worker(last_offered_at=NOW - timedelta(days=1), rating=(50, 10), years=10) for _ in range(4)
     ]
-    idle = market.worker(last_offered_at=NOW - timedelta(days=cfg.idle_days + 1), years=1)
+    for worker in lately:
+        history.offers(worker, [YES, YES])
+    idle = market.worker(last_offered_at=long_ago, years=1)
     never = market.worker(years=1)
-    ids = [worker.id for worker in (*lately, idle, never)]
+    never.created_at = long_ago  # registered over a week ago, never offered anything
+    newcomer = market.worker(years=1)  # registered today: not idle yet
+    ids = [worker.id for worker in (*lately, idle, never, newcomer)]
     standing = budget.standings(session, cfg, idle.trades[0].trade_id, ids, NOW)
     assert standing[idle.id].idle and standing[never.id].idle
-    assert not any(standing[worker.id].idle for worker in lately)
+    assert not standing[newcomer.id].idle and not any(standing[worker.id].idle for worker in lately)
 
     job = market.job(headcount=1)
     commit(runtime, session)
     run_jobs(runtime)
     offers = offers_of(session, job)
-    # a narrow wave (a job tomorrow): the two idle workers, each a 39% chance, make 63% >= 50%
-    assert {offer.worker_id for offer in offers} == {idle.id, never.id}
+    # a narrow wave (a job tomorrow, an even chance): the idle come before everyone else
+    assert offers and {offer.worker_id for offer in offers} <= {idle.id, never.id}
     assert all(offer.explanation["budget"]["idle"] for offer in offers)
 
 
-def test_without_the_boost_the_better_ranked_come_first(runtime, session, market: Market, clock) -> None:
-    lately = [
-        market.worker(last_offered_at=NOW - timedelta(days=1), rating=(50, 10), years=10) for _ in range(4)
-    ]
-    market.worker(years=1)
-    config = matching_config.load(runtime.settings)
-    unboosted = dataclasses.replace(config, adaptive=dataclasses.replace(config.adaptive, idle_boost=0.0))
+def test_without_anyone_idle_the_likelier_come_first(runtime, session, market: Market, clock) -> None:
+    history = History(session, market)
+    keen = [market.worker(years=1) for _ in range(2)]
+    for worker in keen:
+        history.offers(worker, [YES, YES, YES])
+    better_scored = [market.worker(rating=(50, 10), years=10) for _ in range(3)]
+    for worker in better_scored:
+        history.offers(worker, [SILENT, NO, SILENT])
     job = market.job(headcount=1)
     session.flush()
+    config = matching_config.load(runtime.settings)
     timing = in_time.plan(runtime.settings, job, NOW)
     assert timing is not None
-    choice = adaptive.choose(session, runtime.settings, unboosted, job, 1.0, [], timing, 1, NOW)
-    assert {c.worker_id for c in choice.found} <= {worker.id for worker in lately}
+    choice = adaptive.choose(session, runtime.settings, config, job, 1.0, [], timing, 1, NOW)
+    # the keen (a record of yeses) are enough for the wave's even chance: the silent are not asked
+    assert choice.found and {c.worker_id for c in choice.found} <= {worker.id for worker in keen}
+    assert not {c.worker_id for c in choice.found} & {worker.id for worker in better_scored}

@@ -36,7 +36,7 @@ def test_each_wave_says_why_it_has_its_size(runtime, session, market: Market, ag
     for offer in offers_of(session, job):
         row = re.search(rf'<tr data-offer="{offer.id}">(.*?)</tr>', page, re.S).group(1)
         assert f"按时接单概率{round(offer.explanation['estimate']['p'] * 100)}%（依据以往0次派单）" in row
-        assert "久未派单（再服务）" in row  # never offered before: boosted
+        assert "久未派单（再服务）" not in row  # registered today: not idle
 
     assert console_post(agent_client, "/console/language", {"lang": "en"}).status_code == 302
     english = agent_client.get(f"/console/jobs/{job.id}").get_data(as_text=True)
