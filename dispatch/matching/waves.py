@@ -140,9 +140,10 @@ def _adaptive_wave(
     timing: in_time.Timing,
     now: datetime,
 ) -> dict[str, int]:
-    """The adaptive policy's wave (adaptive.py): sized from the learned estimates. When this radius
-    cannot reach the wave's target and no later wave fits before the start, it widens at once; past
-    the last radius it keeps asking at the widest while waves fit and anyone is left to ask."""
+    """The adaptive policy's wave (adaptive.py): sized from the learned estimates. When the workers
+    within this radius cannot reach the wave's aim, it widens at once (the estimates already count
+    distance against the far) rather than send a small wave and wait out its expiry; past the last
+    radius it keeps asking at the widest while anyone is left to ask and the start allows."""
     if len(still_open) >= config.max_size:  # as many offers out as a wave may hold: let them lapse
         _look_again(session, job, wave, still_open)
         return {"waiting": 1}
@@ -156,9 +157,11 @@ def _adaptive_wave(
             # The offers still out are enough for the target: look again when they lapse.
             _look_again(session, job, wave, still_open)
             return {"waiting": 1}
-        if choice.found:
-            best = (number, radius, choice)
-            if sized is not None and (not sized.capped or sized.waves_left > 1):
+        if choice.found and sized is not None:
+            # A wider radius that adds nobody likelier keeps the narrower one (and its wave number).
+            if best is None or best[2].sizing is None or sized.chance > best[2].sizing.chance + 1e-9:
+                best = (number, radius, choice)
+            if not sized.capped:
                 break
     if best is not None:
         number, radius, choice = best
