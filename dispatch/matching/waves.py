@@ -140,10 +140,11 @@ def _adaptive_wave(
     timing: in_time.Timing,
     now: datetime,
 ) -> dict[str, int]:
-    """The adaptive policy's wave (adaptive.py): sized from the learned estimates. When the workers
-    within this radius cannot reach the wave's aim, it widens at once (the estimates already count
-    distance against the far) rather than send a small wave and wait out its expiry; past the last
-    radius it keeps asking at the widest while anyone is left to ask and the start allows."""
+    """The adaptive policy's wave (adaptive.py): sized from the learned estimates. A job with time
+    (many waves fit before its start: the wave aims at `min_wave_target`) takes what this radius
+    holds and widens next wave; a job starting soon, whose wave aims higher, widens at once when
+    the workers within this radius cannot reach the aim. Past the last radius it keeps asking at
+    the widest while anyone is left to ask and the start allows."""
     if len(still_open) >= config.max_size:  # as many offers out as a wave may hold: let them lapse
         _look_again(session, job, wave, still_open)
         return {"waiting": 1}
@@ -161,7 +162,7 @@ def _adaptive_wave(
             # A wider radius that adds nobody likelier keeps the narrower one (and its wave number).
             if best is None or best[2].sizing is None or sized.chance > best[2].sizing.chance + 1e-9:
                 best = (number, radius, choice)
-            if not sized.capped:
+            if not sized.capped or sized.target <= config.adaptive.min_wave_target:
                 break
     if best is not None:
         number, radius, choice = best

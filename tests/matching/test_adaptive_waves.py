@@ -38,8 +38,8 @@ def test_a_job_next_week_gets_a_narrow_wave_and_one_starting_soon_a_wide_one(
     narrow, wide = offers_of(session, later), offers_of(session, soon)
     [later_wave] = later.matching["waves"]
     [soon_wave] = soon.matching["waves"]
-    # next week: many waves fit, so this one aims at an even chance; 2.5 hours ahead: 80% at once
-    assert later_wave["sizing"]["waves_left"] > 100 and later_wave["sizing"]["target"] == 0.5
+    # next week: many waves fit, so this one aims low (min_wave_target); 2.5 hours ahead: 80% at once
+    assert later_wave["sizing"]["waves_left"] > 100 and later_wave["sizing"]["target"] == pytest.approx(0.3)
     assert soon_wave["sizing"]["target"] == pytest.approx(0.8)
     assert len(narrow) < len(wide) <= 30
     for wave, offers in ((later_wave, narrow), (soon_wave, wide)):

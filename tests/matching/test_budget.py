@@ -84,7 +84,7 @@ def test_a_worker_left_idle_is_asked_first(runtime, session, market: Market, clo
     commit(runtime, session)
     run_jobs(runtime)
     offers = offers_of(session, job)
-    # a narrow wave (a job tomorrow, an even chance): the idle come before everyone else
+    # a narrow wave (a job tomorrow): the idle come before everyone else
     assert offers and {offer.worker_id for offer in offers} <= {idle.id, never.id}
     assert all(offer.explanation["budget"]["idle"] for offer in offers)
 
@@ -103,6 +103,6 @@ def test_without_anyone_idle_the_likelier_come_first(runtime, session, market: M
     timing = in_time.plan(runtime.settings, job, NOW)
     assert timing is not None
     choice = adaptive.choose(session, runtime.settings, config, job, 1.0, [], timing, 1, NOW)
-    # the keen (a record of yeses) are enough for the wave's even chance: the silent are not asked
+    # the keen (a record of yeses) are enough for the wave's narrow aim: the silent are not asked
     assert choice.found and {c.worker_id for c in choice.found} <= {worker.id for worker in keen}
     assert not {c.worker_id for c in choice.found} & {worker.id for worker in better_scored}
