@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from dispatch.matching import config as matching_config
 from dispatch.models import OfferStatus
 from tests.factories import NOW, Market, commit
 from tests.helpers import fresh, offers_of, run_jobs
@@ -38,9 +39,12 @@ def test_a_job_next_week_gets_a_narrow_wave_and_one_starting_soon_a_wide_one(
     narrow, wide = offers_of(session, later), offers_of(session, soon)
     [later_wave] = later.matching["waves"]
     [soon_wave] = soon.matching["waves"]
-    # next week: many waves fit, so this one aims low (min_wave_target); 2.5 hours ahead: 80% at once
-    assert later_wave["sizing"]["waves_left"] > 100 and later_wave["sizing"]["target"] == pytest.approx(0.3)
-    assert soon_wave["sizing"]["target"] == pytest.approx(0.8)
+    # next week: many waves fit, so this one aims low (min_wave_target); 2.5 hours ahead: higher at once
+    cfg = matching_config.load(runtime.settings).adaptive
+    assert cfg.min_wave_target < cfg.soon_wave_target
+    assert later_wave["sizing"]["waves_left"] > 100
+    assert later_wave["sizing"]["target"] == pytest.approx(cfg.min_wave_target)
+    assert soon_wave["sizing"]["target"] == pytest.approx(cfg.soon_wave_target)
     assert len(narrow) < len(wide) <= 30
     for wave, offers in ((later_wave, narrow), (soon_wave, wide)):
         sizing = wave["sizing"]
