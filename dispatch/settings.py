@@ -303,8 +303,8 @@ class Settings:
         # The reference goes into the worker's confirmation SMS, whose length budget counts 4 letters.
         if not re.fullmatch(r"[A-Za-z]{1,4}", self.INSURANCE_REFERENCE_PREFIX):
             raise SettingsError("INSURANCE_REFERENCE_PREFIX must be 1-4 letters A-Z, like LZ")
-        if self.MATCHING_POLICY not in {"fair", "greedy", "lottery"}:
-            raise SettingsError("MATCHING_POLICY must be fair, greedy or lottery")
+        if self.MATCHING_POLICY not in {"fair", "greedy", "lottery", "adaptive"}:
+            raise SettingsError("MATCHING_POLICY must be fair, greedy, lottery or adaptive")
         try:
             from dispatch.ops.access import parse_networks
 

@@ -14,11 +14,30 @@ from dispatch.settings import Settings
 
 FILE_NAME = "matching.toml"
 FACTORS = ("distance", "rating", "reliability", "fairness", "experience", "lottery")
-POLICIES = ("fair", "greedy", "lottery")
+POLICIES = ("fair", "greedy", "lottery", "adaptive")
 
 
 class MatchingConfigError(ValueError):
     """config/matching.toml is missing a value or holds one that cannot be right."""
+
+
+@dataclass(frozen=True)
+class AdaptiveConfig:
+    """[adaptive]: the learned estimates, the wave sizing and the fairness budget of that policy."""
+
+    window_days: float  # the record the estimates and the offer shares are read from
+    prior_count: float  # a worker's own record weighs this many offers' worth of the population's
+    band_prior_count: float  # likewise a band's record against the population's overall rates
+    target_fill: float  # the chance, wanted, that the job fills before it must start
+    min_wave_target: float  # the least a single wave aims at when many waves fit before the start
+    soon_hours: float  # a job starting within this many hours ...
+    soon_wave_target: float  # ... has each wave aim at least this high: filled fast, not cheap
+    pool_factor: float  # ranked candidates considered per offer the wave may send
+    estimate_weight: float  # how much the chance of a yes in time counts against the policy's score
+    share_band: float  # a worker's offers may run this far above their fair share (0.5: 1.5x)
+    share_slack: float  # ... plus this many offers, so a quiet window does not lock anyone out
+    idle_days: float  # not offered for this long: asked first (再服务)
+    cache_minutes: float  # the population's rates and fair shares are reused this long (memo.py)
 
 
 @dataclass(frozen=True)
@@ -42,6 +61,7 @@ class MatchingConfig:
     expiry_same_day_minutes: int
     expiry_later_minutes: int
     employer_summary_seconds: int
+    adaptive: AdaptiveConfig
 
     @property
     def last_wave(self) -> int:
@@ -134,4 +154,19 @@ def parse(data: dict[str, Any], source: str = FILE_NAME) -> MatchingConfig:
         expiry_same_day_minutes=int(number("waves", "expiry_same_day_minutes", 1, 24 * 60)),
         expiry_later_minutes=int(number("waves", "expiry_later_minutes", 1, 7 * 24 * 60)),
         employer_summary_seconds=int(number("waves", "employer_summary_seconds", 0, 3600)),
+        adaptive=AdaptiveConfig(
+            window_days=number("adaptive", "window_days", 1, 365),
+            prior_count=number("adaptive", "prior_count", 0.01),
+            band_prior_count=number("adaptive", "band_prior_count", 0.01),
+            target_fill=number("adaptive", "target_fill", 0.5, 0.999),
+            min_wave_target=number("adaptive", "min_wave_target", 0.05, 0.999),
+            soon_hours=number("adaptive", "soon_hours", 0, 48),
+            soon_wave_target=number("adaptive", "soon_wave_target", 0.05, 0.999),
+            pool_factor=number("adaptive", "pool_factor", 1, 20),
+            estimate_weight=number("adaptive", "estimate_weight", 0),
+            share_band=number("adaptive", "share_band", 0),
+            share_slack=number("adaptive", "share_slack", 0),
+            idle_days=number("adaptive", "idle_days", 0.01, 365),
+            cache_minutes=number("adaptive", "cache_minutes", 0, 24 * 60),
+        ),
     )

@@ -8,7 +8,7 @@ sees is what decided the order. Fair, greedy and lottery differ only in their we
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, cast
@@ -246,6 +246,8 @@ class Explanation:
     shares: dict[str, float]
     factors: dict[str, float]
     km: float | None
+    # What the adaptive policy adds (adaptive.py): the learned estimate and the offer budget.
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -254,6 +256,7 @@ class Explanation:
             "km": None if self.km is None else round(self.km, 3),
             "shares": self.shares,
             "factors": self.factors,
+            **self.extra,
         }
 
 

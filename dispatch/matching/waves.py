@@ -17,9 +17,9 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from dispatch.i18n import market_zone
+from dispatch.matching import adaptive, in_time, notices, sizing
 from dispatch.matching import candidates as pool_candidates
 from dispatch.matching import config as matching_config
-from dispatch.matching import in_time, notices
 from dispatch.matching import tasks as matching_tasks
 from dispatch.matching.config import MatchingConfig
 from dispatch.matching.locking import open_offers
@@ -96,6 +96,8 @@ def send_wave(
             return {**counts, "waiting": 1}
         escalate(session, settings, job, now, too_late=True)
         return {**counts, "too_late": 1}
+    if settings.MATCHING_POLICY == adaptive.POLICY:
+        return {**counts, **_adaptive_wave(session, settings, config, job, wave, still_open, timing, now)}
     size = config.wave_size(job.remaining) - len(still_open)
     if size <= 0:
         # The offers still out may fill it: look again when they lapse.
@@ -125,6 +127,62 @@ def send_wave(
         return {**counts, "waiting": 1}
     escalate(session, settings, job, now)
     return {**counts, "escalated": 1}
+
+
+def _adaptive_wave(
+    session: Session,
+    settings: Settings,
+    config: MatchingConfig,
+    job: Job,
+    wave: int,
+    still_open: list[Offer],
+    timing: in_time.Timing,
+    now: datetime,
+) -> dict[str, int]:
+    """The adaptive policy's wave (adaptive.py): sized from the learned estimates. A job with time
+    (many waves fit before its start: the wave aims at `min_wave_target`) takes what this radius
+    holds and widens next wave; a job starting soon, whose wave aims higher, widens at once when
+    the workers within this radius cannot reach the aim. Past the last radius it keeps asking at
+    the widest while anyone is left to ask and the start allows."""
+    if len(still_open) >= config.max_size:  # as many offers out as a wave may hold: let them lapse
+        _look_again(session, job, wave, still_open)
+        return {"waiting": 1}
+    seed = int(job.matching.get("seed", job.id))
+    best: tuple[int, float, adaptive.Choice] | None = None
+    for number in range(wave, max(config.last_wave, wave) + 1):
+        radius = config.radius_for(number)
+        choice = adaptive.choose(session, settings, config, job, radius, still_open, timing, seed, now)
+        sized = choice.sizing
+        if sized is not None and not choice.found and not sized.capped:
+            # The offers still out are enough for the target: look again when they lapse.
+            _look_again(session, job, wave, still_open)
+            return {"waiting": 1}
+        if choice.found and sized is not None:
+            # A wider radius that adds nobody likelier keeps the narrower one (and its wave number).
+            if best is None or best[2].sizing is None or sized.chance > best[2].sizing.chance + 1e-9:
+                best = (number, radius, choice)
+            if not sized.capped or sized.target <= config.adaptive.min_wave_target:
+                break
+    if best is not None:
+        number, radius, choice = best
+        expires_at = offer_wave(session, settings, config, job, number, radius, choice.found, now, timing)
+        if choice.sizing is not None:
+            _record_sizing(job, choice.sizing)
+        defer(session, matching_tasks.send_wave, job.id, number + 1, queue="matching", run_at=expires_at)
+        return {"wave": number, "offers": len(choice.found)}
+    job.wave = max(job.wave, config.last_wave, wave)
+    if still_open:
+        _look_again(session, job, job.wave + 1, still_open)
+        return {"waiting": 1}
+    escalate(session, settings, job, now)
+    return {"escalated": 1}
+
+
+def _record_sizing(job: Job, sized: sizing.Sizing) -> None:
+    """Why the wave just written has its size, beside it in the job's wave history (the job page)."""
+    history = list(job.matching.get("waves", []))
+    history[-1] = {**history[-1], "sizing": sized.as_json()}
+    job.matching = {**job.matching, "waves": history}
 
 
 def last_day_starts(settings: Settings, job: Job) -> datetime:

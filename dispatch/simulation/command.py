@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dispatch.settings import Settings, SettingsError
 from dispatch.simulation import callers_report
 
-POLICIES = ("fair", "greedy", "lottery")
+POLICIES = ("fair", "greedy", "lottery", "adaptive")
 # The day's in-process Redis and virtual clock: the first-run extra, not in a production install.
 FIRST_RUN_MODULES = {"fakeredis", "time_machine", "lupa"}
 

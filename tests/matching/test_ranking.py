@@ -142,6 +142,11 @@ def test_the_shipped_config_reads() -> None:
         ("policy", "greedy", {"distance": -1}),
         ("policy", "lottery", {"lottery": 0}),
         ("reliability", "prior", "high"),
+        ("policy", "adaptive", {}),
+        ("adaptive", "target_fill", 1.0),
+        ("adaptive", "min_wave_target", 0),
+        ("adaptive", "window_days", 0),
+        ("adaptive", "idle_days", "a week"),
     ],
 )
 def test_a_bad_value_is_refused(section: str, key: str, value) -> None:  # type: ignore[no-untyped-def]

@@ -85,6 +85,8 @@ class Wave:
     radius_km: float | None = None
     expires_at: datetime | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    # Why the wave had its size (the adaptive policy, matching/sizing.py): expected yeses, the aim.
+    sizing: dict[str, Any] | None = None
 
 
 @dataclass
@@ -126,6 +128,7 @@ def job_page(db: Session, agent: Agent, settings: Settings, job: Job, now: datet
                 [],
                 radius_km=entry.get("radius_km"),
                 expires_at=datetime.fromisoformat(expires) if expires else None,
+                sizing=entry.get("sizing"),
             )
         wave.offers.append(offer)
         wave.counts[offer.status.value] = wave.counts.get(offer.status.value, 0) + 1

@@ -1,0 +1,96 @@
+"""Wave sizing from the learned estimates: enough offers that the places still open fill with a target
+chance in the time the job can wait, and no more.
+
+The job can wait until its start less the lead time; each wave takes one offer expiry, so that time
+holds `waves_left` waves. All of them together should fill the job with `target_fill`; a wave that
+has k more waves behind it only needs its own share: 1 - (1 - target)^(1/k), at least
+`min_wave_target`. So a job starting within the hour gets one wide wave aimed at the whole target,
+and a job next week a narrow one aimed at about an even chance. Its yeses are a sum of independent
+yes/no answers with different chances (a Poisson-binomial), worked out exactly: a wave is at most
+`max_size` offers, so the table is small.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+
+def chance_at_least(needed: int, chances: Sequence[float]) -> float:
+    """P(at least `needed` yeses) when each answer is a yes with its own chance (Poisson-binomial)."""
+    if needed <= 0:
+        return 1.0
+    # dist[k]: the chance of exactly k yeses so far, k < needed; `done` gathers reaching `needed`.
+    dist = [1.0] + [0.0] * (needed - 1)
+    done = 0.0
+    for p in chances:
+        p = min(max(p, 0.0), 1.0)
+        done += dist[-1] * p
+        for k in range(needed - 1, 0, -1):
+            dist[k] = dist[k] * (1 - p) + dist[k - 1] * p
+        dist[0] *= 1 - p
+    return done
+
+
+def waves_left(send_at: datetime, start: datetime, lead: timedelta, expiry: timedelta) -> int:
+    """How many waves, one expiry each, fit between `send_at` and the start less the lead (at least 1)."""
+    usable = (start - lead) - send_at
+    return max(1, math.floor(usable / expiry)) if expiry > timedelta(0) else 1
+
+
+def wave_target(target_fill: float, waves: int, floor: float) -> float:
+    """This wave's share of the job's target when `waves` waves (this one included) fit."""
+    return max(floor, 1 - (1 - target_fill) ** (1 / max(waves, 1)))
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """Why a wave has the size it has: what the job's page shows."""
+
+    remaining: int
+    waves_left: int
+    target: float  # the chance this wave (with the offers still out) aims at
+    offers: int  # offers chosen for this wave
+    still_open: int  # offers of earlier waves still waiting for an answer
+    expected_yes: float  # expected yeses: this wave's and those still out
+    chance: float  # the chance of at least `remaining` yeses from them
+    capped: bool  # the cap (max_size) or the workers in reach stopped it short of the target
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "remaining": self.remaining,
+            "waves_left": self.waves_left,
+            "target": round(self.target, 3),
+            "offers": self.offers,
+            "still_open": self.still_open,
+            "expected_yes": round(self.expected_yes, 2),
+            "chance": round(self.chance, 3),
+            "capped": self.capped,
+        }
+
+
+def choose(
+    remaining: int, target: float, waves: int, pending: Sequence[float], ranked: Sequence[float], room: int
+) -> Sizing:
+    """Take candidates in rank order (their chances `ranked`) until, with the offers still out
+    (`pending`), at least `remaining` yeses come with the chance `target`, or `room` offers are taken."""
+    chances = list(pending)
+    taken = 0
+    chance = chance_at_least(remaining, chances)
+    while chance < target and taken < min(room, len(ranked)):
+        chances.append(ranked[taken])
+        taken += 1
+        chance = chance_at_least(remaining, chances)
+    return Sizing(
+        remaining=remaining,
+        waves_left=waves,
+        target=target,
+        offers=taken,
+        still_open=len(pending),
+        expected_yes=sum(chances),
+        chance=chance,
+        capped=chance < target,
+    )

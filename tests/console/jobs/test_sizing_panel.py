@@ -1,0 +1,53 @@
+"""The job page under the adaptive policy: each wave says why it has its size (expected yeses, the
+chance to fill, the waves that still fit) and each offer the chance of a yes it was sent on."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.console.helpers import console_post
+from tests.console.jobs.conftest import matched
+from tests.factories import Market
+from tests.helpers import offers_of
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return {"MATCHING_POLICY": "adaptive"}
+
+
+def test_each_wave_says_why_it_has_its_size(runtime, session, market: Market, agent_client) -> None:
+    for _ in range(6):
+        market.worker(site="LZ-TX")
+    job = matched(runtime, session, market, headcount=2)
+    [wave] = job.matching["waves"]
+    sizing = wave["sizing"]
+    page = agent_client.get(f"/console/jobs/{job.id}").get_data(as_text=True)
+    panel = re.search(r'<p class="panel sizing" data-sizing="1">(.*?)</p>', page, re.S).group(1)
+    expected = f"{sizing['expected_yes']:.1f}"
+    chance, target = round(sizing["chance"] * 100), round(sizing["target"] * 100)
+    assert f"预计{expected}人接单，尚缺2人：全部补齐的把握为{chance}%。" in panel
+    assert f"本轮发{sizing['offers']}条：达到本轮目标{target}%所需的最少人数" in panel
+    assert f"开工前还来得及发{sizing['waves_left']}轮" in panel
+    assert "未达目标" not in panel
+    for offer in offers_of(session, job):
+        row = re.search(rf'<tr data-offer="{offer.id}">(.*?)</tr>', page, re.S).group(1)
+        assert f"按时接单概率{round(offer.explanation['estimate']['p'] * 100)}%（依据以往0次派单）" in row
+        assert "久未派单（再服务）" not in row  # registered today: not idle
+
+    assert console_post(agent_client, "/console/language", {"lang": "en"}).status_code == 302
+    english = agent_client.get(f"/console/jobs/{job.id}").get_data(as_text=True)
+    assert f"Expected yeses {expected} for 2 open places: a {chance}% chance to fill them all." in english
+    assert f"{sizing['offers']} offers: the fewest that reach the aim of {target}% for this wave" in english
+    assert "chance of a yes in time (0 past offers)" in english
+
+
+def test_a_wave_short_of_its_aim_says_so(runtime, session, market: Market, agent_client) -> None:
+    market.worker(site="LZ-TX")  # one worker for three places
+    job = matched(runtime, session, market, headcount=3)
+    assert job.matching["waves"][0]["sizing"]["capped"]
+    page = agent_client.get(f"/console/jobs/{job.id}").get_data(as_text=True)
+    assert "未达目标：范围内已无更多合适工人，或已到每轮上限。" in page

@@ -1,0 +1,99 @@
+"""The adaptive policy end to end through real wave jobs (RQ, a controlled clock): each wave sized
+from the learned estimates, wider for a job starting soon than for one next week, the sizing kept for
+the job page, each offer carrying the chance it was sent on."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from typing import Any
+
+import pytest
+
+from dispatch.matching import config as matching_config
+from dispatch.models import OfferStatus
+from tests.factories import NOW, Market, commit
+from tests.helpers import fresh, offers_of, run_jobs
+from tests.matching.history import NO, SILENT, YES, History
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return {"MATCHING_POLICY": "adaptive"}
+
+
+def start(runtime, session, market: Market, **job_options):
+    job = market.job(**job_options)
+    commit(runtime, session)
+    run_jobs(runtime)
+    return fresh(session, job)
+
+
+def test_a_job_next_week_gets_a_narrow_wave_and_one_starting_soon_a_wide_one(
+    runtime, session, market: Market, clock
+) -> None:
+    for _ in range(20):
+        market.worker(site="LZ-TX")
+    later = start(runtime, session, market, headcount=2, work_date=NOW.date() + timedelta(days=7))
+    soon = start(runtime, session, market, headcount=2, work_date=NOW.date(), start=time(12, 30))
+
+    narrow, wide = offers_of(session, later), offers_of(session, soon)
+    [later_wave] = later.matching["waves"]
+    [soon_wave] = soon.matching["waves"]
+    # next week: many waves fit, so this one aims low (min_wave_target); 2.5 hours ahead: higher at once
+    cfg = matching_config.load(runtime.settings).adaptive
+    assert cfg.min_wave_target < cfg.soon_wave_target
+    assert later_wave["sizing"]["waves_left"] > 100
+    assert later_wave["sizing"]["target"] == pytest.approx(cfg.min_wave_target)
+    assert soon_wave["sizing"]["target"] == pytest.approx(cfg.soon_wave_target)
+    assert len(narrow) < len(wide) <= 30
+    for wave, offers in ((later_wave, narrow), (soon_wave, wide)):
+        sizing = wave["sizing"]
+        assert sizing["offers"] == len(offers) == wave["offers"]
+        assert sizing["chance"] >= sizing["target"] and not sizing["capped"]
+        # the expected yeses are the sum of the offers' chances, each kept on its offer
+        chances = [offer.explanation["estimate"]["p"] for offer in offers]
+        assert sizing["expected_yes"] == pytest.approx(sum(chances), abs=0.01 * len(offers))
+        assert {offer.status for offer in offers} == {OfferStatus.SENT}
+
+
+def test_a_worker_who_never_answers_is_asked_last(runtime, session, market: Market, clock) -> None:
+    history = History(session, market)
+    silent = market.worker(rating=(50, 10), years=10)  # the best by the score, but never answers
+    history.offers(silent, [SILENT] * 10)
+    others = [market.worker() for _ in range(3)]
+    for worker in others:
+        history.offers(worker, [YES, NO])
+    job = start(runtime, session, market, headcount=1)
+    offered = [offer.worker_id for offer in offers_of(session, job)]
+    assert silent.id not in offered and set(offered) <= {worker.id for worker in others}
+
+
+def test_a_thin_market_widens_the_radius_at_once_when_no_later_wave_fits(
+    runtime, session, market: Market, clock
+) -> None:
+    near = market.worker(site="LZ-TX")  # the only worker within 1 km
+    town = [market.worker(site=site) for site in ("LZ-XJ", "LZ-CQ") * 2]  # within 3 km
+    market.worker(site="LZ-LDS")  # 6.7 km: not needed
+    # starting 15 minutes past the lead: one 10-minute wave fits before it
+    starts = NOW + timedelta(minutes=runtime.settings.MIN_LEAD_MINUTES + 15)
+    job = start(runtime, session, market, headcount=1, work_date=NOW.date(), start=starts.time())
+    [wave] = job.matching["waves"]
+    # one place, one wave: it must reach the whole 90% target; five 39% chances make 92%
+    assert wave["sizing"]["waves_left"] == 1 and wave["sizing"]["target"] == pytest.approx(0.9)
+    assert wave["radius_km"] == 3.0 and wave["wave"] == 2
+    assert {offer.worker_id for offer in offers_of(session, job)} == {near.id, *(w.id for w in town)}
+
+
+def test_the_next_wave_counts_the_offers_still_out(runtime, session, market: Market, clock) -> None:
+    for _ in range(12):
+        market.worker()
+    job = start(runtime, session, market, headcount=3, work_date=NOW.date() + timedelta(days=3))
+    first = len(offers_of(session, job))
+    # the wave lapses unanswered: the next wave asks again, sized anew (no offers left out)
+    clock.shift(timedelta(minutes=60))
+    run_jobs(runtime, with_scheduler=True)
+    job = fresh(session, job)
+    offers = offers_of(session, job)
+    assert {o.status for o in offers[:first]} == {OfferStatus.EXPIRED}
+    assert len(offers) > first and job.wave == 2
+    assert job.matching["waves"][-1]["sizing"]["still_open"] == 0

@@ -1,0 +1,64 @@
+"""Wave sizing: the Poisson-binomial chance of enough yeses, how many waves fit before a start, each
+wave's share of the job's target, and the cut of a ranked list at the target."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from datetime import timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dispatch.matching import sizing
+from tests.factories import NOW
+
+
+def brute_force(needed: int, chances: list[float]) -> float:
+    total = 0.0
+    for answers in itertools.product((0, 1), repeat=len(chances)):
+        if sum(answers) >= needed:
+            total += math.prod(p if yes else 1 - p for p, yes in zip(chances, answers, strict=True))
+    return total
+
+
+@given(
+    st.integers(min_value=0, max_value=6),
+    st.lists(st.floats(min_value=0, max_value=1), max_size=9),
+)
+def test_chance_at_least_is_the_poisson_binomial(needed: int, chances: list[float]) -> None:
+    assert sizing.chance_at_least(needed, chances) == pytest.approx(brute_force(needed, chances), abs=1e-9)
+
+
+def test_waves_left_before_the_start() -> None:
+    lead, expiry = timedelta(minutes=60), timedelta(minutes=10)
+    assert sizing.waves_left(NOW, NOW + timedelta(hours=2), lead, expiry) == 6
+    assert sizing.waves_left(NOW, NOW + timedelta(minutes=65), lead, expiry) == 1  # never below one
+    assert sizing.waves_left(NOW, NOW + timedelta(days=7), lead, timedelta(minutes=60)) == 7 * 24 - 1
+
+
+def test_one_wave_left_aims_at_the_whole_target_many_at_a_share() -> None:
+    assert sizing.wave_target(0.9, 1, 0.5) == pytest.approx(0.9)
+    assert sizing.wave_target(0.9, 2, 0.5) == pytest.approx(1 - math.sqrt(0.1))  # two at 68%: 90%
+    assert sizing.wave_target(0.9, 100, 0.5) == 0.5  # the floor
+    assert sizing.wave_target(0.9, 100, 0.8) == 0.8  # a job starting soon: a higher floor
+
+
+def test_choose_takes_the_fewest_that_reach_the_target() -> None:
+    ranked = [0.8, 0.7, 0.6, 0.5, 0.4, 0.3]
+    one = sizing.choose(1, 0.9, 1, [], ranked, room=30)
+    assert one.offers == 2 and one.chance == pytest.approx(1 - 0.2 * 0.3)  # 94%: one offer was 80%
+    assert not one.capped and one.expected_yes == pytest.approx(1.5)
+    # two places, the whole target: more offers; a narrow aim (a week to go): fewer
+    assert sizing.choose(2, 0.9, 1, [], ranked, room=30).offers == 5
+    assert sizing.choose(2, 0.5, 20, [], ranked, room=30).offers == 2  # 0.8 x 0.7 = 56%
+
+
+def test_offers_still_out_count_and_the_cap_holds() -> None:
+    waiting = sizing.choose(1, 0.9, 1, [0.8, 0.7], [0.9], room=30)
+    assert waiting.offers == 0 and not waiting.capped and waiting.still_open == 2
+    capped = sizing.choose(3, 0.9, 1, [], [0.5] * 10, room=4)
+    assert capped.offers == 4 and capped.capped and capped.chance == pytest.approx(brute_force(3, [0.5] * 4))
+    nobody = sizing.choose(1, 0.9, 1, [], [], room=30)
+    assert nobody.offers == 0 and nobody.capped
