@@ -153,16 +153,16 @@ def test_a_redis_database_holding_keys_is_not_emptied_without_force(capsys, redi
     assert redis.get("someone:else") == b"1"
 
 
-def test_compare_prints_the_three_policies_side_by_side(capsys) -> None:
+def test_compare_prints_every_policy_side_by_side(capsys) -> None:
     code = main(["simulate", "--workers", "12", "--employers", "2", "--jobs", "2", "--compare"])
     out = capsys.readouterr().out
     assert code == 0
     header = next(line for line in out.splitlines() if "fair" in line)
-    assert header.split() == ["fair", "greedy", "lottery"]
+    assert header.split() == ["fair", "greedy", "lottery", "adaptive"]
     row = next(line for line in out.splitlines() if line.startswith("  overbooked places"))
-    assert row.split()[-3:] == ["0", "0", "0"]
+    assert row.split()[-4:] == ["0", "0", "0", "0"]
     row = next(line for line in out.splitlines() if line.startswith("  placements not followed up"))
-    assert row.split()[-3:] == ["0", "0", "0"]
+    assert row.split()[-4:] == ["0", "0", "0", "0"]
 
 
 def test_no_next_morning_stops_at_midnight(capsys) -> None:
