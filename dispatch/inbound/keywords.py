@@ -41,3 +41,24 @@ def work_asked_for(text: str) -> str | None:
 
 def asks_to_hire(text: str) -> bool:
     return key(text) in HIRING
+
+
+POLICY = ("政策咨询", "查政策", "政策", "policies", "policy")  # longest first: 政策咨询 before 政策
+
+
+def policy_asked(text: str) -> int | None:
+    """`政策` gives 0 (the menu), `政策 2` or `政策2` or `policy 2` gives 2; None when it asks no policy."""
+    word = key(text)
+    for start in POLICY:
+        if word.startswith(start):
+            rest = word[len(start) :]
+            if not rest:
+                return 0
+            return int(rest) if rest.isascii() and rest.isdigit() and len(rest) == 1 else None
+    return None
+
+
+def menu_digit(text: str) -> int | None:
+    """A bare digit `1`..`9` (an answer to a numbered menu), else None."""
+    word = key(text)
+    return int(word) if len(word) == 1 and word.isascii() and word.isdigit() and word != "0" else None

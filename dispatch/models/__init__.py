@@ -27,6 +27,7 @@ from dispatch.models.callcenter import (
 )
 from dispatch.models.calls import Call, CallOutcome
 from dispatch.models.console import Agent, AgentRole, AuditEvent
+from dispatch.models.hall import POLICY_POSITIONS, PolicyAsk, PolicyTopic
 from dispatch.models.jobs import (
     ACTIVE_JOB_STATUSES,
     OPEN_OFFER_STATUSES,
@@ -62,6 +63,7 @@ __all__ = [
     "OPEN_FOLLOW_UP_STATUSES",
     "OPEN_OFFER_STATUSES",
     "OPEN_WAGE_CASE_STATUSES",
+    "POLICY_POSITIONS",
     "Agent",
     "AgentCall",
     "AgentPresence",
@@ -96,6 +98,8 @@ __all__ = [
     "OfferStatus",
     "OutboxEvent",
     "PaidAnswer",
+    "PolicyAsk",
+    "PolicyTopic",
     "Presence",
     "QuestionKind",
     "QueuedCall",

@@ -106,6 +106,7 @@ class QuestionKind(enum.StrEnum):
 
     OFFER = "offer"  # a job offer (or which of several offers): `1` takes it, `2` declines
     FOLLOW_UP = "follow_up"  # a follow-up (回访) question or its reminder: `1 5`, `3`
+    POLICY = "policy"  # the `政策` menu: a digit picks its topic
 
 
 class Contact(Base):

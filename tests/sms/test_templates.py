@@ -131,6 +131,8 @@ NEEDS: dict[str, set[str]] = {
         "employer_name",
         "employer_phone",
     },
+    "policy_menu": {"topics"},
+    "policy_topic": {"title", "text"},
     "pull_jobs": {"jobs"},
     "pull_none": {"trade"},
     "profile": {"name", "trade_names", "area", "pay", "status"},
@@ -271,6 +273,10 @@ def _contexts(session, runtime, template: str, language: str) -> list[dict[str, 
         "case_result": ["recovered", "partly_recovered", "closed_unresolved"],
         "case_amount": [9_999_999],
         "case_owed": [9_999_999],
+        # policy answers (政策): the seeded menu (the console checks the menu still fits on every change),
+        # and a topic's title (its text is as long as the console allows: hall.policy.check)
+        "topics": [[], [(t["position"], t[f"title_{language}"]) for t in _config("policy_topics.toml")["topic"]]],
+        "title": _longest([t[f"title_{language}"] for t in _config("policy_topics.toml")["topic"]]),
     }
     keys = ["sig", *sorted(NEEDS[template])]
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(values[k] for k in keys))]
