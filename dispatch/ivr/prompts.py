@@ -23,6 +23,7 @@ ALWAYS_SPOKEN = frozenset(
     {"known_employer", "job_review", "reg_review", "job_done", "jobs_list", "cancel_confirm", "cancelled"}
     | {"village_list", "followup_intro", "hold_place"}
     | {"worker_menu", "offer_read", "offer_outcome", "bookings_list", "notice_list", "worker_arrived"}
+    | {"policy_menu", "policy_text"}  # the topics are the supervisors' texts, changed in the console
 )
 
 
