@@ -5,6 +5,8 @@ them). Read on the normalised text, casefolded.
 
 from __future__ import annotations
 
+from dispatch.sms.normalize import chinese_numeral_to_int
+
 GREETINGS = frozenset(
     {"你好", "您好", "你好啊", "您好啊", "你们好", "老板好", "在吗", "在不在", "有人吗", "喂", "hi", "hello"}
 )
@@ -47,14 +49,18 @@ POLICY = ("政策咨询", "查政策", "政策", "policies", "policy")  # longes
 
 
 def policy_asked(text: str) -> int | None:
-    """`政策` gives 0 (the menu), `政策 2` or `政策2` or `policy 2` gives 2; None when it asks no policy."""
+    """`政策` gives 0 (the menu), `政策 2`, `政策2`, `政策二` or `policy 2` gives 2; None when it asks no
+    policy (the parser turns only a numeral standing alone into digits: 政策二 is read here)."""
     word = key(text)
     for start in POLICY:
         if word.startswith(start):
             rest = word[len(start) :]
             if not rest:
                 return 0
-            return int(rest) if rest.isascii() and rest.isdigit() and len(rest) == 1 else None
+            if rest.isascii() and rest.isdigit() and len(rest) == 1:
+                return int(rest)
+            number = chinese_numeral_to_int(rest)
+            return number if number is not None and 0 < number < 10 else None
     return None
 
 
