@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.hall.policy import seed_topics
 from dispatch.config_files import (
     LEVEL_ORDER,
     SITES_FILE,
@@ -22,6 +21,7 @@ from dispatch.config_files import (
     site_labels,
     trade_labels,
 )
+from dispatch.hall.policy import seed_topics
 from dispatch.models import Base, Site, Trade
 
 __all__ = [

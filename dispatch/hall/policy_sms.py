@@ -43,7 +43,15 @@ def send_menu(inbound: Inbound) -> None:
     if topics:
         asks = Question(QuestionKind.POLICY, None, inbound.now, inbound.now + MENU_OPEN)
     entries = policy.menu(topics, language)
-    reply(inbound.session, inbound.settings, inbound.message, "policy_menu", "policy.menu", topics=entries, asks=asks)
+    reply(
+        inbound.session,
+        inbound.settings,
+        inbound.message,
+        "policy_menu",
+        "policy.menu",
+        topics=entries,
+        asks=asks,
+    )
     policy.count_ask(inbound.session, None, "sms", language)
 
 

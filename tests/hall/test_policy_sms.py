@@ -31,7 +31,8 @@ def test_the_menu_then_a_digit_gives_the_topic(client, session, seeded, clock) -
     menu = last_reply(session, PHONE)
     assert menu.kind == "policy.menu"
     assert menu.body == (
-        "【潞州零工】政策咨询，回复数字看详情：1 劳动维权；2 社保补贴；3 培训补贴；4 创业补贴；5 合同签订；6 零工日险。"
+        "【潞州零工】政策咨询，回复数字看详情："
+        "1 劳动维权；2 社保补贴；3 培训补贴；4 创业补贴；5 合同签订；6 零工日险。"
     )
     text_in(client, "3", PHONE)
     topic = last_reply(session, PHONE)

@@ -275,7 +275,10 @@ def _contexts(session, runtime, template: str, language: str) -> list[dict[str, 
         "case_owed": [9_999_999],
         # policy answers (政策): the seeded menu (the console checks the menu still fits on every change),
         # and a topic's title (its text is as long as the console allows: hall.policy.check)
-        "topics": [[], [(t["position"], t[f"title_{language}"]) for t in _config("policy_topics.toml")["topic"]]],
+        "topics": [
+            [],
+            [(t["position"], t[f"title_{language}"]) for t in _config("policy_topics.toml")["topic"]],
+        ],
         "title": _longest([t[f"title_{language}"] for t in _config("policy_topics.toml")["topic"]]),
     }
     keys = ["sig", *sorted(NEEDS[template])]

@@ -58,7 +58,9 @@ def _costs(topic: PolicyTopic | policy.TopicForm) -> dict[str, tuple[int, int, s
 @agent_page(AgentRole.SUPERVISOR)
 def topics(db, agent):
     """The topics of the menu (and the retired ones), each with its SMS cost."""
-    rows = list(db.scalars(select(PolicyTopic).order_by(PolicyTopic.retired_at.is_not(None), PolicyTopic.position)))
+    rows = list(
+        db.scalars(select(PolicyTopic).order_by(PolicyTopic.retired_at.is_not(None), PolicyTopic.position))
+    )
     return render_template(
         "console/hall/topics.html",
         topics=rows,
@@ -67,7 +69,9 @@ def topics(db, agent):
     )
 
 
-def _form_page(form: policy.TopicForm, topic: PolicyTopic | None, error: str = "", status: int = 200, **fields):
+def _form_page(
+    form: policy.TopicForm, topic: PolicyTopic | None, error: str = "", status: int = 200, **fields
+):
     page = render_template(
         "console/hall/topic_form.html",
         form=form,
@@ -134,7 +138,14 @@ def retire_topic(db, agent, topic_id: int):
     """Take the topic off the menu (its counts stay in the report)."""
     topic = _topic(db, topic_id)
     if policy.retire(db, topic):
-        record(db, agent, "policy_topic.retire", topic, remote_addr=request.remote_addr or "", position=topic.position)
+        record(
+            db,
+            agent,
+            "policy_topic.retire",
+            topic,
+            remote_addr=request.remote_addr or "",
+            position=topic.position,
+        )
         flash(translate("hall.policy.retired", title=topic.title_zh), "success")
     return redirect(url_for("console.hall.topics"))
 
