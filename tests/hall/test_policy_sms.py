@@ -56,8 +56,8 @@ def test_english_for_a_contact_who_speaks_it(client, session, seeded, market: Ma
     session.commit()
     text_in(client, "policy", worker.phone)
     assert last_reply(session, worker.phone).body == (
-        "Luzhou Jobs: Policy help, reply a number: 1 Your rights, 2 Pension support, 3 Training subsidy, "
-        "4 Start-up support, 5 Agreements, 6 Day insurance."
+        "Luzhou Jobs: Policy help, reply a number: 1 Your rights, 2 Pension, 3 Training, "
+        "4 Start-up, 5 Agreements, 6 Day insurance."
     )
     text_in(client, "policy 1", worker.phone)
     body = last_reply(session, worker.phone).body

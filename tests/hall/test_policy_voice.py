@@ -63,7 +63,7 @@ def test_a_worker_reaches_it_from_the_worker_line_and_returns_there(client, sess
     caller.press("*")
     assert "For Your rights, press 1." in caller.said()
     caller.press("3")
-    assert caller.said().startswith("Training subsidy. Finish a skills course")
+    assert caller.said().startswith("Training. Finish a skills course")
     caller.press("0")
     assert "To hear the jobs offered to you, press 1." in caller.said()
 

@@ -37,6 +37,9 @@ EXCLUDED = {
     "agent_text": "an agent's free text: the whole message would be one variable, which the carrier "
     "refuses (the fixed text must say what a message is) and which is longer than a variable may be; "
     "sent through Twilio or said by phone",
+    "policy_topic": "a policy topic's text, which supervisors keep in the console: longer than a variable "
+    "may be, and a fixed text of its own would have to be applied for again at every edit; sent through "
+    "Twilio, or heard by phone (key 6)",
 }
 # Pieces of several expressions that are one value.
 JOINED = (
@@ -132,6 +135,8 @@ PURPOSES = {
     "placement_employer": EMPLOYER + "通知已确认接单的工人（姓名、电话）",
     "placement_insurance": WORKER + "通知已为其投保零工日险及保单号",
     "placement_worker": WORKER + "确认其已接的岗位（时间、地点、日薪、雇主电话）",
+    "policy_menu": "用户发“政策”时回复政策咨询条目菜单（回复其短信）",
+    "policy_topic": "用户选择政策咨询条目后回复该条目的政策说明（回复其短信）",
     "profile": WORKER + "发送其登记资料（回复“我的”）",
     "pull_jobs": WORKER + "回复“找活”时列出附近的岗位",
     "pull_none": WORKER + "回复“找活”时说明暂时没有合适的岗位",

@@ -196,6 +196,15 @@ def _pulled(session, language: str) -> dict[str, Any]:
     }
 
 
+def _policy_menus(language: str) -> list[list[tuple[int, str]]]:
+    """The `政策` menu with none to eight topics (the seeded ones, then two short ones): a carrier's
+    template per length (the console keeps every menu within the budget: hall.policy.check)."""
+    seeded = [(t["position"], t[f"title_{language}"]) for t in _config("policy_topics.toml")["topic"]]
+    more = [(7, "求职登记"), (8, "其他")] if language == "zh" else [(7, "Sign up"), (8, "More")]
+    topics = seeded + more
+    return [topics[:count] for count in range(len(topics) + 1)]
+
+
 def _contexts(session, runtime, template: str, language: str) -> list[dict[str, Any]]:
     """Every variant of `template` worth measuring, each with the longest values it can be given."""
     trades = trades_in_menu_order(session)
@@ -275,10 +284,7 @@ def _contexts(session, runtime, template: str, language: str) -> list[dict[str, 
         "case_owed": [9_999_999],
         # policy answers (政策): the seeded menu (the console checks the menu still fits on every change),
         # and a topic's title (its text is as long as the console allows: hall.policy.check)
-        "topics": [
-            [],
-            [(t["position"], t[f"title_{language}"]) for t in _config("policy_topics.toml")["topic"]],
-        ],
+        "topics": _policy_menus(language),
         "title": _longest([t[f"title_{language}"] for t in _config("policy_topics.toml")["topic"]]),
     }
     keys = ["sig", *sorted(NEEDS[template])]
