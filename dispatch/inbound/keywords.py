@@ -68,3 +68,29 @@ def menu_digit(text: str) -> int | None:
     """A bare digit `1`..`9` (an answer to a numbered menu), else None."""
     word = key(text)
     return int(word) if len(word) == 1 and word.isascii() and word.isdigit() and word != "0" else None
+
+
+EVENTS_OFF = frozenset(
+    {"退订活动", "退订活动通知", "不要活动通知", "unsubevents", "unsubscribeevents", "stopevents"}
+)
+EVENTS_ON = frozenset({"订阅活动", "订阅活动通知", "startevents", "subscribeevents"})
+SIGN_UP = ("报名", "signup")
+
+
+def events_off(text: str) -> bool:
+    """`退订活动` (`unsubscribe events`): no more event texts, job offers still."""
+    return key(text) in EVENTS_OFF
+
+
+def events_on(text: str) -> bool:
+    return key(text) in EVENTS_ON
+
+
+def sign_up_for(text: str) -> int | None:
+    """`报名 7`, `报名7`, `signup 7`, `sign up 7`: the event's number; None when it is not a sign-up."""
+    word = key(text)
+    for start in SIGN_UP:
+        rest = word[len(start) :] if word.startswith(start) else ""
+        if rest.isascii() and rest.isdigit() and len(rest) <= 9:
+            return int(rest)
+    return None

@@ -31,6 +31,7 @@ from dispatch.matching import attendance, forwarding
 from dispatch.matching import replies as offer_replies
 from dispatch.matching.reading import glued_digits
 from dispatch.models import Message, MessageStatus, QuestionKind, TicketKind
+from dispatch.outreach import replies as outreach_replies
 from dispatch.settings import Settings
 from dispatch.sms import registration
 from dispatch.sms.parser import Command, CommandKind
@@ -130,6 +131,20 @@ def asks_to_hire(inbound: Inbound) -> bool:
 def asks_policy(inbound: Inbound) -> bool:
     """`政策`, `政策 2`, `policy`: the policy menu or one of its topics, from anyone."""
     return is_text(inbound) and keywords.policy_asked(inbound.command.text) is not None
+
+
+def events_off(inbound: Inbound) -> bool:
+    """`退订活动`, `unsubscribe events`: event texts stop, job offers go on (`退订` stops everything)."""
+    return is_text(inbound) and keywords.events_off(inbound.command.text)
+
+
+def events_on(inbound: Inbound) -> bool:
+    return is_text(inbound) and keywords.events_on(inbound.command.text)
+
+
+def signs_up(inbound: Inbound) -> bool:
+    """`报名 7`: a sign-up for event 7."""
+    return is_text(inbound) and keywords.sign_up_for(inbound.command.text) is not None
 
 
 def menu_digit(inbound: Inbound) -> bool:
@@ -234,10 +249,13 @@ ROUTES: tuple[Route, ...] = (
     Route("register (注册 ...)",                  command(CommandKind.REGISTER), commands.register),
     Route("pause, resume, profile (忙 空 我的)",  command(*WORKER_COMMANDS),     commands.worker_command),
     Route("policy menu or topic (政策, 政策 2)",  asks_policy,                   policy_sms.ask_policy),
+    Route("event texts off (退订活动)",           events_off,                    outreach_replies.events_off),
+    Route("event texts on (订阅活动)",            events_on,                     outreach_replies.events_on),
     # 2. answers that name their job
     Route("forward an offer (转 123 138...)",     forward,                       forward_offer),
     Route("follow-up answer with code (123 1 5)", coded_numbers,                 follow_up_answer),
     Route("offer answer with code (1 123)",       with_code,                     offer_answer),
+    Route("sign up for an event (报名 7)",        signs_up,                      outreach_replies.sign_up),
     # 3. the open question
     Route("dialogue step",                        in_dialogue,                   dialogue_answer),
     Route("offer answer glued to its code (1101)", glued_to_code,                glued_offer_answer),

@@ -27,7 +27,17 @@ from dispatch.models.callcenter import (
 )
 from dispatch.models.calls import Call, CallOutcome
 from dispatch.models.console import Agent, AgentRole, AuditEvent
-from dispatch.models.hall import POLICY_POSITIONS, PolicyAsk, PolicyTopic
+from dispatch.models.hall import (
+    POLICY_POSITIONS,
+    Event,
+    EventKind,
+    EventSignup,
+    Outreach,
+    OutreachStatus,
+    PolicyAsk,
+    PolicyTopic,
+    SignupStatus,
+)
 from dispatch.models.jobs import (
     ACTIVE_JOB_STATUSES,
     OPEN_OFFER_STATUSES,
@@ -81,6 +91,9 @@ __all__ = [
     "EmployerBlock",
     "EmployerStatus",
     "EnrolmentStatus",
+    "Event",
+    "EventKind",
+    "EventSignup",
     "FollowUp",
     "FollowUpChannel",
     "FollowUpParty",
@@ -97,6 +110,8 @@ __all__ = [
     "OfferForward",
     "OfferStatus",
     "OutboxEvent",
+    "Outreach",
+    "OutreachStatus",
     "PaidAnswer",
     "PolicyAsk",
     "PolicyTopic",
@@ -104,6 +119,7 @@ __all__ = [
     "QuestionKind",
     "QueuedCall",
     "RegisteredVia",
+    "SignupStatus",
     "Site",
     "SiteLevel",
     "Ticket",

@@ -123,6 +123,8 @@ class Contact(Base):
     # Set when the carrier says the number cannot take SMS; cleared when the number texts us.
     undeliverable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     undeliverable_error: Mapped[int | None] = mapped_column(Integer)
+    # Set by 退订活动 (unsubscribe events): no outreach texts, job offers still (dispatch/outreach/).
+    events_opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The last question we texted this number (dispatch/inbound/questions.py): one per contact, replaced
     # by the next. A plain id, not a foreign key: a job deleted later leaves a question that names nothing.
