@@ -57,7 +57,7 @@ def event_context(settings: Settings, event: Event, language: str) -> dict[str, 
     """What the outreach template needs, in market time."""
     local = event.starts_at.astimezone(market_zone(settings)) if event.starts_at else None
     return {
-        "kind": event.kind.value,
+        "event_kind": event.kind.value,
         "event_title": event.title(language),
         "date": local.date() if local else None,
         "hour": local.hour if local else 0,

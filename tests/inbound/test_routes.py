@@ -308,6 +308,18 @@ def test_policy_wins_over_a_dialogue_and_the_menu_takes_a_digit_an_offer_asked_b
     assert routed(runtime, "1", worker.phone)[0] == "late or closed offer answer (1)"
 
 
+def test_event_texts_off_and_on_and_a_sign_up(runtime, session, market: Market) -> None:
+    worker = market.worker()
+    commit(runtime, session)
+    assert routed(runtime, "退订活动", worker.phone)[0] == "event texts off (退订活动)"
+    assert routed(runtime, "unsubscribe events", worker.phone)[0] == "event texts off (退订活动)"
+    assert routed(runtime, "订阅活动", worker.phone)[0] == "event texts on (订阅活动)"
+    assert routed(runtime, "退订", worker.phone)[0] == "opt out (STOP, 退订)"  # still everything
+    assert routed(runtime, "注册", "+8613900004444")[0] == "register (注册 ...)"
+    # A sign-up names its event: it cannot be a step of the dialogue.
+    assert routed(runtime, "报名 7", "+8613900004444")[0] == "sign up for an event (报名 7)"
+
+
 def test_every_row_is_exercised_by_this_file() -> None:
     source = Path(__file__).read_text(encoding="utf-8")
     assert [name for name in ROW_NAMES if f'"{name}"' not in source] == []
