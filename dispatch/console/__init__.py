@@ -61,6 +61,7 @@ from dispatch.console.followups.views import bp as followups_bp  # noqa: E402
 from dispatch.console.hall.views import bp as hall_bp  # noqa: E402
 from dispatch.console.intake.views import bp as intake_bp  # noqa: E402
 from dispatch.console.jobs.views import bp as jobs_bp  # noqa: E402
+from dispatch.console.outreach.views import bp as outreach_bp  # noqa: E402
 from dispatch.console.people.views import bp as people_bp  # noqa: E402
 from dispatch.console.phone.views import bp as phone_bp  # noqa: E402
 from dispatch.console.reports.views import bp as reports_bp  # noqa: E402
@@ -77,6 +78,7 @@ for _child in (
     floor_bp,
     phone_bp,
     hall_bp,
+    outreach_bp,
 ):
     bp.register_blueprint(_child)
 

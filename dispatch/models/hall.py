@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.clock import utcnow
 from dispatch.db import Base
+from dispatch.models.people import Worker
 from dispatch.models.places import Site
 from dispatch.models.types import JSON, UTCDateTime, str_enum
 
@@ -146,3 +147,5 @@ class EventSignup(Base):
     worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"), index=True)
     status: Mapped[SignupStatus] = mapped_column(str_enum(SignupStatus))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    worker: Mapped[Worker] = relationship()
