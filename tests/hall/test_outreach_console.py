@@ -63,6 +63,8 @@ def test_count_and_cost_then_schedule_then_sign_ups(runtime, session, town_agent
     text_in(client, f"报名 {outreach.event_id}", workers[2].phone)  # not texted, may still sign up: full
     page = town_agent.get(response.headers["Location"]).get_data(as_text=True)
     assert "甲" in page and "乙" in page and "已报名" in page and "候补" in page
+    listing = town_agent.get("/console/outreach/").get_data(as_text=True)
+    assert "劳动维权政策宣讲" in listing and "<td>2/2</td>" in listing
 
 
 @pytest.mark.parametrize(

@@ -30,20 +30,16 @@ def _settings() -> Settings:
 @agent_page()
 def events(db, agent):
     """The latest events the agent's sites hold, with their sends and sign-ups."""
-    rows = [
-        e
-        for e in db.scalars(select(Event).order_by(Event.id.desc()).limit(LISTED))
-        if may_see(db, agent, e.site_id)
-    ]
+    latest = db.scalars(select(Event).order_by(Event.id.desc()).limit(LISTED))
+    rows = [event for event in latest if may_see(db, agent, event.site_id)]
     ids = [event.id for event in rows]
     sends = list(db.scalars(select(Outreach).where(Outreach.event_id.in_(ids)).order_by(Outreach.id)))
-    counts = dict(
-        db.execute(
-            select(EventSignup.event_id, func.count())
-            .where(EventSignup.event_id.in_(ids), EventSignup.status == SignupStatus.BOOKED)
-            .group_by(EventSignup.event_id)
-        ).tuples()
+    booked = (
+        select(EventSignup.event_id, func.count())
+        .where(EventSignup.event_id.in_(ids), EventSignup.status == SignupStatus.BOOKED)
+        .group_by(EventSignup.event_id)
     )
+    counts = {event_id: count for event_id, count in db.execute(booked)}
     return render_template("console/outreach/events.html", events=rows, sends=sends, booked=counts)
 
 
