@@ -147,5 +147,6 @@ class EventSignup(Base):
     worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"), index=True)
     status: Mapped[SignupStatus] = mapped_column(str_enum(SignupStatus))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the evening before
 
     worker: Mapped[Worker] = relationship()

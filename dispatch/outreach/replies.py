@@ -27,7 +27,7 @@ def sign_up(inbound: Inbound) -> None:
     if inbound.worker is None:
         reply(session, settings, message, "not_registered", "not_registered")
         return
-    result = services.sign_up(session, inbound.worker, event_id, inbound.now)
+    result = services.sign_up(session, settings, inbound.worker, event_id, inbound.now)
     if result.event is None:
         reply(session, settings, message, "event_unknown", "outreach.unknown", event_id=event_id)
         return

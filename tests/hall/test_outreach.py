@@ -202,3 +202,35 @@ def test_registered_since_and_language_narrow_the_audience(runtime, session, peo
     english = Audience(site_code="LZ", language="en")
     assert services.preview(session, runtime.settings, event, english, utcnow()).by_language == {"en": 1}
     assert session.scalar(select(Worker.id).where(Worker.name == "己")) == recent.id
+
+
+def test_a_place_is_reminded_the_evening_before_the_waiting_list_is_not(
+    runtime, session, client, people, clock
+) -> None:
+    event = training(session, runtime, capacity=1)  # Saturday 5 December, 09:00
+    session.commit()
+    text_in(client, f"报名 {event.id}", people["taixi"].phone)
+    text_in(client, f"报名 {event.id}", people["village"].phone)  # the waiting list
+    run_jobs(runtime, with_scheduler=True)
+    assert [m.kind for m in outbound_to(session, people["taixi"].phone)] == ["outreach.booked"]
+    clock.move_to(at(19, day=4))  # REMINDER_EVENING_TIME the day before
+    run_jobs(runtime, with_scheduler=True)
+    reminder = last_reply(session, people["taixi"].phone)
+    assert reminder.kind == "outreach.reminder"
+    assert reminder.body == (
+        "【潞州零工】提醒：您报名的电焊技能培训班在12月5日9点开始，地点：零工市场服务大厅二楼。请准时到场。"
+    )
+    assert reminder.not_after == at(9, day=5)
+    assert [m.kind for m in outbound_to(session, people["village"].phone)] == ["outreach.waiting"]
+    run_jobs(runtime, with_scheduler=True)  # again: once
+    assert [m.kind for m in outbound_to(session, people["taixi"].phone)].count("outreach.reminder") == 1
+
+
+def test_a_sign_up_after_the_evening_before_gets_no_reminder(runtime, session, client, people, clock) -> None:
+    event = training(session, runtime, starts=at(9, day=2))  # tomorrow morning
+    session.commit()
+    clock.move_to(at(20))  # past 19:00 the evening before
+    text_in(client, f"报名 {event.id}", people["taixi"].phone)
+    clock.move_to(at(8, 30, day=2))
+    run_jobs(runtime, with_scheduler=True)
+    assert [m.kind for m in outbound_to(session, people["taixi"].phone)] == ["outreach.booked"]

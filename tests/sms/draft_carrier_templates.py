@@ -81,6 +81,7 @@ PURPOSES = {
     "counter_reg_confirm": "零工在零工市场窗口登记后，请其本人确认登记信息并同意接收派活短信",
     "event_already": WORKER + "说明其已报名该活动（回复其“报名”短信）",
     "event_booked": WORKER + "确认其活动报名成功（时间、地点）",
+    "event_reminder": WORKER + "在活动前一天晚上提醒已报名的活动（时间、地点）",
     "event_unknown": WORKER + "说明其回复的活动编号不存在或活动已开始",
     "event_waiting": WORKER + "说明活动已报满、其在候补名单中的位置",
     "events_opt_in_confirm": "用户恢复接收活动通知后确认",

@@ -57,6 +57,7 @@ NEEDS: dict[str, set[str]] = {
     "counter_reg_confirm": {"trade_names", "area", "pay"},
     "event_already": {"event_title", "waiting"},
     "event_booked": {"event_title", "date", "hour", "minute", "place"},
+    "event_reminder": {"event_title", "date", "hour", "minute", "place"},
     "event_unknown": {"event_id"},
     "event_waiting": {"event_title", "position"},
     "events_opt_in_confirm": set(),

@@ -90,6 +90,7 @@ def _create_outreach() -> None:
         sa.Column("worker_id", sa.Integer(), sa.ForeignKey("worker.id"), nullable=False),
         sa.Column("status", sa.String(length=24), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reminded_at", sa.DateTime(timezone=True), nullable=True),
         sa.UniqueConstraint("event_id", "worker_id", name="uq_event_signup_worker"),
     )
     op.create_index("ix_event_signup_event_id", "event_signup", ["event_id"])
