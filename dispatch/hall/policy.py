@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
-from dispatch.i18n import render_sms
+from dispatch.i18n import LANGUAGES, render_sms
 from dispatch.models import POLICY_POSITIONS, PolicyAsk, PolicyTopic
 from dispatch.settings import Settings
 from dispatch.sms.segments import count_segments
@@ -136,7 +136,7 @@ def check(session: Session, settings: Settings, form: TopicForm, editing: Policy
     topic's text, and the menu with the new title among the live ones."""
     if form.position not in POLICY_POSITIONS:
         raise TopicRefused("hall.policy.error.position", low=POLICY_POSITIONS[0], high=POLICY_POSITIONS[-1])
-    for language in ("zh", "en"):
+    for language in LANGUAGES:
         title, body = getattr(form, f"title_{language}"), getattr(form, f"body_{language}")
         if not title or not body:
             raise TopicRefused(f"hall.policy.error.empty_{language}")
@@ -145,7 +145,7 @@ def check(session: Session, settings: Settings, form: TopicForm, editing: Policy
     taken = topic_at(session, form.position)
     if taken is not None and taken is not editing:
         raise TopicRefused("hall.policy.error.taken", position=form.position, title=taken.title_zh)
-    for language in ("zh", "en"):
+    for language in LANGUAGES:
         title, body = getattr(form, f"title_{language}"), getattr(form, f"body_{language}")
         parts, units, encoding = sms_cost(settings, "policy_topic", language, title=title, text=body)
         if language == "en" and encoding != "GSM-7":

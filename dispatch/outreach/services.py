@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dispatch.i18n import market_zone, render_sms
+from dispatch.i18n import LANGUAGES, market_zone, render_sms
 from dispatch.models import (
     Agent,
     Contact,
@@ -84,7 +84,7 @@ def check_event(settings: Settings, event: Event) -> None:
         raise OutreachRefused("outreach.error.when_where")
     if event.capacity is not None and not 0 < event.capacity <= 9999:
         raise OutreachRefused("outreach.error.capacity")
-    for language in ("zh", "en"):
+    for language in LANGUAGES:
         parts, encoding = text_cost(settings, event, language)
         if language == "en" and encoding != "GSM-7":
             raise OutreachRefused("outreach.error.en_characters")
@@ -141,7 +141,7 @@ def _stopped(contact: Contact | None) -> bool:
 
 
 def preview(session: Session, settings: Settings, event: Event, audience: Audience, now: datetime) -> Preview:
-    result = Preview(parts={language: text_cost(settings, event, language)[0] for language in ("zh", "en")})
+    result = Preview(parts={language: text_cost(settings, event, language)[0] for language in LANGUAGES})
     recent = _recently_texted(session, now)
     for worker, contact in members(session, audience, now, settings.MARKET_TIMEZONE):
         if _stopped(contact):
@@ -196,7 +196,7 @@ def send(session: Session, settings: Settings, outreach_id: int, now: datetime) 
     event = outreach.event
     audience = Audience.from_json(outreach.audience)
     recent = _recently_texted(session, now)
-    contexts = {language: event_context(settings, event, language) for language in ("zh", "en")}
+    contexts = {language: event_context(settings, event, language) for language in LANGUAGES}
     for worker, contact in members(session, audience, now, settings.MARKET_TIMEZONE):
         if _stopped(contact):
             outreach.skipped_opted_out += 1

@@ -12,7 +12,7 @@ from dispatch.console.auth import agent_page
 from dispatch.console.i18n import translate
 from dispatch.console.reports import periods
 from dispatch.hall import policy
-from dispatch.i18n import market_zone
+from dispatch.i18n import LANGUAGES, market_zone
 from dispatch.models import POLICY_POSITIONS, AgentRole, PolicyTopic
 from dispatch.settings import Settings
 
@@ -50,7 +50,7 @@ def _costs(topic: PolicyTopic | policy.TopicForm) -> dict[str, tuple[int, int, s
             title=getattr(topic, f"title_{language}"),
             text=getattr(topic, f"body_{language}"),
         )
-        for language in ("zh", "en")
+        for language in LANGUAGES
     }
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.console.access import may_see
+from dispatch.i18n import LANGUAGES
 from dispatch.models import Agent, Event, EventKind, Site, Trade
 from dispatch.outreach.audience import Audience
 from dispatch.outreach.services import OutreachRefused
@@ -87,7 +88,7 @@ def read(
         trade_codes=tuple(code for code in trades if code in known),
         idle_days=_int(form.get("idle_days", ""), 0, 3650, "outreach.error.idle_days"),
         registered_since=since,
-        language=language if language in {"zh", "en"} else None,
+        language=language if language in LANGUAGES else None,
     )
     send_at = _local(form.get("send_at", ""), zone, "outreach.error.send_at")
     return OutreachForm(event, audience, send_at)
