@@ -6,7 +6,7 @@ from __future__ import annotations
 from dispatch.clock import utcnow
 from dispatch.inbound import keywords
 from dispatch.inbound.context import Inbound
-from dispatch.outreach import services
+from dispatch.outreach import services, signups
 from dispatch.sms.services import reply
 
 
@@ -27,7 +27,7 @@ def sign_up(inbound: Inbound) -> None:
     if inbound.worker is None:
         reply(session, settings, message, "not_registered", "not_registered")
         return
-    result = services.sign_up(session, settings, inbound.worker, event_id, inbound.now)
+    result = signups.sign_up(session, settings, inbound.worker, event_id, inbound.now)
     if result.event is None:
         reply(session, settings, message, "event_unknown", "outreach.unknown", event_id=event_id)
         return

@@ -20,8 +20,8 @@ def send_outreach(outreach_id: int) -> dict[str, int]:
 @task()
 def remind_signup(signup_id: int) -> dict[str, int]:
     """The evening before an event: its reminder to a worker with a place (once)."""
-    from dispatch.outreach import services  # in the task: see "The task registry" in dispatch/queue.py
+    from dispatch.outreach import signups  # in the task: see "The task registry" in dispatch/queue.py
 
     runtime = get_runtime()
     with runtime.db.transaction() as session:
-        return services.remind(session, runtime.settings, signup_id, utcnow())
+        return signups.remind(session, runtime.settings, signup_id, utcnow())

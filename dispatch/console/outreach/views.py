@@ -15,7 +15,7 @@ from dispatch.console.i18n import translate
 from dispatch.console.outreach import forms
 from dispatch.i18n import market_zone
 from dispatch.models import Event, EventKind, EventSignup, Outreach, SignupStatus
-from dispatch.outreach import services
+from dispatch.outreach import services, signups
 from dispatch.settings import Settings
 
 bp = Blueprint("outreach", __name__, url_prefix="/outreach", template_folder="templates")
@@ -108,7 +108,7 @@ def event_page(db, agent, event_id: int):
         abort(404)
     sends = list(db.scalars(select(Outreach).where(Outreach.event_id == event.id).order_by(Outreach.id)))
     return render_template(
-        "console/outreach/event.html", event=event, sends=sends, signups=services.signups(db, event.id)
+        "console/outreach/event.html", event=event, sends=sends, signups=signups.signups(db, event.id)
     )
 
 
