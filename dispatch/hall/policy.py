@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
@@ -198,9 +198,12 @@ def retire(session: Session, topic: PolicyTopic) -> bool:
 
 
 def seed_topics(session: Session, config_dir: Path) -> int:
-    """Load config/policy_topics.toml into an empty table (never over what supervisors keep)."""
+    """Load config/policy_topics.toml into an empty table (never over what supervisors keep). A database
+    not yet migrated to the hall's revision has no such table: nothing to load yet."""
     path = config_dir / TOPICS_FILE
-    if not path.is_file() or session.scalar(select(func.count()).select_from(PolicyTopic)):
+    if not path.is_file() or not inspect(session.connection()).has_table(PolicyTopic.__tablename__):
+        return 0
+    if session.scalar(select(func.count()).select_from(PolicyTopic)):
         return 0
     entries = tomllib.loads(path.read_text(encoding="utf-8")).get("topic", [])
     for entry in entries:
