@@ -52,6 +52,7 @@ TASK_MODULES = (
     "dispatch.followup.tasks",
     "dispatch.ivr.tasks",
     "dispatch.matching.tasks",
+    "dispatch.outreach.tasks",
     "dispatch.sms.tasks",
     "dispatch.voice.tasks",
     "dispatch.wages.tasks",

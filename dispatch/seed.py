@@ -21,6 +21,7 @@ from dispatch.config_files import (
     site_labels,
     trade_labels,
 )
+from dispatch.hall.policy import seed_topics
 from dispatch.models import Base, Site, Trade
 
 __all__ = [
@@ -41,7 +42,8 @@ Counts = dict[str, int]
 
 
 def seed(session: Session, config_dir: Path) -> dict[str, int]:
-    """Load sites.toml and trades.toml from config_dir; both files are checked before either is written."""
+    """Load sites.toml and trades.toml from config_dir (both files are checked before either is written),
+    and on the first run the policy topics of policy_topics.toml."""
     sites_path, trades_path = config_dir / SITES_FILE, config_dir / TRADES_FILE
     site_specs, trade_specs = read_sites(sites_path), read_trades(trades_path)
     counts: dict[str, int] = {}
@@ -49,6 +51,7 @@ def seed(session: Session, config_dir: Path) -> dict[str, int]:
         counts[f"sites_{name}"] = value
     for name, value in _upsert_trades(session, trades_path, trade_specs).items():
         counts[f"trades_{name}"] = value
+    counts["policy_topics_created"] = seed_topics(session, config_dir)  # first run only
     return counts
 
 

@@ -58,8 +58,10 @@ from dispatch.console import views  # noqa: E402, F401
 from dispatch.console.cases.views import bp as cases_bp  # noqa: E402
 from dispatch.console.floor.views import bp as floor_bp  # noqa: E402
 from dispatch.console.followups.views import bp as followups_bp  # noqa: E402
+from dispatch.console.hall.views import bp as hall_bp  # noqa: E402
 from dispatch.console.intake.views import bp as intake_bp  # noqa: E402
 from dispatch.console.jobs.views import bp as jobs_bp  # noqa: E402
+from dispatch.console.outreach.views import bp as outreach_bp  # noqa: E402
 from dispatch.console.people.views import bp as people_bp  # noqa: E402
 from dispatch.console.phone.views import bp as phone_bp  # noqa: E402
 from dispatch.console.reports.views import bp as reports_bp  # noqa: E402
@@ -75,6 +77,8 @@ for _child in (
     reports_bp,
     floor_bp,
     phone_bp,
+    hall_bp,
+    outreach_bp,
 ):
     bp.register_blueprint(_child)
 

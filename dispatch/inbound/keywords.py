@@ -5,6 +5,8 @@ them). Read on the normalised text, casefolded.
 
 from __future__ import annotations
 
+from dispatch.sms.normalize import chinese_numeral_to_int
+
 GREETINGS = frozenset(
     {"你好", "您好", "你好啊", "您好啊", "你们好", "老板好", "在吗", "在不在", "有人吗", "喂", "hi", "hello"}
 )
@@ -41,3 +43,54 @@ def work_asked_for(text: str) -> str | None:
 
 def asks_to_hire(text: str) -> bool:
     return key(text) in HIRING
+
+
+POLICY = ("政策咨询", "查政策", "政策", "policies", "policy")  # longest first: 政策咨询 before 政策
+
+
+def policy_asked(text: str) -> int | None:
+    """`政策` gives 0 (the menu), `政策 2`, `政策2`, `政策二` or `policy 2` gives 2; None when it asks no
+    policy (the parser turns only a numeral standing alone into digits: 政策二 is read here)."""
+    word = key(text)
+    for start in POLICY:
+        if word.startswith(start):
+            rest = word[len(start) :]
+            if not rest:
+                return 0
+            if rest.isascii() and rest.isdigit() and len(rest) == 1:
+                return int(rest)
+            number = chinese_numeral_to_int(rest)
+            return number if number is not None and 0 < number < 10 else None
+    return None
+
+
+def menu_digit(text: str) -> int | None:
+    """A bare digit `1`..`9` (an answer to a numbered menu), else None."""
+    word = key(text)
+    return int(word) if len(word) == 1 and word.isascii() and word.isdigit() and word != "0" else None
+
+
+EVENTS_OFF = frozenset(
+    {"退订活动", "退订活动通知", "不要活动通知", "unsubevents", "unsubscribeevents", "stopevents"}
+)
+EVENTS_ON = frozenset({"订阅活动", "订阅活动通知", "startevents", "subscribeevents"})
+SIGN_UP = ("报名", "signup")
+
+
+def events_off(text: str) -> bool:
+    """`退订活动` (`unsubscribe events`): no more event texts, job offers still."""
+    return key(text) in EVENTS_OFF
+
+
+def events_on(text: str) -> bool:
+    return key(text) in EVENTS_ON
+
+
+def sign_up_for(text: str) -> int | None:
+    """`报名 7`, `报名7`, `signup 7`, `sign up 7`: the event's number; None when it is not a sign-up."""
+    word = key(text)
+    for start in SIGN_UP:
+        rest = word[len(start) :] if word.startswith(start) else ""
+        if rest.isascii() and rest.isdigit() and len(rest) <= 9:
+            return int(rest)
+    return None

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from dispatch.followup import replies as follow_up_replies
+from dispatch.hall import policy_sms
 from dispatch.inbound import commands, keywords
 from dispatch.inbound.context import Inbound
 from dispatch.jobs import sms_requests as job_requests
@@ -30,6 +31,7 @@ from dispatch.matching import attendance, forwarding
 from dispatch.matching import replies as offer_replies
 from dispatch.matching.reading import glued_digits
 from dispatch.models import Message, MessageStatus, QuestionKind, TicketKind
+from dispatch.outreach import replies as outreach_replies
 from dispatch.settings import Settings
 from dispatch.sms import registration
 from dispatch.sms.parser import Command, CommandKind
@@ -129,6 +131,29 @@ def asks_to_hire(inbound: Inbound) -> bool:
     return is_text(inbound) and keywords.asks_to_hire(inbound.command.text)
 
 
+def asks_policy(inbound: Inbound) -> bool:
+    """`政策`, `政策 2`, `policy`: the policy menu or one of its topics, from anyone."""
+    return is_text(inbound) and keywords.policy_asked(inbound.command.text) is not None
+
+
+def events_off(inbound: Inbound) -> bool:
+    """`退订活动`, `unsubscribe events`: event texts stop, job offers go on (`退订` stops everything)."""
+    return is_text(inbound) and keywords.events_off(inbound.command.text)
+
+
+def events_on(inbound: Inbound) -> bool:
+    return is_text(inbound) and keywords.events_on(inbound.command.text)
+
+
+def signs_up(inbound: Inbound) -> bool:
+    """`报名 7`: a sign-up for event 7."""
+    return is_text(inbound) and keywords.sign_up_for(inbound.command.text) is not None
+
+
+def menu_digit(inbound: Inbound) -> bool:
+    return is_text(inbound) and keywords.menu_digit(inbound.command.text) is not None
+
+
 def in_dialogue(inbound: Inbound) -> bool:
     return inbound.dialogue is not None
 
@@ -202,6 +227,7 @@ DIALOGUES = {
 
 WORKER_COMMANDS = (CommandKind.PAUSE, CommandKind.RESUME, CommandKind.PROFILE)
 follow_up_asked = asked(QuestionKind.FOLLOW_UP, bare_numbers)
+policy_asked = asked(QuestionKind.POLICY, menu_digit)
 offer_asked = asked(
     QuestionKind.OFFER, lambda inbound: offer_answer_without_code(inbound) and inbound.offer_waiting
 )
@@ -226,15 +252,20 @@ ROUTES: tuple[Route, ...] = (
     Route("help (HELP, 帮助)",                    command(CommandKind.HELP),     commands.help_text),
     Route("register (注册 ...)",                  command(CommandKind.REGISTER), commands.register),
     Route("pause, resume, profile (忙 空 我的)",  command(*WORKER_COMMANDS),     commands.worker_command),
+    Route("policy menu or topic (政策, 政策 2)",  asks_policy,                   policy_sms.ask_policy),
+    Route("event texts off (退订活动)",           events_off,                    outreach_replies.events_off),
+    Route("event texts on (订阅活动)",            events_on,                     outreach_replies.events_on),
     # 2. answers that name their job
     Route("forward an offer (转 123 138...)",     forward,                       forward_offer),
     Route("follow-up answer with code (123 1 5)", coded_numbers,                 follow_up_answer),
     Route("offer answer with code (1 123)",       with_code,                     offer_answer),
+    Route("sign up for an event (报名 7)",        signs_up,                      outreach_replies.sign_up),
     # 3. the open question
     Route("dialogue step",                        in_dialogue,                   dialogue_answer),
     Route("offer answer glued to its code (1101)", glued_to_code,                glued_offer_answer),
     Route("the follow-up asked (3, 1 5)",         follow_up_asked,               follow_up_answer),
     Route("the offer asked (1, 好, 没空)",         offer_asked,                   bare_offer_answer),
+    Route("the policy topic asked (2)",           policy_asked,                  policy_sms.topic_picked),
     # 4. keywords and late answers
     Route("follow-up answer (1 5)",               bare_numbers,                  follow_up_answer),
     Route("a yes to a job off the screen (1 101)", with_code,                    listed_job_yes),

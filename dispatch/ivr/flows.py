@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
+from dispatch.hall import policy_voice
 from dispatch.ivr import (
     agent,
     choices,
@@ -47,6 +48,7 @@ STEPS: dict[str, Step] = {
     **worker_line.STEPS,
     **offers.STEPS,
     **notice_call.STEPS,
+    **policy_voice.STEPS,
 }
 # The market's own calls (an offer, who is coming): nobody there to hand over to, so no agent's queue.
 OUTBOUND_FLOWS = frozenset({offer_call.FLOW, notice_call.FLOW})

@@ -1,7 +1,9 @@
-"""The main menu: 1 post a job, 2 register as a worker, 3 my jobs, 0 an agent, 9 repeat, * English."""
+"""The main menu: 1 post a job, 2 register as a worker, 3 my jobs, 6 policy help, 0 an agent, 9 repeat,
+* English."""
 
 from __future__ import annotations
 
+from dispatch.hall import policy_voice
 from dispatch.ivr import prompts, services
 from dispatch.ivr.agent import to_agent
 from dispatch.ivr.turn import DONE, INVALID, TIMEOUT, Step, Turn
@@ -48,6 +50,8 @@ def answer(turn: Turn, digits: str) -> str:
         call.flow, first = FLOWS[digits]
         call.answers = {}
         return first
+    if digits == policy_voice.KEY:
+        return policy_voice.enter(turn)
     if digits == "0":
         return to_agent(turn, "caller asked for an agent", Summary.of("agent_asked"))
     if digits == "9":

@@ -24,6 +24,7 @@ ALWAYS_SPOKEN = frozenset(
     | {"village_list", "followup_intro", "hold_place"}
     | {"worker_menu", "offer_read", "offer_outcome", "bookings_list", "notice_list", "worker_arrived"}
     | {"job_day", "no_show_list", "no_show_noted"}
+    | {"policy_menu", "policy_text"}  # the topics are the supervisors' texts, changed in the console
 )
 
 

@@ -1,7 +1,8 @@
 """The worker line: a registered worker calling the market hears their own menu instead of the
 employers': 1 the jobs offered to them (or, with none waiting, the nearest open jobs that fit, as
 `找活` lists them) and take one, 2 the jobs they hold, 3 busy / free again (as the SMS 忙 / 空), 4 I
-have arrived (as the SMS 到), 5 change what they registered, 0 an agent. A number that is both a
+have arrived (as the SMS 到), 5 change what they registered, 6 policy help (as the SMS 政策), 0 an
+agent. A number that is both a
 worker's and an employer's chooses first (`who`)."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
+from dispatch.hall import policy_voice
 from dispatch.ivr import offers, prompts
 from dispatch.ivr.agent import to_agent
 from dispatch.ivr.turn import INVALID, TIMEOUT, Step, Turn
@@ -83,6 +85,8 @@ def answer_menu(turn: Turn, digits: str) -> str:
     if digits == "5":  # change what they registered: the registration by keypad, as anyone's 2
         turn.call.flow, turn.call.answers = "register", {}
         return "trade"
+    if digits == policy_voice.KEY:
+        return policy_voice.enter(turn)
     if digits == "0":
         return to_agent(turn, "worker asked for an agent", Summary.of("worker_asked_agent"))
     if digits == "9":

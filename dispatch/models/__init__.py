@@ -27,6 +27,17 @@ from dispatch.models.callcenter import (
 )
 from dispatch.models.calls import Call, CallOutcome
 from dispatch.models.console import Agent, AgentRole, AuditEvent
+from dispatch.models.hall import (
+    POLICY_POSITIONS,
+    Event,
+    EventKind,
+    EventSignup,
+    Outreach,
+    OutreachStatus,
+    PolicyAsk,
+    PolicyTopic,
+    SignupStatus,
+)
 from dispatch.models.jobs import (
     ACTIVE_JOB_STATUSES,
     OPEN_OFFER_STATUSES,
@@ -62,6 +73,7 @@ __all__ = [
     "OPEN_FOLLOW_UP_STATUSES",
     "OPEN_OFFER_STATUSES",
     "OPEN_WAGE_CASE_STATUSES",
+    "POLICY_POSITIONS",
     "Agent",
     "AgentCall",
     "AgentPresence",
@@ -79,6 +91,9 @@ __all__ = [
     "EmployerBlock",
     "EmployerStatus",
     "EnrolmentStatus",
+    "Event",
+    "EventKind",
+    "EventSignup",
     "FollowUp",
     "FollowUpChannel",
     "FollowUpParty",
@@ -95,11 +110,16 @@ __all__ = [
     "OfferForward",
     "OfferStatus",
     "OutboxEvent",
+    "Outreach",
+    "OutreachStatus",
     "PaidAnswer",
+    "PolicyAsk",
+    "PolicyTopic",
     "Presence",
     "QuestionKind",
     "QueuedCall",
     "RegisteredVia",
+    "SignupStatus",
     "Site",
     "SiteLevel",
     "Ticket",

@@ -26,6 +26,7 @@ class CallOutcome(enum.StrEnum):
     WORKER_LINE = "worker_line"  # a worker heard their offers or bookings, or said busy/free, by keypad
     OFFER_CALL = "offer_call"  # the market called a worker who prefers voice with an offer
     NOTICE_CALL = "notice_call"  # the market called an employer who cannot take SMS: who is coming
+    POLICY = "policy"  # the caller heard a policy topic (key 6): nothing left for an agent
 
 
 class Call(Base):

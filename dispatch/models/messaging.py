@@ -111,6 +111,7 @@ class QuestionKind(enum.StrEnum):
 
     OFFER = "offer"  # a job offer (or which of several offers): `1` takes it, `2` declines
     FOLLOW_UP = "follow_up"  # a follow-up (回访) question or its reminder: `1 5`, `3`
+    POLICY = "policy"  # the `政策` menu: a digit picks its topic
 
 
 class Contact(Base):
@@ -127,6 +128,8 @@ class Contact(Base):
     # Set when the carrier says the number cannot take SMS; cleared when the number texts us.
     undeliverable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     undeliverable_error: Mapped[int | None] = mapped_column(Integer)
+    # Set by 退订活动 (unsubscribe events): no outreach texts, job offers still (dispatch/outreach/).
+    events_opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The last question we texted this number (dispatch/inbound/questions.py): one per contact, replaced
     # by the next. A plain id, not a foreign key: a job deleted later leaves a question that names nothing.

@@ -309,6 +309,43 @@ def test_the_day_itself_a_workers_arrival_and_an_employers_no_show(runtime, sess
     assert routed(runtime, "没来 101", worker.phone)[0] == "an agent reads it"  # a worker has no say
 
 
+def test_policy_a_menu_then_its_digit_and_a_topic_in_one_go(runtime, session, market: Market) -> None:
+    worker = market.worker()
+    commit(runtime, session)
+    assert routed(runtime, "政策", worker.phone)[0] == "policy menu or topic (政策, 政策 2)"
+    assert question_of(session, worker.phone) == QuestionKind.POLICY
+    assert routed(runtime, "2", worker.phone)[0] == "the policy topic asked (2)"
+    assert last_reply(session, worker.phone).kind == "policy.topic"
+    assert routed(runtime, "policy 3", "+8613900002222")[0] == "policy menu or topic (政策, 政策 2)"
+
+
+def test_policy_wins_over_a_dialogue_and_the_menu_takes_a_digit_an_offer_asked_before(
+    runtime, session, market: Market, clock
+) -> None:
+    phone = "+8613900003333"
+    assert routed(runtime, "注册", phone)[0] == "register (注册 ...)"
+    assert routed(runtime, "政策", phone)[0] == "policy menu or topic (政策, 政策 2)"
+    assert routed(runtime, "3", phone)[0] == "dialogue step"  # the dialogue still comes first
+    worker = market.worker()
+    offered(runtime, session, market, worker)
+    assert routed(runtime, "政策", worker.phone)[0] == "policy menu or topic (政策, 政策 2)"
+    assert routed(runtime, "1", worker.phone)[0] == "the policy topic asked (2)"
+    clock.shift(timedelta(minutes=31))  # the menu was the question for half an hour
+    assert routed(runtime, "1", worker.phone)[0] == "late or closed offer answer (1)"
+
+
+def test_event_texts_off_and_on_and_a_sign_up(runtime, session, market: Market) -> None:
+    worker = market.worker()
+    commit(runtime, session)
+    assert routed(runtime, "退订活动", worker.phone)[0] == "event texts off (退订活动)"
+    assert routed(runtime, "unsubscribe events", worker.phone)[0] == "event texts off (退订活动)"
+    assert routed(runtime, "订阅活动", worker.phone)[0] == "event texts on (订阅活动)"
+    assert routed(runtime, "退订", worker.phone)[0] == "opt out (STOP, 退订)"  # still everything
+    assert routed(runtime, "注册", "+8613900004444")[0] == "register (注册 ...)"
+    # A sign-up names its event: it cannot be a step of the dialogue.
+    assert routed(runtime, "报名 7", "+8613900004444")[0] == "sign up for an event (报名 7)"
+
+
 def test_every_row_is_exercised_by_this_file() -> None:
     source = Path(__file__).read_text(encoding="utf-8")
     assert [name for name in ROW_NAMES if f'"{name}"' not in source] == []

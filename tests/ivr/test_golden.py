@@ -118,6 +118,9 @@ SCENARIOS: dict[str, tuple[str, list[Action]]] = {
     "worker_busy": ("worker", [press("3")]),
     "worker_free": ("worker", [press("3"), press("3")]),
     "worker_to_agent": ("worker", [press("0")]),
+    "policy": ("stranger", [press("6")]),
+    "policy_topic": ("stranger", [press("6"), press("1")]),
+    "worker_policy_back": ("worker", [press("6"), press("0")]),
     # 王师傅 also works: he chooses first.
     "who": ("both", []),
     "who_worker": ("both", [press("1")]),

@@ -37,6 +37,9 @@ EXCLUDED = {
     "agent_text": "an agent's free text: the whole message would be one variable, which the carrier "
     "refuses (the fixed text must say what a message is) and which is longer than a variable may be; "
     "sent through Twilio or said by phone",
+    "policy_topic": "a policy topic's text, which supervisors keep in the console: longer than a variable "
+    "may be, and a fixed text of its own would have to be applied for again at every edit; sent through "
+    "Twilio, or heard by phone (key 6)",
 }
 # Pieces of several expressions that are one value.
 JOINED = (
@@ -76,6 +79,13 @@ PURPOSES = {
     "arrival_ok": WORKER + "确认已记录其到岗，回复其“到 岗位号”短信",
     "arrival_which": WORKER + "说明如何报到岗：列出其当天已接的岗位号",
     "counter_reg_confirm": "零工在零工市场窗口登记后，请其本人确认登记信息并同意接收派活短信",
+    "event_already": WORKER + "说明其已报名该活动（回复其“报名”短信）",
+    "event_booked": WORKER + "确认其活动报名成功（时间、地点）",
+    "event_reminder": WORKER + "在活动前一天晚上提醒已报名的活动（时间、地点）",
+    "event_unknown": WORKER + "说明其回复的活动编号不存在或活动已开始",
+    "event_waiting": WORKER + "说明活动已报满、其在候补名单中的位置",
+    "events_opt_in_confirm": "用户恢复接收活动通知后确认",
+    "events_opt_out_confirm": "用户退订活动通知后确认（派活短信照常）",
     "followup_already": BOTH + "说明其回访答复已收到",
     "followup_employer": "岗位结束后" + EMPLOYER + "回访工人表现，请其回复评分",
     "followup_next": WORKER + "记下回访答复后询问下一项（工钱是否结清、雇主评分）",
@@ -128,10 +138,14 @@ PURPOSES = {
     "offer": "向已登记并同意接收派活短信的零工发送符合其工种、地区、日薪的岗位邀请，零工回复1接单、2不接",
     "opt_in_confirm": "用户重新订阅后确认",
     "opt_out_confirm": "用户退订后确认（此后不再发送）",
+    "outreach_event": WORKER
+    + "发送零工市场的培训、政策宣讲、就业对接会等活动通知（每人每周最多一条，可回复退订活动）",
     "paused": WORKER + "确认已暂停派活",
     "placement_employer": EMPLOYER + "通知已确认接单的工人（姓名、电话）",
     "placement_insurance": WORKER + "通知已为其投保零工日险及保单号",
     "placement_worker": WORKER + "确认其已接的岗位（时间、地点、日薪、雇主电话）",
+    "policy_menu": "用户发“政策”时回复政策咨询条目菜单（回复其短信）",
+    "policy_topic": "用户选择政策咨询条目后回复该条目的政策说明（回复其短信）",
     "profile": WORKER + "发送其登记资料（回复“我的”）",
     "pull_jobs": WORKER + "回复“找活”时列出附近的岗位",
     "pull_none": WORKER + "回复“找活”时说明暂时没有合适的岗位",

@@ -23,7 +23,7 @@ from dispatch.i18n import sms_template_names as template_names
 from dispatch.insurance.providers import RefusalReason
 from dispatch.matching.forwarding_target import REASONS as FORWARD_REASONS
 from dispatch.matching.notices import MAX_ADDRESS, MAX_CODES_LISTED, WORKERS_PER_SMS
-from dispatch.models import Site, WorkerStatus
+from dispatch.models import EventKind, Site, WorkerStatus
 from dispatch.settings import PROJECT_ROOT
 from dispatch.sms.normalize import has_cjk
 from dispatch.sms.registration import MAX_NAME, MAX_TRADES, town_short_name
@@ -37,6 +37,9 @@ STATUSES = [status.value for status in WorkerStatus]
 RETRY = (False, True)
 MATCH_PHONE = "0351 8888 88888"  # a phone as phones.display() shows it, a little longer than any
 # What an agent types on a person's page: the console caps its length (people.services), not this test.
+# An event as the outreach form takes it (the console checks each event's own text: outreach.check_event).
+EVENT_TITLES = {"zh": "电焊技能培训班", "en": "Welding skills camp"}
+EVENT_PLACES = {"zh": "零工市场服务大厅二楼", "en": "Market hall, 2nd floor"}
 AGENT_TEXT = {"zh": "请明天早上7点到市场大厅。", "en": "Please come to the market hall at 7 tomorrow."}
 
 # A job passed on to a friend (转给朋友), and who passed it on.
@@ -52,6 +55,13 @@ NEEDS: dict[str, set[str]] = {
     "arrival_ok": {"code"},
     "arrival_which": {"codes"},
     "counter_reg_confirm": {"trade_names", "area", "pay"},
+    "event_already": {"event_title", "waiting"},
+    "event_booked": {"event_title", "date", "hour", "minute", "place"},
+    "event_reminder": {"event_title", "date", "hour", "minute", "place"},
+    "event_unknown": {"event_id"},
+    "event_waiting": {"event_title", "position"},
+    "events_opt_in_confirm": set(),
+    "events_opt_out_confirm": set(),
     "followup_already": {"code"},
     "followup_employer": {"code", "date", "seq", "name"},
     "followup_next": {"code", "missing", "wage"},
@@ -116,6 +126,16 @@ NEEDS: dict[str, set[str]] = {
     },
     "opt_in_confirm": set(),
     "opt_out_confirm": set(),
+    "outreach_event": {
+        "event_kind",
+        "event_title",
+        "date",
+        "hour",
+        "minute",
+        "place",
+        "capacity",
+        "event_id",
+    },
     "paused": set(),
     "placement_employer": {"code", "trade", "filled", "headcount", "placed"},
     "placement_insurance": {"code", "insurance", "insured_days"},
@@ -131,6 +151,8 @@ NEEDS: dict[str, set[str]] = {
         "employer_name",
         "employer_phone",
     },
+    "policy_menu": {"topics"},
+    "policy_topic": {"title", "text"},
     "pull_jobs": {"jobs"},
     "pull_none": {"trade"},
     "profile": {"name", "trade_names", "area", "pay", "status"},
@@ -192,6 +214,15 @@ def _pulled(session, language: str) -> dict[str, Any]:
         "hour": 23,
         "minute": 30,
     }
+
+
+def _policy_menus(language: str) -> list[list[tuple[int, str]]]:
+    """The `政策` menu with none to eight topics (the seeded ones, then two short ones): a carrier's
+    template per length (the console keeps every menu within the budget: hall.policy.check)."""
+    seeded = [(t["position"], t[f"title_{language}"]) for t in _config("policy_topics.toml")["topic"]]
+    more = [(7, "求职登记"), (8, "其他")] if language == "zh" else [(7, "Sign up"), (8, "More")]
+    topics = seeded + more
+    return [topics[:count] for count in range(len(topics) + 1)]
 
 
 def _contexts(session, runtime, template: str, language: str) -> list[dict[str, Any]]:
@@ -271,6 +302,18 @@ def _contexts(session, runtime, template: str, language: str) -> list[dict[str, 
         "case_result": ["recovered", "partly_recovered", "closed_unresolved"],
         "case_amount": [9_999_999],
         "case_owed": [9_999_999],
+        # policy answers (政策): the seeded menu (the console checks the menu still fits on every change),
+        # and a topic's title (its text is as long as the console allows: hall.policy.check)
+        "topics": _policy_menus(language),
+        # outreach (活动): every kind, an announcement's missing date, place and sign-up; an event's id
+        "event_kind": [kind.value for kind in EventKind],
+        "event_title": [EVENT_TITLES[language]],
+        "place": ["", EVENT_PLACES[language]],
+        "capacity": [0, 9999],
+        "event_id": [9_999_999],
+        "position": [999],
+        "waiting": [False, True],
+        "title": _longest([t[f"title_{language}"] for t in _config("policy_topics.toml")["topic"]]),
     }
     keys = ["sig", *sorted(NEEDS[template])]
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(values[k] for k in keys))]

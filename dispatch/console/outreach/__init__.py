@@ -1,0 +1,1 @@
+"""Console pages of outreach: create an event, choose its audience, see the count and cost, schedule."""

@@ -1,0 +1,102 @@
+"""Sign-ups for events: `报名 7` takes a place while there is one, else the waiting list; a place is
+reminded the evening before. Plain functions on a session; they flush, never commit."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dispatch.i18n import market_zone
+from dispatch.models import Contact, Event, EventSignup, SignupStatus, Worker
+from dispatch.outreach.services import event_context
+from dispatch.outreach.tasks import remind_signup
+from dispatch.queue import defer
+from dispatch.settings import Settings
+from dispatch.sms.gateway import mask_phone
+from dispatch.sms.services import queue_sms
+
+log = logging.getLogger(__name__)
+MAX_EVENT_ID = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class SignedUp:
+    outcome: str  # booked, waiting, already, unknown
+    event: Event | None = None
+    position: int = 0  # on the waiting list
+
+
+def sign_up(session: Session, settings: Settings, worker: Worker, event_id: int, now: datetime) -> SignedUp:
+    """`报名 7`: a place while the event has one, else the waiting list; the event row is locked so that
+    two sign-ups for the last place cannot both get it."""
+    event = session.get(Event, event_id, with_for_update=True) if 0 < event_id <= MAX_EVENT_ID else None
+    if event is None or event.capacity is None or (event.starts_at is not None and event.starts_at <= now):
+        return SignedUp("unknown")
+    mine = session.scalar(
+        select(EventSignup).where(EventSignup.event_id == event.id, EventSignup.worker_id == worker.id)
+    )
+    if mine is not None:
+        return SignedUp("already", event, 1 if mine.status == SignupStatus.WAITING else 0)
+    booked = _count(session, event.id, SignupStatus.BOOKED)
+    status = SignupStatus.BOOKED if booked < event.capacity else SignupStatus.WAITING
+    signup = EventSignup(event_id=event.id, worker_id=worker.id, status=status, created_at=now)
+    session.add(signup)
+    session.flush()
+    when = reminder_time(settings, event)
+    if status == SignupStatus.BOOKED and when is not None and when > now:
+        defer(session, remind_signup, signup.id, run_at=when)
+    log.info("event %s: worker %s (%s) %s", event.id, worker.id, mask_phone(worker.phone), status.value)
+    if status == SignupStatus.BOOKED:
+        return SignedUp("booked", event)
+    return SignedUp("waiting", event, _count(session, event.id, SignupStatus.WAITING))
+
+
+def _count(session: Session, event_id: int, status: SignupStatus) -> int:
+    query = select(func.count()).where(EventSignup.event_id == event_id, EventSignup.status == status)
+    return session.scalar(query) or 0
+
+
+def signups(session: Session, event_id: int) -> list[EventSignup]:
+    query = select(EventSignup).where(EventSignup.event_id == event_id)
+    return list(session.scalars(query.order_by(EventSignup.status, EventSignup.created_at, EventSignup.id)))
+
+
+def reminder_time(settings: Settings, event: Event) -> datetime | None:
+    """The evening before the event (REMINDER_EVENING_TIME, as a job's reminder), market time."""
+    if event.starts_at is None:
+        return None
+    zone = market_zone(settings)
+    day_before = event.starts_at.astimezone(zone).date() - timedelta(days=1)
+    return datetime.combine(day_before, settings.reminder_evening_time, tzinfo=zone)
+
+
+def remind(session: Session, settings: Settings, signup_id: int, now: datetime) -> dict[str, int]:
+    """Text a booked worker the event's time and place; once, and never once it has begun."""
+    signup = session.get(EventSignup, signup_id, with_for_update=True)
+    if signup is None or signup.status != SignupStatus.BOOKED or signup.reminded_at is not None:
+        return {"reminded": 0}
+    event = session.get(Event, signup.event_id)
+    if event is None or event.starts_at is None or event.starts_at <= now:
+        return {"reminded": 0}
+    worker = signup.worker
+    contact = session.scalar(select(Contact).where(Contact.phone == worker.phone))
+    language = contact.language if contact is not None else "zh"
+    context = event_context(settings, event, language)
+    queue_sms(
+        session,
+        settings,
+        phone=worker.phone,
+        template="event_reminder",
+        kind="outreach.reminder",
+        language=language,
+        worker_id=worker.id,
+        not_after=event.starts_at,
+        **{name: context[name] for name in ("event_title", "date", "hour", "minute", "place")},
+    )
+    signup.reminded_at = now
+    session.flush()
+    return {"reminded": 1}
