@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=1, help="the same seed gives the same day")
     parser.add_argument("--policy", choices=POLICIES, default="fair", help="MATCHING_POLICY for the day")
-    parser.add_argument("--compare", action="store_true", help="run every policy (fair, greedy, lottery, adaptive) side by side")
+    parser.add_argument("--compare", action="store_true", help="run every policy side by side")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--date", type=date.fromisoformat, default=None, help="market date (YYYY-MM-DD)")
     parser.add_argument("--send-rate", type=float, default=None, help="SMS segments a second (default 1)")
