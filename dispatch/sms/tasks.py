@@ -20,7 +20,6 @@ from dispatch.queue import defer, task
 from dispatch.runtime import get_runtime
 from dispatch.sms.gateway import ProviderLookupError, SendError, SendResult, Templated
 from dispatch.sms.rate_limit import SendRateLimiter
-from dispatch.sms.routing import Router
 
 log = logging.getLogger(__name__)
 # A pending message untouched this long, and not waiting for a later time, lost its send job. The
@@ -61,6 +60,8 @@ def send_message(message_id: int) -> dict[str, int]:
             phone, has_template = message.phone, message.template_params is not None
     if in_flight:  # e.g. a lost job relayed again: ask the provider (with no transaction open)
         return reconcile_message(message_id)
+    from dispatch.sms.routing import Router  # a service: imported in the task (dispatch/queue.py)
+
     router = Router.for_runtime(runtime)
     choice = router.choose(phone, has_template, utcnow())
     limiter = SendRateLimiter(runtime.redis, settings.SMS_SEND_RATE)
@@ -137,6 +138,8 @@ def reconcile_message(message_id: int) -> dict[str, int]:
             delivery.schedule_reconcile(session, settings, message)  # too early: it may still appear
             return {"waiting": 1}
         attempt, to, body, templated = message.attempts, message.phone, message.body, templated_form(message)
+        from dispatch.sms.routing import Router
+
         transport = Router.for_runtime(runtime).transport(message.provider)
     try:
         found = transport.find_sent(to, body, since=started - delivery.CLOCK_SKEW, templated=templated)
