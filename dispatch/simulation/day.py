@@ -15,6 +15,7 @@ from datetime import time as clock_time
 
 from dispatch.i18n import market_zone
 from dispatch.simulation import environment
+from dispatch.simulation.behaviour import DEFAULT, Behaviour
 from dispatch.simulation.clock import VirtualClock
 from dispatch.simulation.command import POLICIES
 from dispatch.simulation.timeline import MarketDay
@@ -51,6 +52,8 @@ class DayOptions:
     # Periodic jobs (dispatch.periodic.PERIODIC_TASKS ids) the day runs without, to see what they do.
     periodic_off: frozenset[str] = frozenset()
     follow_up_time: str | None = None  # FOLLOW_UP_TIME for the day (default: the service's, 09:00)
+    behaviour: Behaviour = DEFAULT  # how the population answers (--behaviour FILE)
+    days: int = 1  # market days in a run (days.py runs more than one)
 
 
 @dataclass

@@ -87,6 +87,7 @@ class MarketDay:
                 sites=sites,
                 trades=trades,
                 late_jobs=options.late_job_count,
+                behaviour=options.behaviour,
             )
             register(session, self.market, self.clock.now())
         self.workers = people.workers(self.market, options.seed)
