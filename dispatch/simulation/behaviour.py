@@ -9,9 +9,10 @@ hold for every worker; `[[group]]` tables (each with a `share`, and a `name`) sp
 kinds of worker, each overriding what it names.
 
 The draws come from each worker's own stream in a fixed order: first which group and which part of each
-mixture (one draw for each choice there is), then a value for each parameter (none for a constant). The
-built-in DEFAULT (config/simulation/default.toml says the same) is how market.py always drew workers, so
-the same seed gives the same workers, draw for draw.
+mixture (Behaviour.choose: always two draws, so the rest of the worker is the same person whatever the
+file), then, last, a value for each parameter (none for a constant). The built-in DEFAULT
+(config/simulation/default.toml says the same) is how market.py always drew workers, so the same seed
+gives the same workers, draw for draw.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import math
 import random
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,9 @@ DEFAULT_TASTE = Taste()
 SPEC_PARAMS = ("answer_rate", "cancel_rate", "median_delay_minutes", "opt_out_rate")
 TASTE_PARAMS = tuple(Taste.__dataclass_fields__)
 PARAMS = SPEC_PARAMS + TASTE_PARAMS
+# Draws a worker's choices take from their own stream: the two market.py always took (never answers?
+# flaky?), so the default draws as it did.
+CHOICE_DRAWS = 2
 RATES = frozenset({"answer_rate", "cancel_rate", "opt_out_rate", "ceiling", "silent_no", "near_floor"})
 
 
@@ -68,11 +72,11 @@ class Distribution:
 class Mixture:
     parts: tuple[tuple[float, Distribution], ...]  # (cumulative share up to and with it, the part)
 
-    def choose(self, rng: random.Random) -> Distribution:
+    def choose(self, pick: Callable[[], float]) -> Distribution:
         if len(self.parts) == 1:
             return self.parts[0][1]
-        pick = rng.random()
-        return next((part for upto, part in self.parts if pick < upto), self.parts[-1][1])
+        chance = pick()
+        return next((part for upto, part in self.parts if chance < upto), self.parts[-1][1])
 
 
 @dataclass(frozen=True)
@@ -89,12 +93,21 @@ class Behaviour:
     notes: tuple[str, ...] = field(default=())
 
     def choose(self, rng: random.Random) -> tuple[str, dict[str, Distribution]]:
-        """The worker's group and the part of each mixture that is theirs (a draw per real choice)."""
+        """The worker's group and the part of each mixture that is theirs. Always CHOICE_DRAWS draws
+        from the worker's stream, whatever the behaviour (so the rest of the worker, drawn after,
+        is the same person in every behaviour file): the first choices take them in turn, any further
+        choice comes from a stream of its own seeded by them."""
+        slots = [rng.random() for _ in range(CHOICE_DRAWS)]
+        more = random.Random(f"behaviour-choices:{slots!r}")
+
+        def pick() -> float:
+            return slots.pop(0) if slots else more.random()
+
         group = self.groups[0][1]
         if len(self.groups) > 1:
-            pick = rng.random()
-            group = next((g for upto, g in self.groups if pick < upto), self.groups[-1][1])
-        return group.name, {name: group.params[name].choose(rng) for name in PARAMS}
+            chance = pick()
+            group = next((g for upto, g in self.groups if chance < upto), self.groups[-1][1])
+        return group.name, {name: group.params[name].choose(pick) for name in PARAMS}
 
     def values(self, rng: random.Random, chosen: dict[str, Distribution]) -> dict[str, Any]:
         """WorkerSpec's behaviour fields, drawn from the parts chosen."""
