@@ -93,6 +93,7 @@ def table(results: Sequence[DayResult]) -> str:
         f"Simulated market day {first.day.isoformat()}: {first.workers} workers, {first.employers} "
         f"employers, {first.jobs} jobs, seed {first.seed}, SMS {first.send_rate:g}/s"
         + (f", next morning to {NEXT_MORNING_ENDS:%H:%M}" if first.next_morning else "")
+        + (f", behaviour {first.behaviour.name}" if first.behaviour.name != "default" else "")
     )
     width = 34
     lines = [title, "", " " * width + "".join(f"{r.options.policy:>10}" for r in results)]
