@@ -200,7 +200,7 @@ def left_out(
                 for job_id in eligible.jobs.get(worker_id, set()) & job_ids
             ):
                 left.add(worker_id)
-    return {"left_out_window_days": span, "eligible_left_out": len(left)}
+    return {"left_out_window_days": span, "eligible_left_out": len(left), "left_out_workers": sorted(left)}
 
 
 def _peer_offered(spec: WorkerSpec, job: Job, peers: set[tuple[int, int]]) -> bool:

@@ -130,7 +130,7 @@ def test_a_worker_passed_over_while_a_peer_of_their_site_and_trade_was_offered_i
     offers = [_offer(1, 11, day=0), _offer(2, 11, day=1)]
     found = left_out(_ledger(jobs, offers), windows, eligible, {})  # type: ignore[arg-type]
     # 10 is left out (11 shares site and trade); 12 is of another site; nobody was offered 13's job.
-    assert found == {"left_out_window_days": 2, "eligible_left_out": 1}
+    assert found == {"left_out_window_days": 2, "eligible_left_out": 1, "left_out_workers": [10]}
     # Offered once in the stretch: not left out.
     found = left_out(_ledger(jobs, [*offers, _offer(2, 10, day=1)]), windows, eligible, {})  # type: ignore[arg-type]
     assert found["eligible_left_out"] == 0
@@ -146,7 +146,7 @@ def test_the_left_out_stretch_is_seven_days_sliding_over_a_longer_run() -> None:
     # 11 is offered every day; 10 on day 4 only: no 7-day stretch without an offer for 10.
     offers = [_offer(day, 11, day) for day in range(9)] + [_offer(4, 10, 4)]
     found = left_out(_ledger(jobs, offers), windows, eligible, {})  # type: ignore[arg-type]
-    assert found == {"left_out_window_days": 7, "eligible_left_out": 0}
+    assert found == {"left_out_window_days": 7, "eligible_left_out": 0, "left_out_workers": []}
     # Offered on day 0 only: days 1-7 are a stretch of seven without one.
     offers = [_offer(day, 11, day) for day in range(9)] + [_offer(0, 10, 0)]
     assert left_out(_ledger(jobs, offers), windows, eligible, {})["eligible_left_out"] == 1  # type: ignore[arg-type]
