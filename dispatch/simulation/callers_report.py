@@ -42,6 +42,9 @@ def agent_counts(text: str) -> range:
     return range(int(found.group(1)), int(found.group(2) or found.group(1)) + 1)
 
 
+CALLER_DAYS = 20  # seeded days per number of agents unless --days says
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("callers who press 0 (the live call center; no market day is run)")
     group.add_argument(
@@ -50,9 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--agents", type=agent_counts, default=range(1, 7), help="agents, or a range: 1..6 (default)"
     )
-    group.add_argument(
-        "--days", type=int, default=20, help="days simulated per number of agents (default 20)"
-    )
+    # --days (command.py: shared with the market days) is days simulated per number of agents here.
     group.add_argument(
         "--talk", type=float, default=180.0, help="mean talk time, s (exponential; default 180)"
     )
@@ -167,12 +168,13 @@ def table(model: CallerModel, days: int, rows: list[dict]) -> str:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    if args.days < 1:
+    days = CALLER_DAYS if args.days is None else args.days
+    if days < 1:
         raise ValueError("--days must be at least 1")
     model = model_from(settings, args)
-    rows = by_agents(model, args.agents, args.days)
+    rows = by_agents(model, args.agents, days)
     if args.json:
         print(json.dumps({"agents_needed": agents_needed(rows), "by_agents": rows}, indent=2))
     else:
-        print(table(model, args.days, rows))
+        print(table(model, days, rows))
     return 0

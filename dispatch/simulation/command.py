@@ -7,13 +7,16 @@ import logging
 import sys
 from dataclasses import replace
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch.settings import Settings, SettingsError
 from dispatch.simulation import callers_report
+
+if TYPE_CHECKING:
+    from dispatch.simulation.day import DayOptions
 
 POLICIES = ("fair", "greedy", "lottery", "adaptive")
 # The day's in-process Redis and virtual clock: the first-run extra, not in a production install.
@@ -43,6 +46,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", choices=POLICIES, default="fair", help="MATCHING_POLICY for the day")
     parser.add_argument("--compare", action="store_true", help="run every policy side by side")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="market days in a row on one database, the record carried over (default 1); "
+        "with --callers, seeded days per number of agents (default 20)",
+    )
+    parser.add_argument(
+        "--behaviour",
+        default=None,
+        metavar="FILE",
+        help="the population's behaviour (TOML; config/simulation/*.toml; default: default.toml's)",
+    )
     parser.add_argument("--date", type=date.fromisoformat, default=None, help="market date (YYYY-MM-DD)")
     parser.add_argument("--send-rate", type=float, default=None, help="SMS segments a second (default 1)")
     parser.add_argument(
@@ -77,7 +93,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         except ValueError as exc:
             return _refuse(str(exc))
     try:
-        from dispatch.simulation import output
+        from dispatch.simulation import behaviour, output
         from dispatch.simulation.day import DayOptions, run_day
     except ModuleNotFoundError as exc:
         if exc.name not in FIRST_RUN_MODULES:
@@ -89,8 +105,13 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
     if any(share is not None and not 0 <= share <= 1 for share in (args.voice_share, args.landline_share)):
         return _refuse("--voice-share and --landline-share are between 0 and 1")
-    if min(args.workers, args.employers, args.jobs) < 1:
-        return _refuse("--workers, --employers and --jobs must be at least 1")
+    days = 1 if args.days is None else args.days
+    if min(args.workers, args.employers, args.jobs, days) < 1:
+        return _refuse("--workers, --employers, --jobs and --days must be at least 1")
+    try:
+        behaves = behaviour.DEFAULT if args.behaviour is None else behaviour.load(args.behaviour)
+    except ValueError as exc:
+        return _refuse(str(exc))
     if args.redis_url is not None and args.redis_url == settings.REDIS_URL:
         # The day empties its Redis: never the service's own queue.
         return _refuse("--redis-url is the service's own REDIS_URL; name a Redis database of its own")
@@ -109,6 +130,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         redis_url=args.redis_url,
         config_dir=settings.CONFIG_DIR,
         next_morning=args.next_morning,
+        behaviour=behaves,
+        days=days,
     )
     if args.date is not None:
         options = replace(options, day=args.date)
@@ -116,6 +139,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         options = replace(options, send_rate=args.send_rate)
     options = _voice_shares(options, args.voice_share, args.landline_share)
     policies = POLICIES if args.compare else (args.policy,)
+    if days > 1:
+        return _run_days(options, policies, args.json)
     results = []
     for policy in policies:
         print(f"simulating a {policy} day ...", file=sys.stderr)
@@ -134,6 +159,22 @@ def _voice_shares(options: Any, voice: float | None, landline: float | None) -> 
     if landline is not None:
         options = replace(options, landline_share=landline)
     return options
+
+
+def _run_days(options: DayOptions, policies: tuple[str, ...], as_json: bool) -> int:
+    """Each policy's run of days on the same seed and behaviour."""
+    from dispatch.simulation import output
+    from dispatch.simulation.days import run_days
+
+    runs = []
+    for policy in policies:
+        print(f"simulating {options.days} {policy} days ...", file=sys.stderr)
+        try:
+            runs.append(run_days(replace(options, policy=policy)))
+        except (SettingsError, ValueError, RedisError, SQLAlchemyError) as exc:
+            return _refuse(str(exc))
+    print(output.runs_json(runs) if as_json else output.runs_table(runs))
+    return 1 if output.run_violations(runs) else 0
 
 
 def _refuse(why: str) -> int:

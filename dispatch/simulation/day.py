@@ -15,6 +15,7 @@ from datetime import time as clock_time
 
 from dispatch.i18n import market_zone
 from dispatch.simulation import environment
+from dispatch.simulation.behaviour import DEFAULT, Behaviour
 from dispatch.simulation.clock import VirtualClock
 from dispatch.simulation.command import POLICIES
 from dispatch.simulation.timeline import MarketDay
@@ -54,6 +55,8 @@ class DayOptions:
     # Workers who prefer voice (offers by call too), and the share of those on a landline (no SMS).
     voice_share: float = 0.1
     landline_share: float = 1 / 3
+    behaviour: Behaviour = DEFAULT  # how the population answers (--behaviour FILE)
+    days: int = 1  # market days in a run (days.py runs more than one)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from dispatch.i18n import zone
+from dispatch.simulation.behaviour import DEFAULT, DEFAULT_TASTE, Behaviour, Taste
 
 # Share of workers and of jobs per trade, and a typical day's wage (yuan): the market's own figures
 # would replace these; a trade not listed here gets the defaults.
@@ -87,6 +88,7 @@ class WorkerSpec:
     # Prefers a call to a text (issue 16); a landline-like number takes no SMS at all (voice.py).
     prefers_voice: bool = False
     landline: bool = False
+    taste: Taste = DEFAULT_TASTE  # how they weigh an offer (behaviour.py; --behaviour FILE)
 
 
 @dataclass(frozen=True)
@@ -152,21 +154,26 @@ def build_market(
     late_jobs: int = 0,
     voice_share: float = 0.0,
     landline_share: float = 0.0,
+    behaviour: Behaviour = DEFAULT,
+    day_index: int = 0,
 ) -> Market:
+    """The market's population and one day's postings; day `day_index` of a run of days (0 the first)
+    draws the same population and postings of its own (the first day's are those of a one-day run)."""
     places = [site for site in sites if site.level != "district"]
     weights = [TRADE_PROFILE.get(trade.code, DEFAULT_PROFILE)[0] for trade in trades]
     market = Market(day, timezone, {s.id: s for s in sites}, {t.id: t for t in trades}, (), (), ())
     worker_specs = tuple(
         _voice(
             stream(seed, f"voice:{i}"),
-            _worker(stream(seed, f"worker:{i}"), i, places, trades, weights),
+            _worker(stream(seed, f"worker:{i}"), i, places, trades, weights, behaviour),
             voice_share,
             landline_share,
         )
         for i in range(workers)
     )
     employer_specs = tuple(_employer(stream(seed, f"employer:{i}"), i, places) for i in range(employers))
-    rng = stream(seed, "jobs")
+    day_tag = f":day{day_index}" if day_index else ""
+    rng = stream(seed, f"jobs{day_tag}")
     start, end = market.local(POSTING_FROM), market.local(POSTING_TO)
     span = (end - start).total_seconds()
     moments = sorted((start + timedelta(seconds=rng.uniform(0, span))).astimezone(UTC) for _ in range(jobs))
@@ -174,7 +181,7 @@ def build_market(
         _job(rng, i, moment, employer_specs, market, trades, weights) for i, moment in enumerate(moments)
     )
     job_specs += _late_jobs(
-        stream(seed, "late-jobs"), late_jobs, len(job_specs), employer_specs, market, trades
+        stream(seed, f"late-jobs{day_tag}"), late_jobs, len(job_specs), employer_specs, market, trades
     )
     return Market(day, timezone, market.sites, market.trades, worker_specs, employer_specs, job_specs)
 
@@ -188,7 +195,12 @@ def _round10(value: float) -> int:
 
 
 def _worker(
-    rng: random.Random, index: int, places: list[SiteInfo], trades: list[TradeInfo], weights: list[float]
+    rng: random.Random,
+    index: int,
+    places: list[SiteInfo],
+    trades: list[TradeInfo],
+    weights: list[float],
+    behaviour: Behaviour = DEFAULT,
 ) -> WorkerSpec:
     count = rng.choices((1, 2, 3), weights=(65, 30, 5))[0]
     chosen: list[TradeInfo] = []
@@ -199,8 +211,7 @@ def _worker(
     base = TRADE_PROFILE.get(chosen[0].code, DEFAULT_PROFILE)[1]
     worked = int(rng.expovariate(1 / 8))
     rated = min(worked, int(worked * rng.uniform(0.3, 0.9)))
-    never_answers = rng.random() < 0.08
-    flaky = rng.random() < 0.1
+    _, behaves = behaviour.choose(rng)  # which kind of worker (DEFAULT: never answers? flaky?)
     return WorkerSpec(
         index=index,
         phone=f"+86139{index:08d}",
@@ -214,10 +225,7 @@ def _worker(
         rating_sum=round(rated * rng.uniform(3.0, 5.0)),
         no_shows=int(worked * rng.uniform(0, 0.15)),
         last_placed_days_ago=rng.randint(1, 30) if worked else None,
-        answer_rate=0.0 if never_answers else rng.uniform(0.7, 0.97),
-        median_delay_minutes=rng.uniform(2, 15),
-        cancel_rate=0.4 if flaky else 0.02,
-        opt_out_rate=0.02,
+        **behaviour.values(rng, behaves),  # answer and cancel rates, pace, opt-outs, taste
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from dispatch.simulation import channels_report
 from dispatch.simulation.day import NEXT_MORNING_ENDS, DayResult
+from dispatch.simulation.days import RunResult
 
 # (report key, label, format); None as a key starts a section.
 ROWS: tuple[tuple[str | None, str, str], ...] = (
@@ -102,6 +103,7 @@ def table(results: Sequence[DayResult]) -> str:
         f"Simulated market day {first.day.isoformat()}: {first.workers} workers, {first.employers} "
         f"employers, {first.jobs} jobs, seed {first.seed}, SMS {first.send_rate:g}/s"
         + (f", next morning to {NEXT_MORNING_ENDS:%H:%M}" if first.next_morning else "")
+        + (f", behaviour {first.behaviour.name}" if first.behaviour.name != "default" else "")
     )
     width = 34
     lines = [title, "", " " * width + "".join(f"{r.options.policy:>10}" for r in results)]
@@ -127,3 +129,89 @@ def as_json(results: Sequence[DayResult]) -> str:
 
 def violations(results: Sequence[DayResult]) -> int:
     return sum(sum(r.report["invariants"].values()) for r in results)
+
+
+# -- runs of days (days.py) ------------------------------------------------------------------------
+
+DAY_ROWS: tuple[tuple[str | None, str, str], ...] = (
+    ("jobs_posted", "jobs posted", "{}"),
+    ("places_posted", "places posted", "{}"),
+    ("places_filled", "places filled", "{}"),
+    ("fill_rate", "fill rate", "{:.1%}"),
+    ("offers", "offers", "{}"),
+    ("offers_per_filled_place", "offers per filled place", "{:.2f}"),
+    ("sms_sent", "SMS sent", "{}"),
+    ("sms_per_filled_place", "SMS per filled place", "{:.2f}"),
+    ("time_to_fill_same_day_median_min", "time to fill, same-day jobs (min)", "{:.1f}"),
+    ("time_to_fill_later_median_min", "time to fill, later jobs (min)", "{:.1f}"),
+    ("eligible_workers", "eligible workers", "{}"),
+    ("gini_offers", "Gini of offers", "{:.3f}"),
+    ("gini_placements", "Gini of placements", "{:.3f}"),
+)
+# Over the run, besides DAY_ROWS: the workers left out, and a one-day report's people, follow-ups
+# and invariants.
+RUN_ROWS = (
+    *DAY_ROWS,
+    ("eligible_left_out", "eligible, no offer while peers had", "{}"),
+    ("left_out_window_days", "  over any stretch of (days)", "{}"),
+    *ROWS[next(i for i, row in enumerate(ROWS) if row[0] is None) :],
+)
+
+
+def _cells(
+    reports: Sequence[dict[str, Any]], rows: Sequence[tuple[str | None, str, str]], width: int
+) -> list[str]:
+    lines = []
+    for key, label, shape in rows:
+        if key is None:
+            lines.append(label)
+            continue
+        values = [_value(report, key) for report in reports]
+        if key.startswith("follow") and all(value is None for value in values):
+            continue  # no next morning
+        cells = "".join(f"{'-' if value is None else shape.format(value):>10}" for value in values)
+        lines.append(_pad(label, width) + cells)
+    return lines
+
+
+def runs_table(runs: Sequence[RunResult]) -> str:
+    """The run's figures, policies side by side, then each policy's days side by side."""
+    first = runs[0].options
+    width = 36
+    lines = [
+        f"Simulated {first.days} market days from {first.day.isoformat()}: {first.workers} workers, "
+        f"{first.employers} employers, {first.jobs} jobs a day (+{first.late_job_count} late), seed "
+        f"{first.seed}, behaviour {first.behaviour.name}"
+        + (f", to {NEXT_MORNING_ENDS:%H:%M} after the last day" if first.next_morning else ""),
+        "",
+        "over the run" + " " * (width - 12) + "".join(f"{r.options.policy:>10}" for r in runs),
+    ]
+    lines += _cells([r.run for r in runs], RUN_ROWS, width)
+    lines.append(_pad("simulated in (s, real time)", width) + "".join(f"{r.seconds:>10.1f}" for r in runs))
+    lines.append(
+        _pad("  a day, mean (s)", width)
+        + "".join(f"{sum(r.day_seconds) / len(r.day_seconds):>10.1f}" for r in runs)
+    )
+    for run in runs:
+        lines += ["", f"{run.options.policy}, day by day" + " " * (width - len(run.options.policy) - 12)]
+        lines[-1] += "".join(f"{'day ' + str(day['day']):>10}" for day in run.days)
+        lines += _cells(run.days, DAY_ROWS, width)
+        lines.append(_pad("simulated in (s)", width) + "".join(f"{s:>10.1f}" for s in run.day_seconds))
+    return "\n".join(lines)
+
+
+def runs_json(runs: Sequence[RunResult]) -> str:
+    shown = {
+        r.options.policy: {
+            "run": r.run,
+            "days": r.days,
+            "run_seconds": round(r.seconds, 1),
+            "day_seconds": [round(s, 1) for s in r.day_seconds],
+        }
+        for r in runs
+    }
+    return json.dumps(shown if len(runs) > 1 else next(iter(shown.values())), ensure_ascii=False, indent=2)
+
+
+def run_violations(runs: Sequence[RunResult]) -> int:
+    return sum(sum(r.run["invariants"].values()) for r in runs)

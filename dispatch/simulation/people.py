@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from dispatch.simulation.behaviour import DEFAULT_TASTE, Taste
 from dispatch.simulation.market import JobSpec, Market, WorkerSpec, km_between, stream
 
 # Reply texts a worker sends, with and without the job's code (`{code}`), as people type them.
@@ -19,17 +20,17 @@ YES_BARE = ("1", "好", "接", "可以")
 NO_CODED = ("2 {code}", "2 {code}", "不接{code}", "N {code}")
 NO_BARE = ("2", "没空", "不去")
 BARE_SHARE = 0.25  # how often a reply leaves the code out
-SILENT_NO = 0.3  # how often a worker who will not take it just does not answer
 MAX_DELAY_MINUTES = 240
 
 
-def acceptance(pay: int, min_pay: int, km: float) -> float:
+def acceptance(pay: int, min_pay: int, km: float, taste: Taste = DEFAULT_TASTE) -> float:
     """The chance a worker takes an offer: more likely the more it pays above their floor and the
-    nearer it is (about 40 % at their floor next door, 85 % well above it; half as likely 10 km off)."""
+    nearer it is (by default about 40 % at their floor next door, 85 % well above it; half as likely
+    10 km off). The worker's taste (behaviour.py) sets the curve's constants."""
     margin = (pay - min_pay) / max(min_pay, 1)
-    pay_part = min(1.0, 0.45 + 1.2 * max(margin, 0.0))
-    near_part = 0.35 + 0.65 * math.exp(-km / 8.0)
-    return 0.85 * pay_part * near_part
+    pay_part = min(1.0, taste.pay_base + taste.pay_slope * max(margin, 0.0))
+    near_part = taste.near_floor + (1 - taste.near_floor) * math.exp(-km / taste.km_scale)
+    return taste.ceiling * pay_part * near_part
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class WorkerAgent:
     meant: dict[str, bool] = field(default_factory=dict)
 
     def _delay(self) -> timedelta:
-        minutes = self.spec.median_delay_minutes * math.exp(self.rng.gauss(0.0, 0.8))
+        minutes = self.spec.median_delay_minutes * math.exp(self.rng.gauss(0.0, self.spec.taste.delay_spread))
         return timedelta(minutes=min(minutes, MAX_DELAY_MINUTES))
 
     def consider(self, code: str, pay: int, km: float) -> Answer:
@@ -61,8 +62,8 @@ class WorkerAgent:
             return Answer("退订", self._delay(), accepts=False, opt_out=True)
         if rng.random() >= self.spec.answer_rate:
             return Answer(None, timedelta(0), accepts=False)
-        accepts = rng.random() < acceptance(pay, self.spec.min_pay, km)
-        if not accepts and rng.random() < SILENT_NO:
+        accepts = rng.random() < acceptance(pay, self.spec.min_pay, km, self.spec.taste)
+        if not accepts and rng.random() < self.spec.taste.silent_no:
             return Answer(None, timedelta(0), accepts=False)
         self.meant[code] = accepts
         bare = rng.random() < BARE_SHARE

@@ -90,6 +90,7 @@ class MarketDay:
                 late_jobs=options.late_job_count,
                 voice_share=options.voice_share,
                 landline_share=options.landline_share,
+                behaviour=options.behaviour,
             )
             register(session, self.market, self.clock.now())
         self.workers = people.workers(self.market, options.seed)

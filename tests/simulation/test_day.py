@@ -59,6 +59,31 @@ def test_the_invariants_were_put_to_the_test(small_day: DayResult) -> None:
     assert report["urgent_texts_in_quiet_hours"] >= 1 and report["reminders_sent"] >= 1
 
 
+# SMALL's figures before behaviour files (the simulator's own formulas): the default behaviour
+# (config/simulation/default.toml) gives this very day.
+TODAYS_SMALL_DAY = {
+    "places_posted": 45,
+    "places_filled": 22,
+    "offers": 82,
+    "offers_accepted": 22,
+    "offers_declined": 14,
+    "offers_expired": 27,
+    "sms_sent": 245,
+    "time_to_fill_median_min": 28.0,
+    "gini_offers": 0.383,
+    "gini_placements": 0.64,
+    "people_yes_replies": 28,
+    "people_no_replies": 18,
+    "people_offers_ignored": 36,
+    "people_cancellations": 3,
+    "people_opt_outs": 1,
+}
+
+
+def test_the_default_behaviour_gives_todays_day(small_day: DayResult) -> None:
+    assert {key: small_day.report[key] for key in TODAYS_SMALL_DAY} == TODAYS_SMALL_DAY
+
+
 def test_every_job_is_posted_by_phone_or_sms_and_the_matcher_fills_places(small_day: DayResult) -> None:
     report = small_day.report
     assert report["jobs_posted"] == SMALL.jobs + SMALL.late_job_count
