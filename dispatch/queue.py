@@ -53,6 +53,7 @@ TASK_MODULES = (
     "dispatch.ivr.tasks",
     "dispatch.matching.tasks",
     "dispatch.sms.tasks",
+    "dispatch.tickets.tasks",
     "dispatch.voice.tasks",
     "dispatch.wages.tasks",
 )
