@@ -84,6 +84,7 @@ def edit_worker(
     edit: WorkerEdit,
     remote_addr: str = "",
     via: str = "person_page",
+    **context: Any,
 ) -> dict[str, Any]:
     """Change the worker's record through dispatch.workers; audited with before and after. Returns the
     changed fields (empty: nothing changed, nothing audited)."""
@@ -109,6 +110,7 @@ def edit_worker(
             worker,
             remote_addr=remote_addr,
             via=via,
+            **context,
             before={key: before[key] for key in sorted(changed)},
             after={key: after[key] for key in sorted(changed)},
         )
@@ -123,10 +125,11 @@ def correct_worker(
     skill: Skill | None,
     remote_addr: str = "",
     via: str = "follow_up",
+    **context: Any,
 ) -> dict[str, Any]:
     """What a follow-up call revealed: a new pay floor, or a trade (new, or its years). The rest of the
-    record stays; the same path and audit as an edit on the person page. A fourth trade is refused
-    (workers.WorkerDetailsError), as everywhere."""
+    record stays; the same path and audit as an edit on the person page. A fourth trade, or a worker
+    with no home site, is refused (workers.WorkerDetailsError)."""
     trades = [Skill(row.trade_id, row.years_experience) for row in worker.trades]
     if skill is not None:
         trades = [known for known in trades if known.trade_id != skill.trade_id] + [skill]
@@ -141,7 +144,7 @@ def correct_worker(
     )
     if db.get(Site, edit.home_site_id) is None:
         raise workers.WorkerDetailsError("the worker has no home site: correct it on the worker's page")
-    return edit_worker(db, agent, worker, edit, remote_addr, via)
+    return edit_worker(db, agent, worker, edit, remote_addr, via, **context)
 
 
 # -- employers ------------------------------------------------------------------------------------
