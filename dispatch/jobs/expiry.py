@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dispatch.i18n import market_zone
@@ -33,20 +33,23 @@ def expire_escalated_jobs(session: Session, settings: Settings, now: datetime, l
     ).all()
     for job in jobs:
         job.status = JobStatus.EXPIRED
-        waiting = session.scalars(
-            select(Offer).where(Offer.job_id == job.id, Offer.status.in_(OPEN_OFFER_STATUSES))
+    if jobs:
+        session.execute(
+            update(Offer)
+            .where(Offer.job_id.in_([job.id for job in jobs]), Offer.status.in_(OPEN_OFFER_STATUSES))
+            .values(status=OfferStatus.EXPIRED)
+            .execution_options(synchronize_session=False)
         )
-        for offer in waiting:
-            offer.status = OfferStatus.EXPIRED
-        session.add(
-            AuditEvent(
-                agent_id=None,
-                action="job.expire",
-                target_type=Job.__tablename__,
-                target_id=job.id,
-                details={"reason": "escalated_past_its_days", "by": "service", "old_status": "escalated"},
-                note="",
-            )
+    session.add_all(
+        AuditEvent(
+            agent_id=None,
+            action="job.expire",
+            target_type=Job.__tablename__,
+            target_id=job.id,
+            details={"reason": "escalated_past_its_days", "by": "service", "old_status": "escalated"},
+            note="",
         )
+        for job in jobs
+    )
     session.flush()
     return list(jobs)

@@ -26,8 +26,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from dispatch.i18n import market_zone
@@ -91,17 +92,20 @@ def close_over_tickets(session: Session, settings: Settings, now: datetime, limi
         *_offer_tickets(session, limit),
         *_caller_tickets(session, limit),
     ]
-    closed: set[int] = set()
+    audits: dict[int, AuditEvent] = {}
     for ticket, over in found:
-        if ticket.id not in closed and resolve_over(session, ticket, over, now):
-            closed.add(ticket.id)
+        if ticket.id not in audits and (event := resolve_over(session, ticket, over, now)) is not None:
+            audits[ticket.id] = event
             counts[over.reason] += 1
+    # Added together after the UPDATEs: one batch, not a flush before each UPDATE.
+    session.add_all(audits.values())
     session.flush()
     return counts
 
 
-def resolve_over(session: Session, ticket: Ticket, over: Over, now: datetime) -> bool:
-    """Resolve the ticket if it is still open (not claimed, not resolved), and audit it; whether it was."""
+def resolve_over(session: Session, ticket: Ticket, over: Over, now: datetime) -> AuditEvent | None:
+    """Resolve the ticket if it is still open (not claimed, not resolved); its audit entry (for the
+    caller to add), or None when it was not open any more."""
     details = {**(ticket.details or {}), "closed": {"by": BY, "reason": over.reason}}
     resolved = session.execute(
         update(Ticket)
@@ -117,19 +121,17 @@ def resolve_over(session: Session, ticket: Ticket, over: Over, now: datetime) ->
         .execution_options(synchronize_session=False)
     )
     if resolved.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    session.refresh(ticket)
-    session.add(
-        AuditEvent(
-            agent_id=None,
-            action="ticket.resolve",
-            target_type=Ticket.__tablename__,
-            target_id=ticket.id,
-            details={"by": BY, "reason": over.reason, "outcome": over.outcome.value, "kind": ticket.kind},
-            note=over.words,
-        )
+        return None
+    kind = ticket.kind
+    session.expire(ticket)  # read again when next used: the UPDATE went around the session
+    return AuditEvent(
+        agent_id=None,
+        action="ticket.resolve",
+        target_type=Ticket.__tablename__,
+        target_id=ticket.id,
+        details={"by": BY, "reason": over.reason, "outcome": over.outcome.value, "kind": kind},
+        note=over.words,
     )
-    return True
 
 
 def job_over(ticket: Ticket, job: Job, today: date) -> Over | None:
@@ -152,9 +154,10 @@ def offer_over(offer: Offer) -> Over | None:
     return Over(reason, TicketOutcome.NOT_NEEDED, words)
 
 
-def caller_served(session: Session, phone: str, since: datetime) -> bool:
+def served_since(phone: Any, since: Any) -> ColumnElement[bool]:
     """Whether the number was served after `since`: a call that made a job or registration, a call an
-    agent answered or made, a job it requested or a registration it confirmed, or an agent's text."""
+    agent answered or made, a job it requested or a registration it confirmed, or an agent's text.
+    Columns or values: correlated with the ticket in the sweep's query."""
     checks = (
         select(Call.id).where(
             Call.phone == phone, Call.created_at > since, Call.outcome.in_(SERVED_CALL_OUTCOMES)
@@ -174,7 +177,7 @@ def caller_served(session: Session, phone: str, since: datetime) -> bool:
             Message.status != MessageStatus.SUPPRESSED,
         ),
     )
-    return bool(session.scalar(select(or_(*(exists(check) for check in checks)))))
+    return or_(*(exists(check) for check in checks))
 
 
 # -- the candidates -------------------------------------------------------------------------------
@@ -189,7 +192,8 @@ def _job_tickets(session: Session, today: date, limit: int) -> Iterable[tuple[Ti
             or_(Ticket.kind.in_(JOB_KINDS), Ticket.summary_key.in_(JOB_SUMMARIES)),
             or_(
                 Job.end_date < today,
-                Job.status.in_((JobStatus.CANCELLED, JobStatus.EXPIRED, JobStatus.FILLED)),
+                Job.status.in_((JobStatus.CANCELLED, JobStatus.EXPIRED)),
+                and_(Job.status == JobStatus.FILLED, Ticket.summary_key.in_(FILLING_SUMMARIES)),
             ),
         )
         .order_by(Ticket.id)
@@ -201,27 +205,34 @@ def _job_tickets(session: Session, today: date, limit: int) -> Iterable[tuple[Ti
 
 
 def _offer_tickets(session: Session, limit: int) -> Iterable[tuple[Ticket, Over]]:
-    tickets = session.scalars(
-        select(Ticket)
-        .where(Ticket.status == TicketStatus.OPEN, Ticket.summary_key.in_(OFFER_SUMMARIES))
+    rows = session.execute(
+        select(Ticket, Offer)
+        .join(Offer, Offer.id == Ticket.details["offer_id"].as_integer())
+        .where(
+            Ticket.status == TicketStatus.OPEN,
+            Ticket.summary_key.in_(OFFER_SUMMARIES),
+            Offer.status.in_(OFFER_OVER),
+        )
         .order_by(Ticket.id)
         .limit(limit)
     ).all()
-    for ticket in tickets:
-        offer_id = (ticket.details or {}).get("offer_id")
-        offer = session.get(Offer, int(offer_id)) if offer_id else None
-        if offer is not None and (over := offer_over(offer)) is not None:
+    for ticket, offer in rows:
+        if (over := offer_over(offer)) is not None:
             yield ticket, over
 
 
 def _caller_tickets(session: Session, limit: int) -> Iterable[tuple[Ticket, Over]]:
     tickets = session.scalars(
         select(Ticket)
-        .where(Ticket.status == TicketStatus.OPEN, Ticket.kind.in_(CALLER_KINDS), Ticket.phone != "")
+        .where(
+            Ticket.status == TicketStatus.OPEN,
+            Ticket.kind.in_(CALLER_KINDS),
+            Ticket.phone != "",
+            served_since(Ticket.phone, Ticket.created_at),
+        )
         .order_by(Ticket.id)
         .limit(limit)
     ).all()
+    words = "closed by the service: the caller has been served since"
     for ticket in tickets:
-        if caller_served(session, ticket.phone, ticket.created_at):
-            words = "closed by the service: the caller has been served since"
-            yield ticket, Over("caller_served", TicketOutcome.NOT_NEEDED, words)
+        yield ticket, Over("caller_served", TicketOutcome.NOT_NEEDED, words)
