@@ -8,7 +8,8 @@ A ticket is over when:
   longer held: expired, declined, given back or cancelled;
 - it asks an agent to call someone back (a call-back, a voicemail) and that number has been served since:
   a later call that made a job or a registration, a later call an agent answered or made, a job request
-  or registration the number completed by SMS, or an agent's text to it.
+  or registration the number completed by SMS, a later ticket of the number's (an unread text, another
+  call) that an agent resolved, or an agent's text to it.
 
 A ticket an agent has claimed is left alone: the agent is working it and resolves it with what they
 know (closing it under them would lose their outcome and note). Only `open` tickets are closed, with a
@@ -29,7 +30,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from dispatch.i18n import market_zone
 from dispatch.jobs.expiry import expire_escalated_jobs
@@ -156,8 +157,10 @@ def offer_over(offer: Offer) -> Over | None:
 
 def served_since(phone: Any, since: Any) -> ColumnElement[bool]:
     """Whether the number was served after `since`: a call that made a job or registration, a call an
-    agent answered or made, a job it requested or a registration it confirmed, or an agent's text.
+    agent answered or made, a job it requested or a registration it confirmed, a later ticket of the
+    number's an agent resolved (a text, a call), or an agent's text to it.
     Columns or values: correlated with the ticket in the sweep's query."""
+    handled = aliased(Ticket)
     checks = (
         select(Call.id).where(
             Call.phone == phone, Call.created_at > since, Call.outcome.in_(SERVED_CALL_OUTCOMES)
@@ -169,6 +172,10 @@ def served_since(phone: Any, since: Any) -> ColumnElement[bool]:
         .join(Employer, Employer.id == Job.employer_id)
         .where(Employer.phone == phone, Job.created_at > since, Job.status != JobStatus.DRAFT),
         select(Worker.id).where(Worker.phone == phone, Worker.consent_at > since),
+        # A later ticket of the number's (a text the machine could not read, another call) an agent worked.
+        select(handled.id).where(
+            handled.phone == phone, handled.created_at > since, handled.resolved_by_id.is_not(None)
+        ),
         select(Message.id).where(
             Message.phone == phone,
             Message.direction == Direction.OUTBOUND,

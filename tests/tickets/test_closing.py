@@ -173,7 +173,15 @@ def test_a_ticket_about_a_place_closes_when_the_place_is_not_held(session, runti
 
 @pytest.mark.parametrize(
     "served_by",
-    ["call_made_job", "call_registered", "agent_answered", "sms_job", "sms_registration", "agent_text"],
+    [
+        "call_made_job",
+        "call_registered",
+        "agent_answered",
+        "sms_job",
+        "sms_registration",
+        "agent_text",
+        "agent_resolved_text",
+    ],
 )
 def test_a_call_back_closes_once_the_caller_has_been_served(session, runtime, market, clock, served_by):
     employer = market.employer()
@@ -223,6 +231,9 @@ def serve(session, runtime, market, employer, how: str) -> None:
         )
     elif how == "sms_job":
         market.job(employer)
+    elif how == "agent_resolved_text":
+        later = open_ticket(session, TicketKind.UNPARSED_SMS, phone=phone, text="明天还要人吗")
+        later.status, later.resolved_by_id = TicketStatus.RESOLVED, market_agent(session, market).id
     elif how == "sms_registration":
         market.worker(phone=phone)  # consent now
     else:
@@ -257,22 +268,3 @@ def test_a_claimed_ticket_is_left_to_its_agent(session, runtime, market, clock):
     assert tasks.close_over_tickets() == {"jobs_expired": 1}
     assert state(session, ticket) == (TicketStatus.CLAIMED, None)
     assert session.get_one(Job, job.id).status == JobStatus.EXPIRED
-
-
-def test_the_ticket_page_says_why_the_service_closed_it_in_the_agents_language(
-    session, runtime, market, clock, app
-):
-    from tests.console.conftest import signed_in
-    from tests.console.helpers import make_agent
-
-    _, ticket = escalated(session, market, work_date=TOMORROW)
-    commit(runtime, session)
-    clock.move_to(market_time(3, 2, 0))
-    tasks.close_over_tickets()
-    zh = signed_in(app, make_agent(session, "zh1", "agent", "LZ"))
-    assert "系统自动办结：该活的工作日期已过" in zh.get(f"/console/tickets/{ticket.id}").get_data(
-        as_text=True
-    )
-    en = signed_in(app, make_agent(session, "en1", "agent", "LZ", language="en"))
-    page = en.get(f"/console/tickets/{ticket.id}").get_data(as_text=True)
-    assert "Closed by the service: the job&#39;s days have passed" in page
