@@ -21,6 +21,7 @@ from dispatch.matching import tasks as matching_tasks
 from dispatch.queue import get_queue, task_of
 from dispatch.runtime import Runtime
 from dispatch.sms import tasks as sms_tasks
+from dispatch.tickets import tasks as tickets_tasks
 from dispatch.wages import tasks as wages_tasks
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ IDLE_AGENTS_SECONDS = 30
 REMINDER_SWEEP_SECONDS = 120
 # A caller reserved by an agent whose softphone never connected waits again within ~60 s plus this.
 STUCK_CALLS_SECONDS = 20
+# A ticket whose subject is over (a job's days passed, a caller served) leaves the queue within this.
+CLOSE_TICKETS_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,12 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
         id="release-stuck-calls",
         task=callcenter_tasks.release_stuck_calls,
         every_seconds=lambda runtime: STUCK_CALLS_SECONDS,
+    ),
+    PeriodicTask(
+        # Escalated jobs past their days expire; tickets whose subject is over are resolved.
+        id="close-over-tickets",
+        task=tickets_tasks.close_over_tickets,
+        every_seconds=lambda runtime: CLOSE_TICKETS_SECONDS,
     ),
 )
 

@@ -54,6 +54,7 @@ TASK_MODULES = (
     "dispatch.matching.tasks",
     "dispatch.outreach.tasks",
     "dispatch.sms.tasks",
+    "dispatch.tickets.tasks",
     "dispatch.voice.tasks",
     "dispatch.wages.tasks",
 )

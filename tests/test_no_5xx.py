@@ -508,6 +508,32 @@ CONSOLE = [
     ),
     Surface(
         "POST",
+        "/console/followups/{follow_up}/correct",
+        {"min_pay": ("250",), "trade": the("trade"), "years": ("2",)},
+        parts={"follow_up": the("follow_up")},
+    ),
+    Surface(
+        "POST",
+        "/console/people/workers/{worker}/edit",
+        {
+            "name": ("张三",),
+            "trade": the("trade"),
+            "years": ("3",),
+            "min_pay": ("200",),
+            "site": the("site"),
+            "language": ("zh", "en"),
+            "prefers_voice": ("yes",),
+        },
+        parts={"worker": the("worker")},
+    ),
+    Surface(
+        "POST",
+        "/console/people/employers/{employer}/edit",
+        {"name": ("王老板",), "site": the("site"), "address": ("太行西街88号",)},
+        parts={"employer": the("employer")},
+    ),
+    Surface(
+        "POST",
         "/console/followups/workers/{worker}/voice",
         {"prefers_voice": ("yes", "no")},
         parts={"worker": the("worker")},

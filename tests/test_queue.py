@@ -119,6 +119,7 @@ def test_a_periodic_task_is_enqueued_once_per_interval_however_many_workers_tick
         "run-follow-ups",
         "set-idle-agents-away",
         "release-stuck-calls",
+        "close-over-tickets",
     ]
     assert enqueue_due_periodic_tasks(runtime) == everything
     assert enqueue_due_periodic_tasks(runtime) == []  # a second worker's tick in the same interval
@@ -130,6 +131,7 @@ def test_a_periodic_task_is_enqueued_once_per_interval_however_many_workers_tick
         "periodic-run-follow-ups",
         "periodic-set-idle-agents-away",
         "periodic-release-stuck-calls",
+        "periodic-close-over-tickets",
     ]
     assert get_queue("sms", runtime.redis).job_ids == ["periodic-requeue-stuck-sms"]
     assert get_queue("matching", runtime.redis).job_ids == [

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
-from dispatch.models import Contact, RegisteredVia, Worker, WorkerStatus, WorkerTrade
+from dispatch.models import Contact, RegisteredVia, Site, Trade, Worker, WorkerStatus, WorkerTrade
 from dispatch.sms.services import get_or_create_contact
 from dispatch.workers import limits
 
@@ -86,14 +86,39 @@ def register(
 
 
 def update(session: Session, worker: Worker, details: WorkerDetails) -> None:
-    """Change what the worker does, where and for how much (and name, notes, language where given)."""
+    """Change what the worker does, where and for how much (and name, notes, language where given):
+    the one path for a correction, whoever makes it. Matching sees it at once (the match pool follows
+    the worker's rows by trigger)."""
     details.check()
     if details.phone != worker.phone:
         raise WorkerDetailsError("the details are another number's")
+    voice_before = worker.prefers_voice
     _apply(worker, details)
     if details.language is not None:
         get_or_create_contact(session, details.phone).language = details.language
+    if worker.prefers_voice != voice_before and worker.status in {
+        WorkerStatus.ACTIVE,
+        WorkerStatus.UNDELIVERABLE,
+    }:
+        # A number that takes no SMS is reachable again by the offers' calls, or no longer.
+        worker.status = usual_status(session, worker)
     session.flush()
+
+
+def record_of(session: Session, worker: Worker) -> dict[str, Any]:
+    """What a correction may change, as plain values (trade and site codes): an audit's before/after."""
+    contact = session.scalar(select(Contact).where(Contact.phone == worker.phone))
+    trades = {row.trade_id: row.years_experience for row in worker.trades}
+    codes = dict(session.execute(select(Trade.id, Trade.code).where(Trade.id.in_(trades))).all())
+    return {
+        "name": worker.name,
+        "trades": {codes[trade_id]: years for trade_id, years in sorted(trades.items())},
+        "min_daily_pay": worker.min_daily_pay,
+        # By id: the relationship still holds the old site until the row is read again.
+        "home_site": site.code if (site := session.get(Site, worker.home_site_id or 0)) else None,
+        "language": contact.language if contact is not None else "zh",
+        "prefers_voice": worker.prefers_voice,
+    }
 
 
 def rename(session: Session, worker: Worker, name: str) -> None:

@@ -167,6 +167,33 @@ def test_update_changes_what_is_given_and_keeps_the_rest(session, catalogue) -> 
     assert skills(saved) == {(catalogue.trade("porter"), 3)}
 
 
+def test_update_to_voice_makes_a_landline_worker_reachable_and_back(session, catalogue) -> None:
+    """A number that takes no SMS is reached by the offers' calls once the worker prefers voice, and is
+    undeliverable again when they no longer do; paused stays paused."""
+    worker = workers.register(session, details(catalogue), RegisteredVia.COUNTER, consent=True)
+    session.add(Contact(phone=PHONE, undeliverable_at=utcnow()))
+    worker.status = WorkerStatus.UNDELIVERABLE
+    workers.update(session, worker, details(catalogue, prefers_voice=True))
+    assert worker.status == WorkerStatus.ACTIVE
+    workers.update(session, worker, details(catalogue, prefers_voice=False))
+    assert worker.status == WorkerStatus.UNDELIVERABLE
+    worker.status = WorkerStatus.PAUSED
+    workers.update(session, worker, details(catalogue, prefers_voice=True))
+    assert worker.status == WorkerStatus.PAUSED
+
+
+def test_record_of_is_what_an_audit_shows(session, catalogue) -> None:
+    worker = workers.register(session, details(catalogue, language="en"), RegisteredVia.COUNTER, consent=True)
+    assert workers.record_of(session, worker) == {
+        "name": "张三",
+        "trades": {"plumber_electrician": 5, "porter": 0},
+        "min_daily_pay": 200,
+        "home_site": "LZ-TX",
+        "language": "en",
+        "prefers_voice": False,
+    }
+
+
 def test_update_refuses_another_numbers_details(session, catalogue) -> None:
     worker = workers.register(session, details(catalogue), RegisteredVia.COUNTER, consent=True)
     with pytest.raises(WorkerDetailsError):

@@ -3,6 +3,7 @@ said or that nobody answered. Plain functions on a session; they flush, never co
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.console.audit import record
+from dispatch.console.people import editing
 from dispatch.console.tickets.services import resolve_ticket
 from dispatch.console.tickets.work import hold
 from dispatch.followup.services import BadAnswer, check_stars, end_unanswered, paid_from_digit, record_answer
@@ -24,11 +26,14 @@ from dispatch.models import (
     Ticket,
     TicketKind,
     TicketOutcome,
+    Trade,
     Worker,
     WorkerStatus,
 )
 from dispatch.settings import Settings
+from dispatch.workers import limits
 from dispatch.workers import services as workers
+from dispatch.workers.services import Skill
 
 
 @dataclass(frozen=True)
@@ -150,3 +155,60 @@ def set_prefers_voice(db: Session, agent: Agent, worker: Worker, wanted: bool, r
     record(db, agent, "worker.prefers_voice", worker, remote_addr=remote_addr, prefers_voice=wanted)
     db.flush()
     return True
+
+
+# -- a correction of the worker's record ----------------------------------------------------------
+
+CORRECTION_LIMITS = {
+    "low": limits.MIN_DAILY_PAY,
+    "high": limits.MAX_DAILY_PAY,
+    "years": limits.MAX_YEARS,
+    "trades": limits.MAX_TRADES,
+}
+
+
+def read_correction(db: Session, form) -> tuple[int | None, Skill | None, str | None]:
+    """The correction form: a pay floor and/or a trade with its years, each optional; a text key when
+    a field is wrong."""
+    raw_pay = _field(form, "min_pay")
+    min_pay = None
+    if raw_pay:
+        if not (
+            raw_pay.isascii() and raw_pay.isdigit() and len(raw_pay) < 6 and limits.pay_fits(int(raw_pay))
+        ):
+            return None, None, "followups.correction.bad_pay"
+        min_pay = int(raw_pay)
+    raw_trade, raw_years = _field(form, "trade"), _field(form, "years") or "0"
+    skill = None
+    if raw_trade:
+        trade_id = _trade_id(db, raw_trade)
+        fits = raw_years.isascii() and raw_years.isdigit() and len(raw_years) < 4
+        if trade_id is None or not fits or not limits.years_fit(int(raw_years)):
+            return None, None, "followups.correction.bad_trade"
+        skill = Skill(trade_id, int(raw_years))
+    return min_pay, skill, None
+
+
+def correct_worker(
+    db: Session,
+    agent: Agent,
+    worker: Worker,
+    follow_up: FollowUp,
+    min_pay: int | None,
+    skill: Skill | None,
+    remote_addr: str = "",
+) -> dict:
+    """Write the correction on the worker (dispatch.workers, audited before/after, the follow-up named)."""
+    return editing.correct_worker(
+        db, agent, worker, min_pay, skill, remote_addr, via="follow_up", follow_up_id=follow_up.id
+    )
+
+
+def _trade_id(db: Session, raw: str) -> int | None:
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 10):
+        return None
+    return db.scalar(select(Trade.id).where(Trade.id == int(raw)))
+
+
+def _field(form, name: str) -> str:
+    return unicodedata.normalize("NFKC", form.get(name, "") or "").strip()

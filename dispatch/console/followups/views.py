@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 
+from dispatch.catalogue import trades_in_menu_order
 from dispatch.clock import utcnow
 from dispatch.console.access import require_visible
 from dispatch.console.auth import agent_page
@@ -14,6 +15,7 @@ from dispatch.console.tickets.services import TicketUnavailable
 from dispatch.db import savepoint
 from dispatch.followup.services import BadAnswer
 from dispatch.models import FollowUp, Ticket, Worker
+from dispatch.workers.services import WorkerDetailsError
 
 bp = Blueprint("followups", __name__, url_prefix="/followups", template_folder="templates")
 MAX_NOTE = 1000
@@ -29,7 +31,14 @@ def _panel_helper() -> dict:
     def placement_follow_ups(job_id: int) -> dict[int, dict[str, FollowUp]]:
         return services.placement_follow_ups(g.db, job_id)
 
-    return {"follow_up_panel": follow_up_panel, "placement_follow_ups": placement_follow_ups}
+    def correction_trades() -> list:
+        return trades_in_menu_order(g.db)
+
+    return {
+        "follow_up_panel": follow_up_panel,
+        "placement_follow_ups": placement_follow_ups,
+        "correction_trades": correction_trades,
+    }
 
 
 @bp.post("/<int:follow_up_id>/answer")
@@ -65,6 +74,31 @@ def no_answer(db, agent, follow_up_id: int):
         "followups.no_answer_flash",
         lambda: services.nobody_answered(db, agent, ticket, follow_up, _note(), _address()),
     )
+
+
+@bp.post("/<int:follow_up_id>/correct")
+@agent_page()
+def correct(db, agent, follow_up_id: int):
+    """What the call revealed about the worker (a new pay floor, a trade and its years), written on
+    the worker's record through the same path and audit as the worker page's edit."""
+    follow_up, ticket = _follow_up(db, agent, follow_up_id)
+    worker = db.get(Worker, follow_up.worker_id, with_for_update=True)
+    if worker is None:
+        abort(404)
+    min_pay, skill, problem = services.read_correction(db, request.form)
+    if problem is None and min_pay is None and skill is None:
+        problem = "followups.correction.empty"
+    if problem is not None:
+        flash(translate(problem, **services.CORRECTION_LIMITS), "error")
+        return redirect(_ticket_url(ticket))
+    try:
+        changed = services.correct_worker(db, agent, worker, follow_up, min_pay, skill, _address())
+    except WorkerDetailsError:
+        flash(translate("followups.correction.refused", **services.CORRECTION_LIMITS), "error")
+        return redirect(_ticket_url(ticket))
+    key = "followups.correction.saved" if changed else "followups.correction.unchanged"
+    flash(translate(key), "success")
+    return redirect(_ticket_url(ticket))
 
 
 @bp.post("/workers/<int:worker_id>/voice")

@@ -6,14 +6,17 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
+from dispatch.catalogue import trades_in_menu_order
 from dispatch.console.access import require_visible, visible_site_ids
 from dispatch.console.auth import agent_page
 from dispatch.console.i18n import local_datetime, translate
-from dispatch.console.people import history, services
+from dispatch.console.intake.forms import LIMITS, choosable_sites, trade_rows
+from dispatch.console.people import editing, history, services
 from dispatch.console.people.search import parse_query, single_exact_hit
 from dispatch.console.people.search import search as find
 from dispatch.models import Employer, Job, Worker
 from dispatch.phones import display
+from dispatch.workers import limits
 
 bp = Blueprint("people", __name__, url_prefix="/people", template_folder="templates")
 
@@ -125,6 +128,36 @@ def worker_action(db, agent, worker_id, action):
     return redirect(_page_url(worker))
 
 
+@bp.post("/workers/<int:worker_id>/edit")
+@agent_page()
+def edit_worker(db, agent, worker_id):
+    """Correct the worker's record (name, trades and years, pay floor, home site, language, voice)."""
+    worker = _person(db, agent, "workers", worker_id, lock=True)
+    assert isinstance(worker, Worker)
+    edit, problems = editing.read_worker_edit(db, agent, worker, request.form)
+    if edit is None:
+        values = {**request.form.to_dict(), "trades": trade_rows(request.form)}
+        return _person_page(db, agent, worker, edit_values=values, edit_problems=problems, status=422)
+    changed = editing.edit_worker(db, agent, worker, edit, request.remote_addr or "")
+    flash(translate("people.edit.saved" if changed else "people.edit.unchanged"), "success")
+    return redirect(_page_url(worker))
+
+
+@bp.post("/employers/<int:employer_id>/edit")
+@agent_page()
+def edit_employer(db, agent, employer_id):
+    """Correct the employer's name, site and address."""
+    employer = _person(db, agent, "employers", employer_id, lock=True)
+    assert isinstance(employer, Employer)
+    edit, problems = editing.read_employer_edit(db, agent, request.form)
+    if edit is None:
+        values = request.form.to_dict()
+        return _person_page(db, agent, employer, edit_values=values, edit_problems=problems, status=422)
+    changed = editing.edit_employer(db, agent, employer, edit, request.remote_addr or "")
+    flash(translate("people.edit.saved" if changed else "people.edit.unchanged"), "success")
+    return redirect(_page_url(employer))
+
+
 # -- helpers of these views -----------------------------------------------------------------------
 
 
@@ -156,7 +189,16 @@ def _page_url(row: Worker | Employer | Job) -> str:
     return f"{url_for('console.jobs.job_list')}{row.id}"
 
 
-def _person_page(db, agent, person, sms_text: str = "", sms_notice=None, status: int = 200):
+def _person_page(
+    db,
+    agent,
+    person,
+    sms_text: str = "",
+    sms_notice=None,
+    status: int = 200,
+    edit_values: dict | None = None,
+    edit_problems: dict | None = None,
+):
     context = {
         "person": person,
         "contact": history.contact_of(db, person.phone),
@@ -164,7 +206,21 @@ def _person_page(db, agent, person, sms_text: str = "", sms_notice=None, status:
         "visible_sites": visible_site_ids(db, agent),
         "text": sms_text,
         "notice": sms_notice,
+        # The edit form: the record as it is, or what was typed and what is wrong with it.
+        "edit_sites": choosable_sites(db, agent),
+        "edit_problems": edit_problems or {},
+        "limits": LIMITS | {"max_typed_name": limits.TYPED_NAME_MAX_LENGTH},
     }
+    if isinstance(person, Worker):
+        values = edit_values or editing.worker_values(db, person)
+        rows = list(values.get("trades") or [])[: limits.MAX_TRADES]
+        context.update(
+            edit_values=values,
+            edit_rows=rows + [("", "")] * (limits.MAX_TRADES - len(rows)),
+            edit_trades=trades_in_menu_order(db),
+        )
+    else:
+        context.update(edit_values=edit_values or editing.employer_values(person))
     if isinstance(person, Worker):
         offers = history.worker_offers(db, person)
         context.update(
