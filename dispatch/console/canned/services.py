@@ -2,7 +2,8 @@
 
 A reply an agent inserts still goes through the ordinary reply path (draft_sms), so these checks are
 the supervisor's early warning, not the only guard: Chinese in at most 2 UCS-2 parts, English in at
-most 2 GSM-7 parts (an English text that needs UCS-2 would cost far more than it looks).
+most 2 GSM-7 parts (an English text that needs UCS-2 would cost far more than it looks), each counted
+as sent, with the signature the agent_text template puts around it.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
 from dispatch.console.audit import record
+from dispatch.console.people.services import AGENT_TEXT_TEMPLATE
+from dispatch.i18n import render_sms
 from dispatch.models import Agent, CannedReply, TicketKind
-from dispatch.sms.segments import count_segments
+from dispatch.settings import Settings
+from dispatch.sms.segments import SegmentCount, count_segments
 
 MAX_SEGMENTS = 2
 MAX_PER_KIND = 9  # Alt+1..9
@@ -50,8 +54,14 @@ class CannedRefused(Exception):
         self.problems = problems
 
 
+def as_sent(settings: Settings, text: str, language: str) -> SegmentCount:
+    """What the text costs once the service has signed it (as an agent's reply is sent)."""
+    signature = settings.SMS_SIGNATURE_EN if language == "en" else settings.SMS_SIGNATURE_ZH
+    return count_segments(render_sms(AGENT_TEXT_TEMPLATE, language, sig=signature, text=text))
+
+
 def problems_with(
-    db: Session, form: CannedForm, editing: CannedReply | None = None
+    db: Session, settings: Settings, form: CannedForm, editing: CannedReply | None = None
 ) -> list[tuple[str, dict]]:
     """Why the form cannot be saved (empty when it can)."""
     found: list[tuple[str, dict]] = []
@@ -61,7 +71,7 @@ def problems_with(
         found.append(("title", {"max": MAX_TITLE}))
     if not form.text_zh or not form.text_en:
         found.append(("empty", {}))
-    zh, en = count_segments(form.text_zh), count_segments(form.text_en)
+    zh, en = as_sent(settings, form.text_zh, "zh"), as_sent(settings, form.text_en, "en")
     if form.text_zh and zh.segments > MAX_SEGMENTS:
         found.append(("zh_long", {"segments": zh.segments, "units": zh.units, "max": MAX_SEGMENTS}))
     if form.text_en and en.encoding != "GSM-7":
@@ -89,10 +99,15 @@ def all_replies(db: Session) -> list[CannedReply]:
 
 
 def save_reply(
-    db: Session, agent: Agent, form: CannedForm, editing: CannedReply | None = None, remote_addr: str = ""
+    db: Session,
+    settings: Settings,
+    agent: Agent,
+    form: CannedForm,
+    editing: CannedReply | None = None,
+    remote_addr: str = "",
 ) -> CannedReply:
     """Add a reply, or change one; the audit entry keeps the texts before and after."""
-    problems = problems_with(db, form, editing)
+    problems = problems_with(db, settings, form, editing)
     if problems:
         raise CannedRefused(problems)
     before = _texts(editing) if editing is not None else None

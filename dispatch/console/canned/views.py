@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from dispatch.console.auth import agent_page
 from dispatch.console.canned.services import (
@@ -33,7 +33,7 @@ def add(db, agent):
     """Add a reply to a kind (refused with why when too long or empty)."""
     form = CannedForm.from_form(request.form)
     try:
-        save_reply(db, agent, form, remote_addr=request.remote_addr or "")
+        save_reply(db, _settings(), agent, form, remote_addr=request.remote_addr or "")
     except CannedRefused as refused:
         return _page(db, refused, form, None)
     flash(translate("canned.saved"), "success")
@@ -47,7 +47,7 @@ def edit(db, agent, reply_id: int):
     reply = db.get(CannedReply, reply_id) or abort(404)
     form = CannedForm.from_form(request.form)
     try:
-        save_reply(db, agent, form, reply, remote_addr=request.remote_addr or "")
+        save_reply(db, _settings(), agent, form, reply, remote_addr=request.remote_addr or "")
     except CannedRefused as refused:
         db.refresh(reply)
         return _page(db, refused, form, reply_id)
@@ -79,3 +79,7 @@ def _page(
         editing=editing,
         max_per_kind=MAX_PER_KIND,
     ), (422 if refused else 200)
+
+
+def _settings():
+    return current_app.extensions["dispatch.runtime"].settings

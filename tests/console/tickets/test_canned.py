@@ -40,19 +40,19 @@ def test_a_supervisor_adds_and_edits_a_reply_with_an_audit_of_before_and_after(a
 
 def test_texts_longer_than_two_sms_parts_are_refused_with_why(app, session, seeded):
     client = signed_in(app, make_agent(session, "boss", "supervisor", "LZ"))
-    too_long_zh = "请" * 135  # 135 UCS-2 units: three parts of 67
+    too_long_zh = "请" * 129  # with 【潞州零工】 135 UCS-2 units: three parts of 67
     response = console_post(client, "/console/tickets/canned/", canned(text_zh=too_long_zh))
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "中文短信太长：135字要分3条发送，最多2条" in page
+    assert "中文短信太长：连同签名135字要分3条发送，最多2条" in page
     assert too_long_zh in page  # what was typed is kept to be shortened
     response = console_post(client, "/console/tickets/canned/", canned(text_en="Call us back ☺ soon"))
     assert "GSM字符表以外" in response.get_data(as_text=True)
-    response = console_post(client, "/console/tickets/canned/", canned(text_en="x" * 307))
-    assert "英文短信太长：307个字符要分3条发送" in response.get_data(as_text=True)
+    response = console_post(client, "/console/tickets/canned/", canned(text_en="x" * 294))
+    assert "英文短信太长：连同签名307个字符要分3条发送" in response.get_data(as_text=True)
     assert session.scalar(select(CannedReply)) is None
-    # Exactly at the limit is fine: 134 UCS-2 units are two parts.
-    assert console_post(client, "/console/tickets/canned/", canned(text_zh="请" * 134)).status_code == 302
+    # Exactly at the limit is fine: with the signature 134 UCS-2 units are two parts.
+    assert console_post(client, "/console/tickets/canned/", canned(text_zh="请" * 128)).status_code == 302
 
 
 def test_agents_cannot_edit_canned_replies(agent_client):
