@@ -183,3 +183,25 @@ def test_the_wait_timer_turns_late_without_a_reload(live_server: LiveServer, pag
     expect(timer).to_have_class("wait wait-late")  # counted on by the page's script
     expect(timer).to_have_text("15分钟")
     assert page.evaluate("window.stillTheSamePage") is True
+
+
+def test_on_the_queue_j_and_k_move_between_rows_and_c_claims_the_one_in_focus(
+    live_server: LiveServer, page: Page
+) -> None:
+    with live_server.runtime.db.transaction() as session:
+        made = [
+            Ticket(kind=TicketKind.VOICEMAIL, priority=2, phone=f"+86139000003{n:02d}", summary=f"第{n}条")
+            for n in range(3)
+        ]
+        session.add_all(made)
+        session.flush()
+        ids = [ticket.id for ticket in made]
+    signed_in(live_server, page, "keys3", "钱进")
+    page.add_init_script(COUNT_MOUSE)
+    page.reload()
+    for key in ("j", "j", "j", "k"):  # first row, second, third, back to the second
+        page.keyboard.press(key)
+    expect(page.locator(f"#ticket-{ids[1]} a.open-ticket")).to_be_focused()
+    page.keyboard.press("c")
+    opened(page, live_server, ids[1])
+    assert page.evaluate("Number(sessionStorage.mouseEvents || 0)") == 0

@@ -67,6 +67,34 @@ document.addEventListener("DOMContentLoaded", function () {
     return true;
   }
 
+  // The queue: j/k move between rows (the focus is on a row's summary link, Enter opens it), c claims
+  // the row in focus. The rows are redrawn by polling, so the focused row is found again after a swap.
+  function rowLinks() { return Array.prototype.slice.call(document.querySelectorAll("#queue-rows tr[data-ticket] a.open-ticket")); }
+  function moveInQueue(step) {
+    var links = rowLinks();
+    if (!links.length) { return false; }
+    var at = links.indexOf(document.activeElement);
+    links[Math.max(0, Math.min(links.length - 1, at < 0 ? 0 : at + step))].focus();
+    return true;
+  }
+  function claimFocusedRow() {
+    var row = document.activeElement && document.activeElement.closest ? document.activeElement.closest("tr[data-ticket]") : null;
+    var form = row ? row.querySelector("form.claim") : null;
+    if (form) { submit(form); }
+    return !!form;
+  }
+  var focusedTicket = null;
+  document.addEventListener("htmx:beforeSwap", function () {
+    var row = document.activeElement && document.activeElement.closest ? document.activeElement.closest("#queue-rows tr[data-ticket]") : null;
+    focusedTicket = row ? row.dataset.ticket : null;
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    if (!focusedTicket) { return; }
+    var link = document.querySelector('#queue-rows tr[data-ticket="' + focusedTicket + '"] a.open-ticket');
+    if (link) { link.focus(); } else { moveInQueue(0); }
+    focusedTicket = null;
+  });
+
   document.addEventListener("keydown", function (event) {
     var here = document.activeElement;
     var overlay = help();
@@ -98,6 +126,11 @@ document.addEventListener("DOMContentLoaded", function () {
       if (search) { event.preventDefault(); act(search); }
       return;
     }
+    if ((event.key === "j" || event.key === "k") && moveInQueue(event.key === "j" ? 1 : -1)) {
+      event.preventDefault();
+      return;
+    }
+    if (event.key === "c" && claimFocusedRow()) { event.preventDefault(); return; }
     var targets = Array.prototype.filter.call(
       document.querySelectorAll("[data-key]"),
       function (element) { return element.dataset.key === event.key && (element.tagName === "FORM" || visible(element)); }
