@@ -69,7 +69,10 @@ document.addEventListener("DOMContentLoaded", function () {
 
   // The queue: j/k move between rows (the focus is on a row's summary link, Enter opens it), c claims
   // the row in focus. The rows are redrawn by polling, so the focused row is found again after a swap.
-  function rowLinks() { return Array.prototype.slice.call(document.querySelectorAll("#queue-rows tr[data-ticket] a.open-ticket")); }
+  function rowLink(row) { return row.querySelector('a[href$="/tickets/' + row.dataset.ticket + '"]:not(.button)'); }
+  function rowLinks() {
+    return Array.prototype.map.call(document.querySelectorAll("#queue-rows tr[data-ticket]"), rowLink).filter(Boolean);
+  }
   function moveInQueue(step) {
     var links = rowLinks();
     if (!links.length) { return false; }
@@ -90,7 +93,8 @@ document.addEventListener("DOMContentLoaded", function () {
   });
   document.addEventListener("htmx:afterSwap", function () {
     if (!focusedTicket) { return; }
-    var link = document.querySelector('#queue-rows tr[data-ticket="' + focusedTicket + '"] a.open-ticket');
+    var row = document.querySelector('#queue-rows tr[data-ticket="' + focusedTicket + '"]');
+    var link = row ? rowLink(row) : null;
     if (link) { link.focus(); } else { moveInQueue(0); }
     focusedTicket = null;
   });
