@@ -100,6 +100,8 @@ document.addEventListener("DOMContentLoaded", function () {
   });
 
   document.addEventListener("keydown", function (event) {
+    // A Chinese input method's Enter picks the characters being composed: it is not ours.
+    if (event.isComposing || event.keyCode === 229) { return; }
     var here = document.activeElement;
     var overlay = help();
     if (event.key === "Escape") {
