@@ -26,6 +26,7 @@ from dispatch.models.callcenter import (
     WaitStatus,
 )
 from dispatch.models.calls import Call, CallOutcome
+from dispatch.models.canned import CannedReply
 from dispatch.models.console import Agent, AgentRole, AuditEvent
 from dispatch.models.hall import (
     POLICY_POSITIONS,
@@ -84,6 +85,7 @@ __all__ = [
     "Call",
     "CallDirection",
     "CallOutcome",
+    "CannedReply",
     "Contact",
     "Conversation",
     "Direction",

@@ -8,10 +8,12 @@ from flask import render_template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.console.canned.services import replies_for
 from dispatch.console.i18n import current_language, translate
 from dispatch.models import (
     Agent,
     Call,
+    Contact,
     Employer,
     Job,
     Message,
@@ -26,13 +28,15 @@ from dispatch.models import (
 
 def render_ticket(db: Session, agent: Agent, ticket: Ticket, status: int = 200, error: str = ""):
     message = db.get(Message, ticket.message_id) if ticket.message_id else None
+    worker = db.get(Worker, ticket.worker_id) if ticket.worker_id else None
+    employer = db.get(Employer, ticket.employer_id) if ticket.employer_id else None
     call = db.scalar(select(Call).where(Call.call_sid == ticket.call_sid)) if ticket.call_sid else None
     return render_template(
         "console/tickets/ticket.html",
         ticket=ticket,
         message=message,
-        worker=db.get(Worker, ticket.worker_id) if ticket.worker_id else None,
-        employer=db.get(Employer, ticket.employer_id) if ticket.employer_id else None,
+        worker=worker,
+        employer=employer,
         job=db.get(Job, ticket.job_id) if ticket.job_id else None,
         call=call,
         recordings=recordings(ticket, call),
@@ -40,7 +44,17 @@ def render_ticket(db: Session, agent: Agent, ticket: Ticket, status: int = 200, 
         outcomes=list(TicketOutcome),
         holds_it=ticket.status == TicketStatus.CLAIMED and ticket.claimed_by_id == agent.id,
         error=error,
+        canned=replies_for(db, str(ticket.kind)),
+        reply_language=_their_language(db, ticket),
     ), status
+
+
+def _their_language(db: Session, ticket: Ticket) -> str:
+    """The language a canned reply is inserted in: the one the number texts in, Chinese when unknown."""
+    language = (
+        db.scalar(select(Contact.language).where(Contact.phone == ticket.phone)) if ticket.phone else None
+    )
+    return "en" if language == "en" else "zh"
 
 
 def recordings(ticket: Ticket, call: Call | None) -> list[tuple[str, str]]:

@@ -10,6 +10,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from dispatch.clock import utcnow
+from dispatch.console.access import site_filter
 from dispatch.console.audit import record
 from dispatch.models import Agent, AgentRole, Job, JobStatus, Ticket, TicketKind, TicketOutcome, TicketStatus
 
@@ -57,6 +58,33 @@ def claim_ticket(db: Session, agent: Agent, ticket: Ticket, remote_addr: str = "
         raise TicketUnavailable(ticket)
     record(db, agent, "ticket.claim", ticket, remote_addr=remote_addr, kind=ticket.kind)
     return ticket
+
+
+def next_ticket(db: Session, agent: Agent, remote_addr: str = "") -> Ticket | None:
+    """Claim the most urgent open ticket the agent may work (priority, then age), or None if none is open.
+
+    The candidate row is locked with SKIP LOCKED, so two agents pressing "next" at once each get a
+    different ticket instead of queueing on the same row and one of them being refused; the conditional
+    UPDATE in claim_ticket is the final word where the database does not lock (SQLite).
+    """
+    tried: list[int] = []
+    while True:
+        query = (
+            select(Ticket)
+            .where(site_filter(db, agent, Ticket.site_id), Ticket.status == TicketStatus.OPEN)
+            .order_by(Ticket.priority, Ticket.created_at, Ticket.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if tried:
+            query = query.where(Ticket.id.not_in(tried))
+        ticket = db.scalar(query)
+        if ticket is None:
+            return None
+        try:
+            return claim_ticket(db, agent, ticket, remote_addr)
+        except TicketUnavailable:
+            tried.append(ticket.id)  # taken between the read and the update: the next one
 
 
 def release_ticket(

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 
 from dispatch.console.access import visible_row
 from dispatch.console.auth import agent_page
+from dispatch.console.canned.views import bp as canned_bp
 from dispatch.console.i18n import translate
 from dispatch.console.tickets import work
 from dispatch.console.tickets.pages import may_work, render_ticket, unavailable_text
@@ -17,13 +18,17 @@ from dispatch.console.tickets.services import (
     ClosesWithJob,
     TicketUnavailable,
     claim_ticket,
+    next_ticket,
     release_ticket,
     resolve_ticket,
 )
+from dispatch.console.tickets.timers import ticket_wait
 from dispatch.db import savepoint
 from dispatch.models import MessageStatus, Ticket, TicketKind, TicketOutcome
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets", template_folder="templates")
+bp.register_blueprint(canned_bp)  # /console/tickets/canned: the replies are the queue's tools
+bp.add_app_template_global(ticket_wait)
 POLL_SECONDS = 3
 
 
@@ -51,6 +56,17 @@ def rows(db, agent):
     return render_template(
         "console/tickets/rows.html", tickets=queue_tickets(db, agent, chosen), counts=open_counts(db, agent)
     )
+
+
+@bp.post("/next")
+@agent_page()
+def next_one(db, agent):
+    """Claim the most urgent open ticket this agent may work and open it (key `n`)."""
+    ticket = next_ticket(db, agent, _address())
+    if ticket is None:
+        flash(translate("tickets.nothing_next"), "success")
+        return redirect(url_for(".queue"))
+    return redirect(url_for(".ticket_page", ticket_id=ticket.id))
 
 
 @bp.get("/<int:ticket_id>")
