@@ -71,7 +71,7 @@ def test_voice_workers_are_drawn_apart_and_the_rest_of_the_market_stays(session,
     assert len({spec.phone for spec in voiced.workers}) == len(voiced.workers)
 
 
-def test_voice_workers_are_registered_preferring_voice_and_a_landline_as_undeliverable(
+def test_voice_workers_are_registered_preferring_voice_and_a_landline_as_undeliverable_yet_active(
     session, seeded
 ) -> None:
     market = _market(session, 0.5, landline_share=0.5)
@@ -82,7 +82,8 @@ def test_voice_workers_are_registered_preferring_voice_and_a_landline_as_undeliv
     for spec in market.workers:
         worker = workers[spec.phone]
         assert worker.prefers_voice == spec.prefers_voice
-        assert worker.status == (WorkerStatus.UNDELIVERABLE if spec.landline else WorkerStatus.ACTIVE)
+        # A landline takes calls: its worker stays active and is offered jobs by phone alone.
+        assert worker.status == WorkerStatus.ACTIVE
 
 
 class FakeTwilioApp:
