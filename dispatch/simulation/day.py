@@ -9,11 +9,14 @@ figures are those at midnight; the invariants and the follow-ups', those at the 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 
 from dispatch.i18n import market_zone
+from dispatch.settings import Settings
 from dispatch.simulation import environment
 from dispatch.simulation.behaviour import DEFAULT, Behaviour
 from dispatch.simulation.clock import VirtualClock
@@ -67,11 +70,13 @@ class DayResult:
     database: str
 
 
-def run_day(options: DayOptions) -> DayResult:
-    """Simulate one market day on a database and Redis of its own; returns its report."""
+@contextmanager
+def market_timeline(options: DayOptions) -> Iterator[tuple[str, Settings, MarketDay]]:
+    """The simulation's database, Redis, settings, service and virtual clock, and the timeline with the
+    population registered (at REGISTERED_AT of the first day) and the first day's jobs planned: what a
+    day and a run of days (days.py) both start from. Yields the database as shown, the settings and it."""
     if options.policy not in POLICIES:
         raise ValueError(f"policy must be one of {', '.join(POLICIES)}")
-    started = time.perf_counter()
     with (
         environment.database(options.database_url) as (shown, engine),
         environment.redis_connection(options.redis_url) as redis,
@@ -84,21 +89,27 @@ def run_day(options: DayOptions) -> DayResult:
             options.config_dir,
             follow_up_time=options.follow_up_time,
         )
-        market_tz = market_zone(settings)
-        start = datetime.combine(options.day, REGISTERED_AT, tzinfo=market_tz)
+        start = datetime.combine(options.day, REGISTERED_AT, tzinfo=market_zone(settings))
         with VirtualClock(start) as clock, environment.service(settings, engine, redis) as (runtime, app):
-            day = MarketDay(options, runtime, app, clock)
-            day.run(end=datetime.combine(options.day, DAY_ENDS, tzinfo=market_tz))
-            report = day.report()
-            if options.next_morning:
-                morning = options.day + timedelta(days=1)
-                # The night as the day: the follow-ups' run goes whenever something wakes the market.
-                # From an hour before FOLLOW_UP_TIME it also wakes for that run (every 5 minutes).
-                asking = datetime.combine(morning, settings.follow_up_time, tzinfo=market_tz)
-                day.run(end=asking - WAKE_BEFORE)
-                day.run(end=datetime.combine(morning, NEXT_MORNING_ENDS, tzinfo=market_tz), wake_for=WAKE_FOR)
-                report = day.report(day=report)
-            report["next_morning_until"] = (
-                NEXT_MORNING_ENDS.isoformat("minutes") if options.next_morning else None
-            )
+            yield shown, settings, MarketDay(options, runtime, app, clock)
+
+
+def run_day(options: DayOptions) -> DayResult:
+    """Simulate one market day on a database and Redis of its own; returns its report."""
+    started = time.perf_counter()
+    with market_timeline(options) as (shown, settings, day):
+        market_tz = market_zone(settings)
+        day.run(end=datetime.combine(options.day, DAY_ENDS, tzinfo=market_tz))
+        report = day.report()
+        if options.next_morning:
+            morning = options.day + timedelta(days=1)
+            # The night as the day: the follow-ups' run goes whenever something wakes the market.
+            # From an hour before FOLLOW_UP_TIME it also wakes for that run (every 5 minutes).
+            asking = datetime.combine(morning, settings.follow_up_time, tzinfo=market_tz)
+            day.run(end=asking - WAKE_BEFORE)
+            day.run(end=datetime.combine(morning, NEXT_MORNING_ENDS, tzinfo=market_tz), wake_for=WAKE_FOR)
+            report = day.report(day=report)
+        report["next_morning_until"] = (
+            NEXT_MORNING_ENDS.isoformat("minutes") if options.next_morning else None
+        )
     return DayResult(options, report, time.perf_counter() - started, shown)

@@ -20,16 +20,13 @@ from datetime import time as clock_time
 
 from dispatch.i18n import market_zone
 from dispatch.matching import config as matching_config
-from dispatch.simulation import environment
-from dispatch.simulation.clock import VirtualClock
-from dispatch.simulation.command import POLICIES
 from dispatch.simulation.day import (
     DAY_ENDS,
     NEXT_MORNING_ENDS,
-    REGISTERED_AT,
     WAKE_BEFORE,
     WAKE_FOR,
     DayOptions,
+    market_timeline,
 )
 from dispatch.simulation.market import build_market
 from dispatch.simulation.run_report import DayWindow, measure_run
@@ -49,45 +46,30 @@ class RunResult:
 def run_days(options: DayOptions) -> RunResult:
     """Simulate `options.days` market days in a row on one database and Redis; each day's report and
     the run's."""
-    if options.policy not in POLICIES:
-        raise ValueError(f"policy must be one of {', '.join(POLICIES)}")
     if options.days < 1:
         raise ValueError("--days must be at least 1")
     started = time.perf_counter()
-    with (
-        environment.database(options.database_url) as (shown, engine),
-        environment.redis_connection(options.redis_url) as redis,
-    ):
-        settings = environment.settings_for(
-            options.policy,
-            options.send_rate,
-            str(engine.url),
-            options.redis_url,
-            options.config_dir,
-            follow_up_time=options.follow_up_time,
-        )
-        zone = market_zone(settings)
-        start = datetime.combine(options.day, REGISTERED_AT, tzinfo=zone)
-        windows: list[DayWindow] = []
-        day_seconds: list[float] = []
-        with VirtualClock(start) as clock, environment.service(settings, engine, redis) as (runtime, app):
-            timeline = MarketDay(options, runtime, app, clock)  # registers everyone; posts day 0's jobs
-            for index in range(options.days):
-                began, day_started = clock.now(), time.perf_counter()
-                on = options.day + timedelta(days=index)
-                if index > 0:
-                    _post_jobs(timeline, index, on)
-                    _morning(timeline, on, settings.follow_up_time, zone)
-                timeline.run(end=datetime.combine(on, DAY_ENDS, tzinfo=zone))
-                posted_before = {job for window in windows for job in window.jobs}
-                jobs = frozenset(timeline.posted) - posted_before
-                windows.append(DayWindow(on, began, clock.now(), jobs))
-                day_seconds.append(time.perf_counter() - day_started)
-            if options.next_morning:
-                after = options.day + timedelta(days=options.days)
-                _morning(timeline, after, settings.follow_up_time, zone)
-            radius = matching_config.load(settings).radius_km[-1]
-            day_reports, run = measure_run(timeline, windows, radius)
+    windows: list[DayWindow] = []
+    day_seconds: list[float] = []
+    # The timeline registers everyone and plans day 0's jobs.
+    with market_timeline(options) as (shown, settings, timeline):
+        zone, clock = market_zone(settings), timeline.clock
+        for index in range(options.days):
+            began, day_started = clock.now(), time.perf_counter()
+            on = options.day + timedelta(days=index)
+            if index > 0:
+                _post_jobs(timeline, index, on)
+                _morning(timeline, on, settings.follow_up_time, zone)
+            timeline.run(end=datetime.combine(on, DAY_ENDS, tzinfo=zone))
+            posted_before = {job for window in windows for job in window.jobs}
+            jobs = frozenset(timeline.posted) - posted_before
+            windows.append(DayWindow(on, began, clock.now(), jobs))
+            day_seconds.append(time.perf_counter() - day_started)
+        if options.next_morning:
+            after = options.day + timedelta(days=options.days)
+            _morning(timeline, after, settings.follow_up_time, zone)
+        radius = matching_config.load(settings).radius_km[-1]
+        day_reports, run = measure_run(timeline, windows, radius)
     return RunResult(options, day_reports, run, time.perf_counter() - started, day_seconds, shown)
 
 
