@@ -9,27 +9,19 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 
 from dispatch.models import Message, MessageStatus, Offer
-from dispatch.simulation.market import LATE_HOURS, Market, SiteInfo, TradeInfo, build_market
+from dispatch.simulation.market import LATE_HOURS, Market, build_market
 from dispatch.simulation.people import ivr_keys, sms_request
 from dispatch.simulation.report import offers_after_start
 from tests.factories import SHANGHAI, commit
 from tests.factories import Market as Factory
 from tests.helpers import offers_of, run_jobs
+from tests.simulation.places import seeded_places
 
 DAY = date(2026, 6, 10)
 
 
 def _market(session, late_jobs: int, seed: int = 7) -> Market:
-    from dispatch.models import Site, Trade
-
-    sites = [
-        SiteInfo(s.id, s.code, s.level.value, s.parent_id, s.number, s.name_zh, s.lat, s.lon)
-        for s in session.scalars(select(Site).order_by(Site.id))
-    ]
-    trades = [
-        TradeInfo(t.id, t.code, t.ivr_digit, next(k for k in t.keywords if not k.isascii()))
-        for t in session.scalars(select(Trade).order_by(Trade.id))
-    ]
+    sites, trades = seeded_places(session)
     return build_market(
         seed,
         workers=50,

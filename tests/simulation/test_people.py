@@ -5,27 +5,19 @@ from __future__ import annotations
 
 from datetime import date, time
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.jobs.request_parser import parse_request, strip_keyword
-from dispatch.models import Site, Trade
 from dispatch.phones import try_e164
-from dispatch.simulation.market import Market, SiteInfo, TradeInfo, build_market
+from dispatch.simulation.market import Market, build_market
 from dispatch.simulation.people import acceptance, ivr_keys, sms_request
+from tests.simulation.places import seeded_places
 
 DAY = date(2026, 6, 10)
 
 
 def _market(session: Session, seed: int = 7, jobs: int = 40) -> Market:
-    sites = [
-        SiteInfo(s.id, s.code, s.level.value, s.parent_id, s.number, s.name_zh, s.lat, s.lon)
-        for s in session.scalars(select(Site).order_by(Site.id))
-    ]
-    trades = [
-        TradeInfo(t.id, t.code, t.ivr_digit, next(k for k in t.keywords if not k.isascii()))
-        for t in session.scalars(select(Trade).order_by(Trade.id))
-    ]
+    sites, trades = seeded_places(session)
     return build_market(
         seed,
         workers=50,

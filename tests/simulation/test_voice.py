@@ -18,9 +18,10 @@ from dispatch.sim.services import SERVICE_NUMBER, PhoneCall, Posted
 from dispatch.simulation import output
 from dispatch.simulation.channels_report import CHANNELS
 from dispatch.simulation.day import DayOptions, DayResult, run_day
-from dispatch.simulation.market import Market, SiteInfo, TradeInfo, build_market
+from dispatch.simulation.market import Market, build_market
 from dispatch.simulation.population import register
 from tests.factories import NOW
+from tests.simulation.places import seeded_places
 
 DAY = date(2026, 6, 10)
 # Half the workers prefer voice, so that a short day sees every path a voice worker takes.
@@ -30,16 +31,7 @@ VOICE_DAY = DayOptions(
 
 
 def _market(session, voice_share: float, landline_share: float = 1 / 3, seed: int = 7) -> Market:
-    from dispatch.models import Site, Trade
-
-    sites = [
-        SiteInfo(s.id, s.code, s.level.value, s.parent_id, s.number, s.name_zh, s.lat, s.lon)
-        for s in session.scalars(select(Site).order_by(Site.id))
-    ]
-    trades = [
-        TradeInfo(t.id, t.code, t.ivr_digit, next(k for k in t.keywords if not k.isascii()))
-        for t in session.scalars(select(Trade).order_by(Trade.id))
-    ]
+    sites, trades = seeded_places(session)
     return build_market(
         seed,
         workers=50,
