@@ -5,6 +5,7 @@ town's village stations)."""
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from dispatch.catalogue import towns_in_number_order, trades_in_menu_order
 from dispatch.ivr import prompts, services
@@ -95,9 +96,26 @@ def answer_area(turn: Turn, digits: str) -> str:
     return "village" if _villages(turn, town.id) else after(turn, "area")
 
 
-def _villages(turn: Turn, town_id: int) -> list[Site]:
+def villages_in_menu_order(session: Session, town_id: int) -> list[Site]:
+    """A town's village stations in the order the village step reads them (key 1, 2, ...)."""
     query = select(Site).where(Site.parent_id == town_id, Site.level == SiteLevel.VILLAGE).order_by(Site.id)
-    return list(turn.session.scalars(query))
+    return list(session.scalars(query))
+
+
+def site_keys(session: Session) -> dict[int, str]:
+    """What a caller keys for each place: a town its number (`8`), a village station its town's number
+    and then its place in the town's list (`8-2`: 8 #, then 2). The console's site picker shows these,
+    so an agent and the IVR teach a caller the same numbers."""
+    keys: dict[int, str] = {}
+    for town in towns_in_number_order(session):
+        keys[town.id] = str(town.number)
+        for index, village in enumerate(villages_in_menu_order(session, town.id), 1):
+            keys[village.id] = f"{town.number}-{index}"
+    return keys
+
+
+def _villages(turn: Turn, town_id: int) -> list[Site]:
+    return villages_in_menu_order(turn.session, town_id)
 
 
 def ask_village(turn: Turn, retry: str) -> None:

@@ -1,5 +1,6 @@
-"""Job intake by keypad: trade, headcount, day, start hour, days, pay, area, a spoken description, then
-a read-back to confirm or change. Trade and area are the choices module's steps."""
+"""Job intake by keypad: trade, headcount, day, start hour (`*` after it for half past), days, pay,
+area, a spoken description, then a read-back to confirm or change. Trade and area are the choices
+module's steps."""
 
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ def answer_date(turn: Turn, digits: str) -> str:
 
 
 # -- the start hour: not one already gone by, when the work is today ------------------------------
+# The hour alone (7 #) is the common whole hour; * after it (7 * #) is half past, with no extra step.
+HALF_PAST = "*"
 
 
 def ask_hour(turn: Turn, retry: str) -> None:
@@ -58,13 +61,15 @@ def ask_hour(turn: Turn, retry: str) -> None:
 
 
 def answer_hour(turn: Turn, digits: str) -> str:
-    hour = number(digits, 0, 23)
+    half = digits.endswith(HALF_PAST) and len(digits) > 1
+    hour = number(digits[:-1] if half else digits, 0, 23)
     if isinstance(hour, str):
         return hour
+    minute = 30 if half else 0
     wanted = turn.call.answers.get("date")
-    if wanted and services.start_passed(turn.settings, date.fromisoformat(wanted), hour):
+    if wanted and services.start_passed(turn.settings, date.fromisoformat(wanted), hour, minute=minute):
         return PAST
-    turn.keep(hour=hour)
+    turn.keep(hour=hour, minute=minute)
     return after(turn, "hour")
 
 
@@ -75,7 +80,7 @@ def _passed(turn: Turn) -> str | None:
     wanted = date.fromisoformat(answers["date"])
     if wanted < services.market_today(turn.settings):
         return "date"
-    if services.start_passed(turn.settings, wanted, int(answers["hour"])):
+    if services.start_passed(turn.settings, wanted, int(answers["hour"]), minute=int(answers.get("minute", 0))):
         return "hour"
     return None
 
@@ -111,6 +116,7 @@ def readback(turn: Turn) -> dict:
         "date": wanted,
         "when": services.days_ahead(services.market_today(turn.settings), wanted),
         "hour": answers["hour"],
+        "minute": int(answers.get("minute", 0)),
         "days": answers["days"],
         "pay": answers["pay"],
         "area": site.name(turn.language) if site else "",

@@ -163,9 +163,12 @@ def market_today(settings: Settings, now: datetime | None = None) -> date:
     return market_now(settings, now).date()
 
 
-def start_passed(settings: Settings, work_date: date, hour: int, now: datetime | None = None) -> bool:
-    """Work from `hour` on `work_date` would start at or before the current hour in the market."""
-    return has_started(work_date, hour, market_now(settings, now))
+def start_passed(
+    settings: Settings, work_date: date, hour: int, now: datetime | None = None, minute: int = 0
+) -> bool:
+    """Work from `hour`:`minute` on `work_date` would start at or before the current hour (half hour,
+    for a half-past start) in the market."""
+    return has_started(work_date, hour, market_now(settings, now), minute)
 
 
 def agents_available(settings: Settings, now: datetime | None = None) -> bool:
@@ -188,7 +191,7 @@ def job_request(answers: Mapping[str, Any], note: str = "") -> JobRequest:
         trade_id=int(answers["trade"]),
         headcount=int(answers["headcount"]),
         work_date=date.fromisoformat(answers["date"]),
-        start_time=time(int(answers["hour"])),
+        start_time=time(int(answers["hour"]), int(answers.get("minute", 0))),
         days=int(answers["days"]),
         daily_pay=int(answers["pay"]),
         site_id=int(answers["site"]),

@@ -67,10 +67,12 @@ class ParsedRequest:
         return [name for name, value in required.items() if value is None]
 
 
-def has_started(work_date: date, hour: int, market_now: datetime) -> bool:
-    """Whether work on `work_date` from `hour` o'clock would start at or before the market's current
-    hour (`market_now` in market time): a request for a time already gone by."""
-    return (work_date, hour) <= (market_now.date(), market_now.hour)
+def has_started(work_date: date, hour: int, market_now: datetime, minute: int = 0) -> bool:
+    """Whether work on `work_date` from `hour` o'clock (and `minute`: 30 for half past) would start at
+    or before the market's current half hour (`market_now` in market time): a request for a time
+    already gone by. For a whole hour this is "at or before the current hour"."""
+    half = 30 if market_now.minute >= 30 else 0
+    return (work_date, hour, minute) <= (market_now.date(), market_now.hour, half)
 
 
 def strip_keyword(text: str) -> str | None:

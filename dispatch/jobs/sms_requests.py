@@ -204,6 +204,7 @@ def sms_summary(job: Job, language: str) -> dict[str, object]:
         "headcount": job.headcount,
         "date": job.work_date,
         "hour": job.start_time.hour,
+        "minute": job.start_time.minute,
         "days": job.days,
         "pay": job.daily_pay,
         "area": job.site.name(language),

@@ -85,6 +85,8 @@ SCENARIOS: dict[str, tuple[str, list[Action]]] = {
     "village": ("stranger", JOB),
     "describe": ("stranger", [*JOB, press("#")]),
     "review": ("stranger", [*JOB, press("#"), speak]),
+    # 7 * # is half past seven: no extra step, read back as 7点半 / 7:30.
+    "review_half_past": ("stranger", [*JOB[:4], press("7*"), *JOB[5:], press("#"), speak]),
     "change": ("stranger", [*JOB, press("#"), skip, press("2")]),
     "change_pay": ("stranger", [*JOB, press("#"), skip, press("2"), press("6")]),
     "job_done": ("stranger", [*JOB, press("#"), skip, press("1")]),

@@ -84,7 +84,8 @@ NEEDS: dict[str, set[str]] = {
     "insurance_refused": {"code", "trade", "reason"},
     "ivr_reg_confirm": {"trade", "area", "pay"},
     "job_cancelled": {"code", "trade", "date", "area"},
-    "job_created": {"code", "held", "trade", "headcount", "date", "hour", "days", "pay", "area"} | POSTING,
+    "job_created": {"code", "held", "trade", "headcount", "date", "hour", "minute", "days", "pay", "area"}
+    | POSTING,
     "job_request_confirm": {"retry", "code", "trade", "headcount", "date", "hour", "days", "pay", "area"},
     "job_request_dropped": {"code"},
     "job_request_expired": {"code"},

@@ -46,6 +46,9 @@ LIMITS = {
     "max_address": MAX_ADDRESS,
     "max_notes": MAX_NOTES,
 }
+# Start times: whole and half hours, as the IVR's start step takes them.
+START_MINUTES = (0, 30)
+START_TIMES = tuple(f"{hour:02d}:{minute:02d}" for hour in range(24) for minute in START_MINUTES)
 # A worker's phone must take the consent SMS; numbers that may be either (as in the US) are let through.
 TEXTABLE_TYPES = frozenset(
     {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
@@ -146,6 +149,23 @@ def _trade(db: Session, raw: str) -> int | None:
     return db.scalar(select(Trade.id).where(Trade.id == trade_id)) if trade_id else None
 
 
+def _start(form: Mapping[str, str], problems: Problems) -> time | None:
+    """`07:30`: a whole or a half hour, as the IVR takes them (a bare hour, `7`, is 07:00)."""
+    raw = _text(form, "start") or _text(form, "hour")  # `hour`: a page loaded before half hours
+    if not raw:
+        problems["start"] = Problem("intake.error.required")
+        return None
+    hour, _, minute = raw.partition(":")
+    minute = minute or "0"
+    if not (hour.isascii() and hour.isdigit() and minute.isascii() and minute.isdigit()) or len(raw) > 5:
+        problems["start"] = Problem("intake.error.start")
+        return None
+    if not 0 <= int(hour) <= 23 or int(minute) not in START_MINUTES:
+        problems["start"] = Problem("intake.error.start")
+        return None
+    return time(int(hour), int(minute))
+
+
 def _work_date(form: Mapping[str, str], today: date, problems: Problems) -> date | None:
     day = _text(form, "day")
     if day == "today":
@@ -188,9 +208,13 @@ def read_job(
         problems["trade"] = Problem("intake.error.choose")
     headcount = _integer(form, "headcount", 1, MAX_HEADCOUNT, problems)
     work_date = _work_date(form, ivr_services.market_today(settings), problems)
-    hour = _integer(form, "hour", 0, 23, problems)
-    if work_date is not None and hour is not None and ivr_services.start_passed(settings, work_date, hour):
-        problems["hour"] = Problem("intake.error.hour_passed")
+    start = _start(form, problems)
+    if (
+        work_date is not None
+        and start is not None
+        and ivr_services.start_passed(settings, work_date, start.hour, minute=start.minute)
+    ):
+        problems["start"] = Problem("intake.error.hour_passed")
     days = _integer(form, "days", 1, MAX_DAYS, problems)
     pay = _integer(form, "pay", limits.MIN_DAILY_PAY, limits.MAX_DAILY_PAY, problems)
     site_id = _site(db, agent, form, problems)
@@ -201,12 +225,12 @@ def read_job(
         problems["notes"] = Problem("intake.error.too_long", {"limit": MAX_NOTES})
     if problems:
         return None, problems
-    assert phone and trade_id and headcount and work_date and hour is not None and days and pay and site_id
+    assert phone and trade_id and headcount and work_date and start is not None and days and pay and site_id
     request = JobRequest(
         trade_id=trade_id,
         headcount=headcount,
         work_date=work_date,
-        start_time=time(hour),
+        start_time=start,
         days=days,
         daily_pay=pay,
         site_id=site_id,

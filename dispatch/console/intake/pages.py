@@ -13,7 +13,7 @@ from werkzeug.routing import BuildError
 from dispatch.catalogue import trades_in_menu_order
 from dispatch.console.access import may_see
 from dispatch.console.guards import parse_id
-from dispatch.console.intake import forms, tickets
+from dispatch.console.intake import forms, sites, tickets
 from dispatch.ivr import services as ivr_services
 from dispatch.models import Agent, Ticket, Worker
 from dispatch.phones import display
@@ -52,7 +52,31 @@ def employer_card(db: Session, agent: Agent, raw_phone: str) -> dict[str, Any]:
         return {"state": "new"}
     visible = may_see(db, agent, employer.site_id)
     last_job = ivr_services.last_job(db, employer.id) if visible else None
-    return {"state": "known", "employer": employer, "visible": visible, "last_job": last_job}
+    card = {"state": "known", "employer": employer, "visible": visible, "last_job": last_job}
+    return {**card, "defaults": employer_defaults(db, agent, card)}
+
+
+def employer_defaults(db: Session, agent: Agent, card: dict[str, Any]) -> dict[str, str]:
+    """The site and address a known employer's job most likely has: the employer's own (kept true on
+    their page), else their last job's; only a site the agent may choose, only for an employer the
+    agent may see."""
+    if card.get("state") != "known" or not card.get("visible"):
+        return {}
+    employer, last_job = card["employer"], card.get("last_job")
+    site_id = employer.site_id or (last_job.site_id if last_job is not None else None)
+    address = employer.address or (last_job.address if last_job is not None else "")
+    defaults = {"address": address} if address else {}
+    if site_id in {site.id for site in forms.choosable_sites(db, agent)}:
+        defaults["site"] = str(site_id)
+    return defaults
+
+
+def with_employer_defaults(db: Session, agent: Agent, values: dict[str, str]) -> dict[str, str]:
+    """The form's first values with the known employer's site and address where nothing else (the
+    IVR's answers) filled them; the agent may change both."""
+    card = employer_card(db, agent, values.get("phone", ""))
+    defaults = card.get("defaults") or {}
+    return {**values, **{key: value for key, value in defaults.items() if not values.get(key)}}
 
 
 def _common(db: Session, agent: Agent, ticket: Ticket | None, values: dict, problems: dict) -> dict[str, Any]:
@@ -62,7 +86,7 @@ def _common(db: Session, agent: Agent, ticket: Ticket | None, values: dict, prob
         "values": values,
         "problems": problems,
         "trades": trades_in_menu_order(db),
-        "sites": forms.choosable_sites(db, agent),
+        "site_groups": sites.site_groups(db, agent),
         "limits": forms.LIMITS,
     }
 
@@ -76,6 +100,7 @@ def job_context(db: Session, agent: Agent, ticket: Ticket | None, values: dict, 
         "today": today,
         "last_day": today + timedelta(days=forms.MAX_DAYS_AHEAD),
         "card": card,
+        "starts": forms.START_TIMES,
     }
 
 

@@ -20,7 +20,7 @@ from dispatch.models import Agent, Ticket, TicketKind, TicketOutcome, TicketStat
 
 # The tickets a caller left that an agent may turn into a job or a registration.
 INTAKE_KINDS = frozenset({TicketKind.VOICEMAIL, TicketKind.CALL_BACK, TicketKind.AGENT_CALL})
-JOB_FIELDS = ("trade", "headcount", "hour", "days", "pay", "site")
+JOB_FIELDS = ("trade", "headcount", "days", "pay", "site")
 # Texts a voicemail or call may carry for the agent: a Twilio transcription or the agent's own.
 SPOKEN_KEYS = ("transcript", "voicemail_transcription", "description_transcription")
 RECORDING_KEYS = ("voicemail_recording_url", "description_recording_url", "name_recording_url")
@@ -62,6 +62,8 @@ def job_prefill(ticket: Ticket, today: date) -> dict[str, str]:
     answers = _answers(ticket, "job")
     values = {"phone": ticket.phone}
     values.update({key: str(answers[key]) for key in JOB_FIELDS if key in answers})
+    if "hour" in answers:
+        values["start"] = f"{int(answers['hour']):02d}:{int(answers.get('minute', 0)):02d}"
     if "date" in answers:
         wanted = date.fromisoformat(str(answers["date"]))
         if wanted == today:

@@ -22,6 +22,7 @@ def job_form(db, agent):
     ticket = tickets.intake_ticket(db, agent, request.args.get("ticket"), lock=request.method == "POST")
     if request.method == "GET":
         values = tickets.job_prefill(ticket, market_today(settings)) if ticket else {}
+        values = pages.with_employer_defaults(db, agent, values)
         return render_template(
             "console/intake/job_form.html", **pages.job_context(db, agent, ticket, values, {})
         )

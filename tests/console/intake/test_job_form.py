@@ -62,7 +62,7 @@ def job_form(catalogue, **overrides) -> dict[str, str]:
         "trade": str(catalogue.trade("plumber_electrician")),
         "headcount": "2",
         "day": "tomorrow",
-        "hour": "8",
+        "start": "08:00",
         "days": "3",
         "pay": "300",
         "site": str(catalogue.site("LZ-TX")),
@@ -225,10 +225,10 @@ def test_a_start_already_gone_by_today_is_refused_as_in_the_ivr(app, agent, sess
     with time_machine.travel(datetime(2026, 12, 1, 15, 0, tzinfo=SHANGHAI), tick=False):
         client = app.test_client()
         sign_in(client, agent.username)
-        response = console_post(client, URL, job_form(catalogue, day="today", hour="15"))
+        response = console_post(client, URL, job_form(catalogue, day="today", start="15:00"))
         assert response.status_code == 422
         assert "这个时间已经过了" in response.get_data(as_text=True)
-        assert console_post(client, URL, job_form(catalogue, day="today", hour="16")).status_code == 302
+        assert console_post(client, URL, job_form(catalogue, day="today", start="16:00")).status_code == 302
         too_far = job_form(catalogue, day="date", date="2027-03-02")  # 91 days ahead
         assert console_post(client, URL, too_far).status_code == 422
     [job] = jobs(session)
@@ -310,7 +310,7 @@ def test_a_ticket_fills_the_form_and_is_resolved_with_the_job(agent_client, agen
     assert f'action="/console/intake/job?ticket={ticket.id}"' in page
 
     form = job_form(catalogue, phone="+8613700137000", trade=str(answers["trade"]), headcount="4")
-    response = console_post(agent_client, f"{URL}?ticket={ticket.id}", {**form, "days": "2", "hour": "7"})
+    response = console_post(agent_client, f"{URL}?ticket={ticket.id}", {**form, "days": "2", "start": "07:00"})
     assert response.status_code == 302
     [job] = jobs(session)
     assert job.recording_url == "https://api.twilio.com/rec/RE1"  # as the IVR would have kept it
