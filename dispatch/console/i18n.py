@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, has_request_context, session
+from markupsafe import Markup, escape
 
 from dispatch import i18n
 from dispatch.clock import utcnow
@@ -109,10 +110,29 @@ def waited(since: datetime | None, language: str | None = None) -> str:
     return translate("format.minutes", language, minutes=minutes)
 
 
+def tel(e164: str | None) -> Markup:
+    """A phone number as an agent sees it (national format) inside a `tel:` link, so a click or a tap
+    on the agent's softphone or desk phone dials it."""
+    if not e164:
+        return Markup("")
+    return Markup('<a href="tel:{}" class="tel">{}</a>').format(e164, display(e164))
+
+
+def translate_html(key: str, /, **fields: Any) -> Markup:
+    """`t()` for a sentence with markup in it (a `tel:` link): the text escaped, the fields put in as
+    they are (a plain string is escaped, Markup kept)."""
+    marks = {name: f"\x00{name}\x00" for name in fields}
+    text = str(escape(translate(key, **marks)))
+    for name, value in fields.items():
+        text = text.replace(marks[name], str(escape(value)))
+    return Markup(text)
+
+
 # What every page template may call (the console's and the simulator's).
 TEMPLATE_GLOBALS = {
     "t": translate,
     "t_or": translate_or,
+    "t_html": translate_html,
     "label": label,
     "flow_label": flow_label,
     "step_label": step_label,
@@ -125,5 +145,5 @@ TEMPLATE_GLOBALS = {
 def install(app: Flask) -> None:
     app.jinja_env.globals.update(TEMPLATE_GLOBALS)
     app.jinja_env.filters.update(
-        local_datetime=local_datetime, local_date=local_date, money=money, waited=waited, phone=display
+        local_datetime=local_datetime, local_date=local_date, money=money, waited=waited, phone=display, tel=tel
     )

@@ -16,7 +16,6 @@ from dispatch.console.guards import parse_id
 from dispatch.console.intake import forms, sites, tickets
 from dispatch.ivr import services as ivr_services
 from dispatch.models import Agent, Ticket, Worker
-from dispatch.phones import display
 from dispatch.settings import Settings
 from dispatch.workers import limits
 
@@ -111,10 +110,8 @@ def worker_context(db: Session, agent: Agent, ticket: Ticket | None, values: dic
     if done_id := parse_id(request.args.get("done")):  # the worker just registered, shown above a fresh form
         worker = db.get(Worker, done_id)
         done = worker if worker is not None and may_see(db, agent, worker.home_site_id) else None
-    done_phone = display(done.phone) if done is not None else ""
     return {
         **_common(db, agent, ticket, values, problems),
         "rows": rows,
         "done": done,
-        "done_phone": done_phone,
     }
