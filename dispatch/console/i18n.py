@@ -145,5 +145,10 @@ TEMPLATE_GLOBALS = {
 def install(app: Flask) -> None:
     app.jinja_env.globals.update(TEMPLATE_GLOBALS)
     app.jinja_env.filters.update(
-        local_datetime=local_datetime, local_date=local_date, money=money, waited=waited, phone=display, tel=tel
+        local_datetime=local_datetime,
+        local_date=local_date,
+        money=money,
+        waited=waited,
+        phone=display,
+        tel=tel,
     )

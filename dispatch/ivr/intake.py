@@ -80,7 +80,9 @@ def _passed(turn: Turn) -> str | None:
     wanted = date.fromisoformat(answers["date"])
     if wanted < services.market_today(turn.settings):
         return "date"
-    if services.start_passed(turn.settings, wanted, int(answers["hour"]), minute=int(answers.get("minute", 0))):
+    if services.start_passed(
+        turn.settings, wanted, int(answers["hour"]), minute=int(answers.get("minute", 0))
+    ):
         return "hour"
     return None
 

@@ -76,7 +76,12 @@ def test_a_known_employers_call_becomes_a_half_past_job_from_the_keyboard(
     with live_server.runtime.db.transaction() as session:
         job = session.scalars(select(Job).order_by(Job.id.desc())).first()
         assert job is not None
-        assert (job.start_time, job.site_id, job.address, job.headcount) == (time(7, 30), town, "威远门北路12号", 2)
+        assert (job.start_time, job.site_id, job.address, job.headcount) == (
+            time(7, 30),
+            town,
+            "威远门北路12号",
+            2,
+        )
         assert job.employer.phone == EMPLOYER_PHONE
     expect(page).to_have_url(f"{live_server.url}/console/jobs/{job.id}")
     expect(page.locator("body")).to_contain_text("07:30")
@@ -93,7 +98,9 @@ def test_without_the_script_the_picker_is_a_plain_select_typed_by_its_numbers(
         page.goto(f"{live_server.url}/console/intake/job")
         expect(page.get_by_label("按编号或名称查找地点")).to_be_hidden()
         site = page.locator("#site-select")
-        expect(site.locator("optgroup[label='8 · 太行西街街道'] option").first).to_have_text("8 · 太行西街街道")
+        expect(site.locator("optgroup[label='8 · 太行西街街道'] option").first).to_have_text(
+            "8 · 太行西街街道"
+        )
         site.select_option(label="8 · 太行西街街道")
         expect(site).to_have_value(str(site_id(live_server, "LZ-TX")))
     finally:

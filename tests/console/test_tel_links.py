@@ -69,7 +69,9 @@ def assert_all_linked(html: str, *expected: str) -> None:
 def test_the_filter_links_the_e164_number_and_shows_it_nationally() -> None:
     assert tel("+8613700137555") == Markup('<a href="tel:+8613700137555" class="tel">137 0013 7555</a>')
     assert tel("") == "" and tel(None) == ""
-    assert tel('+86"><script>') == Markup('<a href="tel:+86&#34;&gt;&lt;script&gt;" class="tel">+86&#34;&gt;&lt;script&gt;</a>')
+    assert tel('+86"><script>') == Markup(
+        '<a href="tel:+86&#34;&gt;&lt;script&gt;" class="tel">+86&#34;&gt;&lt;script&gt;</a>'
+    )
 
 
 def test_a_sentence_keeps_the_link_and_escapes_the_rest(app) -> None:

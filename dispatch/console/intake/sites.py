@@ -50,7 +50,9 @@ def site_groups(db: Session, agent: Agent) -> list[SiteGroup]:
     groups = []
     for town_id, sites in by_town.items():
         town = db.get(Site, town_id) if town_id is not None else None
-        choices = [SiteChoice(site, keys.get(site.id, ""), _search_text(site)) for site in sorted(sites, key=order)]
+        choices = [
+            SiteChoice(site, keys.get(site.id, ""), _search_text(site)) for site in sorted(sites, key=order)
+        ]
         groups.append(SiteGroup(town, keys.get(town_id, "") if town_id is not None else "", choices))
     groups.sort(key=lambda group: (group.town is None, (group.town.number or 0) if group.town else 0))
     return groups

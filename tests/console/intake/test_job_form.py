@@ -311,7 +311,9 @@ def test_a_ticket_fills_the_form_and_is_resolved_with_the_job(agent_client, agen
     assert f'action="/console/intake/job?ticket={ticket.id}"' in page
 
     form = job_form(catalogue, phone="+8613700137000", trade=str(answers["trade"]), headcount="4")
-    response = console_post(agent_client, f"{URL}?ticket={ticket.id}", {**form, "days": "2", "start": "07:00"})
+    response = console_post(
+        agent_client, f"{URL}?ticket={ticket.id}", {**form, "days": "2", "start": "07:00"}
+    )
     assert response.status_code == 302
     [job] = jobs(session)
     assert job.recording_url == "https://api.twilio.com/rec/RE1"  # as the IVR would have kept it

@@ -66,9 +66,13 @@ def test_the_lookup_card_carries_the_defaults_only_for_an_employer_the_agent_may
 ):
     Market(session).employer(EMPLOYER_PHONE, site="LZ-DJ", address="东街8号")
     session.commit()
-    card = console_post(agent_client, "/console/intake/employer", {"phone": EMPLOYER_PHONE}).get_data(as_text=True)
+    card = console_post(agent_client, "/console/intake/employer", {"phone": EMPLOYER_PHONE}).get_data(
+        as_text=True
+    )
     assert f'data-site="{catalogue.site("LZ-DJ")}" data-address="东街8号"' in card
-    card = console_post(town_client, "/console/intake/employer", {"phone": EMPLOYER_PHONE}).get_data(as_text=True)
+    card = console_post(town_client, "/console/intake/employer", {"phone": EMPLOYER_PHONE}).get_data(
+        as_text=True
+    )
     assert 'data-site="" data-address=""' in card  # another town's employer: nothing of theirs shown
 
 
