@@ -123,7 +123,7 @@ def test_a_job_taken_by_phone_is_matched_and_its_offers_show(live_server: LiveSe
     page.get_by_label("工种").select_option(str(trade_id))
     page.get_by_label("人数").fill("2")
     page.get_by_label("明天").check()
-    page.get_by_label("上工时间").select_option("8")
+    page.get_by_label("上工时间").select_option("08:00")
     page.get_by_label("工作天数").fill("2")
     page.get_by_label("日薪（元）").fill("300")
     page.get_by_label("工作地点").select_option(str(site_id))
