@@ -135,6 +135,7 @@ def test_a_tickets_half_past_answer_fills_the_start(agent_client, session, catal
 def test_a_form_posting_the_bare_hour_still_works(agent_client, session, catalogue):
     form = job_form(catalogue)
     del form["start"]
+    assert console_post(agent_client, URL, {**form, "hour": "9" * 5000}).status_code == 422
     assert console_post(agent_client, URL, {**form, "hour": "9"}).status_code == 302
     [job] = jobs(session)
     assert job.start_time == time(9)

@@ -100,7 +100,8 @@ def test_registering_makes_a_pending_worker_and_asks_for_consent(
     assert (audit.agent_id, audit.target_type, audit.target_id) == (agent.id, "worker", worker.id)
     assert ("success", "张三已登记，确认短信已发出，等待回复1。") in flashes(agent_client)
     page = agent_client.get(response.headers["Location"]).get_data(as_text=True)
-    assert '刚登记：张三（<a href="tel:+8613900139001" class="tel">139 0013 9001</a>）' in page and f"/console/people/workers/{worker.id}" in page
+    assert '刚登记：张三（<a href="tel:+8613900139001" class="tel">139 0013 9001</a>）' in page
+    assert f"/console/people/workers/{worker.id}" in page
 
 
 def test_the_reply_1_activates_the_worker_through_the_sms_dialogue(agent_client, session, catalogue):
