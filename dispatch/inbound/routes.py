@@ -37,6 +37,8 @@ from dispatch.sms import registration
 from dispatch.sms.parser import Command, CommandKind
 from dispatch.sms.services import reply
 from dispatch.tickets.services import open_ticket
+from dispatch.wages import claims as wage_claims
+from dispatch.wages.claims import claimed_code
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,11 @@ def employer_no_show(inbound: Inbound) -> bool:
         and is_text(inbound)
         and (attendance.read_no_show(inbound.command.text) is not None)
     )
+
+
+def worker_claims_wages(inbound: Inbound) -> bool:
+    """`欠薪 101`, `没给钱 101`, `unpaid 101` (or the word alone) from a registered worker."""
+    return inbound.worker is not None and is_text(inbound) and claimed_code(inbound.command.text) is not None
 
 
 def worker_asks_for_work(inbound: Inbound) -> bool:
@@ -241,6 +248,7 @@ glued_offer_answer = feature(offer_replies.handle_glued_reply)
 listed_job_yes = feature(offer_replies.take_a_listed_job)
 unknown_code = feature(offer_replies.tell_unknown_code)
 job_request = feature(job_requests.handle_job_request)
+wage_claim = feature(wage_claims.handle_claim_sms)
 with_code, without_code = offer_answer_with_code, offer_answer_without_code
 
 # fmt: off
@@ -255,6 +263,7 @@ ROUTES: tuple[Route, ...] = (
     Route("policy menu or topic (政策, 政策 2)",  asks_policy,                   policy_sms.ask_policy),
     Route("event texts off (退订活动)",           events_off,                    outreach_replies.events_off),
     Route("event texts on (订阅活动)",            events_on,                     outreach_replies.events_on),
+    Route("a wage claim (欠薪 101, unpaid 101)",  worker_claims_wages,           wage_claim),
     # 2. answers that name their job
     Route("forward an offer (转 123 138...)",     forward,                       forward_offer),
     Route("follow-up answer with code (123 1 5)", coded_numbers,                 follow_up_answer),

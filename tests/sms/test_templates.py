@@ -28,6 +28,7 @@ from dispatch.settings import PROJECT_ROOT
 from dispatch.sms.normalize import has_cjk
 from dispatch.sms.registration import MAX_NAME, MAX_TRADES, town_short_name
 from dispatch.sms.segments import count_segments, is_gsm7
+from dispatch.wages.claims import CODES_LISTED as CLAIM_CODES_LISTED
 from tests.helpers import outbound_to, text_in
 
 LANGUAGES = ("zh", "en")
@@ -178,6 +179,9 @@ NEEDS: dict[str, set[str]] = {
     "resumed": set(),
     "worker_record": {"bookings", "more", "month_days", "month_pay"},
     "wage_case_closed": {"code", "case_result", "case_amount", "case_owed"},
+    "wage_claim_already": {"code", "case_open"},
+    "wage_claim_opened": {"code", "case_owed"},
+    "wage_claim_which": {"claim_code", "claim_codes"},
 }
 
 
@@ -302,6 +306,10 @@ def _contexts(session, runtime, template: str, language: str) -> list[dict[str, 
         "case_result": ["recovered", "partly_recovered", "closed_unresolved"],
         "case_amount": [9_999_999],
         "case_owed": [9_999_999],
+        # a worker's claim at any time (欠薪 101): a case open or closed, a code of none of theirs
+        "case_open": [False, True],
+        "claim_code": ["", "99999999"],
+        "claim_codes": [[], ["99999999"] * CLAIM_CODES_LISTED],
         # policy answers (政策): the seeded menu (the console checks the menu still fits on every change),
         # and a topic's title (its text is as long as the console allows: hall.policy.check)
         "topics": _policy_menus(language),
