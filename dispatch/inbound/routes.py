@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from dispatch.followup import blocks as follow_up_blocks
 from dispatch.followup import replies as follow_up_replies
+from dispatch.followup.blocks import read_block
 from dispatch.hall import policy_sms
 from dispatch.inbound import commands, keywords
 from dispatch.inbound.context import Inbound
@@ -108,6 +110,11 @@ def employer_no_show(inbound: Inbound) -> bool:
         and is_text(inbound)
         and (attendance.read_no_show(inbound.command.text) is not None)
     )
+
+
+def employer_blocks(inbound: Inbound) -> bool:
+    """`101 2 不要` (`101 不要`) from an employer: stop sending a worker they rated low."""
+    return inbound.employer is not None and is_text(inbound) and read_block(inbound.command.text) is not None
 
 
 def worker_claims_wages(inbound: Inbound) -> bool:
@@ -249,6 +256,7 @@ listed_job_yes = feature(offer_replies.take_a_listed_job)
 unknown_code = feature(offer_replies.tell_unknown_code)
 job_request = feature(job_requests.handle_job_request)
 wage_claim = feature(wage_claims.handle_claim_sms)
+block_worker = feature(follow_up_blocks.handle_block_sms)
 with_code, without_code = offer_answer_with_code, offer_answer_without_code
 
 # fmt: off
@@ -267,6 +275,7 @@ ROUTES: tuple[Route, ...] = (
     # 2. answers that name their job
     Route("forward an offer (转 123 138...)",     forward,                       forward_offer),
     Route("follow-up answer with code (123 1 5)", coded_numbers,                 follow_up_answer),
+    Route("stop sending a worker (101 2 不要)",   employer_blocks,               block_worker),
     Route("offer answer with code (1 123)",       with_code,                     offer_answer),
     Route("sign up for an event (报名 7)",        signs_up,                      outreach_replies.sign_up),
     # 3. the open question

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from dispatch.clock import utcnow
 from dispatch.followup.placements import held_at_start
@@ -38,7 +38,17 @@ from dispatch.wages.opening import claim_case
 log = logging.getLogger(__name__)
 # The recent jobs a worker whose code named none of theirs is shown (an English text holds three).
 CODES_LISTED = 3
-CLAIM_WORDS = ("没给工钱", "工钱没给", "没发工资", "拖欠工资", "没给钱", "欠工资", "欠薪", "notpaid", "unpaid")
+CLAIM_WORDS = (
+    "没给工钱",
+    "工钱没给",
+    "没发工资",
+    "拖欠工资",
+    "没给钱",
+    "欠工资",
+    "欠薪",
+    "notpaid",
+    "unpaid",
+)
 
 
 def claimed_code(text: str) -> str | None:
@@ -100,6 +110,36 @@ def recent_codes(session: Session, settings: Settings, worker: Worker, now: date
     return [code for code in codes if code]
 
 
+def claimable(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    *,
+    worker_id: int | None = None,
+    job_id: int | None = None,
+    limit: int = 20,
+) -> list[Offer]:
+    """Placements of a worker (or on a job) whose work has begun and that have no case yet, latest
+    first: what an agent may open a case for."""
+    query = (
+        select(Offer)
+        .join(Job, Job.id == Offer.job_id)
+        .options(joinedload(Offer.job), joinedload(Offer.worker))
+        .where(
+            Job.work_date <= local_date(settings, now),
+            held_at_start(settings),
+            ~select(WageCase.id).where(WageCase.offer_id == Offer.id).exists(),
+        )
+        .order_by(Job.work_date.desc(), Offer.id.desc())
+        .limit(limit)
+    )
+    if worker_id is not None:
+        query = query.where(Offer.worker_id == worker_id)
+    if job_id is not None:
+        query = query.where(Offer.job_id == job_id)
+    return list(session.scalars(query))
+
+
 def claim(
     session: Session,
     settings: Settings,
@@ -137,9 +177,25 @@ def handle_claim_sms(session: Session, settings: Settings, message: Message, com
         )  # fmt: skip
     elif result.opened:
         code = case.job.code or code
-        reply(session, settings, message, "wage_claim_opened", "wage_claim.opened", code=code, case_owed=case.amount_owed)
+        reply(
+            session,
+            settings,
+            message,
+            "wage_claim_opened",
+            "wage_claim.opened",
+            code=code,
+            case_owed=case.amount_owed,
+        )
         log.info("wage claim by SMS: case %s for job %s", case.id, code)
     else:
         is_open = case.status in OPEN_WAGE_CASE_STATUSES
-        reply(session, settings, message, "wage_claim_already", "wage_claim.already", code=code, case_open=is_open)
+        reply(
+            session,
+            settings,
+            message,
+            "wage_claim_already",
+            "wage_claim.already",
+            code=code,
+            case_open=is_open,
+        )
     return True

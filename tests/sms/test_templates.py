@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from dispatch.catalogue import towns_in_number_order, trade_short_name, trades_in_menu_order
+from dispatch.followup.blocks import SEQS_LISTED as BLOCK_SEQS_LISTED
 from dispatch.followup.texts import MAX_PENDING_LISTED
 from dispatch.i18n import SMS_TEMPLATE_DIR as TEMPLATE_DIR
 from dispatch.i18n import render_sms as render
@@ -69,7 +70,9 @@ NEEDS: dict[str, set[str]] = {
     "followup_reminder_employer": {"code", "seq", "name"},
     "followup_reminder_worker": {"code", "date", "trade", "missing"},
     "followup_retry": {"code", "party", "missing"},
-    "followup_thanks_employer": {"code", "seq", "left"},
+    "followup_thanks_employer": {"code", "seq", "left", "ask_block"},
+    "followup_block_done": {"code", "seq", "name"},
+    "followup_block_which": {"code", "seqs"},
     "followup_thanks_worker": {"code", "wage"},
     "followup_which_employer": {"pending"},
     "followup_which_side": {"codes", "pending"},
@@ -282,6 +285,9 @@ def _contexts(session, runtime, template: str, language: str) -> list[dict[str, 
         "missing": ["both", "paid", "stars"],
         "wage": [False, True],
         "left": [0, 99],
+        # an employer's low rating asks whether to stop sending the worker (`101 2 不要`)
+        "ask_block": [False, True],
+        "seqs": [[99] * BLOCK_SEQS_LISTED],
         "party": ["worker", "employer"],
         "pending": [[("99999999", 99, LONG_NAMES[language])] * MAX_PENDING_LISTED],
         # forwarding (转给朋友): who passed it on, to whom, and every reason a forward is refused for
