@@ -74,7 +74,9 @@ def test_a_no_show_asks_too_and_english_block(runtime, session, client, clock, m
     job = rated(runtime, session, client, clock, market, employer, worker)
     text_in(client, "EN", sender=employer.phone)
     text_in(client, f"{job.code} 0", sender=employer.phone)  # did not come
-    assert last_reply(session, employer.phone).body.endswith(f"Not this worker again? Reply {job.code} 1 BLOCK")
+    assert last_reply(session, employer.phone).body.endswith(
+        f"Not this worker again? Reply {job.code} 1 BLOCK"
+    )
     text_in(client, f"{job.code} 1 block", sender=employer.phone)
     assert blocks(session) == [(employer.id, worker.id)]
     assert "will not be sent to you again" in last_reply(session, employer.phone).body

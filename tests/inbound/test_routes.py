@@ -358,6 +358,21 @@ def test_a_wage_claim_is_a_global_word_for_a_worker(runtime, session, market: Ma
     assert routed(runtime, "欠薪 101", "+8613900005555")[0] == "an agent reads it"
 
 
+def test_an_employers_block_after_a_low_rating_before_an_offer_answer(
+    runtime, session, client, clock, market: Market
+) -> None:
+    """`101 2 不要` from an employer who rated that worker low (tests/followup/test_blocks.py: what it
+    does); from anyone else, or naming no low rating, it goes on down the table (`不要` is also a no)."""
+    employer = market.employer()
+    worker = market.worker()
+    job = place(runtime, session, client, clock, market, worker, work_date=DAY, employer=employer)
+    clock.move_to(at(DAY + timedelta(days=1), time(9, 0)))
+    run_follow_ups(runtime)
+    assert routed(runtime, f"{job.code} 1 不要", employer.phone)[0] != "stop sending a worker (101 2 不要)"
+    assert routed(runtime, f"{job.code} 1 1", employer.phone)[0] == "follow-up answer with code (123 1 5)"
+    assert routed(runtime, f"{job.code} 1 不要", employer.phone)[0] == "stop sending a worker (101 2 不要)"
+
+
 def test_every_row_is_exercised_by_this_file() -> None:
     source = Path(__file__).read_text(encoding="utf-8")
     assert [name for name in ROW_NAMES if f'"{name}"' not in source] == []

@@ -90,6 +90,8 @@ def test_not_paid_opens_a_case_with_its_evidence_a_ticket_and_the_employer_held(
         "employer": p.employer.name,
         "paid": "none",
         "owed": 600,
+        "opened_via": "follow_up",
+        "after_paid": False,
     }
     assert p.job.code in ticket.summary and "600" in ticket.summary
     assert p.employer.status == EmployerStatus.HELD

@@ -45,27 +45,29 @@ def blocks_of(db: Session, *, worker_id: int | None = None, employer_id: int | N
     return [Block(employer, worker, row) for row, employer, worker in db.execute(query)]
 
 
-def counterparts(db: Session, *, worker_id: int | None = None, employer_id: int | None = None) -> list:
+def counterparts(
+    db: Session, *, worker_id: int | None = None, employer_id: int | None = None
+) -> list[Employer] | list[Worker]:
     """Whom a block could be with: the employers whose jobs the worker took, or the workers who took
-    the employer's jobs (latest first), not blocked already."""
+    the employer's jobs, not blocked already."""
+    placed = Offer.status.in_((OfferStatus.ACCEPTED, OfferStatus.CANCELLED)) & Offer.responded_at.is_not(None)
     if worker_id is not None:
-        already = select(EmployerBlock.employer_id).where(EmployerBlock.worker_id == worker_id)
-        query = (
+        blocked_employers = select(EmployerBlock.employer_id).where(EmployerBlock.worker_id == worker_id)
+        employers = (
             select(Employer)
             .join(Job, Job.employer_id == Employer.id)
             .join(Offer, Offer.job_id == Job.id)
-            .where(Offer.worker_id == worker_id, Offer.responded_at.is_not(None), Employer.id.not_in(already))
+            .where(Offer.worker_id == worker_id, placed, Employer.id.not_in(blocked_employers))
         )
-    else:
-        already = select(EmployerBlock.worker_id).where(EmployerBlock.employer_id == employer_id)
-        query = (
-            select(Worker)
-            .join(Offer, Offer.worker_id == Worker.id)
-            .join(Job, Job.id == Offer.job_id)
-            .where(Job.employer_id == employer_id, Offer.responded_at.is_not(None), Worker.id.not_in(already))
-        )
-    query = query.where(Offer.status.in_((OfferStatus.ACCEPTED, OfferStatus.CANCELLED)))
-    return list(db.scalars(query.distinct().limit(COUNTERPARTS)))
+        return list(db.scalars(employers.distinct().limit(COUNTERPARTS)))
+    blocked_workers = select(EmployerBlock.worker_id).where(EmployerBlock.employer_id == employer_id)
+    workers = (
+        select(Worker)
+        .join(Offer, Offer.worker_id == Worker.id)
+        .join(Job, Job.id == Offer.job_id)
+        .where(Job.employer_id == employer_id, placed, Worker.id.not_in(blocked_workers))
+    )
+    return list(db.scalars(workers.distinct().limit(COUNTERPARTS)))
 
 
 @bp.app_template_global()

@@ -92,7 +92,10 @@ def test_add_on_the_employer_page_keeps_the_worker_from_the_next_job(
     )
     assert block_rows(session) == [(employer.id, worker.id, "两次没来")]
     assert "这一条已经存在" in post(
-        agent_client, f"/console/people/employers/{employer.id}/employer-blocks", other_id=worker.id, reason="x"
+        agent_client,
+        f"/console/people/employers/{employer.id}/employer-blocks",
+        other_id=worker.id,
+        reason="x",
     )
 
     job = people.market.job(employer, headcount=2)
