@@ -94,9 +94,15 @@ def handle_block_sms(session: Session, settings: Settings, message: Message, com
     )
     name = person_name(follow_up.worker.name, language_of(session, message.phone))
     reply(
-        session, settings, message, "followup_block_done", "followup.block_done",
-        code=asked.code, seq=follow_up.seq, name=name,
-    )  # fmt: skip
+        session,
+        settings,
+        message,
+        "followup_block_done",
+        "followup.block_done",
+        code=asked.code,
+        seq=follow_up.seq,
+        name=name,
+    )
     return True
 
 

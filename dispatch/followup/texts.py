@@ -107,9 +107,15 @@ def answered(
         # A low rating asks whether to send that worker again (`101 2 不要`: dispatch/followup/blocks.py).
         low = follow_up.stars is not None and follow_up.stars <= LOW_STARS
         return reply(
-            session, settings, inbound, "followup_thanks_employer", "followup.thanks", **context, left=left,
+            session,
+            settings,
+            inbound,
+            "followup_thanks_employer",
+            "followup.thanks",
+            **context,
+            left=left,
             ask_block=low,
-        )  # fmt: skip
+        )
     still = missing(follow_up)
     if follow_up.paid is not None and follow_up.stars is not None:
         return reply(

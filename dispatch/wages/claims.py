@@ -172,9 +172,14 @@ def handle_claim_sms(session: Session, settings: Settings, message: Message, com
     case = result.case
     if case is None:
         reply(
-            session, settings, message, "wage_claim_which", "wage_claim.which",
-            claim_code=code, claim_codes=result.recent,
-        )  # fmt: skip
+            session,
+            settings,
+            message,
+            "wage_claim_which",
+            "wage_claim.which",
+            claim_code=code,
+            claim_codes=result.recent,
+        )
     elif result.opened:
         code = case.job.code or code
         reply(

@@ -90,3 +90,21 @@ def test_a_worker_or_another_employer_cannot_block(runtime, session, client, clo
     text_in(client, f"{job.code} 1 不要", sender=other.phone)
     text_in(client, f"{job.code} 1 不要", sender=worker.phone)
     assert blocks(session) == []
+
+
+def test_two_workers_rated_low_the_bare_code_asks_which(
+    runtime, session, client, clock, market: Market
+) -> None:
+    employer = market.employer()
+    zhang, li = market.worker(name="张三"), market.worker(name="李四")
+    job = rated(runtime, session, client, clock, market, employer, zhang, li)
+    code = job.code
+    text_in(client, f"{code} 1 1", sender=employer.phone)
+    text_in(client, f"{code} 2 0", sender=employer.phone)
+    text_in(client, f"{code} 不要", sender=employer.phone)
+    assert last_reply(session, employer.phone).body == (
+        f"【潞州零工】岗位{code}有几位工人您评分低：第1、2位。请回复 岗位号 工人序号 不要，如 {code} 1 不要"
+    )
+    assert blocks(session) == []
+    text_in(client, f"{code} 1 不要", sender=employer.phone)
+    assert blocks(session) == [(employer.id, zhang.id)]
