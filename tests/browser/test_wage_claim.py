@@ -56,7 +56,9 @@ def test_a_claim_after_a_paid_answer_opens_a_case_the_agent_sees(
 
     ticket_id = int(row.get_attribute("data-ticket") or 0)
     row.locator(f"a[href$='/console/tickets/{ticket_id}']").click()
-    page.locator("#wage-case-panel").get_by_role("link", name="打开案件页面").click()
+    panel = page.locator("#wage-case-panel")
+    expect(panel).to_contain_text("零工回访时答“已付清”")
+    panel.get_by_role("link", name="打开案件页面").click()
     expect(page).to_have_url(f"{live_server.url}/console/cases/{case_id}")
     expect(page.locator("#case-opened-via")).to_contain_text("零工短信报欠薪")
     expect(page.locator("#case-after-paid")).to_contain_text("零工回访时答“已付清”")
