@@ -17,6 +17,8 @@ from dispatch.models import FollowUp, FollowUpParty, Message, PaidAnswer, Questi
 from dispatch.settings import Settings
 from dispatch.sms.services import queue_sms, reply
 
+# A rating this low (0: did not come) asks whether to stop sending the worker.
+LOW_STARS = 1
 # What keeps the texts within their budget (tests/sms/test_templates.py measures them at these).
 MAX_PENDING_LISTED = 3  # an employer asked "which worker?" sees this many (code, seq, name)
 MAX_CODES_LISTED = 5  # a worker asked "which job?" sees this many codes
@@ -102,8 +104,17 @@ def answered(
     context = _context(session, follow_up)
     wage = follow_up.paid in WAGE_ANSWERS
     if follow_up.party == FollowUpParty.EMPLOYER:
+        # A low rating asks whether to send that worker again (`101 2 不要`: dispatch/followup/blocks.py).
+        low = follow_up.stars is not None and follow_up.stars <= LOW_STARS
         return reply(
-            session, settings, inbound, "followup_thanks_employer", "followup.thanks", **context, left=left
+            session,
+            settings,
+            inbound,
+            "followup_thanks_employer",
+            "followup.thanks",
+            **context,
+            left=left,
+            ask_block=low,
         )
     still = missing(follow_up)
     if follow_up.paid is not None and follow_up.stars is not None:

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from dispatch.followup import blocks as follow_up_blocks
 from dispatch.followup import replies as follow_up_replies
+from dispatch.followup.blocks import read_block
 from dispatch.hall import policy_sms
 from dispatch.inbound import commands, keywords
 from dispatch.inbound.context import Inbound
@@ -37,6 +39,8 @@ from dispatch.sms import registration
 from dispatch.sms.parser import Command, CommandKind
 from dispatch.sms.services import reply
 from dispatch.tickets.services import open_ticket
+from dispatch.wages import claims as wage_claims
+from dispatch.wages.claims import claimed_code
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +110,16 @@ def employer_no_show(inbound: Inbound) -> bool:
         and is_text(inbound)
         and (attendance.read_no_show(inbound.command.text) is not None)
     )
+
+
+def employer_blocks(inbound: Inbound) -> bool:
+    """`101 2 不要` (`101 不要`) from an employer: stop sending a worker they rated low."""
+    return inbound.employer is not None and is_text(inbound) and read_block(inbound.command.text) is not None
+
+
+def worker_claims_wages(inbound: Inbound) -> bool:
+    """`欠薪 101`, `没给钱 101`, `unpaid 101` (or the word alone) from a registered worker."""
+    return inbound.worker is not None and is_text(inbound) and claimed_code(inbound.command.text) is not None
 
 
 def worker_asks_for_work(inbound: Inbound) -> bool:
@@ -241,6 +255,8 @@ glued_offer_answer = feature(offer_replies.handle_glued_reply)
 listed_job_yes = feature(offer_replies.take_a_listed_job)
 unknown_code = feature(offer_replies.tell_unknown_code)
 job_request = feature(job_requests.handle_job_request)
+wage_claim = feature(wage_claims.handle_claim_sms)
+block_worker = feature(follow_up_blocks.handle_block_sms)
 with_code, without_code = offer_answer_with_code, offer_answer_without_code
 
 # fmt: off
@@ -255,9 +271,11 @@ ROUTES: tuple[Route, ...] = (
     Route("policy menu or topic (政策, 政策 2)",  asks_policy,                   policy_sms.ask_policy),
     Route("event texts off (退订活动)",           events_off,                    outreach_replies.events_off),
     Route("event texts on (订阅活动)",            events_on,                     outreach_replies.events_on),
+    Route("a wage claim (欠薪 101, unpaid 101)",  worker_claims_wages,           wage_claim),
     # 2. answers that name their job
     Route("forward an offer (转 123 138...)",     forward,                       forward_offer),
     Route("follow-up answer with code (123 1 5)", coded_numbers,                 follow_up_answer),
+    Route("stop sending a worker (101 2 不要)",   employer_blocks,               block_worker),
     Route("offer answer with code (1 123)",       with_code,                     offer_answer),
     Route("sign up for an event (报名 7)",        signs_up,                      outreach_replies.sign_up),
     # 3. the open question

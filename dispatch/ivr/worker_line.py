@@ -1,8 +1,8 @@
 """The worker line: a registered worker calling the market hears their own menu instead of the
 employers': 1 the jobs offered to them (or, with none waiting, the nearest open jobs that fit, as
 `找活` lists them) and take one, 2 the jobs they hold, 3 busy / free again (as the SMS 忙 / 空), 4 I
-have arrived (as the SMS 到), 5 change what they registered, 6 policy help (as the SMS 政策), 0 an
-agent. A number that is both a
+have arrived (as the SMS 到), 5 change what they registered, 6 policy help (as the SMS 政策), 7 not
+paid for a job (as the SMS 欠薪 101: dispatch/wages/voice.py), 0 an agent. A number that is both a
 worker's and an employer's chooses first (`who`)."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from dispatch.matching.locking import lock_worker
 from dispatch.models import OPEN_OFFER_STATUSES, CallOutcome, Job, Offer, Worker, WorkerStatus
 from dispatch.settings import Settings
 from dispatch.tickets.summaries import Summary
+from dispatch.wages import voice as wage_voice
 from dispatch.workers.record import bookings
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,8 @@ def answer_menu(turn: Turn, digits: str) -> str:
         return "trade"
     if digits == policy_voice.KEY:
         return policy_voice.enter(turn)
+    if digits == wage_voice.KEY:
+        return wage_voice.STEP
     if digits == "0":
         return to_agent(turn, "worker asked for an agent", Summary.of("worker_asked_agent"))
     if digits == "9":
@@ -199,4 +202,8 @@ def _arrived(turn: Turn, worker: Worker) -> None:
     log.info("call %s: worker %s arrived at job %s", turn.call.call_sid, worker.id, arrived.job_id)
 
 
-STEPS = {"worker_menu": Step(ask_menu, answer_menu), "who": Step(ask_who, answer_who)}
+STEPS = {
+    "worker_menu": Step(ask_menu, answer_menu),
+    "who": Step(ask_who, answer_who),
+    wage_voice.STEP: Step(wage_voice.ask, wage_voice.answer),
+}

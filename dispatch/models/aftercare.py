@@ -7,7 +7,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.clock import utcnow
@@ -108,6 +108,13 @@ class WageCaseStatus(enum.StrEnum):
 OPEN_WAGE_CASE_STATUSES = frozenset({WageCaseStatus.OPEN, WageCaseStatus.MEDIATING})
 
 
+class CaseOpenedVia(enum.StrEnum):
+    FOLLOW_UP = "follow_up"  # the worker's answer 2 or 3 to the follow-up (回访)
+    SMS = "sms"  # the worker's `欠薪 101` at any time
+    VOICE = "voice"  # the worker's key on their line of the IVR
+    AGENT = "agent"  # an agent, from the person's or the job's page (a worker in the hall, on the phone)
+
+
 class WageCase(Base):
     """A worker's unpaid (or part-paid) wages for one placement, with the evidence an agent needs."""
 
@@ -124,6 +131,11 @@ class WageCase(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
     status: Mapped[WageCaseStatus] = mapped_column(str_enum(WageCaseStatus), default=WageCaseStatus.OPEN)
     paid: Mapped[PaidAnswer] = mapped_column(str_enum(PaidAnswer, 10))  # part or none
+    opened_via: Mapped[CaseOpenedVia] = mapped_column(
+        str_enum(CaseOpenedVia, 10), default=CaseOpenedVia.FOLLOW_UP, server_default="follow_up"
+    )
+    # The worker had answered the follow-up "paid in full" (1) before claiming: the mediator asks why.
+    after_paid: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     daily_pay: Mapped[int] = mapped_column(Integer)  # yuan, as agreed on the job
     days: Mapped[int] = mapped_column(Integer)
     amount_owed: Mapped[int] = mapped_column(Integer)  # yuan: what the worker says is unpaid

@@ -33,6 +33,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "follow_up_employer_cannot_text": ("code", "seq", "name"),
     "wage_case_none": ("code", "name", "employer", "owed"),
     "wage_case_part": ("code", "name", "employer", "owed"),
+    "wage_case_after_paid": ("code", "name", "employer", "owed"),
     # -- about a text (the sender's own words go in `body`)
     "job_request_missing": ("missing", "body"),
     "job_request_blocked": ("body",),

@@ -8,6 +8,7 @@ record when the worker complained, even if the job or the people's details chang
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.models import (
     AnsweredVia,
+    CaseOpenedVia,
     Direction,
     Employer,
     EnrolmentStatus,
@@ -31,6 +33,16 @@ from dispatch.phones import display
 
 MAX_MESSAGES = 50  # the head and the tail of a long exchange are kept: the booking and the follow-up
 EMPLOYER_NOTICE_KIND = "placement.employer"  # dispatch.matching.notices.tell_employer_placed
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What the case opens on: paid in part or not at all, who opened it, and whether the worker had
+    answered the follow-up "paid in full" before (the mediator's first question is why)."""
+
+    paid: PaidAnswer
+    via: CaseOpenedVia = CaseOpenedVia.FOLLOW_UP
+    after_paid: bool = False
 
 
 def _at(moment: datetime | None) -> str | None:
@@ -62,13 +74,19 @@ def amount_claimed(job: Job, days: int) -> int:
 
 def snapshot(
     session: Session,
-    follow_up: FollowUp,
+    follow_up: FollowUp | None,
     offer: Offer,
     job: Job,
     worker: Worker,
     employer: Employer,
     now: datetime,
+    claim: Claim | None = None,
 ) -> dict[str, Any]:
+    """The evidence of one placement (`offer`); `follow_up`: the worker's, when they were asked one;
+    `claim`: what opened the case (the follow-up's answer when None)."""
+    if claim is None:
+        assert follow_up is not None and follow_up.paid is not None
+        claim = Claim(paid=follow_up.paid)
     notice = employer_notice(session, offer, job, worker, employer)
     days = days_held(session, offer, job)
     messages, total = exchanged(session, follow_up, offer, job, worker, notice, now)
@@ -92,12 +110,14 @@ def snapshot(
         "worker": {"id": worker.id, "name": worker.name, "phone": display(worker.phone)},
         "employer": {"id": employer.id, "name": employer.name, "phone": display(employer.phone)},
         "claim": {
-            "paid": follow_up.paid.value if follow_up.paid else None,
+            "paid": claim.paid.value,
             "daily_pay": job.daily_pay,
             "days": days,
             "amount_owed": amount_claimed(job, days),
             # `2`: partly paid. How much is still owed is the agent's first question.
-            "amount_to_confirm": follow_up.paid == PaidAnswer.PART,
+            "amount_to_confirm": claim.paid == PaidAnswer.PART,
+            "opened_via": claim.via.value,
+            "after_paid": claim.after_paid,
         },
         "confirmed": {
             "worker_at": _at(offer.responded_at),
@@ -106,15 +126,21 @@ def snapshot(
             "employer_notice_at": _at(notice.sent_at or notice.created_at) if notice else None,
             "employer_notice_message_id": notice.id if notice else None,
         },
-        "follow_up": {
-            "id": follow_up.id,
-            "paid": follow_up.paid.value if follow_up.paid else None,
-            "stars": follow_up.stars,
-            "answered_at": _at(follow_up.answered_at),
-            "answered_via": follow_up.answered_via.value if follow_up.answered_via else None,
-        },
+        "follow_up": _follow_up(follow_up),
         "messages": messages,
         "messages_total": total,
+    }
+
+
+def _follow_up(follow_up: FollowUp | None) -> dict[str, Any] | None:
+    if follow_up is None:  # claimed before the follow-up was asked (or of a placement never asked)
+        return None
+    return {
+        "id": follow_up.id,
+        "paid": follow_up.paid.value if follow_up.paid else None,
+        "stars": follow_up.stars,
+        "answered_at": _at(follow_up.answered_at),
+        "answered_via": follow_up.answered_via.value if follow_up.answered_via else None,
     }
 
 
@@ -143,7 +169,7 @@ def employer_notice(
 
 def exchanged(
     session: Session,
-    follow_up: FollowUp,
+    follow_up: FollowUp | None,
     offer: Offer,
     job: Job,
     worker: Worker,
@@ -195,10 +221,10 @@ def exchanged(
     ], total
 
 
-def _follow_up_answer(rows: list[Message], follow_up: FollowUp) -> Message | None:
-    """The worker's text that answered the follow-up (`3`, `3 1`: no code when only one was asked):
-    their last text before the answer was recorded."""
-    if follow_up.answered_via != AnsweredVia.SMS or follow_up.answered_at is None:
+def _follow_up_answer(rows: list[Message], follow_up: FollowUp | None) -> Message | None:
+    """The worker's text that answered the follow-up (`3`, `3 1`, and `1 5` before a later claim: no
+    code when only one was asked): their last text before the answer was recorded."""
+    if follow_up is None or follow_up.answered_via != AnsweredVia.SMS or follow_up.answered_at is None:
         return None
     answers = [
         message

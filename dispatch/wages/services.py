@@ -18,12 +18,8 @@ from sqlalchemy.orm import Session
 from dispatch.models import (
     OPEN_WAGE_CASE_STATUSES,
     Agent,
-    FollowUp,
     Job,
-    Offer,
-    PaidAnswer,
     Ticket,
-    TicketKind,
     TicketOutcome,
     TicketStatus,
     WageCase,
@@ -32,12 +28,11 @@ from dispatch.models import (
 )
 from dispatch.settings import Settings
 from dispatch.sms.services import queue_sms
-from dispatch.tickets.services import open_ticket
-from dispatch.tickets.summaries import Summary
-from dispatch.wages import evidence
-from dispatch.wages.holds import audit, free_employer, hold_employer, lock_employer
+from dispatch.wages.holds import audit, free_employer, lock_employer
+from dispatch.wages.opening import claim_case, open_case
 
 log = logging.getLogger(__name__)
+__all__ = ["CaseRefused", "claim_case", "close_case", "correct_owed", "open_case", "start_mediation"]
 
 # The most a case can be about (and a worker be texted): the largest daily pay × days a job may have
 # (dispatch.jobs.services.JobRequest.check). Amounts owed never exceed the pay agreed for the job.
@@ -52,98 +47,6 @@ class CaseRefused(Exception):
         super().__init__(key)
         self.key = key
         self.details = details
-
-
-def open_case(
-    session: Session, settings: Settings, follow_up: FollowUp, now: datetime, agent: Agent | None = None
-) -> WageCase:
-    """The worker answered `2` (partly paid) or `3` (not paid): a wage case with its evidence, a
-    dispute ticket, and the employer held. Idempotent per follow-up. `agent`: who recorded the answer
-    (on the phone), for the audit trail; None when the worker answered by SMS or keypad."""
-    existing = _case_of(session, follow_up.id)
-    if existing is not None:
-        return existing
-    if follow_up.paid not in (PaidAnswer.PART, PaidAnswer.NONE):
-        raise ValueError(f"follow-up {follow_up.id} does not claim unpaid wages ({follow_up.paid})")
-    # The employer's lock serialises this with a case of theirs closing, and with a second delivery
-    # of the same answer (which then finds this case).
-    employer = lock_employer(session, follow_up.employer_id)
-    existing = _case_of(session, follow_up.id)
-    if existing is not None:
-        return existing
-    offer = session.get_one(Offer, follow_up.offer_id)
-    job = session.get_one(Job, follow_up.job_id)
-    worker = session.get_one(Worker, follow_up.worker_id)
-    days = evidence.days_held(session, offer, job)
-    owed = evidence.amount_claimed(job, days)
-    case = WageCase(
-        follow_up_id=follow_up.id,
-        offer_id=offer.id,
-        job_id=job.id,
-        worker_id=worker.id,
-        employer_id=employer.id,
-        site_id=job.site_id,
-        status=WageCaseStatus.OPEN,
-        paid=follow_up.paid,
-        daily_pay=job.daily_pay,
-        days=days,
-        amount_owed=owed,
-        amount_recovered=0,
-        evidence=evidence.snapshot(session, follow_up, offer, job, worker, employer, now),
-        opened_at=now,
-        updated_at=now,
-    )
-    session.add(case)
-    session.flush()
-    how = "partly paid" if follow_up.paid == PaidAnswer.PART else "not paid"
-    ticket = open_ticket(
-        session,
-        TicketKind.WAGE_CASE,
-        job=job,
-        summary=Summary.of(
-            "wage_case_part" if follow_up.paid == PaidAnswer.PART else "wage_case_none",
-            code=job.code,
-            name=worker.name or worker.phone,
-            employer=employer.name or employer.phone,
-            owed=owed,
-        ),
-        text=(
-            f"Wage case {case.id}: {worker.name or worker.phone} says job {job.code} was {how} "
-            f"({job.daily_pay} yuan x {days} day(s) = {owed} yuan) by {employer.name or employer.phone}"
-        ),
-        details={
-            "wage_case_id": case.id,
-            # What the queue page words in the agent's language (console/tickets/summaries.py).
-            "job_code": job.code,
-            "name": worker.name or worker.phone,
-            "employer": employer.name or employer.phone,
-            "paid": follow_up.paid.value if follow_up.paid else "none",
-            "owed": owed,
-        },
-        now=now,
-        worker=worker,
-    )
-    case.ticket_id = ticket.id
-    held = hold_employer(session, employer, case, agent)
-    audit(
-        session,
-        agent,
-        "wage_case.open",
-        case,
-        new_status=case.status,
-        paid=case.paid,
-        amount_owed=owed,
-        follow_up_id=follow_up.id,
-        ticket_id=ticket.id,
-        employer_held=held,
-    )
-    session.flush()
-    log.info("wage case %s opened for job %s (follow-up %s)", case.id, job.code, follow_up.id)
-    return case
-
-
-def _case_of(session: Session, follow_up_id: int) -> WageCase | None:
-    return session.scalar(select(WageCase).where(WageCase.follow_up_id == follow_up_id))
 
 
 def lock_case(session: Session, case_id: int) -> WageCase:

@@ -109,6 +109,7 @@ def test_a_placement_through_its_after_life(runtime, session, client, clock, mar
     text_in(client, f"{code} {seq[absent.id]} 0", sender=employer.phone)
     assert last_reply(session, employer.phone).body == (
         f"【潞州零工】谢谢，已记下岗位{code}第{seq[absent.id]}位工人的评价。"
+        f"不想再用这位工人？回复 {code} {seq[absent.id]} 不要"  # 0 (did not come): the block ask
     )
 
     session.expire_all()

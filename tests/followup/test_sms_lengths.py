@@ -148,4 +148,4 @@ def test_the_follow_up_templates_are_all_measured() -> None:
     from tests.sms.test_templates import NEEDS
 
     assert {name for name in NEEDS if name.startswith("followup_")} == FOLLOW_UP_TEMPLATES
-    assert len(FOLLOW_UP_TEMPLATES) == 12
+    assert len(FOLLOW_UP_TEMPLATES) == 14  # with the block ask's answer and its which

@@ -346,6 +346,33 @@ def test_event_texts_off_and_on_and_a_sign_up(runtime, session, market: Market) 
     assert routed(runtime, "报名 7", "+8613900004444")[0] == "sign up for an event (报名 7)"
 
 
+def test_a_wage_claim_is_a_global_word_for_a_worker(runtime, session, market: Market) -> None:
+    """`欠薪 101` means the same whatever was asked before, a dialogue in progress included; from a
+    number that is no worker's it is an agent's (tests/wages/test_claims.py: what the claim does)."""
+    worker = market.worker()
+    commit(runtime, session)
+    assert routed(runtime, "欠薪 101", worker.phone)[0] == "a wage claim (欠薪 101, unpaid 101)"
+    assert routed(runtime, "注册", worker.phone)[0] == "register (注册 ...)"
+    assert routed(runtime, "没给钱 101", worker.phone)[0] == "a wage claim (欠薪 101, unpaid 101)"
+    assert last_reply(session, worker.phone).kind == "wage_claim.which"
+    assert routed(runtime, "欠薪 101", "+8613900005555")[0] == "an agent reads it"
+
+
+def test_an_employers_block_after_a_low_rating_before_an_offer_answer(
+    runtime, session, client, clock, market: Market
+) -> None:
+    """`101 2 不要` from an employer who rated that worker low (tests/followup/test_blocks.py: what it
+    does); from anyone else, or naming no low rating, it goes on down the table (`不要` is also a no)."""
+    employer = market.employer()
+    worker = market.worker()
+    job = place(runtime, session, client, clock, market, worker, work_date=DAY, employer=employer)
+    clock.move_to(at(DAY + timedelta(days=1), time(9, 0)))
+    run_follow_ups(runtime)
+    assert routed(runtime, f"{job.code} 1 不要", employer.phone)[0] != "stop sending a worker (101 2 不要)"
+    assert routed(runtime, f"{job.code} 1 1", employer.phone)[0] == "follow-up answer with code (123 1 5)"
+    assert routed(runtime, f"{job.code} 1 不要", employer.phone)[0] == "stop sending a worker (101 2 不要)"
+
+
 def test_every_row_is_exercised_by_this_file() -> None:
     source = Path(__file__).read_text(encoding="utf-8")
     assert [name for name in ROW_NAMES if f'"{name}"' not in source] == []

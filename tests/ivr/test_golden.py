@@ -123,6 +123,8 @@ SCENARIOS: dict[str, tuple[str, list[Action]]] = {
     "policy": ("stranger", [press("6")]),
     "policy_topic": ("stranger", [press("6"), press("1")]),
     "worker_policy_back": ("worker", [press("6"), press("0")]),
+    "worker_wage_claim": ("worker", [press("7")]),
+    "worker_wage_claim_unknown": ("worker", [press("7"), press("777")]),
     # 王师傅 also works: he chooses first.
     "who": ("both", []),
     "who_worker": ("both", [press("1")]),

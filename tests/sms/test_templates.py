@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from dispatch.catalogue import towns_in_number_order, trade_short_name, trades_in_menu_order
+from dispatch.followup.blocks import SEQS_LISTED as BLOCK_SEQS_LISTED
 from dispatch.followup.texts import MAX_PENDING_LISTED
 from dispatch.i18n import SMS_TEMPLATE_DIR as TEMPLATE_DIR
 from dispatch.i18n import render_sms as render
@@ -28,6 +29,7 @@ from dispatch.settings import PROJECT_ROOT
 from dispatch.sms.normalize import has_cjk
 from dispatch.sms.registration import MAX_NAME, MAX_TRADES, town_short_name
 from dispatch.sms.segments import count_segments, is_gsm7
+from dispatch.wages.claims import CODES_LISTED as CLAIM_CODES_LISTED
 from tests.helpers import outbound_to, text_in
 
 LANGUAGES = ("zh", "en")
@@ -68,7 +70,9 @@ NEEDS: dict[str, set[str]] = {
     "followup_reminder_employer": {"code", "seq", "name"},
     "followup_reminder_worker": {"code", "date", "trade", "missing"},
     "followup_retry": {"code", "party", "missing"},
-    "followup_thanks_employer": {"code", "seq", "left"},
+    "followup_thanks_employer": {"code", "seq", "left", "ask_block"},
+    "followup_block_done": {"code", "seq", "name"},
+    "followup_block_which": {"code", "seqs"},
     "followup_thanks_worker": {"code", "wage"},
     "followup_which_employer": {"pending"},
     "followup_which_side": {"codes", "pending"},
@@ -179,6 +183,9 @@ NEEDS: dict[str, set[str]] = {
     "resumed": set(),
     "worker_record": {"bookings", "more", "month_days", "month_pay"},
     "wage_case_closed": {"code", "case_result", "case_amount", "case_owed"},
+    "wage_claim_already": {"code", "case_open"},
+    "wage_claim_opened": {"code", "case_owed"},
+    "wage_claim_which": {"claim_code", "claim_codes"},
 }
 
 
@@ -279,6 +286,9 @@ def _contexts(session, runtime, template: str, language: str) -> list[dict[str, 
         "missing": ["both", "paid", "stars"],
         "wage": [False, True],
         "left": [0, 99],
+        # an employer's low rating asks whether to stop sending the worker (`101 2 不要`)
+        "ask_block": [False, True],
+        "seqs": [[99] * BLOCK_SEQS_LISTED],
         "party": ["worker", "employer"],
         "pending": [[("99999999", 99, LONG_NAMES[language])] * MAX_PENDING_LISTED],
         # forwarding (转给朋友): who passed it on, to whom, and every reason a forward is refused for
@@ -303,6 +313,10 @@ def _contexts(session, runtime, template: str, language: str) -> list[dict[str, 
         "case_result": ["recovered", "partly_recovered", "closed_unresolved"],
         "case_amount": [9_999_999],
         "case_owed": [9_999_999],
+        # a worker's claim at any time (欠薪 101): a case open or closed, a code of none of theirs
+        "case_open": [False, True],
+        "claim_code": ["", "99999999"],
+        "claim_codes": [[], ["99999999"] * CLAIM_CODES_LISTED],
         # policy answers (政策): the seeded menu (the console checks the menu still fits on every change),
         # and a topic's title (its text is as long as the console allows: hall.policy.check)
         "topics": _policy_menus(language),

@@ -56,6 +56,8 @@ def test_not_paid_opens_a_case_with_its_evidence_a_ticket_and_the_employer_held(
         "days": 2,
         "amount_owed": 600,
         "amount_to_confirm": False,
+        "opened_via": "follow_up",
+        "after_paid": False,
     }
     assert evidence["confirmed"]["worker_at"] == p.offer.responded_at.isoformat()
     # The employer "confirmed" when told who is coming: the placement notice naming this worker.
@@ -88,6 +90,8 @@ def test_not_paid_opens_a_case_with_its_evidence_a_ticket_and_the_employer_held(
         "employer": p.employer.name,
         "paid": "none",
         "owed": 600,
+        "opened_via": "follow_up",
+        "after_paid": False,
     }
     assert p.job.code in ticket.summary and "600" in ticket.summary
     assert p.employer.status == EmployerStatus.HELD

@@ -8,8 +8,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from dispatch.models import Agent, WageCase, WageCaseStatus
+from dispatch.models import Agent, CaseOpenedVia, Offer, PaidAnswer, WageCase, WageCaseStatus
 from dispatch.settings import Settings
+from dispatch.wages import claims
 from dispatch.wages import services as wages
 from dispatch.wages.services import CaseRefused
 
@@ -54,3 +55,31 @@ def take_step(
             raise CaseRefused("amount_required")
         return wages.correct_owed(db, agent, case.id, amount, now, note, remote_addr)
     return wages.close_case(db, settings, agent, case.id, CLOSING_STEPS[step], amount, now, note, remote_addr)
+
+
+def open_for_worker(
+    db: Session,
+    settings: Settings,
+    agent: Agent,
+    offer: Offer,
+    paid_typed: str,
+    note: str,
+    now: datetime,
+) -> tuple[WageCase, bool]:
+    """An agent opens the case of one placement for its worker (in the hall, on the phone): the same
+    case, evidence and ticket as the worker's own claim. The case and whether this opened it (False:
+    it was there already); CaseRefused when the placement is none a claim may be about."""
+    try:
+        paid = PaidAnswer(paid_typed)
+    except ValueError:
+        raise CaseRefused("bad_paid") from None
+    if paid not in (PaidAnswer.PART, PaidAnswer.NONE):
+        raise CaseRefused("bad_paid")
+    code = offer.job.code or ""
+    found = claims.placement(db, settings, offer.worker, code, now) if code else None
+    if found is None or found.id != offer.id:
+        raise CaseRefused("not_placed")
+    note = (note or "").strip()[:MAX_NOTE]
+    return wages.claim_case(
+        db, settings, offer, now, via=CaseOpenedVia.AGENT, paid=paid, agent=agent, note=note
+    )

@@ -13,8 +13,9 @@ from dispatch.console.cases import queries, services
 from dispatch.console.guards import parse_page
 from dispatch.console.i18n import local_date, local_datetime, translate
 from dispatch.console.jobs.queries import visible_job
-from dispatch.models import Job, JobStatus, Ticket, WageCase, WageCaseStatus
+from dispatch.models import Job, JobStatus, Offer, Ticket, WageCase, WageCaseStatus
 from dispatch.phones import display
+from dispatch.wages import claims
 from dispatch.wages.holds import HoldRefused, release_held_job
 from dispatch.wages.services import CaseRefused
 
@@ -69,6 +70,41 @@ def step(db, agent, case_id: int, step: str):
     return redirect(url_for("console.cases.case_page", case_id=case_id))
 
 
+@bp.post("/open")
+@agent_page()
+def open_case(db, agent):
+    """Open a wage case for a worker's placement (from the worker's or the job's page)."""
+    offer = db.get(Offer, request.form.get("offer_id", type=int) or 0)
+    back = request.form.get("back", "")
+    if offer is None:
+        flash(translate("cases.refused.not_placed"), "error")
+        return redirect(_back(back, None))
+    visible_job(db, agent, offer.job_id)  # 404 for a job of a site the agent may not see
+    try:
+        case, opened = services.open_for_worker(
+            db,
+            _settings(),
+            agent,
+            offer,
+            request.form.get("paid", ""),
+            request.form.get("note", ""),
+            utcnow(),
+        )
+    except CaseRefused as refused:
+        flash(translate(f"cases.refused.{refused.key}", **refused.details), "error")
+        return redirect(_back(back, offer))
+    flash(translate("cases.done.opened" if opened else "cases.done.already_open", number=case.id), "success")
+    return redirect(url_for("console.cases.case_page", case_id=case.id))
+
+
+def _back(back: str, offer: Offer | None) -> str:
+    if offer is not None and back == "job":
+        return url_for("console.jobs.job_page", job_id=offer.job_id)
+    if offer is not None:
+        return url_for("console.people.worker_page", worker_id=offer.worker_id)
+    return url_for("console.cases.case_list")
+
+
 @bp.post("/jobs/<int:job_id>/release")
 @agent_page()
 def release_job(db, agent, job_id: int):
@@ -107,6 +143,17 @@ def held_job_cases(job: Job) -> tuple[list[WageCase], int]:
 @bp.app_template_global()
 def wage_cases_of(employer_id: int | None = None, worker_id: int | None = None) -> list[WageCase]:
     return queries.person_cases(g.db, g.agent, employer_id=employer_id, worker_id=worker_id)
+
+
+@bp.app_template_global()
+def claimable_placements(worker_id: int | None = None, job_id: int | None = None) -> list[Offer]:
+    """Placements begun and without a case, for the "open a wage case" form of a worker or a job."""
+    return claims.claimable(g.db, _settings(), utcnow(), worker_id=worker_id, job_id=job_id)
+
+
+@bp.app_template_global()
+def show_phone_of_case(phone: str) -> str:
+    return display(phone)
 
 
 @bp.app_template_filter()

@@ -229,3 +229,7 @@ def _person_page(
         return render_template("console/people/worker.html", **context), status
     context.update(jobs=history.employer_jobs(db, agent, person))
     return render_template("console/people/employer.html", **context), status
+
+
+# Per-employer blocks: their routes live in blocks.py, on this blueprint.
+from dispatch.console.people import blocks as _blocks  # noqa: E402, F401
