@@ -172,6 +172,8 @@ def mark(db, agent, event_id: int, signup_id: int):
         how = attendance.Mark(request.form.get("mark", ""))
     except ValueError:
         abort(400)
+    if how == attendance.Mark.COMPLETED and not attendance.may_complete(event):
+        how = attendance.Mark.CAME  # only a training is completed (the audit says what was marked)
     marked = attendance.mark(db, signup, how, utcnow())
     added = marked.trade_added
     record(
