@@ -75,6 +75,7 @@ EVENTS_OFF = frozenset(
 )
 EVENTS_ON = frozenset({"订阅活动", "订阅活动通知", "startevents", "subscribeevents"})
 SIGN_UP = ("报名", "signup")
+CANCEL_SIGN_UP = ("取消报名", "cancelsignup", "cancelsignupfor")
 
 
 def events_off(text: str) -> bool:
@@ -88,8 +89,17 @@ def events_on(text: str) -> bool:
 
 def sign_up_for(text: str) -> int | None:
     """`报名 7`, `报名7`, `signup 7`, `sign up 7`: the event's number; None when it is not a sign-up."""
+    return _event_number(text, SIGN_UP)
+
+
+def sign_up_cancelled_for(text: str) -> int | None:
+    """`取消报名 7`, `cancel signup 7`: the event's number; None when it is not a cancellation."""
+    return _event_number(text, CANCEL_SIGN_UP)
+
+
+def _event_number(text: str, starts: tuple[str, ...]) -> int | None:
     word = key(text)
-    for start in SIGN_UP:
+    for start in starts:
         rest = word[len(start) :] if word.startswith(start) else ""
         if rest.isascii() and rest.isdigit() and len(rest) <= 9:
             return int(rest)

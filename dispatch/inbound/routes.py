@@ -164,6 +164,11 @@ def signs_up(inbound: Inbound) -> bool:
     return is_text(inbound) and keywords.sign_up_for(inbound.command.text) is not None
 
 
+def cancels_sign_up(inbound: Inbound) -> bool:
+    """`取消报名 7`: a sign-up for event 7 cancelled (its place goes to the first waiting)."""
+    return is_text(inbound) and keywords.sign_up_cancelled_for(inbound.command.text) is not None
+
+
 def menu_digit(inbound: Inbound) -> bool:
     return is_text(inbound) and keywords.menu_digit(inbound.command.text) is not None
 
@@ -278,6 +283,7 @@ ROUTES: tuple[Route, ...] = (
     Route("stop sending a worker (101 2 不要)",   employer_blocks,               block_worker),
     Route("offer answer with code (1 123)",       with_code,                     offer_answer),
     Route("sign up for an event (报名 7)",        signs_up,                      outreach_replies.sign_up),
+    Route("cancel a sign-up (取消报名 7)",        cancels_sign_up,               outreach_replies.cancel),
     # 3. the open question
     Route("dialogue step",                        in_dialogue,                   dialogue_answer),
     Route("offer answer glued to its code (1101)", glued_to_code,                glued_offer_answer),

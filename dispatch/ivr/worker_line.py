@@ -1,9 +1,10 @@
 """The worker line: a registered worker calling the market hears their own menu instead of the
 employers': 1 the jobs offered to them (or, with none waiting, the nearest open jobs that fit, as
 `找活` lists them) and take one, 2 the jobs they hold, 3 busy / free again (as the SMS 忙 / 空), 4 I
-have arrived (as the SMS 到), 5 change what they registered, 6 policy help (as the SMS 政策), 7 not
-paid for a job (as the SMS 欠薪 101: dispatch/wages/voice.py), 0 an agent. A number that is both a
-worker's and an employer's chooses first (`who`)."""
+have arrived (as the SMS 到), 5 change what they registered, 6 policy help (as the SMS 政策), 7 a job
+by its code (read off the hall's screen or the public list, as the SMS `1 <code>`), 8 not paid for a
+job (as the SMS 欠薪 101: dispatch/wages/voice.py), 0 an agent. A number that is both a worker's and
+an employer's chooses first (`who`)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ FLOW = offers.LINE_FLOW
 LINE_STATUSES = (WorkerStatus.ACTIVE, WorkerStatus.PAUSED)
 LISTED = pull.LISTED  # offers read in one call, as many as `找活` lists
 BOOKINGS_READ = 3
+JOB_CODE_KEY, JOB_CODE = "7", "job_code"
+MAX_CODE_DIGITS = 8  # Job.code holds up to 8 digits
 
 
 def worker_for(session: Session, phone: str) -> Worker | None:
@@ -88,6 +91,8 @@ def answer_menu(turn: Turn, digits: str) -> str:
         return "trade"
     if digits == policy_voice.KEY:
         return policy_voice.enter(turn)
+    if digits == JOB_CODE_KEY:
+        return JOB_CODE
     if digits == wage_voice.KEY:
         return wage_voice.STEP
     if digits == "0":
@@ -202,8 +207,52 @@ def _arrived(turn: Turn, worker: Worker) -> None:
     log.info("call %s: worker %s arrived at job %s", turn.call.call_sid, worker.id, arrived.job_id)
 
 
+# -- a job by its code (the screen says "call and press the code") ---------------------------------
+
+
+def ask_job_code(turn: Turn, retry: str) -> None:
+    turn.say("job_code", turn.entry(JOB_CODE, retry))
+
+
+def answer_job_code(turn: Turn, digits: str) -> str:
+    """The code keyed, then #: the job is read as an offer and 1 takes it, under the rule of `1 <code>`
+    by SMS: an offer the worker has for it (offer answer with code), else a job they may take off the
+    screen (inbound `take_a_listed_job`: pull.may_take, then an offer like a listing's)."""
+    if digits == "*":
+        return "worker_menu"
+    if not digits:
+        return TIMEOUT
+    worker = _worker(turn)
+    if worker is None or not (digits.isascii() and digits.isdigit()) or len(digits) > MAX_CODE_DIGITS:
+        return INVALID
+    turn.call.outcome = CallOutcome.WORKER_LINE
+    offer = job_offer(turn.session, turn.settings, worker, digits, utcnow())
+    if offer is None:
+        turn.say("job_code_unknown")
+        log.info("call %s: job code not open to worker %s", turn.call.call_sid, worker.id)
+        return "worker_menu"
+    offers.keep_offers(turn, [offer.id])
+    return "offer"
+
+
+def job_offer(session: Session, settings: Settings, worker: Worker, code: str, now: datetime) -> Offer | None:
+    """The worker's offer of the job numbered `code`: the one they hold, or one made now when they may
+    take the job without an offer; None when neither."""
+    lock_worker(session, worker.id)  # worker, then job: as every answer locks them
+    job = session.scalar(select(Job).where(Job.code == code))
+    if job is None:
+        return None
+    held = [offer for offer in open_offers(session, worker, now) if offer.job_id == job.id]
+    if held:
+        return held[0]
+    if not pull.may_take(session, settings, job, worker, now):
+        return None
+    return pull.offer_listed(session, settings, job, worker, now)
+
+
 STEPS = {
     "worker_menu": Step(ask_menu, answer_menu),
     "who": Step(ask_who, answer_who),
+    JOB_CODE: Step(ask_job_code, answer_job_code),
     wage_voice.STEP: Step(wage_voice.ask, wage_voice.answer),
 }

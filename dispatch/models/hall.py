@@ -7,13 +7,13 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.clock import utcnow
 from dispatch.db import Base
 from dispatch.models.people import Worker
-from dispatch.models.places import Site
+from dispatch.models.places import Site, Trade
 from dispatch.models.types import JSON, UTCDateTime, str_enum
 
 # Menu numbers a topic may have: 0 and 9 are the voice menu's back and repeat keys.
@@ -85,6 +85,7 @@ class OutreachStatus(enum.StrEnum):
 class SignupStatus(enum.StrEnum):
     BOOKED = "booked"  # has a place
     WAITING = "waiting"  # on the waiting list, in the order they texted
+    CANCELLED = "cancelled"  # `取消报名 7` or an agent: the place went to the first waiting
 
 
 class Event(Base):
@@ -102,10 +103,13 @@ class Event(Base):
     place_zh: Mapped[str] = mapped_column(String(40), default="")
     place_en: Mapped[str] = mapped_column(String(60), default="")
     capacity: Mapped[int | None] = mapped_column(Integer)  # None: no sign-up (an announcement)
+    # A training's trade: completing it adds the trade to the worker (attendance at the counter).
+    trade_id: Mapped[int | None] = mapped_column(ForeignKey("trade.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     site: Mapped[Site] = relationship()
+    trade: Mapped[Trade | None] = relationship()
 
     def title(self, language: str) -> str:
         return self.title_en if language == "en" else self.title_zh
@@ -148,5 +152,12 @@ class EventSignup(Base):
     status: Mapped[SignupStatus] = mapped_column(str_enum(SignupStatus))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the evening before
+    # Taken at the counter: came (attended), and for a training finished it (completed); a walk-in
+    # was added there without having signed up.
+    attended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    walk_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     worker: Mapped[Worker] = relationship()
+    event: Mapped[Event] = relationship()

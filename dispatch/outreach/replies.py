@@ -1,5 +1,6 @@
 """What a worker texts about outreach: `退订活动` / `订阅活动` (event texts off and on again, job
-offers untouched) and `报名 7` (sign up). Router handlers (dispatch/inbound/routes.py)."""
+offers untouched), `报名 7` (sign up) and `取消报名 7` (cancel it). Router handlers
+(dispatch/inbound/routes.py)."""
 
 from __future__ import annotations
 
@@ -55,3 +56,18 @@ def sign_up(inbound: Inbound) -> None:
             event_title=context["event_title"],
             waiting=bool(result.position),
         )
+
+
+def cancel(inbound: Inbound) -> None:
+    """`取消报名 7`: cancelled (a place goes to the first waiting, who is texted), or no such sign-up."""
+    session, settings, message = inbound.session, inbound.settings, inbound.message
+    event_id = keywords.sign_up_cancelled_for(inbound.command.text) or 0
+    if inbound.worker is None:
+        reply(session, settings, message, "not_registered", "not_registered")
+        return
+    result = signups.cancel_for_worker(session, settings, inbound.worker, event_id, inbound.now)
+    if result.signup is None:
+        reply(session, settings, message, "event_not_signed_up", "outreach.not_signed_up", event_id=event_id)
+        return
+    title = result.signup.event.title(inbound.contact.language)
+    reply(session, settings, message, "event_cancelled", "outreach.cancelled", event_title=title)

@@ -12,7 +12,7 @@ from dispatch.models import OPEN_WAGE_CASE_STATUSES, CallOutcome, CaseOpenedVia,
 from dispatch.wages import claims
 
 log = logging.getLogger(__name__)
-KEY = "7"  # on the worker line
+KEY = "8"  # on the worker line (7 is a job by its code)
 STEP = "wage_claim"
 MAX_CODE_DIGITS = 8  # Job.code
 

@@ -344,6 +344,7 @@ def test_event_texts_off_and_on_and_a_sign_up(runtime, session, market: Market) 
     assert routed(runtime, "注册", "+8613900004444")[0] == "register (注册 ...)"
     # A sign-up names its event: it cannot be a step of the dialogue.
     assert routed(runtime, "报名 7", "+8613900004444")[0] == "sign up for an event (报名 7)"
+    assert routed(runtime, "取消报名 7", worker.phone)[0] == "cancel a sign-up (取消报名 7)"
 
 
 def test_a_wage_claim_is_a_global_word_for_a_worker(runtime, session, market: Market) -> None:

@@ -120,11 +120,16 @@ SCENARIOS: dict[str, tuple[str, list[Action]]] = {
     "worker_busy": ("worker", [press("3")]),
     "worker_free": ("worker", [press("3"), press("3")]),
     "worker_to_agent": ("worker", [press("0")]),
+    # The screen's "call and press the code": 7, then job 777's code (李四 holds its offer), or a code
+    # that is no job.
+    "worker_job_code": ("worker", [press("7")]),
+    "worker_job_code_read": ("worker", [press("7"), press("777")]),
+    "worker_job_code_unknown": ("worker", [press("7"), press("999")]),
     "policy": ("stranger", [press("6")]),
     "policy_topic": ("stranger", [press("6"), press("1")]),
     "worker_policy_back": ("worker", [press("6"), press("0")]),
-    "worker_wage_claim": ("worker", [press("7")]),
-    "worker_wage_claim_unknown": ("worker", [press("7"), press("777")]),
+    "worker_wage_claim": ("worker", [press("8")]),
+    "worker_wage_claim_unknown": ("worker", [press("8"), press("777")]),
     # 王师傅 also works: he chooses first.
     "who": ("both", []),
     "who_worker": ("both", [press("1")]),

@@ -29,14 +29,14 @@ def test_key_7_and_the_code_opens_the_case_once(client, session, seeded, market_
     code = job.code or ""
 
     caller = Caller(client, phone=PHONE)
-    assert "干了活没拿到工钱请按7" in caller.dial()
-    assert "请输入没拿到工钱的岗位号" in caller.press("7")
+    assert "干了活没拿到工钱请按8" in caller.dial()
+    assert "请输入没拿到工钱的岗位号" in caller.press("8")
     heard = caller.press(other.code or "")
     assert f"没有找到您在岗位{spelled(other.code or '')}干活的记录" in heard
     assert f"您最近的岗位是{spelled(code)}" in heard
     assert session.scalars(select(WageCase)).all() == []
 
-    caller.press("7")
+    caller.press("8")
     heard = caller.press(code)
     assert f"已收到您岗位{spelled(code)}的欠薪申诉，约280元" in heard
     assert "听给您的活请按1" in heard  # then the menu again
@@ -50,7 +50,7 @@ def test_key_7_and_the_code_opens_the_case_once(client, session, seeded, market_
     )
     assert case.follow_up_id is None and case.evidence["follow_up"] is None
 
-    caller.press("7")
+    caller.press("8")
     assert "已在处理中" in caller.press(code)
     session.expire_all()
     assert len(session.scalars(select(WageCase)).all()) == 1
@@ -61,5 +61,5 @@ def test_0_goes_back_to_the_menu(client, session, seeded, market_open):
     session.commit()
     caller = Caller(client, phone=PHONE)
     caller.dial()
-    caller.press("7")
+    caller.press("8")
     assert "听给您的活请按1" in caller.press("0")

@@ -57,6 +57,17 @@ def _site(session: Session, agent: Agent, code: str) -> Site:
     return site
 
 
+def _training_trade(session: Session, kind: EventKind, code: str) -> int | None:
+    """The trade a training teaches (finishing it adds the trade to the worker); other kinds have none."""
+    code = code.strip()[:32]
+    if not code or kind != EventKind.TRAINING:
+        return None
+    trade_id = session.scalar(select(Trade.id).where(Trade.code == code))
+    if trade_id is None:
+        raise OutreachRefused("outreach.error.trade")
+    return trade_id
+
+
 def read(
     session: Session, agent: Agent, form: Mapping[str, str], trades: list[str], zone: ZoneInfo
 ) -> OutreachForm:
@@ -74,6 +85,7 @@ def read(
         place_zh=_text(form, "place_zh")[:40],
         place_en=_text(form, "place_en"),
         capacity=_int(form.get("capacity", ""), 1, 9999, "outreach.error.capacity"),
+        trade_id=_training_trade(session, kind, form.get("training_trade", "")),
     )
     audience_site = _site(session, agent, form.get("audience_site", "") or site.code)
     known = set(session.scalars(select(Trade.code)))

@@ -14,7 +14,7 @@ from dispatch.console.access import may_see, sites_for_choice
 from dispatch.console.audit import record
 from dispatch.console.auth import agent_page
 from dispatch.console.i18n import current_language, translate
-from dispatch.console.reports import periods, present, queries
+from dispatch.console.reports import events, periods, present, queries
 from dispatch.i18n import market_zone
 from dispatch.models import Agent, AgentRole, Site
 
@@ -123,4 +123,24 @@ def weekly_csv(db, agent):
         present.csv_bytes(report, language),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.get("/events")
+@agent_page(AgentRole.SUPERVISOR)
+def events_report(db, agent):
+    """The hall's events per site and kind over the chosen weeks: texts, sign-ups, attendance."""
+    options = sites_for_choice(db, agent)
+    try:
+        choice = _choice(db, agent)
+    except Refused as refused:
+        abort(refused.status, description=translate(refused.key))
+    report = events.build(db, choice.sites, choice.weeks[0].start, choice.weeks[-1].end)
+    return render_template(
+        "console/reports/events.html",
+        choice=choice,
+        form={"week": choice.week, "weeks": choice.count, "site": choice.site.code if choice.site else ""},
+        options=options,
+        max_weeks=periods.MAX_WEEKS,
+        report=report,
     )
