@@ -85,9 +85,15 @@ def limits_for(settings: Settings, provider: str, phone: str) -> list[Limit]:
 
 
 def next_allowed(
-    session: Session, settings: Settings, message: Message, provider: str, now: datetime
+    session: Session,
+    settings: Settings,
+    message: Message,
+    provider: str,
+    now: datetime,
+    in_line_as: int | None = None,
 ) -> datetime | None:
-    """When `message` may go to `provider` without going over a limit; None: now."""
+    """When `message` may go to `provider` without going over a limit; None: now. `in_line_as`: the id of
+    the text whose place in line it takes (a merged text takes its first offer's: merging.py)."""
     limits = limits_for(settings, provider, message.phone)
     if not limits:
         return None
@@ -114,7 +120,7 @@ def next_allowed(
         select(Message.send_after, Message.body, Message.carrier_text)
         .where(
             *mine,
-            Message.id < message.id,
+            Message.id < (in_line_as if in_line_as is not None else message.id),
             Message.status == MessageStatus.PENDING,
             Message.frequency_delays > 0,
             Message.send_after > now,
