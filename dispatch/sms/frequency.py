@@ -7,7 +7,8 @@ The documented limits, each over any 24 hours (a rolling window, not a calendar 
 - Twilio to mainland China: 3 identical texts to a number are rejected, 5 different ones trigger a
   manual review and a 24-hour delay (Twilio, "China SMS Template Whitelisting"): so at most 2 identical
   and 4 in all.
-Kept with SMS_TRANSPORT=aliyun or routed (LIMITED_MODES): `twilio` and `outbox` send as they always did.
+Kept with SMS_TRANSPORT=aliyun or routed (LIMITED_MODES), and by the simulated carrier (SIM_CARRIER on a
+first run: dispatch/sim/carrier.py): `twilio` and `outbox` send as they always did.
 The counts come from our own rows (what each provider took for the number), so every worker agrees;
 the number's Contact row is locked while a send decides, so two workers cannot both take the last place.
 
@@ -70,7 +71,7 @@ def _same_template(sent: Sent, message: Message) -> bool:
 
 
 def limits_for(settings: Settings, provider: str, phone: str) -> list[Limit]:
-    if settings.SMS_TRANSPORT not in LIMITED_MODES:
+    if settings.SMS_TRANSPORT not in LIMITED_MODES and not settings.sim_carrier:
         return []
     if provider == "aliyun":
         limits = [Limit(settings.SMS_LIMIT_ALIYUN_PER_TEMPLATE, _same_template)]
