@@ -260,7 +260,7 @@ def _contexts(session, runtime, template: str, language: str) -> list[dict[str, 
         "employer_name": [LONG_NAMES[language], ""],
         "worker_phone": [MATCH_PHONE],
         "placed": [[(LONG_NAMES[language], MATCH_PHONE)] * WORKERS_PER_SMS],
-        "filled": [99],
+        "filled": [99, 98],  # a job filled, and one still short (placement_employer says which)
         "standby": [False, True],
         "codes": [["99999999"] * MAX_CODES_LISTED],
         # `找活`: the longest two jobs always fit, one in English (more when shorter: pull.py drops the last)
