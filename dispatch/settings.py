@@ -28,6 +28,7 @@ DEV_ACCOUNT_SID = "ACdevelopment00000000000000000000"
 KNOWN_SECRETS = frozenset(
     {
         DEV_AUTH_TOKEN,
+        DEV_PUSH_SECRET,
         DEV_SECRET_KEY,
         "change-me-to-a-long-random-string",  # config/example.env
         "x" * 32,  # config/example.env's TWILIO_AUTH_TOKEN

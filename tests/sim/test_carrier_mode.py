@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from dispatch.models import Direction, Message, MessageStatus
-from dispatch.settings import Settings
+from dispatch.settings import DEV_PUSH_SECRET, Settings, SettingsError
 from dispatch.sim.carrier import BIZ_ID_SUFFIX, SimulatedCarrier
 from dispatch.sms.services import queue_sms
 from tests.console.helpers import csrf_token
 from tests.helpers import run_jobs
+from tests.sms.aliyun_support import carrier_settings
+from tests.test_settings import PRODUCTION
 
 MOBILE = "+8613912345678"
 ABROAD = "+85291234567"  # Hong Kong: not the mainland carrier's
@@ -90,3 +92,9 @@ def test_carrier_mode_is_a_first_runs_only() -> None:
     reachable = {"SIM_CARRIER": True, "PUBLIC_BASE_URL": "https://x.example.org", "TWILIO_AUTH_TOKEN": "t"}
     public = Settings.load(reachable, environ={})
     assert not public.sim_carrier and not public.sends_with_aliyun
+
+
+def test_production_refuses_the_development_push_secret() -> None:
+    with pytest.raises(SettingsError, match="ALIYUN_PUSH_SECRET"):
+        weak = {"ALIYUN_PUSH_SECRET": DEV_PUSH_SECRET}
+        Settings.load({**PRODUCTION, **carrier_settings(None, **weak)}, environ={})
