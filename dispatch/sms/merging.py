@@ -70,7 +70,9 @@ def merge_held(
             )
             .order_by(Message.id)
             .limit(MAX_MERGED * 2)
-            .with_for_update()
+            # One locked by its own send job is going now: skipped (waiting for it while this job
+            # holds the number's Contact lock, which that job wants next, would deadlock).
+            .with_for_update(skip_locked=True)
         )
     )
     if not held:
