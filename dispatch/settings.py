@@ -20,6 +20,7 @@ from dispatch.i18n import market_zone
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_AUTH_TOKEN = "dev-auth-token"  # development only: the simulator and tests sign with it
+DEV_PUSH_SECRET = "dev-carrier-push-secret"  # development only: the simulated carrier pushes there
 DEV_SECRET_KEY = "dev-secret-key-not-for-production"
 DEV_ACCOUNT_SID = "ACdevelopment00000000000000000000"
 # Every secret printed in the README, config/example.env or this code is public: production refuses them
@@ -27,6 +28,7 @@ DEV_ACCOUNT_SID = "ACdevelopment00000000000000000000"
 KNOWN_SECRETS = frozenset(
     {
         DEV_AUTH_TOKEN,
+        DEV_PUSH_SECRET,
         DEV_SECRET_KEY,
         "change-me-to-a-long-random-string",  # config/example.env
         "x" * 32,  # config/example.env's TWILIO_AUTH_TOKEN
@@ -104,6 +106,10 @@ class Settings:
     # what we have).
     ALIYUN_PUSH_SECRET: str = ""
     ALIYUN_PUSH_ALLOW_FROM: str = ""
+    # A first run only (SMS_TRANSPORT=outbox, no PUBLIC_BASE_URL): the service sends as through the carrier
+    # and the phone simulator plays it (dispatch/sim/carrier.py: templates checked, replies and delivery
+    # reports pushed to the endpoints above, per-number limits kept). Ignored anywhere else.
+    SIM_CARRIER: bool = False
     # -- routing, failover and per-number limits (SMS_TRANSPORT=routed: dispatch/sms/routing.py) ---------
     # Which providers a destination goes to, first choice first: `cn` (mainland China mobiles, +86 1...)
     # and `*` (every other number). A text the carrier has no template for goes to the next one.
@@ -353,9 +359,16 @@ class Settings:
 
     @property
     def sends_with_aliyun(self) -> bool:
-        return self.SMS_TRANSPORT == "aliyun" or (
-            self.SMS_TRANSPORT == "routed" and "aliyun" in self.sms_routes.providers()
+        return (
+            self.SMS_TRANSPORT == "aliyun"
+            or (self.SMS_TRANSPORT == "routed" and "aliyun" in self.sms_routes.providers())
+            or self.sim_carrier
         )
+
+    @property
+    def sim_carrier(self) -> bool:
+        """The phone simulator plays the carrier (SIM_CARRIER on a first run)."""
+        return self.SIM_CARRIER and self.is_first_run
 
     @property
     def sms_routes(self) -> Routes:
@@ -406,8 +419,8 @@ class Settings:
             raise SettingsError(
                 "ALIYUN_SMS_ENDPOINT must be a host (dysmsapi.aliyuncs.com) or http(s)://host:port"
             )
-        if not self.sends_with_aliyun:
-            return
+        if not self.sends_with_aliyun or self.sim_carrier:
+            return  # the simulated carrier needs no account (with_development_defaults sets its push)
         missing = [
             name
             for name in (
@@ -506,6 +519,11 @@ class Settings:
             changes["SECRET_KEY"] = DEV_SECRET_KEY
         if not self.TWILIO_AUTH_TOKEN:
             changes["TWILIO_AUTH_TOKEN"] = DEV_AUTH_TOKEN
+        if self.sim_carrier:
+            # The simulated carrier pushes from this machine, to the well-known development secret.
+            changes["ALIYUN_PUSH_SECRET"] = self.ALIYUN_PUSH_SECRET or DEV_PUSH_SECRET
+            changes["ALIYUN_PUSH_ALLOW_FROM"] = self.ALIYUN_PUSH_ALLOW_FROM or "127.0.0.1,::1"
+            changes["ALIYUN_SMS_SIGN_NAME"] = self.ALIYUN_SMS_SIGN_NAME or self.SMS_SIGNATURE_ZH
         if not changes:
             return self
         return type(self)(**{**self.__dict__, **changes})

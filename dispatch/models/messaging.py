@@ -36,6 +36,9 @@ class MessageStatus(enum.StrEnum):
     UNDELIVERED = "undelivered"  # terminal
     FAILED = "failed"  # terminal
     SUPPRESSED = "suppressed"  # terminal: never sent (opted out, undeliverable number)
+    # terminal: not sent itself, its content went in another text (Message.merged_into_id), one listing
+    # the offers a per-number frequency limit held back (dispatch/sms/merging.py)
+    MERGED = "merged"
 
 
 # Rank of outbound statuses: a callback may only move a message to a higher rank.
@@ -48,8 +51,11 @@ OUTBOUND_STATUS_RANK: dict[MessageStatus, int] = {
     MessageStatus.UNDELIVERED: 5,
     MessageStatus.FAILED: 5,
     MessageStatus.SUPPRESSED: 5,
+    MessageStatus.MERGED: 5,
 }
-TERMINAL_STATUSES = frozenset({MessageStatus.UNDELIVERED, MessageStatus.FAILED, MessageStatus.SUPPRESSED})
+TERMINAL_STATUSES = frozenset(
+    {MessageStatus.UNDELIVERED, MessageStatus.FAILED, MessageStatus.SUPPRESSED, MessageStatus.MERGED}
+)
 
 
 class Message(Base):
@@ -101,6 +107,8 @@ class Message(Base):
     provider: Mapped[str | None] = mapped_column(String(16))
     # How many times a per-number frequency limit of the provider held it back (dispatch/sms/frequency.py).
     frequency_delays: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # MERGED: the text that carried it (a plain id, as Contact.question_job_id).
+    merged_into_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

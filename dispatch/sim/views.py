@@ -30,7 +30,7 @@ from dispatch.console.csrf import check_csrf, csrf_token
 from dispatch.console.i18n import TEMPLATE_GLOBALS
 from dispatch.i18n import pick_language
 from dispatch.phones import display, try_e164
-from dispatch.sim import pages
+from dispatch.sim import carrier_pages, pages
 from dispatch.sim.services import RECORDING_KEY, SMS_PATH, Screen, inbound_sms
 from dispatch.sim.switchboard import switchboard
 from dispatch.sim.twiml import SimError
@@ -99,6 +99,7 @@ def phone_page(phone: str) -> str:
             **pages.person(db, number),
             service=display(pages.service_number()),
             call_texts=pages.call_texts(),
+            carrier_mode=carrier_pages.carried(number),
             **pages.messages(db, number),
         )
 
@@ -108,8 +109,11 @@ def phone_page(phone: str) -> str:
 
 @bp.get("/phone/<phone>/messages")
 def messages(phone: str) -> Response | str:
-    """The chat's messages (polled every second); 204 when nothing changed since `v`."""
+    """The chat's messages (polled every second); 204 when nothing changed since `v`. In carrier mode
+    the phone got the texts the carrier took: their delivery reports are pushed first."""
     number = pages.phone_number(phone)
+    if pages.runtime().settings.sim_carrier:
+        carrier_pages.report_delivered(number)
     with pages.runtime().db.transaction() as db:
         context = pages.messages(db, number)
         if request.args.get("v") == context["version"]:
@@ -119,11 +123,14 @@ def messages(phone: str) -> Response | str:
 
 @bp.post("/phone/<phone>/sms")
 def send_sms(phone: str) -> str:
-    """Text the service from this phone: a signed inbound-SMS webhook, as Twilio posts it."""
+    """Text the service from this phone: a signed inbound-SMS webhook, as Twilio posts it (in carrier
+    mode, a mainland mobile's text is the carrier's uplink push)."""
     number = pages.phone_number(phone)
     body = request.form.get("body", "").strip()[:MAX_SMS_CHARS]
     failed = False
-    if body:
+    if body and carrier_pages.carried(number):
+        failed = not carrier_pages.reply(number, body)
+    elif body:
         form = inbound_sms(number, body, pages.service_number())
         try:
             posted = pages.poster()("POST", pages.root() + SMS_PATH, form)

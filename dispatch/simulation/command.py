@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from dispatch.simulation.day import DayOptions
 
 POLICIES = ("fair", "greedy", "lottery", "adaptive")
+TRANSPORTS = ("twilio", "carrier")  # carrier_day.py
 # The day's in-process Redis and virtual clock: the first-run extra, not in a production install.
 FIRST_RUN_MODULES = {"fakeredis", "time_machine", "lupa"}
 
@@ -74,6 +75,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--redis-url", default=None, help="a Redis database to run on; it is EMPTIED (default: in-process)"
     )
     parser.add_argument("--force", action="store_true", help="empty --redis-url even if it holds keys")
+    parser.add_argument(
+        "--transport",
+        choices=TRANSPORTS,
+        default="twilio",
+        help="twilio: Twilio-shaped webhooks (default); carrier: the domestic carrier's templates, pushes "
+        "and per-number limits",
+    )
+    parser.add_argument(
+        "--carrier-limit",
+        type=int,
+        default=None,
+        help="with --transport carrier: texts a number may get per template a day (default 50)",
+    )
     callers_report.add_arguments(parser)
 
 
@@ -132,6 +146,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         next_morning=args.next_morning,
         behaviour=behaves,
         days=days,
+        transport=args.transport,
+        carrier_limit=args.carrier_limit,
     )
     if args.date is not None:
         options = replace(options, day=args.date)

@@ -20,7 +20,7 @@ from dispatch.settings import Settings
 from dispatch.simulation import environment
 from dispatch.simulation.behaviour import DEFAULT, Behaviour
 from dispatch.simulation.clock import VirtualClock
-from dispatch.simulation.command import POLICIES
+from dispatch.simulation.command import POLICIES, TRANSPORTS
 from dispatch.simulation.timeline import MarketDay
 
 REGISTERED_AT = clock_time(5, 0)  # the population is on the books before the day starts
@@ -60,6 +60,10 @@ class DayOptions:
     landline_share: float = 1 / 3
     behaviour: Behaviour = DEFAULT  # how the population answers (--behaviour FILE)
     days: int = 1  # market days in a run (days.py runs more than one)
+    # "twilio": Twilio-shaped webhooks and the outbox; "carrier": the simulated domestic carrier
+    # (carrier_day.py), with its per-number limit per template (None: the service's, 50 a day).
+    transport: str = "twilio"
+    carrier_limit: int | None = None
 
 
 @dataclass
@@ -77,6 +81,8 @@ def market_timeline(options: DayOptions) -> Iterator[tuple[str, Settings, Market
     day and a run of days (days.py) both start from. Yields the database as shown, the settings and it."""
     if options.policy not in POLICIES:
         raise ValueError(f"policy must be one of {', '.join(POLICIES)}")
+    if options.transport not in TRANSPORTS:
+        raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}")
     with (
         environment.database(options.database_url) as (shown, engine),
         environment.redis_connection(options.redis_url) as redis,
@@ -88,6 +94,8 @@ def market_timeline(options: DayOptions) -> Iterator[tuple[str, Settings, Market
             options.redis_url,
             options.config_dir,
             follow_up_time=options.follow_up_time,
+            carrier=options.transport == "carrier",
+            carrier_limit=options.carrier_limit,
         )
         start = datetime.combine(options.day, REGISTERED_AT, tzinfo=market_zone(settings))
         with VirtualClock(start) as clock, environment.service(settings, engine, redis) as (runtime, app):

@@ -116,8 +116,11 @@ def settings_for(
     redis_url: str | None,
     config_dir: str | None = None,
     follow_up_time: str | None = None,
+    carrier: bool = False,
+    carrier_limit: int | None = None,
 ) -> Settings:
-    """The service's settings for a day: embedded defaults, the outbox transport, quiet hours on."""
+    """The service's settings for a day: embedded defaults, the outbox transport (or, `carrier`, the
+    simulated carrier: SIM_CARRIER), quiet hours on."""
     values: dict[str, Any] = {
         "DISPATCH_ENV": "development",
         "DATABASE_URL": database_url,
@@ -133,4 +136,8 @@ def settings_for(
         values["CONFIG_DIR"] = config_dir
     if follow_up_time:
         values["FOLLOW_UP_TIME"] = follow_up_time
+    if carrier:
+        values["SIM_CARRIER"] = True
+        if carrier_limit is not None:
+            values["SMS_LIMIT_ALIYUN_PER_TEMPLATE"] = carrier_limit
     return Settings.load(values, environ={})

@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from dispatch.simulation import channels_report
+from dispatch.simulation import carrier_day, channels_report
 from dispatch.simulation.day import NEXT_MORNING_ENDS, DayResult
 from dispatch.simulation.days import RunResult
 
@@ -99,15 +99,17 @@ def _pad(text: str, width: int) -> str:
 
 def table(results: Sequence[DayResult]) -> str:
     first = results[0].options
+    carried = any(r.report.get("transport") == "carrier" for r in results)
     title = (
         f"Simulated market day {first.day.isoformat()}: {first.workers} workers, {first.employers} "
         f"employers, {first.jobs} jobs, seed {first.seed}, SMS {first.send_rate:g}/s"
         + (f", next morning to {NEXT_MORNING_ENDS:%H:%M}" if first.next_morning else "")
         + (f", behaviour {first.behaviour.name}" if first.behaviour.name != "default" else "")
+        + (f", on the carrier (limit {first.carrier_limit or 'default'})" if carried else "")
     )
     width = 34
     lines = [title, "", " " * width + "".join(f"{r.options.policy:>10}" for r in results)]
-    for key, label, shape in ROWS:
+    for key, label, shape in ROWS + (carrier_day.ROWS if carried else ()):
         if key is None:
             lines.append(label)
             continue

@@ -29,7 +29,8 @@ from sqlalchemy import select
 from dispatch.matching import config as matching_config
 from dispatch.models import Call, Direction, Job, JobStatus, Message
 from dispatch.runtime import Runtime
-from dispatch.simulation import channels_report, people
+from dispatch.simulation import carrier_day, channels_report, people
+from dispatch.simulation.carrier_day import CarrierPhones
 from dispatch.simulation.clock import VirtualClock
 from dispatch.simulation.followups import FOLLOW_UP_BEHAVIOURS, measure_follow_ups
 from dispatch.simulation.market import JobSpec, Market, build_market, stream
@@ -48,6 +49,9 @@ OFFER_CODE = re.compile(r"回复 1 (\d+)")
 PLACED_CODE = re.compile(r"岗位(\d+)已确认")
 DRAFT_CODE = re.compile(r"岗位号(\d+)")
 LISTED_CODES = re.compile(r"岗位：([\d、]+)")
+MERGED_CODES = re.compile(r"(?:[：；]|[:;] )(\d+) ")  # 待回复的活：102 水电工 …；103 …
+MERGED_OFFERS = "offer.merged"  # dispatch.sms.merging.KIND
+OFFER_KINDS = frozenset({"offer", "offer.reopened", MERGED_OFFERS})
 Action = Callable[[], None]
 UNPOSTED = frozenset({JobStatus.DRAFT, JobStatus.CANCELLED})
 
@@ -66,7 +70,8 @@ class MarketDay:
         self.options = options
         self.runtime = runtime
         self.clock = clock
-        self.phones = Phones(app, runtime.settings.TWILIO_AUTH_TOKEN)
+        self.carrier = CarrierPhones(app, runtime) if options.transport == "carrier" else None
+        self.phones: Phones = self.carrier or Phones(app, runtime.settings.TWILIO_AUTH_TOKEN)
         self.runner = QueueRunner(runtime, clock, options.periodic_off)
         self.events: list[tuple[datetime, int, Action]] = []
         self.posted: dict[int, Posting] = {}  # job id -> when and how its employer posted it
@@ -196,6 +201,8 @@ class MarketDay:
 
     def look(self) -> None:
         """Read the texts sent since the last look, as each person's phone gets them."""
+        if self.carrier is not None:
+            self.carrier.deliver()  # the carrier reports what the phones got
         query = (
             select(Message.id, Message.phone, Message.kind, Message.body, Message.sent_at)
             .where(Message.direction == Direction.OUTBOUND, Message.sent_at >= self._scan_from)
@@ -225,10 +232,13 @@ class MarketDay:
     def _worker_reads(self, agent: people.WorkerAgent, kind: str, body: str, sent_at: datetime) -> None:
         if agent.opted_out:
             return
-        if kind in {"offer", "offer.reopened"} and self.voice.prefers_voice(agent.spec.phone):
+        if kind in OFFER_KINDS and self.voice.prefers_voice(agent.spec.phone):
             return  # a worker who prefers voice answers the call (voice.py), not the text
         if kind in {"offer", "offer.reopened"} and (match := OFFER_CODE.search(body)):
             self._consider(agent, match.group(1), sent_at)
+        elif kind == MERGED_OFFERS:  # offers a carrier limit held, in one text (sms/merging.py)
+            for code in MERGED_CODES.findall(body):
+                self._consider(agent, code, sent_at)
         elif kind == "match.which_code" and (match := LISTED_CODES.search(body)):
             text = agent.say_which(match.group(1).split("、"))
             if text is not None:
@@ -298,6 +308,10 @@ class MarketDay:
         with self.runtime.db.transaction() as session:
             measured = measure(session, settings, self.market, record, radius)
             measured.update(channels_report.measure(session, self.market, self.voice.record))
+            if self.carrier is not None:
+                carried = carrier_day.measure(session, self.carrier)
+                measured["invariants"].update(carried.pop("carrier_invariants"))
+                measured.update(carried)
             after = measure_follow_ups(
                 session, settings, self.follow_ups.record, self.clock.now(), next_morning=day is not None
             )

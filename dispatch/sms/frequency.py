@@ -7,7 +7,8 @@ The documented limits, each over any 24 hours (a rolling window, not a calendar 
 - Twilio to mainland China: 3 identical texts to a number are rejected, 5 different ones trigger a
   manual review and a 24-hour delay (Twilio, "China SMS Template Whitelisting"): so at most 2 identical
   and 4 in all.
-Kept with SMS_TRANSPORT=aliyun or routed (LIMITED_MODES): `twilio` and `outbox` send as they always did.
+Kept with SMS_TRANSPORT=aliyun or routed (LIMITED_MODES), and by the simulated carrier (SIM_CARRIER on a
+first run: dispatch/sim/carrier.py): `twilio` and `outbox` send as they always did.
 The counts come from our own rows (what each provider took for the number), so every worker agrees;
 the number's Contact row is locked while a send decides, so two workers cannot both take the last place.
 
@@ -70,7 +71,7 @@ def _same_template(sent: Sent, message: Message) -> bool:
 
 
 def limits_for(settings: Settings, provider: str, phone: str) -> list[Limit]:
-    if settings.SMS_TRANSPORT not in LIMITED_MODES:
+    if settings.SMS_TRANSPORT not in LIMITED_MODES and not settings.sim_carrier:
         return []
     if provider == "aliyun":
         limits = [Limit(settings.SMS_LIMIT_ALIYUN_PER_TEMPLATE, _same_template)]
@@ -85,9 +86,15 @@ def limits_for(settings: Settings, provider: str, phone: str) -> list[Limit]:
 
 
 def next_allowed(
-    session: Session, settings: Settings, message: Message, provider: str, now: datetime
+    session: Session,
+    settings: Settings,
+    message: Message,
+    provider: str,
+    now: datetime,
+    in_line_as: int | None = None,
 ) -> datetime | None:
-    """When `message` may go to `provider` without going over a limit; None: now."""
+    """When `message` may go to `provider` without going over a limit; None: now. `in_line_as`: the id of
+    the text whose place in line it takes (a merged text takes its first offer's: merging.py)."""
     limits = limits_for(settings, provider, message.phone)
     if not limits:
         return None
@@ -114,7 +121,7 @@ def next_allowed(
         select(Message.send_after, Message.body, Message.carrier_text)
         .where(
             *mine,
-            Message.id < message.id,
+            Message.id < (in_line_as if in_line_as is not None else message.id),
             Message.status == MessageStatus.PENDING,
             Message.frequency_delays > 0,
             Message.send_after > now,

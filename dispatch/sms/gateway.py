@@ -302,4 +302,8 @@ def make_transport(settings: Settings) -> SmsTransport:
         from dispatch.sms.routing import RoutedTransport  # it builds on this module
 
         return RoutedTransport(settings)
+    if settings.sim_carrier:
+        from dispatch.sim.carrier import SimulatedCarrier  # a first run's stand-in for the carrier
+
+        return SimulatedCarrier(settings)
     return OutboxTransport()

@@ -41,7 +41,7 @@ def send_message(message_id: int) -> dict[str, int]:
     re-read under the row's lock, so a STOP committed while this job waited is respected) before the
     provider is called.
     """
-    from dispatch.sms import delivery, frequency
+    from dispatch.sms import delivery, frequency, merging
 
     runtime = get_runtime()
     settings = runtime.settings
@@ -85,6 +85,12 @@ def send_message(message_id: int) -> dict[str, int]:
             allowed = frequency.next_allowed(session, settings, message, choice.provider, now)
             if allowed is not None:
                 frequency.hold(message, choice.provider, allowed)
+            elif (merged := merging.merge_held(session, settings, message, choice.provider, now)) is not None:
+                # Offers held back for this number go with this one, as one text in its place.
+                first, message, message_id = message.id, merged, merged.id
+                allowed = frequency.next_allowed(session, settings, message, choice.provider, now, first)
+                if allowed is not None:
+                    frequency.hold(message, choice.provider, allowed)
         outcome = delivery.hold_or_suppress(session, settings, message, now)
         if outcome:
             return {**outcome, "frequency_held": 1} if allowed is not None else outcome

@@ -14,7 +14,9 @@ from dispatch.i18n import render_sms
 from tests.sms.test_templates import _contexts
 
 # Lists in a text that can be shorter than the longest one the worst case lists.
-LISTS = ("codes", "placed", "listed", "pending", "bookings", "jobs")
+LISTS = ("codes", "placed", "listed", "pending", "bookings", "jobs", "offers")
+# Lists never shorter than this: a merged text carries two held offers at least (dispatch/sms/merging.py).
+FEWEST = {"offers": 2}
 # Contexts a kind is never sent with: the policy text goes only with a policy number
 # (dispatch/matching/services.py _confirm).
 NEVER = {"placement_insurance": lambda context: not context["insurance"]}
@@ -29,7 +31,7 @@ def every_context(session, runtime, kind: str, language: str) -> Iterator[tuple[
         if never(context):
             continue
         lists = [key for key in LISTS if context.get(key)]
-        lengths = [range(len(context[key]) + 1) for key in lists]
+        lengths = [range(FEWEST.get(key, 0), len(context[key]) + 1) for key in lists]
         for cut in itertools.product(*lengths):
             variant = {**context, **{key: context[key][:n] for key, n in zip(lists, cut, strict=True)}}
             try:

@@ -50,6 +50,9 @@ FORWARDED_JOB = {"from_name", "from_phone", "trade", "date", "day_word", "hour",
 # What an employer who just posted a job is told about its offers (dispatch.matching.in_time).
 POSTING = {"no_time", "offers_at", "offers_next_day"}
 
+# Held offers one merged text lists at worst (dispatch/sms/merging.py fits as many as the text has room for).
+MERGED_FIT = {"zh": 3, "en": 2}
+
 # What each template needs; a new template must be added here (see test_every_template_has_a_context).
 NEEDS: dict[str, set[str]] = {
     "agent_text": {"text"},
@@ -162,6 +165,8 @@ NEEDS: dict[str, set[str]] = {
     "policy_menu": {"topics"},
     "policy_topic": {"title", "text"},
     "pull_jobs": {"jobs"},
+    # offers a frequency limit held, sent as one text (dispatch/sms/merging.py: as many as fit)
+    "offer_merged": {"offers"},
     "pull_none": {"trade"},
     "profile": {"name", "trade_names", "area", "pay", "status"},
     "reminder": {
@@ -266,7 +271,7 @@ def _contexts(session, runtime, template: str, language: str) -> list[dict[str, 
         "employer_name": [LONG_NAMES[language], ""],
         "worker_phone": [MATCH_PHONE],
         "placed": [[(LONG_NAMES[language], MATCH_PHONE)] * WORKERS_PER_SMS],
-        "filled": [99],
+        "filled": [99, 98],  # a job filled, and one still short (placement_employer says which)
         "standby": [False, True],
         "codes": [["99999999"] * MAX_CODES_LISTED],
         # `找活`: the longest two jobs always fit, one in English (more when shorter: pull.py drops the last)
@@ -279,6 +284,7 @@ def _contexts(session, runtime, template: str, language: str) -> list[dict[str, 
         "month_days": [31],
         "month_pay": [3_099_969],  # 31 days at the longest pay
         "jobs": [[_pulled(session, language)] * (2 if language == "zh" else 1)],
+        "offers": [[_pulled(session, language)] * MERGED_FIT[language]],
         "cancel": [False, True],
         "other_code": ["99999999"],
         "cancelled": [False, True],
