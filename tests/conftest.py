@@ -19,7 +19,7 @@ import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch import create_app
@@ -46,9 +46,33 @@ def _loud(message: str) -> None:
     warnings.warn(message, stacklevel=2)
 
 
+def _xdist_worker() -> int:
+    """This process's number among pytest-xdist's workers (gw0, gw1, ...): 0 without xdist."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(name.removeprefix("gw") or 0)
+
+
+def _own_database(url: str, worker: int) -> str:
+    """Worker 0 keeps the database it was given; worker N gets `<name>_wN` beside it (created once):
+    each worker drops and migrates its own schema, so parallel workers never share a table."""
+    if worker == 0:
+        return url
+    base = make_url(normalise_database_url(url))
+    name = f"{base.database}_w{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+        if exists is None:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 def _database_url(tmp_root: Path) -> str:
     url = os.environ.get("TEST_DATABASE_URL", DEFAULT_DATABASE_URL)
     try:
+        if url.startswith("postgres"):
+            url = _own_database(url, _xdist_worker())
         engine = create_engine(normalise_database_url(url))
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -61,8 +85,16 @@ def _database_url(tmp_root: Path) -> str:
         return f"sqlite:///{tmp_root / 'test.sqlite3'}"
 
 
+def _own_redis(url: str, worker: int) -> str:
+    """Worker N of pytest-xdist uses the Redis database N below the one it was given (15, 14, ...)."""
+    if worker == 0:
+        return url
+    base, _, number = url.rpartition("/")
+    return f"{base}/{(int(number or 0) - worker) % 16}"
+
+
 def _redis_url() -> str:
-    url = os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS_URL)
+    url = _own_redis(os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS_URL), _xdist_worker())
     try:
         Redis.from_url(url, socket_connect_timeout=2).ping()
         return url
@@ -71,6 +103,19 @@ def _redis_url() -> str:
             pytest.exit(f"Redis at {url} is required (DISPATCH_REQUIRE_SERVICES=1): {exc}", returncode=3)
         _loud(f"Redis at {url} unavailable ({exc}); RUNNING ON FAKEREDIS INSTEAD")
         return "embedded"
+
+
+# Under pytest-xdist (`--dist loadgroup`, as ./scripts/test runs the whole suite), a test file runs on one
+# worker, so its module-scoped fixtures are built once; the simulation tests share simulated days
+# (session-scoped fixtures) across their files, so they all go to one worker.
+SHARED_SESSION_DIRS = ("tests/simulation/",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        group = next((shared for shared in SHARED_SESSION_DIRS if path.startswith(shared)), path)
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
