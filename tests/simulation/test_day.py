@@ -16,19 +16,14 @@ from datetime import time
 import pytest
 
 from dispatch.cli import main
-from dispatch.simulation.day import DayOptions, DayResult, run_day
+from dispatch.simulation.day import DayResult, run_day
+from tests.simulation.days_shared import SMALL
 
-# No voice workers: TODAYS_SMALL_DAY pins the figures of the SMS-only day (tests/simulation/test_voice.py
-# has the days with voice workers).
-SMALL = DayOptions(workers=60, employers=8, jobs=12, seed=1, late_jobs=8, voice_share=0.0)
+# SMALL (days_shared.py, the session's `small_day`) has no voice workers: TODAYS_SMALL_DAY pins the
+# figures of the SMS-only day (tests/simulation/test_voice.py has the days with voice workers).
 # A normal day of this market fills about half its places (0.46 with seed 1; 0.32-0.65 over seeds
 # 2-7). Sending no offers, or offers whose answers take no place, fills none.
 FILL_RATE_FLOOR = 0.25
-
-
-@pytest.fixture(scope="module")
-def small_day() -> DayResult:
-    return run_day(SMALL)
 
 
 def test_the_invariants_of_a_day_are_zero(small_day: DayResult) -> None:
