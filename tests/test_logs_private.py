@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import rq.worker.base
 
 import dispatch
 from dispatch.logs import (
@@ -34,11 +33,11 @@ from dispatch.logs import (
     mask_numbers,
 )
 from dispatch.settings import PROJECT_ROOT
-from dispatch.simulation.day import DayOptions, run_day
 from tests.console.conftest import signed_in
 from tests.console.helpers import csrf_token, make_agent
 from tests.console.people.conftest import People
 from tests.helpers import first_run_env, run_dispatch
+from tests.simulation import days_shared
 
 # A number in full: E.164 (also URL-encoded), a CN mobile of 11 digits, or one spaced as shown; not a
 # run of digits inside a random id (the outbox transport's OB56a15806922248d8... holds one by chance).
@@ -49,54 +48,13 @@ IN_FULL = re.compile(
     re.IGNORECASE,
 )
 KNOWN = "+8613800138000"
-BUSY_DAY = DayOptions(workers=60, employers=8, jobs=12, seed=1)  # tests/simulation/test_day.py's SMALL
-
-
-class Lines(logging.Handler):
-    """Every record as the operator's log would print it (traceback included)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.setFormatter(logging.Formatter(FORMAT))
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
 
 
 @pytest.fixture
-def every_line(monkeypatch) -> Iterator[list[str]]:
-    """Every line the process logs with the root at DEBUG (as `--debug` runs), RQ's worker at INFO (as
-    `dispatch worker` runs it; at DEBUG it only adds its own bookkeeping, 28,000 lines of it a day), and
-    no masking filter anywhere on the way. Levels the libraries set themselves stay (SQLAlchemy's
-    statement echo is off unless asked for; Twilio's HTTP client, which logs request bodies, is kept at
-    WARNING by dispatch; this day sends no real SMS anyway)."""
-    root = logging.getLogger()
-    loggers = [root, *(lg for lg in root.manager.loggerDict.values() if isinstance(lg, logging.Logger))]
-    saved = [(lg, lg.level, lg.propagate, lg.disabled, list(lg.filters)) for lg in loggers]
-    saved_handler_filters = [(handler, list(handler.filters)) for handler in root.handlers]
-    for logger in loggers:
-        logger.filters = [f for f in logger.filters if not isinstance(f, MaskPhoneNumbers)]
-        logger.propagate, logger.disabled = True, False
-        if logger.name == "dispatch" or logger.name.startswith("dispatch."):
-            # `dispatch simulate`, run in this process by other tests, quiets "dispatch" for its report.
-            logger.setLevel(logging.NOTSET)
-    for handler in root.handlers:
-        handler.filters = [f for f in handler.filters if not isinstance(f, MaskPhoneNumbers)]
-    root.setLevel(logging.DEBUG)
-    setup = rq.worker.base.setup_loghandlers  # a worker sets its loggers' level on each run (ERROR in a day)
-    monkeypatch.setattr(rq.worker.base, "setup_loghandlers", lambda level, *a, **kw: setup("INFO", *a, **kw))
-    lines = Lines()
-    root.addHandler(lines)
-    try:
-        yield lines.lines
-    finally:
-        root.removeHandler(lines)
-        for logger, level, propagate, disabled, filters in saved:
-            logger.setLevel(level)
-            logger.propagate, logger.disabled, logger.filters = propagate, disabled, filters
-        for handler, filters in saved_handler_filters:
-            handler.filters = filters
+def every_line() -> Iterator[list[str]]:
+    """Every line the process logs, unmasked (tests/simulation/days_shared.every_line)."""
+    with days_shared.every_line() as lines:
+        yield lines
 
 
 def leaks(lines: list[str]) -> list[str]:
@@ -106,18 +64,23 @@ def leaks(lines: list[str]) -> list[str]:
 def test_a_busy_day_logs_no_phone_number_in_full(every_line: list[str]) -> None:
     logging.getLogger("tests.control").info("a number logged in full: %s", KNOWN)
     assert leaks(every_line) == [every_line[-1]]  # the scan sees a number, and nothing masks it
-    every_line.clear()
 
-    report = run_day(BUSY_DAY).report
+    # The session's small day and voice day (tests/simulation/days_shared.py), each run once under
+    # the same capture as this test's control line.
+    small, voice = days_shared.small_day(), days_shared.voice_day()
+    report = small.day.report
 
-    # The day went through registration, calls, SMS requests, offers, opt-outs, give-backs, quiet
-    # hours, follow-ups and a wage case: every path that handles a number.
+    # The days went through registration, calls, SMS requests, offers, opt-outs, give-backs, quiet
+    # hours, follow-ups, offers by call and the worker line: every path that handles a number.
     assert report["sms_sent"] >= 100 and report["people_calls"] >= 1 and report["people_sms_requests"] >= 1
     assert report["people_opt_outs"] >= 1 and report["people_cancellations"] >= 1
     assert report["quiet_hours_held"] >= 1 and report["follow_ups_asked"] >= 1
-    assert len(every_line) >= 500, "the day logged too little to prove anything"
-    assert any("rq." in line for line in every_line) and any(" INFO dispatch." in line for line in every_line)
-    assert leaks(every_line) == []
+    voiced = voice.day.report
+    assert voiced["calls_offer_calls_answered"] >= 1 and voiced["calls_worker_line_calls"] >= 1
+    for lines in (small.lines, voice.lines):
+        assert len(lines) >= 500, "the day logged too little to prove anything"
+        assert any("rq." in line for line in lines) and any(" INFO dispatch." in line for line in lines)
+        assert leaks(lines) == []
 
 
 def test_console_lookups_post_the_number_and_log_none(app, session, seeded, every_line) -> None:

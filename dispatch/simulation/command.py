@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from dataclasses import replace
 from datetime import date
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
@@ -97,7 +100,32 @@ def _holds_keys(url: str) -> bool:
     return Redis.from_url(url, socket_connect_timeout=2).dbsize() > 0
 
 
+class Terminated(SystemExit):
+    """SIGTERM: the run stops where it is, and its database schema, temporary files and Redis are
+    cleaned up on the way out (a plain kill would leave them)."""
+
+
+TERMINATED: list[int] = []  # the signal, once one came (queue.py stops after the job it came in)
+
+
+def _terminate(signum: int, _frame: FrameType | None) -> None:
+    TERMINATED.append(signum)
+    raise Terminated(128 + signum)
+
+
 def run(settings: Settings, args: argparse.Namespace) -> int:
+    # RQ's worker used to take SIGTERM over at every burst (queue.py keeps it from doing so).
+    if threading.current_thread() is not threading.main_thread():
+        return _run(settings, args)
+    TERMINATED.clear()
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _run(settings, args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
     # The service logs every text and wave; a day's worth would bury the report.
     for name in ("dispatch", "rq", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -21,9 +21,11 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from redis.client import Pipeline
 from rq import Queue
 from rq.job import Job as RqJob
 from rq.scheduler import RQScheduler
+from rq.utils import now as rq_now
 from sqlalchemy import select
 
 from dispatch.models import Message
@@ -31,6 +33,7 @@ from dispatch.periodic import PERIODIC_TASKS
 from dispatch.queue import QUEUE_NAMES, get_queue, task_of
 from dispatch.runtime import Runtime
 from dispatch.simulation.clock import VirtualClock
+from dispatch.simulation.command import TERMINATED, Terminated
 from dispatch.sms.rate_limit import SendRateLimiter
 from dispatch.sms.tasks import send_message
 from dispatch.worker import DispatchWorker
@@ -61,14 +64,37 @@ class Carrier:
 
 
 class SimulationWorker(DispatchWorker):
-    """A SimpleWorker whose SMS sends pass their carrier slot on the virtual clock."""
+    """A SimpleWorker whose SMS sends pass their carrier slot on the virtual clock.
+
+    It keeps no signal handlers: RQ's (installed at every burst) turn SIGTERM into "stop after this
+    burst", so `dispatch simulate` went on to the next burst and ignored it (command.py stops the run).
+
+    Nor does it report on itself: its heartbeats, its state (idle, busy) and the check for `rq suspend`
+    are Redis commands on the worker's own key, a dozen a job (a fifth of a day's time on the
+    in-process Redis), for monitors and an operator nobody has on a simulation's private Redis. The
+    jobs' own bookkeeping (their hashes, registries, executions and results) is RQ's as ever.
+    """
 
     carrier: Carrier | None = None
 
     def execute_job(self, job: RqJob, queue: Queue) -> None:
         super().execute_job(job, queue)
+        if TERMINATED:  # the signal came during the job, and RQ took its exit for the job's failure
+            raise Terminated(128 + TERMINATED[0])
         if self.carrier is not None and job.func_name == SEND_TASK:
             self.carrier.after_send(int(job.args[0]))
+
+    def _install_signal_handlers(self) -> None:
+        pass
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
+        self.last_heartbeat = rq_now()
+
+    def set_state(self, state: str, pipeline: Pipeline | None = None) -> None:
+        self._state = state
+
+    def check_for_suspension(self, burst: bool) -> None:
+        pass
 
 
 class QueueRunner:

@@ -10,25 +10,25 @@ those are available, and must give the very same report.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import time
 
 import pytest
 
 from dispatch.cli import main
-from dispatch.simulation.day import DayOptions, DayResult, run_day
+from dispatch.settings import PROJECT_ROOT
+from dispatch.simulation.day import DayResult, run_day
+from tests.helpers import first_run_env
+from tests.simulation.days_shared import SMALL
 
-# No voice workers: TODAYS_SMALL_DAY pins the figures of the SMS-only day (tests/simulation/test_voice.py
-# has the days with voice workers).
-SMALL = DayOptions(workers=60, employers=8, jobs=12, seed=1, late_jobs=8, voice_share=0.0)
+# SMALL (days_shared.py, the session's `small_day`) has no voice workers: TODAYS_SMALL_DAY pins the
+# figures of the SMS-only day (tests/simulation/test_voice.py has the days with voice workers).
 # A normal day of this market fills about half its places (0.46 with seed 1; 0.32-0.65 over seeds
 # 2-7). Sending no offers, or offers whose answers take no place, fills none.
 FILL_RATE_FLOOR = 0.25
-
-
-@pytest.fixture(scope="module")
-def small_day() -> DayResult:
-    return run_day(SMALL)
 
 
 def test_the_invariants_of_a_day_are_zero(small_day: DayResult) -> None:
@@ -197,3 +197,26 @@ def test_no_next_morning_stops_at_midnight(capsys) -> None:
     assert code == 0 and report["next_morning_until"] is None
     assert "follow_ups_asked" not in report  # no morning, no follow-up figures
     assert report["invariants"]["follow_ups_missing"] == 0
+
+
+def test_sigterm_stops_a_run_and_cleans_up_after_it(tmp_path) -> None:
+    """RQ's worker took SIGTERM over at every burst (stop after this burst), so `dispatch simulate` went
+    on; now it stops, exits 143, and removes its temporary database on the way out."""
+    env = {**first_run_env(tmp_path / "service.sqlite3"), "TMPDIR": str(tmp_path)}
+    command = [sys.executable, "-m", "dispatch.cli", "simulate", "--workers", "20", "--employers", "3"]
+    process = subprocess.Popen(
+        [*command, "--jobs", "4", "--days", "3"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    for line in process.stderr:  # the run has begun
+        if line.startswith("simulating"):
+            break
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=120)
+    assert process.returncode == 143
+    assert list(tmp_path.glob("dispatch-simulate-*")) == []

@@ -14,17 +14,10 @@ import pytest
 from dispatch.cli import main
 from dispatch.models import OfferStatus
 from dispatch.simulation.command import POLICIES
-from dispatch.simulation.day import DayOptions
-from dispatch.simulation.days import RunResult, run_days
+from dispatch.simulation.days import RunResult
 from dispatch.simulation.run_report import DayWindow, Ledger, figures, left_out
 from tests.factories import SHANGHAI
-
-TWO_DAYS = DayOptions(workers=24, employers=4, jobs=5, late_jobs=2, seed=2, days=2)
-
-
-@pytest.fixture(scope="module")
-def two_days() -> RunResult:
-    return run_days(TWO_DAYS)
+from tests.simulation.days_shared import TWO_DAYS  # the session's `two_days`
 
 
 def test_each_day_posts_its_own_jobs_and_the_run_adds_them_up(two_days: RunResult) -> None:

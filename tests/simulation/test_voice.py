@@ -10,24 +10,21 @@ from dataclasses import replace
 from datetime import date
 
 import phonenumbers
-import pytest
 from sqlalchemy import select
 
 from dispatch.models import Contact, Worker, WorkerStatus
 from dispatch.sim.services import SERVICE_NUMBER, PhoneCall, Posted
 from dispatch.simulation import output
 from dispatch.simulation.channels_report import CHANNELS
-from dispatch.simulation.day import DayOptions, DayResult, run_day
+from dispatch.simulation.day import DayResult
 from dispatch.simulation.market import Market, build_market
 from dispatch.simulation.population import register
 from tests.factories import NOW
 from tests.simulation.places import seeded_places
 
 DAY = date(2026, 6, 10)
-# Half the workers prefer voice, so that a short day sees every path a voice worker takes.
-VOICE_DAY = DayOptions(
-    workers=60, employers=8, jobs=20, late_jobs=4, seed=1, voice_share=0.5, next_morning=False
-)
+# The session's `voice_day` (days_shared.VOICE_DAY): half the workers prefer voice, so that a short day
+# sees every path a voice worker takes.
 
 
 def _market(session, voice_share: float, landline_share: float = 1 / 3, seed: int = 7) -> Market:
@@ -133,11 +130,6 @@ def test_an_outbound_call_nobody_picks_up_only_reaches_its_status_callback() -> 
     assert [(url, params["CallStatus"]) for url, params in app.posted] == [
         ("http://localhost/ivr/status?x=1", "no-answer")
     ]
-
-
-@pytest.fixture(scope="module")
-def voice_day() -> DayResult:
-    return run_day(VOICE_DAY)
 
 
 def test_a_day_with_voice_workers_keeps_its_invariants_at_zero(voice_day: DayResult) -> None:
