@@ -106,15 +106,15 @@ def _redis_url() -> str:
 
 
 # Under pytest-xdist (`--dist loadgroup`, as ./scripts/test runs the whole suite), a test file runs on one
-# worker, so its module-scoped fixtures are built once; the simulation tests share simulated days
-# (session-scoped fixtures) across their files, so they all go to one worker.
-SHARED_SESSION_DIRS = ("tests/simulation/",)
+# worker, so its module-scoped fixtures are built once. The simulated days are session-scoped fixtures
+# (tests/simulation/days_shared.py) read by several files: those files go to one worker together.
+SIMULATED_DAYS = ("tests/simulation/", "tests/test_logs_private.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         path = item.nodeid.split("::", 1)[0]
-        group = next((shared for shared in SHARED_SESSION_DIRS if path.startswith(shared)), path)
+        group = "simulated-days" if path.startswith(SIMULATED_DAYS) else path
         item.add_marker(pytest.mark.xdist_group(group))
 
 
