@@ -116,6 +116,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         path = item.nodeid.split("::", 1)[0]
         group = "simulated-days" if path.startswith(SIMULATED_DAYS) else path
         item.add_marker(pytest.mark.xdist_group(group))
+    # The simulated days are the longest group (minutes): handed out first, the other worker runs
+    # the rest of the suite beside them instead of waiting for them at the end.
+    items.sort(key=lambda item: not item.nodeid.startswith(SIMULATED_DAYS))
 
 
 @pytest.fixture(scope="session")

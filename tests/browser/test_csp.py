@@ -64,6 +64,8 @@ def test_the_console_works_under_its_policy(live_server: LiveServer, page: Page,
     # Phone intake: the employer card follows the number typed (POSTed, not in a URL); choosing a date
     # ticks "another day" (a listener in console.js, not an inline handler).
     page.get_by_role("link", name="电话登记用工").click()
+    page.wait_for_url("**/console/intake/job")
+    page.wait_for_load_state("load")  # the lookup listens once the page's scripts have run
     page.get_by_label("手机号").fill("13600005678")
     expect(page.locator("#employer-card")).to_contain_text("太行装修队")
     page.locator("input[name=date]").fill("2099-01-01")
