@@ -156,7 +156,18 @@ def _language(session: Session, worker: Worker) -> str:
     return contact.language if contact is not None else "zh"
 
 
-def _tell_moved_up(session: Session, settings: Settings, signup: EventSignup, event: Event) -> None:
+WHEN_AND_WHERE = ("event_title", "date", "hour", "minute", "place")
+
+
+def _text_about_event(
+    session: Session,
+    settings: Settings,
+    signup: EventSignup,
+    event: Event,
+    template: str,
+    fields: tuple[str, ...],
+) -> None:
+    """A text to a signed-up worker about their event, in their language; not sent once it has begun."""
     worker = signup.worker
     language = _language(session, worker)
     context = event_context(settings, event, language)
@@ -164,13 +175,17 @@ def _tell_moved_up(session: Session, settings: Settings, signup: EventSignup, ev
         session,
         settings,
         phone=worker.phone,
-        template="event_moved_up",
-        kind="outreach.moved_up",
+        template=template,
+        kind=f"outreach.{template.removeprefix('event_')}",
         language=language,
         worker_id=worker.id,
         not_after=event.starts_at,
-        **{name: context[name] for name in ("event_title", "date", "hour", "minute", "place", "event_id")},
+        **{name: context[name] for name in fields},
     )
+
+
+def _tell_moved_up(session: Session, settings: Settings, signup: EventSignup, event: Event) -> None:
+    _text_about_event(session, settings, signup, event, "event_moved_up", (*WHEN_AND_WHERE, "event_id"))
 
 
 def reminder_time(settings: Settings, event: Event) -> datetime | None:
@@ -190,20 +205,7 @@ def remind(session: Session, settings: Settings, signup_id: int, now: datetime) 
     event = session.get(Event, signup.event_id)
     if event is None or event.starts_at is None or event.starts_at <= now:
         return {"reminded": 0}
-    worker = signup.worker
-    language = _language(session, worker)
-    context = event_context(settings, event, language)
-    queue_sms(
-        session,
-        settings,
-        phone=worker.phone,
-        template="event_reminder",
-        kind="outreach.reminder",
-        language=language,
-        worker_id=worker.id,
-        not_after=event.starts_at,
-        **{name: context[name] for name in ("event_title", "date", "hour", "minute", "place")},
-    )
+    _text_about_event(session, settings, signup, event, "event_reminder", WHEN_AND_WHERE)
     signup.reminded_at = now
     session.flush()
     return {"reminded": 1}
