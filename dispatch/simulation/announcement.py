@@ -32,8 +32,8 @@ from dispatch.models import (
     Message,
     MessageStatus,
     Outreach,
-    Site,
     SignupStatus,
+    Site,
 )
 from dispatch.outreach import services
 from dispatch.outreach.audience import Audience
@@ -60,6 +60,7 @@ class AnnouncementPlan:
     cancel_share: float = 0.25  # of those given a place, who give it back
     opt_out_share: float = 0.05  # of those who get the text, who text 退订活动
     median_delay_minutes: float = 20.0
+    median_cancel_minutes: float = 120.0  # a place is given back hours later, not at once
     capacity: int | None = None  # None: half the sign-ups expected, so the waiting list is used
 
     def capacity_for(self, workers: int) -> int:
@@ -108,7 +109,7 @@ class Announcer:
     def reads(self, agent: WorkerAgent, kind: str, body: str, sent_at: datetime) -> None:
         """A worker's phone got an outreach text."""
         rng = stream(self.day.options.seed, f"announcement:{agent.spec.index}:{kind}")
-        delay = self._delay(rng.gauss(0.0, 0.8))
+        delay = self._delay(self.plan.median_delay_minutes, rng.gauss(0.0, 0.8))
         if kind == services.KIND:
             draw = rng.random()
             match = SIGN_UP.search(body)
@@ -117,10 +118,12 @@ class Announcer:
             elif draw < self.plan.opt_out_share + self.plan.sign_up_share and match:
                 self._texts(agent, f"报名 {match.group(1)}", sent_at + delay, "signed_up")
         elif kind == "outreach.booked" and rng.random() < self.plan.cancel_share:
-            self._texts(agent, f"取消报名 {self.event_id}", sent_at + delay, "cancelled")
+            later = self._delay(self.plan.median_cancel_minutes, rng.gauss(0.0, 0.5))
+            self._texts(agent, f"取消报名 {self.event_id}", sent_at + later, "cancelled")
 
-    def _delay(self, gauss: float) -> timedelta:
-        minutes = self.plan.median_delay_minutes * math.exp(gauss)
+    @staticmethod
+    def _delay(median: float, gauss: float) -> timedelta:
+        minutes = median * math.exp(gauss)
         return timedelta(minutes=min(minutes, MAX_DELAY_MINUTES))
 
     def _texts(self, agent: WorkerAgent, text: str, when: datetime, what: str) -> None:
@@ -154,7 +157,10 @@ class Announcer:
         statuses = Counter(
             session.scalars(select(EventSignup.status).where(EventSignup.event_id == event.id))
         )
-        off = {c.phone: c for c in session.scalars(select(Contact).where(Contact.events_opted_out_at.is_not(None)))}
+        off = {
+            c.phone: c
+            for c in session.scalars(select(Contact).where(Contact.events_opted_out_at.is_not(None)))
+        }
         offers_after = {
             phone
             for phone, at in self.events_opt_outs.items()
@@ -196,15 +202,9 @@ class Announcer:
         invariants = {
             "announcement_over_capacity": max(0, booked - event.capacity),
             "announcement_texted_twice": sum(count - 1 for count in per_phone.values() if count > 1),
-            "announcement_in_quiet_hours": sum(
-                1
-                for row in sent
-                if self._quiet(settings, row.sent_at)
-            ),
+            "announcement_in_quiet_hours": sum(1 for row in sent if self._quiet(settings, row.sent_at)),
             "announcement_after_opt_out": sum(
-                1
-                for row in texts
-                if row.phone in off and row.created_at > off[row.phone].events_opted_out_at  # type: ignore[operator]
+                1 for row in texts if row.phone in off and row.created_at > off[row.phone].events_opted_out_at
             ),
             # 退订活动 turns event texts off, never job offers: only 退订 does that.
             "events_opt_out_stopped_offers": sum(

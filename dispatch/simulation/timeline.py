@@ -314,10 +314,9 @@ class MarketDay:
         with self.runtime.db.transaction() as session:
             measured = measure(session, settings, self.market, record, radius)
             measured.update(channels_report.measure(session, self.market, self.voice.record))
-            if self.announcer is not None:
-                announced, held = self.announcer.measure(session, settings)
-                measured["announcement"] = announced
-                measured["invariants"].update(held)
+            announced = self.announcer.measure(session, settings) if self.announcer is not None else None
+            if announced is not None:
+                measured["invariants"].update(announced[1])
             if self.carrier is not None:
                 carried = carrier_day.measure(session, self.carrier)
                 measured["invariants"].update(carried.pop("carrier_invariants"))
@@ -329,6 +328,8 @@ class MarketDay:
         if day is not None:  # what the people did about the follow-ups, by the morning's end
             after.update({f"people_{name}": self.behaviour.get(name, 0) for name in FOLLOW_UP_BEHAVIOURS})
         measured = {**(day or measured), **after, "invariants": invariants}
+        if announced is not None:  # as things stand now: an evening's texts go the next morning
+            measured["announcement"] = announced[0]
         options = self.options
         return {
             "policy": options.policy,
