@@ -11,6 +11,8 @@ from datetime import time
 
 import pytest
 
+from dispatch.cli import main
+from dispatch.simulation import output
 from dispatch.simulation.announcement import AnnouncementPlan
 from dispatch.simulation.day import DayOptions, DayResult, run_day
 
@@ -85,3 +87,14 @@ def test_an_evening_announcement_waits_for_the_morning() -> None:
 def test_the_default_day_has_no_announcement(small_day: DayResult) -> None:
     assert "announcement" not in small_day.report
     assert not any(name.startswith("announcement") for name in small_day.report["invariants"])
+
+
+def test_the_table_prints_the_announcement(announced_day: DayResult) -> None:
+    printed = output.table([announced_day])
+    assert "announcement (a training, 报名 <n>)" in printed
+    assert "moved up from the waiting list" in printed
+
+
+def test_simulate_refuses_a_bad_announcement_time(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--announcement", "25:00"]) == 2
+    assert "--announcement" in capsys.readouterr().err
