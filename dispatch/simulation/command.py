@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +62,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="FILE",
         help="the population's behaviour (TOML; config/simulation/*.toml; default: default.toml's)",
+    )
+    parser.add_argument(
+        "--announcement",
+        nargs="?",
+        const="10:00",
+        default=None,
+        metavar="HH:MM",
+        help="announce a training to the district at that time of the first day (default 10:00)",
     )
     parser.add_argument("--date", type=date.fromisoformat, default=None, help="market date (YYYY-MM-DD)")
     parser.add_argument("--send-rate", type=float, default=None, help="SMS segments a second (default 1)")
@@ -179,6 +187,14 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     )
     if args.date is not None:
         options = replace(options, day=args.date)
+    if args.announcement is not None:
+        from dispatch.simulation.announcement import AnnouncementPlan
+
+        try:
+            at = datetime.strptime(args.announcement, "%H:%M").time()
+        except ValueError:
+            return _refuse("--announcement takes a time of day, HH:MM")
+        options = replace(options, announcement=AnnouncementPlan(at=at))
     if args.send_rate is not None:
         options = replace(options, send_rate=args.send_rate)
     options = _voice_shares(options, args.voice_share, args.landline_share)

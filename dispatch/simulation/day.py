@@ -18,6 +18,7 @@ from datetime import time as clock_time
 from dispatch.i18n import market_zone
 from dispatch.settings import Settings
 from dispatch.simulation import environment
+from dispatch.simulation.announcement import AnnouncementPlan
 from dispatch.simulation.behaviour import DEFAULT, Behaviour
 from dispatch.simulation.clock import VirtualClock
 from dispatch.simulation.command import POLICIES, TRANSPORTS
@@ -64,6 +65,8 @@ class DayOptions:
     # (carrier_day.py), with its per-number limit per template (None: the service's, 50 a day).
     transport: str = "twilio"
     carrier_limit: int | None = None
+    # --announcement: an event announced at that time of the first day (announcement.py); None: none.
+    announcement: AnnouncementPlan | None = None
 
 
 @dataclass

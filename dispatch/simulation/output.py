@@ -84,6 +84,30 @@ def _with_channels(rows: tuple[tuple[str | None, str, str], ...]) -> tuple[tuple
 
 ROWS = _with_channels(ROWS)
 
+# Printed only for a day with --announcement (announcement.py).
+ANNOUNCEMENT_ROWS: tuple[tuple[str | None, str, str], ...] = (
+    (None, "announcement (a training, 报名 <n>)", ""),
+    ("announcement.capacity", "  places", "{}"),
+    ("announcement.recipients", "  recipients", "{}"),
+    ("announcement.texts_sent", "  texts sent", "{}"),
+    ("announcement.texts_held_for_quiet_hours", "    held for quiet hours", "{}"),
+    ("announcement.second_send_capped", "  2nd send held by the weekly cap", "{}"),
+    ("announcement.second_send_sent", "  2nd send texts sent", "{}"),
+    ("announcement.sign_ups", "  sign-ups", "{}"),
+    ("announcement.booked", "    with a place", "{}"),
+    ("announcement.waiting", "    on the waiting list", "{}"),
+    ("announcement.put_on_waiting_list", "  put on the waiting list", "{}"),
+    ("announcement.cancelled", "  cancelled (取消报名)", "{}"),
+    ("announcement.moved_up", "  moved up from the waiting list", "{}"),
+    ("announcement.opted_out_of_announcements", "  opted out of events (退订活动)", "{}"),
+    ("announcement.offered_jobs_after_opting_out", "    offered jobs after", "{}"),
+    ("invariants.announcement_over_capacity", "  invariant: over capacity", "{}"),
+    ("invariants.announcement_texted_twice", "  invariant: texted twice", "{}"),
+    ("invariants.announcement_in_quiet_hours", "  invariant: sent in quiet hours", "{}"),
+    ("invariants.announcement_after_opt_out", "  invariant: sent after 退订活动", "{}"),
+    ("invariants.events_opt_out_stopped_offers", "  invariant: 退订活动 stopped offers", "{}"),
+)
+
 
 def _value(report: dict[str, Any], key: str) -> Any:
     for part in key.split("."):
@@ -109,7 +133,8 @@ def table(results: Sequence[DayResult]) -> str:
     )
     width = 34
     lines = [title, "", " " * width + "".join(f"{r.options.policy:>10}" for r in results)]
-    for key, label, shape in ROWS + (carrier_day.ROWS if carried else ()):
+    announced = ANNOUNCEMENT_ROWS if any("announcement" in r.report for r in results) else ()
+    for key, label, shape in ROWS + (carrier_day.ROWS if carried else ()) + announced:
         if key is None:
             lines.append(label)
             continue

@@ -30,6 +30,7 @@ from dispatch.matching import config as matching_config
 from dispatch.models import Call, Direction, Job, JobStatus, Message
 from dispatch.runtime import Runtime
 from dispatch.simulation import carrier_day, channels_report, people
+from dispatch.simulation.announcement import Announcer
 from dispatch.simulation.carrier_day import CarrierPhones
 from dispatch.simulation.clock import VirtualClock
 from dispatch.simulation.followups import FOLLOW_UP_BEHAVIOURS, measure_follow_ups
@@ -109,6 +110,8 @@ class MarketDay:
         self.follow_ups = FollowUpPeople(self.market, options.seed, self.at, self._answers, self.behaviour)
         for job in self.market.jobs:
             self.at(job.at, functools.partial(self.post_job, job))
+        plan = options.announcement  # --announcement: an event and its sign-ups (announcement.py)
+        self.announcer = Announcer(self, plan) if plan is not None else None
 
     # -- the timeline ---------------------------------------------------------------------------
 
@@ -234,6 +237,9 @@ class MarketDay:
             return
         if kind in OFFER_KINDS and self.voice.prefers_voice(agent.spec.phone):
             return  # a worker who prefers voice answers the call (voice.py), not the text
+        if kind.startswith("outreach.") and self.announcer is not None:
+            self.announcer.reads(agent, kind, body, sent_at)
+            return
         if kind in {"offer", "offer.reopened"} and (match := OFFER_CODE.search(body)):
             self._consider(agent, match.group(1), sent_at)
         elif kind == MERGED_OFFERS:  # offers a carrier limit held, in one text (sms/merging.py)
@@ -308,6 +314,9 @@ class MarketDay:
         with self.runtime.db.transaction() as session:
             measured = measure(session, settings, self.market, record, radius)
             measured.update(channels_report.measure(session, self.market, self.voice.record))
+            announced = self.announcer.measure(session, settings) if self.announcer is not None else None
+            if announced is not None:
+                measured["invariants"].update(announced[1])
             if self.carrier is not None:
                 carried = carrier_day.measure(session, self.carrier)
                 measured["invariants"].update(carried.pop("carrier_invariants"))
@@ -319,6 +328,8 @@ class MarketDay:
         if day is not None:  # what the people did about the follow-ups, by the morning's end
             after.update({f"people_{name}": self.behaviour.get(name, 0) for name in FOLLOW_UP_BEHAVIOURS})
         measured = {**(day or measured), **after, "invariants": invariants}
+        if announced is not None:  # as things stand now: an evening's texts go the next morning
+            measured["announcement"] = announced[0]
         options = self.options
         return {
             "policy": options.policy,
