@@ -133,9 +133,16 @@ def test_every_text_goes_out_as_an_approvable_carrier_template(session, seeded, 
 TOLERATED: set[tuple[str, str]] = set()
 
 
+# An address is cut to the room its text has left, which depends on the job's code (CODE_OFFSET + its id,
+# a sequence no rolled-back test resets): 3 digits on a fresh
+# database, 4 once a test worker has made a thousand jobs (CI, 2026-12-07), and then it fits. Whether it is
+# still seen over the limit depends on which tests ran before, so only its ceiling is checked.
+DEPENDS_ON_CODES = {("address", "en")}
+
+
 def test_the_known_long_values_are_still_there() -> None:
     """Runs after the kinds (pytest keeps a file's order): a known over-long value gone is one to drop."""
-    assert set(KNOWN_OVER_LIMIT) == TOLERATED
+    assert set(KNOWN_OVER_LIMIT) - DEPENDS_ON_CODES <= TOLERATED <= set(KNOWN_OVER_LIMIT)
 
 
 def test_a_broken_rule_is_caught(session, seeded, runtime) -> None:
