@@ -33,7 +33,7 @@ def sign_up(inbound: Inbound) -> None:
         reply(session, settings, message, "event_unknown", "outreach.unknown", event_id=event_id)
         return
     context = services.event_context(settings, result.event, inbound.contact.language)
-    context = {name: context[name] for name in ("event_title", "date", "hour", "minute", "place")}
+    context = {name: context[name] for name in signups.WHEN_AND_WHERE}
     if result.outcome == "booked":
         reply(session, settings, message, "event_booked", "outreach.booked", **context)
     elif result.outcome == "waiting":
