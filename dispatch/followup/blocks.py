@@ -90,7 +90,13 @@ def handle_block_sms(session: Session, settings: Settings, message: Message, com
         return True
     follow_up = rated[0]
     add_block(
-        session, follow_up.employer_id, follow_up.worker_id, _reason(follow_up), None, utcnow(), via="sms"
+        session,
+        follow_up.employer_id,
+        follow_up.worker_id,
+        block_reason(follow_up),
+        None,
+        utcnow(),
+        via="sms",
     )
     name = person_name(follow_up.worker.name, language_of(session, message.phone))
     reply(
@@ -106,9 +112,10 @@ def handle_block_sms(session: Session, settings: Settings, message: Message, com
     return True
 
 
-def _reason(follow_up: FollowUp) -> str:
+def block_reason(follow_up: FollowUp) -> str:
     # Kept as written for agents and reports, not shown to the people (the console words it).
-    return f"rated {follow_up.stars} star(s) on job {follow_up.job.code} (follow-up {follow_up.id})"
+    stars = "?" if follow_up.stars is None else follow_up.stars
+    return f"rated {stars} star(s) on job {follow_up.job.code} (follow-up {follow_up.id})"
 
 
 def add_block(

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from dispatch.models import (
     AuditEvent,
     Employer,
+    EmployerBlock,
     FollowUpParty,
     FollowUpStatus,
     PaidAnswer,
@@ -122,3 +123,55 @@ def test_another_sites_follow_up_is_not_found(runtime, session, client, clock, m
     assert console_post(console, f"/console/followups/{worker_side.id}/no-answer").status_code == 404
     session.expire_all()
     assert session.get(type(worker_side), worker_side.id).stars is None
+
+
+def test_an_employer_rating_low_on_the_phone_can_block_the_worker(
+    runtime, session, client, clock, market: Market, app
+) -> None:
+    """The agent asks what a 0-1 star SMS rating asks (`101 2 不要`): ticked, the worker is blocked for
+    this employer, audited as the agent's; unticked, nothing is blocked."""
+    job, worker, employer, rows = unanswered(runtime, session, client, clock, market)
+    agent = make_agent(session, "district1", "agent", "LZ")
+    console = signed_in(app, agent)
+    employer_side = rows[FollowUpParty.EMPLOYER]
+    page = console.get(f"/console/tickets/{employer_side.ticket_id}").get_data(as_text=True)
+    assert 'name="block"' in page and "雇主不想再用张三：以后不再派给这位雇主" in page
+    worker_page = console.get(f"/console/tickets/{rows[FollowUpParty.WORKER].ticket_id}").get_data(
+        as_text=True
+    )
+    assert 'name="block"' not in worker_page  # a worker's follow-up blocks nobody
+
+    response = console_post(
+        console,
+        f"/console/followups/{employer_side.id}/answer",
+        {"stars": "1", "block": "1", "note": "不要他了"},
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    assert [(b.employer_id, b.worker_id) for b in session.scalars(select(EmployerBlock))] == [
+        (employer.id, worker.id)
+    ]
+    added = session.scalars(select(AuditEvent).where(AuditEvent.action == "employer_block.add")).one()
+    assert (added.agent_id, added.target_id) == (agent.id, worker.id)
+    assert added.details == {"employer_id": employer.id, "worker_id": worker.id, "via": "agent"}
+    assert session.scalars(select(EmployerBlock.reason)).one() == (
+        f"rated 1 star(s) on job {job.code} (follow-up {employer_side.id})"
+    )
+    answered = session.scalar(select(AuditEvent).where(AuditEvent.action == "follow_up.answer"))
+    assert answered.details["blocked"] is True and answered.details["stars"] == 1
+    assert session.get(Ticket, employer_side.ticket_id).status == TicketStatus.RESOLVED
+
+
+def test_a_low_rating_without_the_tick_blocks_nobody(
+    runtime, session, client, clock, market: Market, app
+) -> None:
+    *_, rows = unanswered(runtime, session, client, clock, market)
+    console = signed_in(app, make_agent(session, "district1", "agent", "LZ"))
+    employer_side = rows[FollowUpParty.EMPLOYER]
+    response = console_post(console, f"/console/followups/{employer_side.id}/answer", {"stars": "0"})
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.get(type(employer_side), employer_side.id).stars == 0
+    assert session.scalars(select(EmployerBlock)).all() == []
+    answered = session.scalar(select(AuditEvent).where(AuditEvent.action == "follow_up.answer"))
+    assert answered.details["blocked"] is False

@@ -321,7 +321,7 @@ def test_help_follows_the_contacts_language_not_the_words(runtime, session, seed
     assert bodies(session) == [expected(runtime, "help", "zh")] * 3
     assert bodies(session)[0] == (
         "【潞州零工】回复：注册=登记找活；忙=暂停派活；空=恢复派活；我的=查看资料；退订=不再收短信；"
-        "EN=English。接单回复 1 加岗位号，如 1 123。"
+        "EN=English。接单回复 1 加岗位号，如 1 123；没拿到工钱回复 欠薪 加岗位号。"
     )
 
 

@@ -48,7 +48,7 @@ ARRIVAL_JITTER = 0.012  # seconds: how much later one request may reach the fake
 # templates/zh/help.txt with the default signature, as the worker's phone shows it.
 HELP_ZH = (
     "【潞州零工】回复：注册=登记找活；忙=暂停派活；空=恢复派活；我的=查看资料；退订=不再收短信；"
-    "EN=English。接单回复 1 加岗位号，如 1 123。"
+    "EN=English。接单回复 1 加岗位号，如 1 123；没拿到工钱回复 欠薪 加岗位号。"
 )
 
 

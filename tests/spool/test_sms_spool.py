@@ -154,7 +154,7 @@ def test_a_text_while_the_database_is_down_is_spooled_and_replayed_once_at_its_a
     assert answer.body == outbound_to(session, OTHER)[0].body == help_text(runtime)
     assert answer.body == (
         "【潞州零工】回复：注册=登记找活；忙=暂停派活；空=恢复派活；我的=查看资料；退订=不再收短信；"
-        "EN=English。接单回复 1 加岗位号，如 1 123。"
+        "EN=English。接单回复 1 加岗位号，如 1 123；没拿到工钱回复 欠薪 加岗位号。"
     )
 
 

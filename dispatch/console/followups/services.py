@@ -14,6 +14,7 @@ from dispatch.console.audit import record
 from dispatch.console.people import editing
 from dispatch.console.tickets.services import resolve_ticket
 from dispatch.console.tickets.work import hold
+from dispatch.followup.blocks import add_block, block_reason
 from dispatch.followup.services import BadAnswer, check_stars, end_unanswered, paid_from_digit, record_answer
 from dispatch.models import (
     Agent,
@@ -94,12 +95,27 @@ def answer_by_phone(
     note: str,
     now: datetime,
     remote_addr: str = "",
+    block: bool = False,
 ) -> None:
-    """Record what the person said on the phone; the ticket is resolved as called."""
+    """Record what the person said on the phone; the ticket is resolved as called. `block`: the
+    employer said not to send this worker again (the question an SMS rating of 0-1 star asks, asked by
+    the agent on the call): the same block as the employer's `101 2 不要`, audited as the agent's."""
     hold(db, agent, ticket, remote_addr)
     recorded = record_answer(
         db, settings, follow_up, paid=paid, stars=stars, via=AnsweredVia.AGENT, now=now, agent=agent
     )
+    blocked = block and follow_up.party == FollowUpParty.EMPLOYER
+    if blocked:
+        blocked = add_block(
+            db,
+            follow_up.employer_id,
+            follow_up.worker_id,
+            block_reason(follow_up),
+            agent,
+            now,
+            via="agent",
+            remote_addr=remote_addr,
+        )
     record(
         db,
         agent,
@@ -111,6 +127,7 @@ def answer_by_phone(
         paid=paid,
         stars=stars,
         recorded=recorded,
+        blocked=blocked,
         ticket_id=ticket.id,
     )
     resolve_ticket(db, agent, ticket, TicketOutcome.CALLED, note, remote_addr)

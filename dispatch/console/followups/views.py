@@ -57,7 +57,17 @@ def answer(db, agent, follow_up_id: int):
         ticket,
         "followups.answered_flash",
         lambda: services.answer_by_phone(
-            db, _settings(), agent, ticket, follow_up, paid, stars, _note(), utcnow(), _address()
+            db,
+            _settings(),
+            agent,
+            ticket,
+            follow_up,
+            paid,
+            stars,
+            _note(),
+            utcnow(),
+            _address(),
+            block=request.form.get("block") == "1",
         ),
     )
 

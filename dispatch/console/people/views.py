@@ -10,7 +10,8 @@ from dispatch.catalogue import trades_in_menu_order
 from dispatch.console.access import require_visible, visible_site_ids
 from dispatch.console.auth import agent_page
 from dispatch.console.i18n import local_datetime, translate
-from dispatch.console.intake.forms import LIMITS, choosable_sites, trade_rows
+from dispatch.console.intake.forms import LIMITS, trade_rows
+from dispatch.console.intake.sites import site_groups
 from dispatch.console.people import editing, history, services
 from dispatch.console.people.search import parse_query, single_exact_hit
 from dispatch.console.people.search import search as find
@@ -207,7 +208,7 @@ def _person_page(
         "text": sms_text,
         "notice": sms_notice,
         # The edit form: the record as it is, or what was typed and what is wrong with it.
-        "edit_sites": choosable_sites(db, agent),
+        "site_groups": site_groups(db, agent),
         "edit_problems": edit_problems or {},
         "limits": LIMITS | {"max_typed_name": limits.TYPED_NAME_MAX_LENGTH},
     }

@@ -4,8 +4,11 @@ matching uses a changed pay floor at once."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
+from dispatch.ivr.choices import site_keys
 from dispatch.models import AuditEvent, Contact, Employer, Site, Trade, Worker
 from tests.console.helpers import console_post
 from tests.factories import Market, offered
@@ -146,3 +149,21 @@ def test_a_raised_pay_floor_keeps_the_worker_out_of_the_next_wave(
     response = edit(agent_client, raised, **worker_form(session, min_pay="350"))
     assert response.status_code == 302 and response.location.endswith(f"/workers/{raised.id}")
     offered(runtime, session, Market(session), kept, pay=300, trade="plumber_electrician")
+
+
+def test_the_edit_forms_pick_the_site_as_the_intake_does(agent_client, people, session):
+    """The IVR's numbers, villages under their towns, the filter box, the record's site chosen."""
+    keys = site_keys(session)
+    worker = people.worker()
+    employer = people.employer(name="王老板")
+    for path, site_id in (
+        (f"/console/people/workers/{worker.id}", worker.home_site_id),
+        (f"/console/people/employers/{employer.id}", employer.site_id),
+    ):
+        page = agent_client.get(path).get_data(as_text=True)
+        assert 'data-site-filter="site-select"' in page and "intake.js" in page, path
+        chosen = re.search(r'<option value="(\d+)" data-key="([\d-]*)"[^>]*selected>([^<]*)<', page)
+        assert chosen is not None, path
+        assert (int(chosen.group(1)), chosen.group(2)) == (site_id, keys[site_id]), path
+        assert keys[site_id] and chosen.group(3).startswith(f"{keys[site_id]} · "), path
+        assert re.search(r'<optgroup label="\d+ · ', page), path
