@@ -1,8 +1,9 @@
 """Where a simulated day runs: a database and a Redis of its own, and the service wired to them.
 
-By default a throw-away SQLite file in a temporary directory and an in-process Redis (fakeredis), so
-the simulation needs no services. `--database-url` may name a PostgreSQL database: the day then runs
-in a schema of its own, created and dropped around it, so nothing else in that database is touched.
+By default a throw-away SQLite file in a temporary directory and an in-process Redis (fakeredis,
+without its emulated socket: inprocess_redis.py), so the simulation needs no services.
+`--database-url` may name a PostgreSQL database: the day then runs in a schema of its own, created and
+dropped around it, so nothing else in that database is touched.
 `--redis-url` may name a Redis database, which is EMPTIED before and after the day (RQ's queues have
 no prefix to keep them apart).
 """
@@ -17,7 +18,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import fakeredis
 from flask import Flask
 from redis import Redis
 from sqlalchemy import Engine, event, text
@@ -27,6 +27,7 @@ from dispatch.db import Database, make_engine, normalise_database_url
 from dispatch.migrate import upgrade
 from dispatch.runtime import Runtime, get_runtime, set_runtime, wire_outbox
 from dispatch.settings import Settings
+from dispatch.simulation.inprocess_redis import in_process_redis
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def _migrate(engine: Engine) -> None:
 def redis_connection(url: str | None) -> Iterator[Redis]:
     """A Redis of the day's own: a fresh fakeredis, or the named database emptied around the day."""
     if url is None:
-        yield fakeredis.FakeRedis(server=fakeredis.FakeServer())
+        yield in_process_redis()
         return
     connection = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
     connection.flushdb()

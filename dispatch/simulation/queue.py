@@ -9,10 +9,17 @@ simulation keeps them on its own clock (the same seed then gives the same day on
   a segment) and hands the slot back: a wave of 30 offers at 1 segment a second takes its minute of
   market time, and none of real time.
 - The periodic jobs (dispatch.periodic.PERIODIC_TASKS), which a worker's ticker enqueues under a lock
-  that expires after their interval: here they are enqueued when their interval has passed on the
-  virtual clock, whenever the day wakes (the next morning also wakes for the follow-ups' run: see
-  next_periodic).
+  that expires after their interval: here they run when their interval has passed on the virtual
+  clock, whenever the day wakes (the next morning also wakes for the follow-ups' run: see
+  next_periodic), and at least every WAKE_AT_LEAST (timeline.py) so the lost-job sweep sees every
+  finished job before RQ forgets it.
   A day may leave some out (`periodic_off`: what the day looks like without them).
+
+The periodic jobs are called as the plain functions they are, not enqueued: the very task code a
+worker would run, without RQ's enqueue, registries, execution and result records around it. They are
+four jobs in five of a day and most find nothing to do, so that bookkeeping was most of a day's time
+(docs/benchmarks.md "Simulation"). They run before the queued jobs of the same instant. One that
+raises is logged and counted with RQ's failed jobs (the failed_jobs invariant), as a worker would.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from rq.utils import now as rq_now
 from sqlalchemy import select
 
 from dispatch.models import Message
-from dispatch.periodic import PERIODIC_TASKS
+from dispatch.periodic import PERIODIC_TASKS, PeriodicTask
 from dispatch.queue import QUEUE_NAMES, get_queue, task_of
 from dispatch.runtime import Runtime
 from dispatch.simulation.clock import VirtualClock
@@ -117,6 +124,7 @@ class QueueRunner:
         self._last_pass: datetime | None = None
         self.periodic = [task for task in PERIODIC_TASKS if task.id not in periodic_off]
         self._periodic_due = {task.id: clock.now() for task in self.periodic}
+        self.periodic_failed = 0
 
     def next_scheduled(self) -> datetime | None:
         """When the scheduler will next find an `enqueue_at` job due."""
@@ -141,15 +149,20 @@ class QueueRunner:
             self._last_pass = self.clock.now()
 
     def _tick(self) -> None:
-        """Enqueue each periodic job whose interval has passed, as the worker's ticker would."""
+        """Run each periodic job whose interval has passed, as the worker's ticker would have it run."""
         now = self.clock.now()
         for task in self.periodic:
             if self._periodic_due[task.id] <= now:
                 interval = max(1, task.every_seconds(self.runtime))
                 self._periodic_due[task.id] = now + timedelta(seconds=interval)
-                get_queue(task.queue, self.runtime.redis).enqueue(
-                    task.task, job_id=f"periodic-{task.id}", result_ttl=interval * 2
-                )
+                self._run_periodic(task)
+
+    def _run_periodic(self, task: PeriodicTask) -> None:
+        try:  # SIGTERM (command.Terminated, a SystemExit) goes through: the run stops
+            task.task()
+        except Exception:  # a worker would log it and keep the job in its failed registry
+            log.exception("periodic job %s failed", task.id)
+            self.periodic_failed += 1
 
     def settle(self, after_burst: Callable[[], None]) -> None:
         """Run bursts until nothing is due at the clock's present; `after_burst` looks at what they did."""
@@ -171,4 +184,4 @@ class QueueRunner:
                 self.clock.advance(timedelta(seconds=1))
 
     def failed_jobs(self) -> int:
-        return sum(queue.failed_job_registry.count for queue in self.queues)
+        return self.periodic_failed + sum(queue.failed_job_registry.count for queue in self.queues)

@@ -55,6 +55,9 @@ MERGED_OFFERS = "offer.merged"  # dispatch.sms.merging.KIND
 OFFER_KINDS = frozenset({"offer", "offer.reopened", MERGED_OFFERS})
 Action = Callable[[], None]
 UNPOSTED = frozenset({JobStatus.DRAFT, JobStatus.CANCELLED})
+# The day wakes at least this often, so that the periodic jobs run: the lost-job sweep must see a
+# finished job before RQ forgets it (dispatch.queue.RESULT_TTL, an hour), or it relays it again.
+WAKE_AT_LEAST = timedelta(minutes=30)
 
 
 @dataclass
@@ -122,17 +125,20 @@ class MarketDay:
         """Events and queued jobs in time order until `end`; the clock jumps between them. It also
         wakes whenever one of the periodic jobs `wake_for` falls due: a quiet morning would sleep
         through the follow-ups' run. (The others, backstops, run whenever the day wakes anyway:
-        waking for the outbox sweep every 30 s would make a morning take five times as long.)"""
+        waking for the outbox sweep every 30 s would make a morning take five times as long; but a
+        quiet night still wakes every WAKE_AT_LEAST.)"""
         while True:
             self.runner.settle(self.look)
-            upcoming = [self.events[0][0]] if self.events else []
+            upcoming = [self.clock.now() + WAKE_AT_LEAST]
+            if self.events:
+                upcoming.append(self.events[0][0])
             if (due := self.runner.next_periodic(wake_for)) is not None:
                 upcoming.append(due)
             scheduled = self.runner.next_scheduled()
             if scheduled is not None:
                 # RQ keeps whole seconds: wake at the end of that second, past the job's own run_at.
                 upcoming.append(scheduled + timedelta(seconds=1))
-            if not upcoming or min(upcoming) > end:
+            if min(upcoming) > end:
                 self.clock.advance_to(end)  # the rest of the time passes with nothing due
                 return
             self.clock.advance_to(min(upcoming))

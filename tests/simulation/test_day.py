@@ -22,6 +22,7 @@ from dispatch.cli import main
 from dispatch.settings import PROJECT_ROOT
 from dispatch.simulation.day import DayResult, run_day
 from tests.helpers import first_run_env
+from tests.simulation import days_shared
 from tests.simulation.days_shared import SMALL
 
 # SMALL (days_shared.py, the session's `small_day`) has no voice workers: TODAYS_SMALL_DAY pins the
@@ -116,6 +117,14 @@ def test_the_next_morning_every_placement_that_ended_is_followed_up_and_answered
     assert report["wage_cases_opened"] == report["people_followup_unpaid"]
     assert 1 <= report["stars_for_employers"] <= 5 and 1 <= report["stars_for_workers"] <= 5
     assert report["people_followup_not_understood"] == 0
+
+
+def test_no_job_is_taken_for_lost_after_a_quiet_night() -> None:
+    """The day wakes every half hour through the night, so the lost-job sweep sees each of the
+    evening's jobs finished before RQ forgets it (an hour): none is relayed again in the morning
+    (seed 1's small day relayed 7 when nothing woke the night)."""
+    lines = days_shared.small_day().lines
+    assert [line for line in lines if "was lost; relayed again" in line] == []
 
 
 def test_without_the_follow_ups_run_the_placements_are_missed() -> None:
