@@ -195,7 +195,7 @@ class Settings:
     METRICS_ALLOW_FROM: str = "127.0.0.1,::1"
     METRICS_TOKEN: str = ""
     # How agents' passwords are hashed (werkzeug's method names): scrypt, the only one production
-    # accepts; the test suite uses a cheap pbkdf2:sha256:1000 (scrypt costs about 0.1 s a hash or check,
+    # accepts; the test suite uses a cheap pbkdf2:sha256:1000 (scrypt costs 0.1-0.6 s a hash or a check,
     # on purpose, paid by every test that signs an agent in). A stored hash names its own method, so
     # hashes made under another setting still check.
     PASSWORD_HASH_METHOD: str = "scrypt"

@@ -40,6 +40,9 @@ def _dummy_hash(method: str) -> str:
     return generate_password_hash("not-a-real-password", method)
 
 
+_dummy_hash(DEFAULT_METHOD)  # made at import, as before: production's first unknown username is not slower
+
+
 def check_password(password_hash: str | None, password: str) -> bool:
     stored = password_hash or _dummy_hash(hash_method())
     return check_password_hash(stored, password) and password_hash is not None
