@@ -26,7 +26,9 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
 
         refuse_demo_data_in_production(runtime.db, settings)
         warn_if_redis_down(runtime, "web")
-    app = Flask(__name__)
+    from dispatch.flask_app import DispatchFlask
+
+    app = DispatchFlask(__name__)  # Flask, with URL builders and templates compiled once per process
     app.config.update(
         SECRET_KEY=settings.SECRET_KEY,
         MAX_CONTENT_LENGTH=256 * 1024,  # a Twilio webhook is a few kB; anything larger is refused with 413

@@ -6,6 +6,7 @@ import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -60,11 +61,21 @@ class TradeSpec:
     high_risk: bool
 
 
+# Parsed files are kept by path and content (a file edited since is parsed again): the test suite seeds
+# its database once a test, thousands of times a run, from the same two files. Specs are frozen; each
+# caller gets a list of its own. A malformed file raises every time (nothing is kept).
+
+
 def read_sites(path: Path | str) -> list[SiteSpec]:
     """Parse and check a sites.toml without touching the database."""
     path = Path(path)
+    return list(_read_sites(path, path.read_bytes()))
+
+
+@lru_cache(maxsize=16)
+def _read_sites(path: Path, content: bytes) -> tuple[SiteSpec, ...]:
     specs: list[SiteSpec] = []
-    for entry in _entries(path, "site", SITE_KEYS):
+    for entry in _entries(path, content, "site", SITE_KEYS):
         code = entry.text("code", _column_length(Site, "code"))
         if not SITE_CODE.match(code):
             raise entry.error(f"code {code!r} must be ASCII letters, digits, '-' or '_'")
@@ -125,14 +136,19 @@ def read_sites(path: Path | str) -> list[SiteSpec]:
                 f"{where}: a {spec.level.value} must be under a {PARENT_LEVEL[spec.level]}, "
                 f"but {spec.parent!r} is a {levels[spec.parent].value}"
             )
-    return specs
+    return tuple(specs)
 
 
 def read_trades(path: Path | str) -> list[TradeSpec]:
     """Parse and check a trades.toml without touching the database."""
     path = Path(path)
+    return list(_read_trades(path, path.read_bytes()))
+
+
+@lru_cache(maxsize=16)
+def _read_trades(path: Path, content: bytes) -> tuple[TradeSpec, ...]:
     specs: list[TradeSpec] = []
-    for entry in _entries(path, "trade", TRADE_KEYS):
+    for entry in _entries(path, content, "trade", TRADE_KEYS):
         code = entry.text("code", _column_length(Trade, "code"))
         if not TRADE_CODE.match(code):
             raise entry.error(f"code {code!r} must be lowercase ASCII snake_case")
@@ -159,7 +175,7 @@ def read_trades(path: Path | str) -> list[TradeSpec]:
     _unique(path, "trade", "ivr_digit", [(i, spec.code, spec.ivr_digit) for i, spec in numbered])
     labels = [(i, spec.code, label) for i, spec in numbered for label in sorted(trade_labels(spec))]
     _unique(path, "trade", "keyword", labels)
-    return specs
+    return tuple(specs)
 
 
 def site_labels(spec: SiteSpec) -> set[str]:
@@ -246,10 +262,9 @@ class _Entry:
         return tuple(dict.fromkeys(word.strip().lower() for word in value))
 
 
-def _entries(path: Path, kind: str, allowed: frozenset[str]) -> list[_Entry]:
+def _entries(path: Path, content: bytes, kind: str, allowed: frozenset[str]) -> list[_Entry]:
     try:
-        with path.open("rb") as file:
-            data = tomllib.load(file)
+        data = tomllib.loads(content.decode())  # as tomllib.load does
     except tomllib.TOMLDecodeError as exc:
         raise SeedError(f"{path}: not valid TOML: {exc}") from exc
     extra = set(data) - {kind}

@@ -43,6 +43,8 @@ MAKE_A_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 SMS_TRANSPORTS = frozenset({"outbox", "twilio", "aliyun", "routed"})
+# werkzeug.security's methods: scrypt[:n:r:p] or pbkdf2[:hash[:iterations]].
+PASSWORD_HASH_METHODS = re.compile(r"scrypt(:\d+:\d+:\d+)?|pbkdf2(:sha(1|224|256|384|512)(:\d+)?)?")
 
 
 class SettingsError(RuntimeError):
@@ -192,6 +194,11 @@ class Settings:
     # with `Authorization: Bearer <METRICS_TOKEN>` (dispatch/ops/access.py).
     METRICS_ALLOW_FROM: str = "127.0.0.1,::1"
     METRICS_TOKEN: str = ""
+    # How agents' passwords are hashed (werkzeug's method names): scrypt, the only one production
+    # accepts; the test suite uses a cheap pbkdf2:sha256:1000 (scrypt costs 0.1-0.6 s a hash or a check,
+    # on purpose, paid by every test that signs an agent in). A stored hash names its own method, so
+    # hashes made under another setting still check.
+    PASSWORD_HASH_METHOD: str = "scrypt"
     # -- after the job ------------------------------------------------------------------------------
     # Follow-ups (回访) go at this local time the morning after a placement's last working day; no
     # answer after FOLLOW_UP_REMINDER_HOURS: one reminder; none after FOLLOW_UP_TICKET_HOURS more: an
@@ -304,6 +311,8 @@ class Settings:
         for name in ("FOLLOW_UP_REMINDER_HOURS", "FOLLOW_UP_TICKET_HOURS", "FORWARDS_PER_DAY"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1")
+        if not PASSWORD_HASH_METHODS.fullmatch(self.PASSWORD_HASH_METHOD):
+            raise SettingsError("PASSWORD_HASH_METHOD must be scrypt, or pbkdf2:sha256:N outside production")
         if self.INSURANCE_PROVIDER not in {"register"}:
             raise SettingsError("INSURANCE_PROVIDER must be register")
         # The reference goes into the worker's confirmation SMS, whose length budget counts 4 letters.
@@ -495,6 +504,8 @@ class Settings:
                 f"production refuses to start without TWILIO_ACCOUNT_SID: it is {which}; "
                 "set the account's SID (AC...) from the Twilio console"
             )
+        if self.PASSWORD_HASH_METHOD != "scrypt":
+            raise SettingsError("production refuses a PASSWORD_HASH_METHOD other than scrypt")
         if _is_sqlite(self.DATABASE_URL) and not self.ALLOW_SQLITE_IN_PRODUCTION:
             raise SettingsError(
                 "production refuses a SQLite DATABASE_URL (the default is the first run's file); set "

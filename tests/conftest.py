@@ -155,6 +155,10 @@ def make_settings(service_urls: dict[str, str], **overrides: Any) -> Settings:
         "CONFIG_DIR": str(PROJECT_ROOT / "config"),
         "EMBEDDED_WORKER": False,
     }
+    if overrides.get("DISPATCH_ENV") != "production":  # which accepts scrypt only
+        # scrypt costs a tenth of a second or more a hash and a check: a cheap method for the hundreds of
+        # agents the tests create and sign in (tests/console/test_agents_cli.py checks scrypt itself).
+        values["PASSWORD_HASH_METHOD"] = "pbkdf2:sha256:1000"
     values.update(overrides)
     return Settings.load(values, environ={})
 

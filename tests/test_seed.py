@@ -150,6 +150,16 @@ def test_seeding_twice_changes_nothing(seed_session: Session) -> None:
     assert not seed_session.dirty and not seed_session.new
 
 
+def test_each_reader_gets_the_files_specs_as_they_are_now(config_copy: Path) -> None:
+    sites, trades = read_sites(config_copy / "sites.toml"), read_trades(config_copy / "trades.toml")
+    sites.clear()
+    trades.pop()  # a caller's list is its own: the next caller still gets every spec
+    assert read_sites(config_copy / "sites.toml") == read_sites(CONFIG_DIR / "sites.toml") != []
+    assert len(read_trades(config_copy / "trades.toml")) == len(read_trades(CONFIG_DIR / "trades.toml"))
+    edit(config_copy / "trades.toml", 'name_zh = "钳工"', 'name_zh = "钳工/机修"')
+    assert "钳工/机修" in {spec.name_zh for spec in read_trades(config_copy / "trades.toml")}
+
+
 def test_an_edited_name_updates_the_row(seed_session: Session, config_copy: Path) -> None:
     seed(seed_session, config_copy)
     edit(config_copy / "sites.toml", 'name_en = "Taihang West Street"', 'name_en = "Taihangxijie Street"')

@@ -109,6 +109,8 @@ WEAK_PRODUCTION = {
     "database-sqlite-file": ({"DATABASE_URL": "sqlite:////var/lib/dispatch/d.sqlite3"}, "DATABASE_URL"),
     "database-sqlite-driver": ({"DATABASE_URL": "SQLite+pysqlite:///d.sqlite3"}, "DATABASE_URL"),
     "redis-embedded": ({"REDIS_URL": "embedded"}, "REDIS_URL"),
+    "password-hash-cheap": ({"PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}, "PASSWORD_HASH_METHOD"),
+    "password-hash-cheap-scrypt": ({"PASSWORD_HASH_METHOD": "scrypt:1024:8:1"}, "PASSWORD_HASH_METHOD"),
 }
 
 
@@ -128,6 +130,15 @@ def test_the_same_weak_settings_are_fine_outside_production():
         if "REDIS_URL" in changes:
             continue
         Settings.load(environ={**PRODUCTION, **changes, "DISPATCH_ENV": "development"})
+
+
+@pytest.mark.parametrize("method", ["md5", "plain", "pbkdf2:sha256:many", "scrypt:1024", ""])
+def test_a_password_hash_method_must_be_werkzeugs(method):
+    if method == "":  # unset: the default
+        assert Settings.load(environ={"PASSWORD_HASH_METHOD": method}).PASSWORD_HASH_METHOD == "scrypt"
+        return
+    with pytest.raises(SettingsError, match="PASSWORD_HASH_METHOD"):
+        Settings.load(environ={"PASSWORD_HASH_METHOD": method})
 
 
 @pytest.mark.parametrize("name", ["SECRET_KEY", "TWILIO_AUTH_TOKEN"])

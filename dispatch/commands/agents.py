@@ -30,11 +30,18 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         with Database(settings.DATABASE_URL).transaction() as session:
             if args.agents_command == "create":
                 agent = create_agent(
-                    session, args.username, password, args.role, args.site, args.name, args.language
+                    session,
+                    args.username,
+                    password,
+                    args.role,
+                    args.site,
+                    args.name,
+                    args.language,
+                    hash_method=settings.PASSWORD_HASH_METHOD,
                 )
                 print(f"agent {agent.username} created ({agent.role.value}, site {args.site})")
             else:
-                set_password(session, args.username, password)
+                set_password(session, args.username, password, settings.PASSWORD_HASH_METHOD)
                 print(f"password of {args.username} changed")
     except (AgentError, ValueError) as exc:
         print(f"dispatch agents: {exc}", file=sys.stderr)

@@ -24,7 +24,9 @@ def create_agent(
     site_code: str,
     display_name: str = "",
     language: str = "zh",
+    hash_method: str | None = None,
 ) -> Agent:
+    """`hash_method`: PASSWORD_HASH_METHOD, where no runtime gives it (the `dispatch agents` command)."""
     username = username.strip()
     if not username or len(username) > 64 or any(ch.isspace() for ch in username):
         raise AgentError("a username is 1-64 characters without spaces")
@@ -38,7 +40,7 @@ def create_agent(
     agent = Agent(
         username=username,
         display_name=display_name or username,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, hash_method),
         role=AgentRole(role),
         site_id=site.id,
         language=pick_language(language),
@@ -56,9 +58,9 @@ def find_agent(db: Session, username: str) -> Agent:
     return agent
 
 
-def set_password(db: Session, username: str, password: str) -> Agent:
+def set_password(db: Session, username: str, password: str, hash_method: str | None = None) -> Agent:
     agent = find_agent(db, username)
-    agent.password_hash = hash_password(password)
+    agent.password_hash = hash_password(password, hash_method)
     end_agent_sessions(db, agent)  # whoever knew the old password is signed out everywhere
     record(db, None, "agent.password", agent, via="cli")
     return agent

@@ -61,9 +61,16 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(committed: tuple[Runtime, Flask]) -> Iterator[LiveServer]:
+def live_server(committed: tuple[Runtime, Flask], monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveServer]:
     """The real app on a free 127.0.0.1 port, served by werkzeug from a background thread."""
     runtime, _ = committed
+    # The queue and the floor board poll every 3 and 5 s; 1 s here, so that a test waiting for the
+    # page to show a change waits a second, not a whole interval (as test_hall_screen does for the hall).
+    from dispatch.console.floor import views as floor_views
+    from dispatch.console.tickets import views as ticket_views
+
+    monkeypatch.setattr(floor_views, "POLL_SECONDS", 1)
+    monkeypatch.setattr(ticket_views, "POLL_SECONDS", 1)
     app = create_app(runtime=runtime)
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
     live = LiveServer(url=f"http://127.0.0.1:{server.server_port}", runtime=runtime, app=app)

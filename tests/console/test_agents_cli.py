@@ -15,6 +15,7 @@ from dispatch.models import Agent, AgentRole, AuditEvent
 
 def run_cli(monkeypatch, runtime, argv: list[str], stdin: str) -> int:
     monkeypatch.setenv("DATABASE_URL", runtime.settings.DATABASE_URL)
+    monkeypatch.delenv("PASSWORD_HASH_METHOD", raising=False)  # production's default, scrypt
     monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
     return cli.main(argv)
 
@@ -23,6 +24,7 @@ def test_create_agent_hashes_the_password_and_audits(session, seeded):
     agent = create_agent(session, "wang", "a-long-password", "supervisor", "LZ-TX")
     assert agent.role == AgentRole.SUPERVISOR and agent.site.code == "LZ-TX"
     assert agent.password_hash != "a-long-password" and check_password(agent.password_hash, "a-long-password")
+    assert agent.password_hash.startswith("pbkdf2:sha256:1000$")  # the tests' PASSWORD_HASH_METHOD
     assert not check_password(agent.password_hash, "wrong-password")
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "agent.create"))
     assert event.target_id == agent.id and event.details["via"] == "cli"
@@ -50,9 +52,13 @@ def test_the_command_creates_an_agent_who_can_sign_in(committed, monkeypatch):
     assert run_cli(monkeypatch, runtime, argv, "zhao-password-1\n") == 2  # exists already
     with runtime.db.transaction() as db:
         assert db.scalar(select(Agent.role).where(Agent.username == "zhao")) == AgentRole.ADMIN
+        # The command's own settings (the environment's: no PASSWORD_HASH_METHOD), production's scrypt.
+        assert db.scalar(select(Agent.password_hash).where(Agent.username == "zhao")).startswith("scrypt:")
     sign_in(app.test_client(), "zhao", "zhao-password-1")
     assert (
         run_cli(monkeypatch, runtime, ["agents", "password", "zhao", "--password-stdin"], "new-password-2\n")
         == 0
     )
+    with runtime.db.transaction() as db:
+        assert db.scalar(select(Agent.password_hash).where(Agent.username == "zhao")).startswith("scrypt:")
     sign_in(app.test_client(), "zhao", "new-password-2")
