@@ -55,6 +55,7 @@ class Sizing:
     target: float  # the chance this wave (with the offers still out) aims at
     offers: int  # offers chosen for this wave
     still_open: int  # offers of earlier waves still waiting for an answer
+    lapsed: int  # ... and those that lapsed unanswered lately (a late yes still takes a place)
     expected_yes: float  # expected yeses: this wave's and those still out
     chance: float  # the chance of at least `remaining` yeses from them
     capped: bool  # the cap (max_size) or the workers in reach stopped it short of the target
@@ -66,6 +67,7 @@ class Sizing:
             "target": round(self.target, 3),
             "offers": self.offers,
             "still_open": self.still_open,
+            "lapsed": self.lapsed,
             "expected_yes": round(self.expected_yes, 2),
             "chance": round(self.chance, 3),
             "capped": self.capped,
@@ -73,10 +75,17 @@ class Sizing:
 
 
 def choose(
-    remaining: int, target: float, waves: int, pending: Sequence[float], ranked: Sequence[float], room: int
+    remaining: int,
+    target: float,
+    waves: int,
+    pending: Sequence[float],
+    ranked: Sequence[float],
+    room: int,
+    lapsed: int = 0,
 ) -> Sizing:
     """Take candidates in rank order (their chances `ranked`) until, with the offers still out
-    (`pending`), at least `remaining` yeses come with the chance `target`, or `room` offers are taken."""
+    (`pending`: the open ones, then `lapsed` that lapsed lately), at least `remaining` yeses come
+    with the chance `target`, or `room` offers are taken."""
     chances = list(pending)
     taken = 0
     chance = chance_at_least(remaining, chances)
@@ -89,7 +98,8 @@ def choose(
         waves_left=waves,
         target=target,
         offers=taken,
-        still_open=len(pending),
+        still_open=len(pending) - lapsed,
+        lapsed=lapsed,
         expected_yes=sum(chances),
         chance=chance,
         capped=chance < target,

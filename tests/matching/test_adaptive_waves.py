@@ -97,3 +97,30 @@ def test_the_next_wave_counts_the_offers_still_out(runtime, session, market: Mar
     assert {o.status for o in offers[:first]} == {OfferStatus.EXPIRED}
     assert len(offers) > first and job.wave == 2
     assert job.matching["waves"][-1]["sizing"]["still_open"] == 0
+
+
+def test_offers_lapsed_lately_are_counted_on_for_a_late_yes(runtime, session, market: Market, clock) -> None:
+    """These workers say yes, half the time a quarter of an hour after a same-day offer's 10 minutes: a
+    lapsed offer still takes a place that is left, so the next wave waits for them rather than asking
+    more people who would find the job full; `late_minutes` after the lapse they stop counting."""
+    history = History(session, market)
+    for _ in range(30):
+        worker = market.worker()
+        history.offers(worker, [YES], expiry=10, delay=5)
+        history.offers(worker, [YES], expiry=10, delay=15, pay=310)
+    job = start(runtime, session, market, headcount=1, work_date=NOW.date(), start=time(14, 0))
+    first = offers_of(session, job)
+    assert 0 < len(first) < 30
+
+    clock.shift(timedelta(minutes=10))
+    run_jobs(runtime, with_scheduler=True)
+    offers = offers_of(session, job)
+    assert len(offers) == len(first) and {o.status for o in offers} == {OfferStatus.EXPIRED}
+    assert len(fresh(session, job).matching["waves"]) == 1  # nobody new asked
+
+    late = matching_config.load(runtime.settings).adaptive.late_minutes
+    clock.shift(timedelta(minutes=late))
+    run_jobs(runtime, with_scheduler=True)
+    job = fresh(session, job)
+    assert len(offers_of(session, job)) > len(first)
+    assert job.matching["waves"][-1]["sizing"]["lapsed"] == 0

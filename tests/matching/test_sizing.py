@@ -62,3 +62,12 @@ def test_offers_still_out_count_and_the_cap_holds() -> None:
     assert capped.offers == 4 and capped.capped and capped.chance == pytest.approx(brute_force(3, [0.5] * 4))
     nobody = sizing.choose(1, 0.9, 1, [], [], room=30)
     assert nobody.offers == 0 and nobody.capped
+
+
+def test_offers_lapsed_lately_count_beside_those_still_open() -> None:
+    # one open offer (50%) and two lapsed (30% each, a late yes): 1 - 0.5 x 0.7 x 0.7 = 75.5%
+    sized = sizing.choose(1, 0.7, 1, [0.5, 0.3, 0.3], [0.9], room=30, lapsed=2)
+    assert sized.offers == 0 and sized.still_open == 1 and sized.lapsed == 2
+    assert sized.as_json()["lapsed"] == 2 and sized.chance == pytest.approx(1 - 0.5 * 0.7 * 0.7)
+    # without them the wave would ask one more
+    assert sizing.choose(1, 0.7, 1, [0.5], [0.9], room=30).offers == 1
