@@ -93,9 +93,12 @@ class Estimator:
         }
 
 
-def wave_target(config: MatchingConfig, timing: in_time.Timing, waves: int) -> float:
+def wave_target(config: MatchingConfig, timing: in_time.Timing, waves: int, same_day: bool) -> float:
+    """A job for today (the market measures how fast those fill) or starting within `soon_hours` aims
+    each wave high: filled fast rather than with the fewest texts; any other at its share of the
+    job's target over the waves that still fit, at least `min_wave_target`."""
     cfg = config.adaptive
-    soon = timing.start - timing.send_at <= timedelta(hours=cfg.soon_hours)
+    soon = same_day or timing.start - timing.send_at <= timedelta(hours=cfg.soon_hours)
     floor = cfg.soon_wave_target if soon else cfg.min_wave_target
     return sizing.wave_target(cfg.target_fill, waves, floor)
 
@@ -146,10 +149,17 @@ def choose(
         return (worker.over, not worker.idle, -value(candidate))
 
     ordered = sorted(shortlist, key=order)
-    waves = sizing.waves_left(timing.send_at, timing.start, in_time.lead(settings), expiry)
+    zone = market_zone(settings)
+    waves = sizing.waves_left(
+        timing.send_at,
+        timing.start,
+        in_time.lead(settings),
+        expiry,
+        lambda due: in_time.send_after(settings, due, urgent=timing.urgent),
+    )
     sized = sizing.choose(
         job.remaining,
-        wave_target(config, timing, waves),
+        wave_target(config, timing, waves, same_day=job.work_date <= timing.send_at.astimezone(zone).date()),
         waves,
         [chances[offer.worker_id].yes_in_time for offer in still_open]
         + [chances[offer.worker_id].late_yes for offer in late],

@@ -13,10 +13,12 @@ yes/no answers with different chances (a Poisson-binomial), worked out exactly: 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+MAX_WAVES = 1000  # counting waves stops here: past a few dozen every wave aims at the floor anyway
 
 
 def chance_at_least(needed: int, chances: Sequence[float]) -> float:
@@ -35,10 +37,27 @@ def chance_at_least(needed: int, chances: Sequence[float]) -> float:
     return done
 
 
-def waves_left(send_at: datetime, start: datetime, lead: timedelta, expiry: timedelta) -> int:
-    """How many waves, one expiry each, fit between `send_at` and the start less the lead (at least 1)."""
-    usable = (start - lead) - send_at
-    return max(1, math.floor(usable / expiry)) if expiry > timedelta(0) else 1
+def waves_left(
+    send_at: datetime,
+    start: datetime,
+    lead: timedelta,
+    expiry: timedelta,
+    held: Callable[[datetime], datetime] | None = None,
+) -> int:
+    """How many waves, one expiry each, fit between `send_at` and the start less the lead (at least 1).
+
+    `held`: when a wave due at a moment can go (quiet hours hold it until the morning): a job posted
+    in the evening for the next morning has the evening's few waves, not a night's worth."""
+    if expiry <= timedelta(0):
+        return 1
+    latest = start - lead
+    if held is None:
+        return max(1, math.floor((latest - send_at) / expiry))
+    waves, at = 0, send_at
+    while at + expiry <= latest and waves < MAX_WAVES:
+        waves += 1
+        at = held(at + expiry)
+    return max(1, waves)
 
 
 def wave_target(target_fill: float, waves: int, floor: float) -> float:

@@ -48,8 +48,9 @@ def test_a_newcomer_gets_the_populations_rates_and_the_record_moves_the_others(
     assert fresh.offers == 0
     # the record: 40 offers, 26 answered in time, 20 of those answers a yes (the keen and the
     # silent worker in it too), one band for all: the population prior, unlifted
-    assert fresh.answer == pytest.approx((26 + 5 * 0.75) / (40 + 5))
-    assert fresh.yes == pytest.approx((20 + 5 * 0.6) / (26 + 5))
+    m = cfg.prior_count
+    assert fresh.answer == pytest.approx((26 + m * 0.75) / (40 + m))
+    assert fresh.yes == pytest.approx((20 + m * 0.6) / (26 + m))
     assert never.offers == 8 and always.offers == 8
     # eight unanswered offers halve the chance; eight quick yeses raise it well above the newcomer's
     assert never.yes_in_time < fresh.yes_in_time / 2
