@@ -22,7 +22,7 @@ from dispatch.i18n import market_zone
 from dispatch.matching import budget, estimates, in_time, memo, sizing
 from dispatch.matching import candidates as pool_candidates
 from dispatch.matching.config import MatchingConfig
-from dispatch.models import Job, Offer, Worker
+from dispatch.models import Job, Offer, OfferStatus, Worker
 from dispatch.settings import Settings
 
 POLICY = "adaptive"
@@ -32,6 +32,22 @@ POLICY = "adaptive"
 class Choice:
     found: list[pool_candidates.Candidate]  # best first, already cut to the wave's size
     sizing: sizing.Sizing | None  # None: nobody in reach
+    # When the lapsed offers counted on (lapsed()) stop counting: look again then, not at once.
+    recheck_at: datetime | None = None
+
+
+def lapsed(session: Session, job: Job, now: datetime, late_minutes: float) -> list[Offer]:
+    """The job's offers that lapsed unanswered within `late_minutes`: a late yes still takes a place
+    that is left (locking.CLAIMABLE), so a wave sent now counts on them too, or the job overfills."""
+    since = now - timedelta(minutes=late_minutes)
+    query = select(Offer).where(
+        Offer.job_id == job.id,
+        Offer.status == OfferStatus.EXPIRED,
+        Offer.responded_at.is_(None),
+        Offer.expires_at > since,
+        Offer.expires_at <= now,
+    )
+    return list(session.scalars(query.order_by(Offer.id)))
 
 
 class Estimator:
@@ -51,7 +67,7 @@ class Estimator:
         self.zone = market_zone(settings)
 
     def chances(
-        self, worker_kms: dict[int, float | None], send_at: datetime
+        self, worker_kms: dict[int, float | None], send_at: datetime, wait: timedelta
     ) -> dict[int, estimates.Estimate]:
         ids = list(worker_kms)
         records = estimates.records(self.session, self.cfg, ids, self.now)
@@ -60,6 +76,7 @@ class Estimator:
             for row in self.session.execute(select(Worker.id, Worker.min_daily_pay).where(Worker.id.in_(ids)))
         }
         hour = estimates.hour_band(send_at.astimezone(self.zone).hour)
+        waited = estimates.wait_band(wait.total_seconds() / 60)
         return {
             worker_id: estimates.estimate(
                 self.cfg,
@@ -69,15 +86,19 @@ class Estimator:
                     "pay": estimates.pay_band(self.job.daily_pay, floors.get(worker_id) or 0),
                     "km": estimates.km_band(km),
                     "hour": hour,
+                    "wait": waited,
                 },
             )
             for worker_id, km in worker_kms.items()
         }
 
 
-def wave_target(config: MatchingConfig, timing: in_time.Timing, waves: int) -> float:
+def wave_target(config: MatchingConfig, timing: in_time.Timing, waves: int, same_day: bool) -> float:
+    """A job for today (the market measures how fast those fill) or starting within `soon_hours` aims
+    each wave high: filled fast rather than with the fewest texts; any other at its share of the
+    job's target over the waves that still fit, at least `min_wave_target`."""
     cfg = config.adaptive
-    soon = timing.start - timing.send_at <= timedelta(hours=cfg.soon_hours)
+    soon = same_day or timing.start - timing.send_at <= timedelta(hours=cfg.soon_hours)
     floor = cfg.soon_wave_target if soon else cfg.min_wave_target
     return sizing.wave_target(cfg.target_fill, waves, floor)
 
@@ -106,9 +127,11 @@ def choose(
         now=now,
     )
     estimator = Estimator(session, settings, config, job, now)
+    late = lapsed(session, job, now, cfg.late_minutes)
     kms: dict[int, float | None] = {c.worker_id: c.explanation.km for c in shortlist}
-    kms.update({offer.worker_id: offer.explanation.get("km") for offer in still_open})
-    chances = estimator.chances(kms, timing.send_at)
+    kms.update({offer.worker_id: offer.explanation.get("km") for offer in [*still_open, *late]})
+    expiry = in_time.expiry(settings, config, job, timing) - timing.send_at
+    chances = estimator.chances(kms, timing.send_at, expiry)
     share = memo.remembered(
         session,
         ("fair_share", job.trade_id, cfg),
@@ -126,15 +149,23 @@ def choose(
         return (worker.over, not worker.idle, -value(candidate))
 
     ordered = sorted(shortlist, key=order)
-    expiry = in_time.expiry(settings, config, job, timing) - timing.send_at
-    waves = sizing.waves_left(timing.send_at, timing.start, in_time.lead(settings), expiry)
+    zone = market_zone(settings)
+    waves = sizing.waves_left(
+        timing.send_at,
+        timing.start,
+        in_time.lead(settings),
+        expiry,
+        lambda due: in_time.send_after(settings, due, urgent=timing.urgent),
+    )
     sized = sizing.choose(
         job.remaining,
-        wave_target(config, timing, waves),
+        wave_target(config, timing, waves, same_day=job.work_date <= timing.send_at.astimezone(zone).date()),
         waves,
-        [chances[offer.worker_id].yes_in_time for offer in still_open],
+        [chances[offer.worker_id].yes_in_time for offer in still_open]
+        + [chances[offer.worker_id].late_yes for offer in late],
         [chances[c.worker_id].yes_in_time for c in ordered],
         room,
+        lapsed=len(late),
     )
     found = [
         dataclasses.replace(
@@ -150,4 +181,9 @@ def choose(
         )
         for candidate in ordered[: sized.offers]
     ]
-    return Choice(found, sized if shortlist or still_open else None)
+    recheck = min((o.expires_at for o in late if o.expires_at is not None), default=None)
+    return Choice(
+        found,
+        sized if shortlist or still_open or late else None,
+        None if recheck is None else recheck + timedelta(minutes=cfg.late_minutes),
+    )

@@ -38,6 +38,7 @@ class AdaptiveConfig:
     share_slack: float  # ... plus this many offers, so a quiet window does not lock anyone out
     idle_days: float  # not offered for this long: asked first (再服务)
     cache_minutes: float  # the population's rates and fair shares are reused this long (memo.py)
+    late_minutes: float  # an offer that lapsed unanswered this recently may still bring a late yes
 
 
 @dataclass(frozen=True)
@@ -168,5 +169,6 @@ def parse(data: dict[str, Any], source: str = FILE_NAME) -> MatchingConfig:
             share_slack=number("adaptive", "share_slack", 0),
             idle_days=number("adaptive", "idle_days", 0.01, 365),
             cache_minutes=number("adaptive", "cache_minutes", 0, 24 * 60),
+            late_minutes=number("adaptive", "late_minutes", 0, 24 * 60),
         ),
     )

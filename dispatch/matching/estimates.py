@@ -28,6 +28,10 @@ from dispatch.models import Job, Offer, OfferStatus, Worker
 # Band edges: pay above the worker's floor (share of the floor), km from the worker's home site.
 PAY_EDGES = (0.1, 0.3)
 KM_EDGES = (1.0, 3.0, 8.0)
+# Minutes a worker had to answer: a same-day offer's 10 minutes against a later one's hour. Answering
+# in time depends on it far more than on the worker (a 7-minute median answer is in time for one and
+# late for the other), so the population's in-time rate is read per wait band.
+WAIT_EDGES = (20.0,)
 RATES = ("answer", "in_time", "yes")
 # When nothing at all is on record yet (a new market): a guess the record soon replaces.
 START = {"answer": 0.75, "in_time": 0.65, "yes": 0.6}  # 0.39 a yes in time: [waves] acceptance
@@ -41,6 +45,10 @@ def pay_band(pay: int, floor: int) -> int:
 
 def km_band(km: float | None) -> int:
     return sum((km if km is not None else KM_EDGES[-1]) >= edge for edge in KM_EDGES)
+
+
+def wait_band(minutes: float) -> int:
+    return sum(minutes >= edge for edge in WAIT_EDGES)
 
 
 def hour_band(hour: int) -> int:
@@ -95,6 +103,14 @@ class Estimate:
     def yes_in_time(self) -> float:
         """The chance this offer brings a yes before it lapses."""
         return self.in_time * self.yes
+
+    @property
+    def late_yes(self) -> float:
+        """The chance of a yes after all, once the offer lapsed unanswered: answering late among those
+        who did not answer in time."""
+        if self.in_time >= 1:
+            return 0.0
+        return max(0.0, self.answer - self.in_time) * self.yes / (1 - self.in_time)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -151,19 +167,22 @@ def population(session: Session, cfg: AdaptiveConfig, now: datetime, utc_offset_
     pay_b = case(*((margin < edge, i) for i, edge in enumerate(PAY_EDGES)), else_=len(PAY_EDGES))
     km_b = case(*((km < edge, i) for i, edge in enumerate(KM_EDGES)), else_=len(KM_EDGES))
     hour = (epoch // 3600) % 24
+    waited = (cast(extract("epoch", Offer.expires_at), BigInteger) + utc_offset_s - epoch) / 60.0
+    wait_b = case(*((waited < edge, i) for i, edge in enumerate(WAIT_EDGES)), else_=len(WAIT_EDGES))
     rows = session.execute(
-        select(pay_b.label("pay"), km_b.label("km"), hour.label("hour"), *columns)
+        select(pay_b.label("pay"), km_b.label("km"), hour.label("hour"), wait_b.label("wait"), *columns)
         .join(Job, Job.id == Offer.job_id)
         .join(Worker, Worker.id == Offer.worker_id)
         .where(resolved)
-        .group_by(pay_b, km_b, hour)
+        .group_by(pay_b, km_b, hour, wait_b)
     ).all()
     by_band: dict[tuple[str, int], Record] = {}
     total = Record()
     for row in rows:
         record = _record(row)
         total += record
-        for key in (("pay", int(row.pay)), ("km", int(row.km)), ("hour", hour_band(int(row.hour)))):
+        bands = (("pay", int(row.pay)), ("km", int(row.km)), ("hour", hour_band(int(row.hour))))
+        for key in (*bands, ("wait", int(row.wait))):
             by_band[key] = by_band.get(key, Record()) + record
     overall = {rate: smoothed(total, rate, START[rate], cfg.prior_count) for rate in RATES}
     # A band's lift is against the population's own rate: a band holding the whole record lifts by 1.

@@ -13,10 +13,12 @@ yes/no answers with different chances (a Poisson-binomial), worked out exactly: 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+MAX_WAVES = 1000  # counting waves stops here: past a few dozen every wave aims at the floor anyway
 
 
 def chance_at_least(needed: int, chances: Sequence[float]) -> float:
@@ -35,10 +37,27 @@ def chance_at_least(needed: int, chances: Sequence[float]) -> float:
     return done
 
 
-def waves_left(send_at: datetime, start: datetime, lead: timedelta, expiry: timedelta) -> int:
-    """How many waves, one expiry each, fit between `send_at` and the start less the lead (at least 1)."""
-    usable = (start - lead) - send_at
-    return max(1, math.floor(usable / expiry)) if expiry > timedelta(0) else 1
+def waves_left(
+    send_at: datetime,
+    start: datetime,
+    lead: timedelta,
+    expiry: timedelta,
+    held: Callable[[datetime], datetime] | None = None,
+) -> int:
+    """How many waves, one expiry each, fit between `send_at` and the start less the lead (at least 1).
+
+    `held`: when a wave due at a moment can go (quiet hours hold it until the morning): a job posted
+    in the evening for the next morning has the evening's few waves, not a night's worth."""
+    if expiry <= timedelta(0):
+        return 1
+    latest = start - lead
+    if held is None:
+        return max(1, math.floor((latest - send_at) / expiry))
+    waves, at = 0, send_at
+    while at + expiry <= latest and waves < MAX_WAVES:
+        waves += 1
+        at = held(at + expiry)
+    return max(1, waves)
 
 
 def wave_target(target_fill: float, waves: int, floor: float) -> float:
@@ -55,6 +74,7 @@ class Sizing:
     target: float  # the chance this wave (with the offers still out) aims at
     offers: int  # offers chosen for this wave
     still_open: int  # offers of earlier waves still waiting for an answer
+    lapsed: int  # ... and those that lapsed unanswered lately (a late yes still takes a place)
     expected_yes: float  # expected yeses: this wave's and those still out
     chance: float  # the chance of at least `remaining` yeses from them
     capped: bool  # the cap (max_size) or the workers in reach stopped it short of the target
@@ -66,6 +86,7 @@ class Sizing:
             "target": round(self.target, 3),
             "offers": self.offers,
             "still_open": self.still_open,
+            "lapsed": self.lapsed,
             "expected_yes": round(self.expected_yes, 2),
             "chance": round(self.chance, 3),
             "capped": self.capped,
@@ -73,10 +94,17 @@ class Sizing:
 
 
 def choose(
-    remaining: int, target: float, waves: int, pending: Sequence[float], ranked: Sequence[float], room: int
+    remaining: int,
+    target: float,
+    waves: int,
+    pending: Sequence[float],
+    ranked: Sequence[float],
+    room: int,
+    lapsed: int = 0,
 ) -> Sizing:
     """Take candidates in rank order (their chances `ranked`) until, with the offers still out
-    (`pending`), at least `remaining` yeses come with the chance `target`, or `room` offers are taken."""
+    (`pending`: the open ones, then `lapsed` that lapsed lately), at least `remaining` yeses come
+    with the chance `target`, or `room` offers are taken."""
     chances = list(pending)
     taken = 0
     chance = chance_at_least(remaining, chances)
@@ -89,7 +117,8 @@ def choose(
         waves_left=waves,
         target=target,
         offers=taken,
-        still_open=len(pending),
+        still_open=len(pending) - lapsed,
+        lapsed=lapsed,
         expected_yes=sum(chances),
         chance=chance,
         capped=chance < target,

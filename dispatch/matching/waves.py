@@ -154,8 +154,9 @@ def _adaptive_wave(
         choice = adaptive.choose(session, settings, config, job, radius, still_open, timing, seed, now)
         sized = choice.sizing
         if sized is not None and not choice.found and not sized.capped:
-            # The offers still out are enough for the target: look again when they lapse.
-            _look_again(session, job, wave, still_open)
+            # The offers still out (or lately lapsed) are enough for the target: look again when they
+            # lapse (or stop counting).
+            _look_again(session, job, wave, still_open, choice.recheck_at)
             return {"waiting": 1}
         if choice.found and sized is not None:
             # A wider radius that adds nobody likelier keeps the narrower one (and its wave number).
@@ -190,8 +191,11 @@ def last_day_starts(settings: Settings, job: Job) -> datetime:
     return datetime.combine(job.end_date, job.start_time, tzinfo=market_zone(settings))
 
 
-def _look_again(session: Session, job: Job, wave: int, still_open: list[Offer]) -> None:
-    later = max((offer.expires_at for offer in still_open if offer.expires_at is not None), default=None)
+def _look_again(
+    session: Session, job: Job, wave: int, still_open: list[Offer], recheck_at: datetime | None = None
+) -> None:
+    moments = [offer.expires_at for offer in still_open if offer.expires_at is not None]
+    later = max([*moments, *([recheck_at] if recheck_at is not None else [])], default=None)
     defer(session, matching_tasks.send_wave, job.id, wave, queue="matching", run_at=later)
 
 

@@ -28,8 +28,17 @@ class History:
         return self.jobs[index]
 
     def offers(
-        self, worker: Worker, answers: list[str], *, km: float = 0.5, pay: int = 300, sent: datetime = SENT
+        self,
+        worker: Worker,
+        answers: list[str],
+        *,
+        km: float = 0.5,
+        pay: int = 300,
+        sent: datetime = SENT,
+        expiry: int = 60,
+        delay: int = 5,
     ) -> None:
+        """`expiry`: the minutes the worker had to answer; `delay`: the minutes an answer took."""
         for index, answer in enumerate(answers):
             offer = Offer(
                 job_id=self.job(index + (0 if pay == 300 else 100), pay).id,
@@ -41,8 +50,8 @@ class History:
                 explanation={"km": km},
                 created_at=sent,
                 sent_at=sent,
-                expires_at=sent + timedelta(minutes=60),
-                responded_at=sent + timedelta(minutes=5) if answer in (YES, NO) else None,
+                expires_at=sent + timedelta(minutes=expiry),
+                responded_at=sent + timedelta(minutes=delay) if answer in (YES, NO) else None,
             )
             self.session.add(offer)
         self.session.flush()

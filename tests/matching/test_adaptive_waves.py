@@ -42,7 +42,7 @@ def test_a_job_next_week_gets_a_narrow_wave_and_one_starting_soon_a_wide_one(
     # next week: many waves fit, so this one aims low (min_wave_target); 2.5 hours ahead: higher at once
     cfg = matching_config.load(runtime.settings).adaptive
     assert cfg.min_wave_target < cfg.soon_wave_target
-    assert later_wave["sizing"]["waves_left"] > 100
+    assert later_wave["sizing"]["waves_left"] > 50  # a week of waves outside quiet hours
     assert later_wave["sizing"]["target"] == pytest.approx(cfg.min_wave_target)
     assert soon_wave["sizing"]["target"] == pytest.approx(cfg.soon_wave_target)
     assert len(narrow) < len(wide) <= 30
@@ -97,3 +97,53 @@ def test_the_next_wave_counts_the_offers_still_out(runtime, session, market: Mar
     assert {o.status for o in offers[:first]} == {OfferStatus.EXPIRED}
     assert len(offers) > first and job.wave == 2
     assert job.matching["waves"][-1]["sizing"]["still_open"] == 0
+
+
+def test_offers_lapsed_lately_are_counted_on_for_a_late_yes(runtime, session, market: Market, clock) -> None:
+    """These workers say yes, half the time a quarter of an hour after a same-day offer's 10 minutes: a
+    lapsed offer still takes a place that is left, so the next wave waits for them rather than asking
+    more people who would find the job full; `late_minutes` after the lapse they stop counting."""
+    history = History(session, market)
+    for _ in range(30):
+        worker = market.worker()
+        history.offers(worker, [YES], expiry=10, delay=5)
+        history.offers(worker, [YES], expiry=10, delay=15, pay=310)
+    job = start(runtime, session, market, headcount=1, work_date=NOW.date(), start=time(14, 0))
+    first = offers_of(session, job)
+    assert 0 < len(first) < 30
+
+    clock.shift(timedelta(minutes=10))
+    run_jobs(runtime, with_scheduler=True)
+    offers = offers_of(session, job)
+    assert len(offers) == len(first) and {o.status for o in offers} == {OfferStatus.EXPIRED}
+    assert len(fresh(session, job).matching["waves"]) == 1  # nobody new asked
+
+    late = matching_config.load(runtime.settings).adaptive.late_minutes
+    clock.shift(timedelta(minutes=late))
+    run_jobs(runtime, with_scheduler=True)
+    job = fresh(session, job)
+    assert len(offers_of(session, job)) > len(first)
+    assert job.matching["waves"][-1]["sizing"]["lapsed"] == 0
+
+
+QUIET = {"MATCHING_POLICY": "adaptive", "QUIET_HOURS": "21:00-08:00"}
+
+
+@pytest.mark.parametrize("settings_overrides", [QUIET])
+def test_a_job_for_today_aims_high_however_late_it_starts(runtime, session, market: Market, clock) -> None:
+    """Seven hours ahead is past `soon_hours`, but the same day: its waves aim at `soon_wave_target`
+    (how fast today's jobs fill is what the market measures); tomorrow's 08:00 start has the day's
+    waves before quiet hours, and aims at its share of the target over them."""
+    for _ in range(20):
+        market.worker(site="LZ-TX")
+    cfg = matching_config.load(runtime.settings).adaptive
+    today = start(runtime, session, market, headcount=1, work_date=NOW.date(), start=time(17, 0))
+    tomorrow = start(runtime, session, market, headcount=1, work_date=NOW.date() + timedelta(days=1))
+    [today_wave], [tomorrow_wave] = today.matching["waves"], tomorrow.matching["waves"]
+    assert cfg.soon_hours < 7
+    assert today_wave["sizing"]["target"] == pytest.approx(cfg.soon_wave_target)
+    # 10:00 to 21:00, an hour a wave (quiet hours hold the rest past the 07:30 lead): 11 waves
+    assert tomorrow_wave["sizing"]["waves_left"] == 11
+    share = max(cfg.min_wave_target, 1 - (1 - cfg.target_fill) ** (1 / 11))
+    assert tomorrow_wave["sizing"]["target"] == pytest.approx(share, abs=1e-3)
+    assert tomorrow_wave["offers"] < today_wave["offers"]

@@ -25,7 +25,7 @@ def cfg(runtime):
 def rates(session, cfg, worker: Worker, bands: dict[str, int] | None = None) -> estimates.Estimate:
     people = estimates.population(session, cfg, NOW, HOUR_OFFSET_S)
     record = estimates.records(session, cfg, [worker.id], NOW).get(worker.id)
-    return estimates.estimate(cfg, people, record, bands or {"pay": 2, "km": 0, "hour": 0})
+    return estimates.estimate(cfg, people, record, bands or {"pay": 2, "km": 0, "hour": 0, "wait": 1})
 
 
 def test_a_newcomer_gets_the_populations_rates_and_the_record_moves_the_others(
@@ -48,8 +48,9 @@ def test_a_newcomer_gets_the_populations_rates_and_the_record_moves_the_others(
     assert fresh.offers == 0
     # the record: 40 offers, 26 answered in time, 20 of those answers a yes (the keen and the
     # silent worker in it too), one band for all: the population prior, unlifted
-    assert fresh.answer == pytest.approx((26 + 5 * 0.75) / (40 + 5))
-    assert fresh.yes == pytest.approx((20 + 5 * 0.6) / (26 + 5))
+    m = cfg.prior_count
+    assert fresh.answer == pytest.approx((26 + m * 0.75) / (40 + m))
+    assert fresh.yes == pytest.approx((20 + m * 0.6) / (26 + m))
     assert never.offers == 8 and always.offers == 8
     # eight unanswered offers halve the chance; eight quick yeses raise it well above the newcomer's
     assert never.yes_in_time < fresh.yes_in_time / 2
@@ -124,3 +125,28 @@ def test_bands() -> None:
         3,
         3,
     ]
+
+
+def test_answering_in_time_is_read_per_wait_band(session, market: Market, cfg, clock) -> None:
+    """The same people answer in 15 minutes: in time for an hour's offer, late for a same-day one's 10
+    minutes. A newcomer's chance of a yes in time follows the time the offer gives."""
+    history = History(session, market)
+    for _ in range(8):
+        worker = market.worker()
+        history.offers(worker, [YES, NO], expiry=60, delay=15)
+        history.offers(worker, [YES, NO], expiry=10, delay=15, pay=310)
+    newcomer = market.worker()
+    hour = rates(session, cfg, newcomer, {"pay": 2, "km": 0, "hour": 0, "wait": estimates.wait_band(60)})
+    short = rates(session, cfg, newcomer, {"pay": 2, "km": 0, "hour": 0, "wait": estimates.wait_band(10)})
+    assert estimates.wait_band(10) == 0 and estimates.wait_band(60) == 1
+    assert short.in_time < 0.6 * hour.in_time
+    assert short.answer == pytest.approx(hour.answer)  # everyone answered both
+    # a lapsed short offer may still bring its yes: the late answer among those not in time
+    assert short.late_yes > 0.3 and short.late_yes > hour.late_yes
+
+
+def test_a_late_yes_is_answering_late_among_those_not_in_time() -> None:
+    estimate = estimates.Estimate(answer=0.8, in_time=0.4, yes=0.5, offers=3)
+    assert estimate.late_yes == pytest.approx((0.8 - 0.4) * 0.5 / 0.6)
+    assert estimates.Estimate(answer=0.5, in_time=0.5, yes=0.9, offers=0).late_yes == 0
+    assert estimates.Estimate(answer=1.0, in_time=1.0, yes=0.9, offers=0).late_yes == 0

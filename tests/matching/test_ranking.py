@@ -147,6 +147,7 @@ def test_the_shipped_config_reads() -> None:
         ("adaptive", "min_wave_target", 0),
         ("adaptive", "window_days", 0),
         ("adaptive", "idle_days", "a week"),
+        ("adaptive", "late_minutes", -5),
     ],
 )
 def test_a_bad_value_is_refused(section: str, key: str, value) -> None:  # type: ignore[no-untyped-def]

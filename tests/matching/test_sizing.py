@@ -62,3 +62,32 @@ def test_offers_still_out_count_and_the_cap_holds() -> None:
     assert capped.offers == 4 and capped.capped and capped.chance == pytest.approx(brute_force(3, [0.5] * 4))
     nobody = sizing.choose(1, 0.9, 1, [], [], room=30)
     assert nobody.offers == 0 and nobody.capped
+
+
+def test_offers_lapsed_lately_count_beside_those_still_open() -> None:
+    # one open offer (50%) and two lapsed (30% each, a late yes): 1 - 0.5 x 0.7 x 0.7 = 75.5%
+    sized = sizing.choose(1, 0.7, 1, [0.5, 0.3, 0.3], [0.9], room=30, lapsed=2)
+    assert sized.offers == 0 and sized.still_open == 1 and sized.lapsed == 2
+    assert sized.as_json()["lapsed"] == 2 and sized.chance == pytest.approx(1 - 0.5 * 0.7 * 0.7)
+    # without them the wave would ask one more
+    assert sizing.choose(1, 0.7, 1, [0.5], [0.9], room=30).offers == 1
+
+
+def test_quiet_hours_hold_waves_until_the_morning() -> None:
+    """Posted at 20:00 for 09:00 the next day: an hour's wave before quiet hours (21:00-08:00), then
+    none until 08:00, and the 08:00 wave would lapse past the lead: one wave, not twelve."""
+    evening = NOW.replace(hour=20, minute=0)
+    start = evening + timedelta(hours=13)
+    hour, lead = timedelta(minutes=60), timedelta(minutes=30)
+
+    def held(due):
+        local = due.astimezone(NOW.tzinfo)
+        if local.hour >= 21 or local.hour < 8:
+            morning = local.replace(hour=8, minute=0, second=0, microsecond=0)
+            return morning + timedelta(days=1) if local.hour >= 21 else morning
+        return due
+
+    assert sizing.waves_left(evening, start, lead, hour) == 12  # the clock alone
+    assert sizing.waves_left(evening, start, lead, hour, held) == 1
+    # the next morning's start at 11:00 leaves two more waves after quiet hours
+    assert sizing.waves_left(evening, start + timedelta(hours=2), lead, hour, held) == 3

@@ -10,7 +10,7 @@ import pytest
 
 from tests.console.helpers import console_post
 from tests.console.jobs.conftest import matched
-from tests.factories import Market
+from tests.factories import Market, commit
 from tests.helpers import offers_of
 
 
@@ -51,3 +51,19 @@ def test_a_wave_short_of_its_aim_says_so(runtime, session, market: Market, agent
     assert job.matching["waves"][0]["sizing"]["capped"]
     page = agent_client.get(f"/console/jobs/{job.id}").get_data(as_text=True)
     assert "未达目标：范围内已无更多合适工人，或已到每轮上限。" in page
+
+
+def test_a_wave_counting_on_lapsed_offers_says_so(runtime, session, market: Market, agent_client) -> None:
+    market.worker(site="LZ-TX")
+    job = matched(runtime, session, market, headcount=1)
+    waves = list(job.matching["waves"])  # a new list: the JSON column sees the change
+    # as a wave sent after some offers lapsed unanswered records it (matching/sizing.py)
+    waves[0] = {**waves[0], "sizing": {**waves[0]["sizing"], "still_open": 0, "lapsed": 3}}
+    job.matching = {**job.matching, "waves": waves}
+    commit(runtime, session)
+    page = agent_client.get(f"/console/jobs/{job.id}").get_data(as_text=True)
+    assert "并计入刚过期未答复的3条：迟到的接单仍可占到剩余名额。" in page
+    assert "已计入尚未答复" not in page
+    assert console_post(agent_client, "/console/language", {"lang": "en"}).status_code == 302
+    english = agent_client.get(f"/console/jobs/{job.id}").get_data(as_text=True)
+    assert "And on 3 that lapsed unanswered lately: a late yes still takes a place left." in english
