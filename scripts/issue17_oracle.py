@@ -36,6 +36,7 @@ from typing import Any
 
 POLICIES = ("fair", "greedy", "lottery", "adaptive")
 MAX_DELAY_MINUTES = 240.0
+FLOORS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 
 
 def in_time(median: float, spread: float, minutes: float) -> float:
@@ -48,6 +49,8 @@ def in_time(median: float, spread: float, minutes: float) -> float:
 
 def capture(policy: str, argv: list[str]) -> dict[str, Any]:
     """One `dispatch simulate` run of the policy; its rows and each pair's true chances."""
+    from sqlalchemy import select
+
     import dispatch.simulation.days as days
     from dispatch.cli import main
     from dispatch.i18n import zone
@@ -56,7 +59,6 @@ def capture(policy: str, argv: list[str]) -> dict[str, Any]:
     from dispatch.simulation.market import km_between
     from dispatch.simulation.people import acceptance
     from dispatch.simulation.run_report import Eligibility
-    from sqlalchemy import select
 
     captured: dict[str, Any] = {}
     measure = days.measure_run
@@ -100,7 +102,9 @@ def capture(policy: str, argv: list[str]) -> dict[str, Any]:
                     offers.append(
                         {
                             "worker": offer.worker_id,
-                            "status": str(offer.status.value if hasattr(offer.status, "value") else offer.status),
+                            "status": str(
+                                offer.status.value if hasattr(offer.status, "value") else offer.status
+                            ),
                             "sent": offer.sent_at is not None,
                             "true": true,
                             "learned": ((offer.explanation or {}).get("estimate") or {}).get("p"),
@@ -149,12 +153,20 @@ def gini(values: list[float]) -> float:
 
 
 def oracle(
-    run: dict[str, Any], *, sizing: str, chance: int, cap: int | None, draws: int, seed: int
+    run: dict[str, Any],
+    *,
+    sizing: str,
+    chance: int,
+    cap: int | None,
+    draws: int,
+    seed: int,
+    floor: float = 0.0,
 ) -> dict[str, float]:
     """Expected figures of the oracle over `draws` Monte Carlo runs. sizing: "one" (one offer at a
     time), "policy" (waves of ceil(left x overfill / acceptance), capped, best first) or "true"
     (the fewest best whose true chances add up to the places left). chance: 0 a yes in time, 1 a yes
-    at all. cap: most offers one worker may get over the run (None: no cap)."""
+    at all. cap: most offers one worker may get over the run (None: no cap). floor: nobody whose
+    chance is below it is offered (fewer offers, less fill: the frontier)."""
     overfill, accept_share, max_size = run["wave"]
     jobs = run["jobs"]
     eligible = sorted({w for job in jobs for w in job["candidates"]})
@@ -171,7 +183,9 @@ def oracle(
             pool = [
                 (p[chance], w)
                 for w, p in job["candidates"].items()
-                if not any(s <= end and start <= e for s, e in booked[w]) and (cap is None or offered[w] < cap)
+                if p[chance] >= floor
+                and not any(s <= end and start <= e for s, e in booked[w])
+                and (cap is None or offered[w] < cap)
             ]
             pool.sort(reverse=True)
             left, at = job["headcount"], 0
@@ -216,6 +230,7 @@ def sent_chances(run: dict[str, Any]) -> dict[str, Any]:
                 by["all"].append(offer["true"])
                 if isinstance(offer["learned"], int | float):
                     learned[offer["status"]].append(offer["learned"])
+                    learned["all"].append(offer["learned"])
     return {
         key: (len(values), statistics.fmean(values), statistics.fmean(learned[key]) if learned[key] else None)
         for key, values in sorted(by.items())
@@ -261,11 +276,24 @@ def report(runs: list[dict[str, Any]], draws: int, seed: int) -> None:
                     if chance == 1 and limit is not None:
                         continue
                     got = oracle(run, sizing=sizing, chance=chance, cap=limit, draws=draws, seed=seed)
-                    label = {"one": "one at a time", "true": "waves sized on truth", "policy": "policy-size waves"}
+                    label = {
+                        "one": "one at a time",
+                        "true": "waves sized on truth",
+                        "policy": "policy-size waves",
+                    }
                     print(
                         f"  {label[sizing]:<22} {('in time', 'at all')[chance]:<8} {limit or '-':>4}  "
-                        f"{got['offers_per_filled_place']:>12.2f} {got['fill_rate']:>7.1%} {got['gini_offers']:>6.3f}"
+                        f"{got['offers_per_filled_place']:>12.2f} {got['fill_rate']:>7.1%} "
+                        f"{got['gini_offers']:>6.3f}"
                     )
+        print("frontier: one at a time, in time, nobody below a floor of true chance offered:")
+        print(f"  {'floor':>5}  {'offers/place':>12} {'fill':>7} {'Gini':>6}")
+        for floor in FLOORS:
+            got = oracle(run, sizing="one", chance=0, cap=None, draws=draws, seed=seed, floor=floor)
+            print(
+                f"  {floor:>5.2f}  {got['offers_per_filled_place']:>12.2f} {got['fill_rate']:>7.1%} "
+                f"{got['gini_offers']:>6.3f}"
+            )
 
 
 def main() -> int:
@@ -276,7 +304,9 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=30)
     parser.add_argument("--days", type=int, default=2, help="at least 2 (default 2)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--policies", default="fair,adaptive", help="comma-separated (fair,greedy,lottery,adaptive)")
+    parser.add_argument(
+        "--policies", default="fair,adaptive", help="comma-separated (fair,greedy,lottery,adaptive)"
+    )
     parser.add_argument("--draws", type=int, default=200, help="Monte Carlo runs of the oracle")
     parser.add_argument("--dump", default=None, metavar="FILE", help="write the captured rows (JSON)")
     parser.add_argument("--load", default=None, metavar="FILE", help="read captured rows: no simulation")
