@@ -82,7 +82,14 @@ def capture(policy: str, argv: list[str]) -> dict[str, Any]:
                     accept = acceptance(job.daily_pay, spec.min_pay, km, spec.taste)
                     answers = (1 - spec.opt_out_rate) * spec.answer_rate
                     timely = in_time(spec.median_delay_minutes, spec.taste.delay_spread, window)
-                    chances[worker_id] = (answers * timely * accept, answers * accept)
+                    # (a yes in time, a yes at all, and the parts of the first)
+                    chances[worker_id] = (
+                        answers * timely * accept,
+                        answers * accept,
+                        answers,
+                        timely,
+                        accept,
+                    )
                 candidates = [w for w, jobs_of in eligible.jobs.items() if job.id in jobs_of]
                 offers = []
                 for offer in session.scalars(select(Offer).where(Offer.job_id == job.id).order_by(Offer.id)):
@@ -243,57 +250,91 @@ def best_available(run: dict[str, Any]) -> float:
     return statistics.fmean(best)
 
 
+def parts(pairs: list[list[float]]) -> str:
+    """Mean answering (and not opting out), answering within the expiry, saying yes, and their product."""
+    if not pairs or len(pairs[0]) < 5:
+        return "-"
+    answer, timely, accept = (statistics.fmean(p[i] for p in pairs) for i in (2, 3, 4))
+    whole = statistics.fmean(p[0] for p in pairs)
+    return f"answers {answer:.3f} x in time {timely:.3f} x yes {accept:.3f}: chance {whole:.3f}"
+
+
+def policy_report(run: dict[str, Any]) -> None:
+    jobs = run["jobs"]
+    places = sum(j["headcount"] for j in jobs)
+    filled = sum(j["filled"] for j in jobs)
+    offers = sum(1 for j in jobs for o in j["offers"] if o["sent"])
+    per_worker = Counter(str(o["worker"]) for j in jobs for o in j["offers"] if o["sent"])
+    eligible = sorted({w for job in jobs for w in job["candidates"]})
+    print(f"\n== {run['policy']}: {len(jobs)} jobs, {places} places, {len(eligible)} eligible workers")
+    print(
+        f"policy: {filled} filled ({filled / places:.1%}), {offers} offers, "
+        f"{offers / filled:.2f} offers per filled place, Gini of offers "
+        f"{gini([per_worker.get(w, 0) for w in eligible]):.3f}, most offers to one worker "
+        f"{max(per_worker.values(), default=0)}"
+    )
+    print("true chance of a yes in time of the offers sent, by outcome (n, true mean, learned mean):")
+    for status, (n, mean, learned) in sent_chances(run).items():
+        shown = "-" if learned is None else f"{learned:.3f}"
+        print(f"  {status:<12} {n:>5}  {mean:.3f}  {shown}")
+    sent = [
+        job["candidates"][str(o["worker"])]
+        for job in jobs
+        for o in job["offers"]
+        if o["sent"] and str(o["worker"]) in job["candidates"]
+    ]
+    print(f"  its parts, offers sent to eligible workers: {parts(sent)}")
+
+
+def oracle_report(run: dict[str, Any], draws: int, seed: int, cap: int) -> None:
+    """The oracle: the same for every policy (the same jobs, the same eligible workers). cap: the most
+    offers one worker may get (the fair policy's busiest worker's, when it ran)."""
+    jobs = run["jobs"]
+    pairs = [p for job in jobs for p in job["candidates"].values()]
+    best = [max(job["candidates"].values()) for job in jobs if job["candidates"]]
+    print(f"\n== the oracle ({len(jobs)} jobs, {sum(j['headcount'] for j in jobs)} places)")
+    print(
+        f"eligible per job: median {statistics.median(len(j['candidates']) for j in jobs)}, "
+        f"none for {sum(1 for j in jobs if not j['candidates'])} jobs"
+    )
+    print(f"  every eligible pair: {parts(pairs)}")
+    print(f"  each job's best:     {parts(best)}")
+    for threshold in (0.3, 0.4, 0.5):
+        good = statistics.fmean(sum(1 for p in j["candidates"].values() if p[0] >= threshold) for j in jobs)
+        print(f"  eligible workers per job with a chance of at least {threshold}: {good:.1f} (mean)")
+    print("best first by true chance, no time limit; expected over draws (cap: see above):")
+    print(f"  {'offers':<22} {'chance':<8} {'cap':>4}  {'offers/place':>12} {'fill':>7} {'Gini':>6}")
+    label = {"one": "one at a time", "true": "waves sized on truth", "policy": "policy-size waves"}
+    for sizing in ("one", "true", "policy"):
+        for chance in (0, 1):
+            for limit in (None, cap):
+                if chance == 1 and limit is not None:
+                    continue
+                got = oracle(run, sizing=sizing, chance=chance, cap=limit, draws=draws, seed=seed)
+                print(
+                    f"  {label[sizing]:<22} {('in time', 'at all')[chance]:<8} {limit or '-':>4}  "
+                    f"{got['offers_per_filled_place']:>12.2f} {got['fill_rate']:>7.1%} "
+                    f"{got['gini_offers']:>6.3f}"
+                )
+    print("frontier: one at a time, nobody below a floor of true chance offered (in time; at all):")
+    print(f"  {'floor':>5}  {'offers/place':>12} {'fill':>7} {'Gini':>6}   {'offers/place':>12} {'fill':>7}")
+    for floor in FLOORS:
+        got = oracle(run, sizing="one", chance=0, cap=None, draws=draws, seed=seed, floor=floor)
+        late = oracle(run, sizing="one", chance=1, cap=None, draws=draws, seed=seed, floor=floor)
+        print(
+            f"  {floor:>5.2f}  {got['offers_per_filled_place']:>12.2f} {got['fill_rate']:>7.1%} "
+            f"{got['gini_offers']:>6.3f}   {late['offers_per_filled_place']:>12.2f} {late['fill_rate']:>7.1%}"
+        )
+
+
 def report(runs: list[dict[str, Any]], draws: int, seed: int) -> None:
     for run in runs:
-        jobs = run["jobs"]
-        places = sum(j["headcount"] for j in jobs)
-        filled = sum(j["filled"] for j in jobs)
-        offers = sum(1 for j in jobs for o in j["offers"] if o["sent"])
-        per_worker = Counter(str(o["worker"]) for j in jobs for o in j["offers"] if o["sent"])
-        cap = max(per_worker.values()) if per_worker else None
-        eligible = sorted({w for job in jobs for w in job["candidates"]})
-        print(f"\n== {run['policy']}: {len(jobs)} jobs, {places} places, {len(eligible)} eligible workers")
-        print(
-            f"policy: {filled} filled ({filled / places:.1%}), {offers} offers, "
-            f"{offers / filled:.2f} offers per filled place, Gini of offers "
-            f"{gini([per_worker.get(w, 0) for w in eligible]):.3f}, most offers to one worker {cap}"
-        )
-        print("true chance of a yes in time of the offers sent, by outcome (n, true mean, learned mean):")
-        for status, (n, mean, learned) in sent_chances(run).items():
-            shown = "-" if learned is None else f"{learned:.3f}"
-            print(f"  {status:<12} {n:>5}  {mean:.3f}  {shown}")
-        sizes = Counter(len(j["candidates"]) for j in jobs)
-        print(
-            f"eligible per job: median {statistics.median(len(j['candidates']) for j in jobs)}, "
-            f"none for {sizes.get(0, 0)} jobs; best eligible worker's true chance, mean over jobs "
-            f"{best_available(run):.3f}"
-        )
-        print("oracle (best first by true chance, no time limit; expected over draws):")
-        print(f"  {'offers':<22} {'chance':<8} {'cap':>4}  {'offers/place':>12} {'fill':>7} {'Gini':>6}")
-        for sizing in ("one", "true", "policy"):
-            for chance in (0, 1):
-                for limit in (None, cap):
-                    if chance == 1 and limit is not None:
-                        continue
-                    got = oracle(run, sizing=sizing, chance=chance, cap=limit, draws=draws, seed=seed)
-                    label = {
-                        "one": "one at a time",
-                        "true": "waves sized on truth",
-                        "policy": "policy-size waves",
-                    }
-                    print(
-                        f"  {label[sizing]:<22} {('in time', 'at all')[chance]:<8} {limit or '-':>4}  "
-                        f"{got['offers_per_filled_place']:>12.2f} {got['fill_rate']:>7.1%} "
-                        f"{got['gini_offers']:>6.3f}"
-                    )
-        print("frontier: one at a time, in time, nobody below a floor of true chance offered:")
-        print(f"  {'floor':>5}  {'offers/place':>12} {'fill':>7} {'Gini':>6}")
-        for floor in FLOORS:
-            got = oracle(run, sizing="one", chance=0, cap=None, draws=draws, seed=seed, floor=floor)
-            print(
-                f"  {floor:>5.2f}  {got['offers_per_filled_place']:>12.2f} {got['fill_rate']:>7.1%} "
-                f"{got['gini_offers']:>6.3f}"
-            )
+        policy_report(run)
+    if runs:
+        fair = next((run for run in runs if run["policy"] == "fair"), runs[0])
+        offered = Counter(str(o["worker"]) for j in fair["jobs"] for o in j["offers"] if o["sent"])
+        print(f"\ncap for the oracle: {fair['policy']}'s busiest worker's offers")
+        oracle_report(runs[0], draws, seed, max(offered.values(), default=0))
 
 
 def main() -> int:
