@@ -80,6 +80,9 @@ def capture(policy: str, argv: list[str]) -> dict[str, Any]:
                 for worker_id, spec in specs.items():
                     km = km_between(market.sites[spec.site_id], market.sites[job.site_id])
                     accept = acceptance(job.daily_pay, spec.min_pay, km, spec.taste)
+                    # What the service can know of the yes: pay, floor and distance on the
+                    # population's usual curve (the worker's own taste is hidden).
+                    known = acceptance(job.daily_pay, spec.min_pay, km)
                     answers = (1 - spec.opt_out_rate) * spec.answer_rate
                     timely = in_time(spec.median_delay_minutes, spec.taste.delay_spread, window)
                     # (a yes in time, a yes at all, and the parts of the first)
@@ -89,6 +92,7 @@ def capture(policy: str, argv: list[str]) -> dict[str, Any]:
                         answers,
                         timely,
                         accept,
+                        known,
                     )
                 candidates = [w for w, jobs_of in eligible.jobs.items() if job.id in jobs_of]
                 offers = []
@@ -169,6 +173,7 @@ def oracle(
     seed: int,
     floor: float = 0.0,
     bookings: bool = True,
+    order: str = "true",
 ) -> dict[str, float]:
     """Expected figures of the oracle over `draws` Monte Carlo runs. sizing: "one" (one offer at a
     time), "policy" (waves of ceil(left x overfill / acceptance), capped, best first) or "true"
@@ -176,7 +181,10 @@ def oracle(
     at all. cap: most offers one worker may get over the run (None: no cap). floor: nobody whose
     chance is below it is offered (fewer offers, less fill: the frontier). bookings False: a worker
     placed on one job may still take any other (no competition between jobs for the best: best
-    first is then the fewest offers each job can get its yeses with, a bound for any assignment)."""
+    first is then the fewest offers each job can get its yeses with, a bound for any assignment).
+    order: "true" (by the true chance), "known" (by the yes part the service can work out: pay,
+    floor, distance on the population's usual curve) or "known+answers" (that times the worker's
+    true answer rate and pace, which the record shows)."""
     overfill, accept_share, max_size = run["wave"]
     jobs = run["jobs"]
     eligible = sorted({w for job in jobs for w in job["candidates"]})
@@ -191,9 +199,9 @@ def oracle(
             start, end = date.fromisoformat(job["work_date"]), date.fromisoformat(job["end_date"])
             places += job["headcount"]
             pool = [
-                (p[chance], w)
+                (_key(p, order, chance), p[chance], w)
                 for w, p in job["candidates"].items()
-                if p[chance] >= floor
+                if _key(p, order, chance) >= floor
                 and not any(s <= end and start <= e for s, e in booked[w])
                 and (cap is None or offered[w] < cap)
             ]
@@ -207,11 +215,11 @@ def oracle(
                 else:
                     size, expected = 0, 0.0
                     while at + size < len(pool) and expected < left:
-                        expected += pool[at + size][0]
+                        expected += pool[at + size][1]
                         size += 1
                 wave = pool[at : at + size]
                 at += len(wave)
-                for p, w in wave:
+                for _, p, w in wave:
                     sent += 1
                     offered[w] += 1
                     if left > 0 and rng.random() < p:
@@ -228,6 +236,14 @@ def oracle(
         "filled": totals["filled"] / draws,
         "gini_offers": statistics.fmean(ginis),
     }
+
+
+def _key(p: list[float], order: str, chance: int) -> float:
+    if order == "true" or len(p) < 6:
+        return p[chance]
+    if order == "known":
+        return p[5]
+    return p[5] * p[2] * (p[3] if chance == 0 else 1.0)
 
 
 def sent_chances(run: dict[str, Any]) -> dict[str, Any]:
@@ -326,6 +342,13 @@ def oracle_report(run: dict[str, Any], draws: int, seed: int, cap: int) -> None:
             f"  {'one at a time, unbooked':<22} {('in time', 'at all')[chance]:<8} {'-':>4}  "
             f"{free['offers_per_filled_place']:>12.2f} {free['fill_rate']:>7.1%} {free['gini_offers']:>6.3f}"
             "  (a worker may take every job: no competition between jobs)"
+        )
+    for order in ("known", "known+answers"):
+        got = oracle(run, sizing="one", chance=0, cap=None, draws=draws, seed=seed, order=order)
+        print(
+            f"  {'one at a time':<22} {'in time':<8} {'-':>4}  {got['offers_per_filled_place']:>12.2f} "
+            f"{got['fill_rate']:>7.1%} {got['gini_offers']:>6.3f}  ordered by {order} "
+            f"(known: pay, floor, km on the usual curve; answers: the worker's answer rate and pace)"
         )
     print("frontier: one at a time, nobody below a floor of true chance offered")
     print("  (in time; in time with no competition between jobs; a yes at all)")
