@@ -36,7 +36,7 @@ from typing import Any
 
 POLICIES = ("fair", "greedy", "lottery", "adaptive")
 MAX_DELAY_MINUTES = 240.0
-FLOORS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+FLOORS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6)
 
 
 def in_time(median: float, spread: float, minutes: float) -> float:
