@@ -14,7 +14,7 @@ Then an oracle that knows those chances fills the same jobs (in posting order, a
 home within the widest radius; minus anyone the oracle already placed on an overlapping day) ordered
 by true chance, offered best first, one at a time or in waves, no time limit, until the places fill or
 nobody is left. Reported: expected offers per filled place, fill, Gini of offers over the eligible
-workers, and the same with a fairness cap (no worker offered more than the policy's busiest worker was).
+workers, and the same with a fairness cap (no worker offered more than the fair policy's busiest was).
 
     PYTHONPATH=. python scripts/issue17_oracle.py [--behaviour FILE] [--workers N --employers N
         --jobs N --days N --seed S] [--policies fair,adaptive] [--draws R] [--dump FILE | --load FILE]
