@@ -304,6 +304,20 @@ def policy_report(run: dict[str, Any]) -> None:
         if o["sent"] and str(o["worker"]) in job["candidates"]
     ]
     print(f"  its parts, offers sent to eligible workers: {parts(sent)}")
+    # A check of the chance model against the run: the yeses the offers brought (accepted, or on
+    # standby after the job filled) against what their true chances expect ("cancelled" offers were
+    # withdrawn when the job filled, mostly before an answer, so they are left out).
+    kept = [
+        job["candidates"][str(o["worker"])]
+        for job in jobs
+        for o in job["offers"]
+        if o["sent"] and o["status"] != "cancelled" and str(o["worker"]) in job["candidates"]
+    ]
+    yeses = sum(1 for j in jobs for o in j["offers"] if o["sent"] and o["status"] in ("accepted", "standby"))
+    print(
+        f"  yeses (accepted or standby) {yeses}; expected of the offers not withdrawn: "
+        f"in time {sum(p[0] for p in kept):.1f}, at all {sum(p[1] for p in kept):.1f}"
+    )
 
 
 def oracle_report(run: dict[str, Any], draws: int, seed: int, cap: int) -> None:
