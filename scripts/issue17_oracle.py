@@ -36,6 +36,7 @@ from typing import Any
 
 POLICIES = ("fair", "greedy", "lottery", "adaptive")
 MAX_DELAY_MINUTES = 240.0
+ANSWERED = ("accepted", "declined", "expired")
 FLOORS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6)
 
 
@@ -304,19 +305,19 @@ def policy_report(run: dict[str, Any]) -> None:
         if o["sent"] and str(o["worker"]) in job["candidates"]
     ]
     print(f"  its parts, offers sent to eligible workers: {parts(sent)}")
-    # A check of the chance model against the run: the yeses the offers brought (accepted, or on
-    # standby after the job filled) against what their true chances expect ("cancelled" offers were
-    # withdrawn when the job filled, mostly before an answer, so they are left out).
+    # A check of the chance model against the run: of the offers that were accepted, declined or
+    # lapsed (not those withdrawn when the job filled, nor the yeses after it filled: a withdrawn
+    # offer is kept only when it brought a yes), the places taken against what the chances expect.
     kept = [
         job["candidates"][str(o["worker"])]
         for job in jobs
         for o in job["offers"]
-        if o["sent"] and o["status"] != "cancelled" and str(o["worker"]) in job["candidates"]
+        if o["sent"] and o["status"] in ANSWERED and str(o["worker"]) in job["candidates"]
     ]
-    yeses = sum(1 for j in jobs for o in j["offers"] if o["sent"] and o["status"] in ("accepted", "standby"))
+    taken = sum(1 for j in jobs for o in j["offers"] if o["sent"] and o["status"] == "accepted")
     print(
-        f"  yeses (accepted or standby) {yeses}; expected of the offers not withdrawn: "
-        f"in time {sum(p[0] for p in kept):.1f}, at all {sum(p[1] for p in kept):.1f}"
+        f"  accepted {taken} of {len(kept)} accepted, declined or lapsed; their true chances expect "
+        f"{sum(p[0] for p in kept):.1f} in time, {sum(p[1] for p in kept):.1f} at all"
     )
 
 
