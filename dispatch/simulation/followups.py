@@ -11,6 +11,7 @@ as missing once GRACE has passed after that.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,6 +54,8 @@ FOLLOW_UP_BEHAVIOURS = (
     "followup_silent_employers",
     "followup_not_understood",
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -137,16 +140,47 @@ def answers_lost(session: Session, rows: list[FollowUp], record: FollowUpRecord)
     lost = 0
     for key, (paid, stars) in record.answers.items():
         row = workers.get(key)
-        lost += (
+        if (
             row is None
             or row.status != FollowUpStatus.ANSWERED
             or (row.paid, row.stars) != (PAID[paid], stars)
             or (paid != 1 and row.id not in cases)
-        )
+        ):
+            lost += 1
+            _log_lost("worker", key[1], row, f"paid {paid} stars {stars}")
+            if row is not None:
+                _log_conversation(session, key[0], row)
     for (code, seq), stars in record.ratings.items():
         row = employers.get((code, seq))
-        lost += row is None or row.status != FollowUpStatus.ANSWERED or row.stars != stars
+        if row is None or row.status != FollowUpStatus.ANSWERED or row.stars != stars:
+            lost += 1
+            _log_lost("employer", code, row, f"seq {seq} stars {stars}")
     return lost
+
+
+def _log_conversation(session: Session, phone: str, row: FollowUp) -> None:
+    """The worker's texts from an hour before the follow-up was asked: what the service read as what."""
+    since = (row.asked_at or row.created_at) - timedelta(hours=1)
+    texts = session.execute(
+        select(Message.created_at, Message.direction, Message.kind, Message.body)
+        .where(Message.phone == phone, Message.created_at >= since)
+        .order_by(Message.created_at, Message.id)
+        .limit(40)
+    )
+    for created_at, direction, kind, body in texts:
+        log.warning("  follow-up %s: %s %s %s %r", row.id, created_at, direction.value, kind, body[:120])
+
+
+def _log_lost(party: str, code: str, row: FollowUp | None, sent: str) -> None:
+    """Which answer, so a run that counts one can be read (no phone: the follow-up's id names it)."""
+    held = (
+        "no follow-up"
+        if row is None
+        else f"follow-up {row.id} {row.status} paid {row.paid} stars {row.stars}"
+    )
+    log.warning(
+        "follow-up answer not recorded: %s of job %s sent %s; the service holds %s", party, code, sent, held
+    )
 
 
 def _figures(
