@@ -17,7 +17,17 @@ from sqlalchemy.orm import Session
 from dispatch.followup.reading import Numbers, read_numbers
 from dispatch.inbound.questions import Question, open_question
 from dispatch.matching.reading import Reply, read_reply
-from dispatch.models import OPEN_OFFER_STATUSES, Contact, Conversation, Employer, Message, Offer, Worker
+from dispatch.models import (
+    OPEN_OFFER_STATUSES,
+    Contact,
+    Conversation,
+    Employer,
+    Message,
+    Offer,
+    OfferStatus,
+    QuestionKind,
+    Worker,
+)
 from dispatch.settings import Settings
 from dispatch.sms.parser import Command, CommandKind
 from dispatch.sms.services import remember_contact
@@ -78,6 +88,23 @@ class Inbound:
     def numbers(self) -> Numbers | None:
         """The text read as follow-up answers (`123 1 5`, `3`), once for every row that asks."""
         return read_numbers(self.command.text) if self.command.kind == CommandKind.TEXT else None
+
+    @cached_property
+    def asked_offer_unanswered(self) -> bool:
+        """Whether the offer the number was last asked about closed without the worker's answer (filled
+        by others, called off, lapsed): a bare `2` may still be meant for it (routes.py)."""
+        question = self.question
+        if question is None or question.kind != QuestionKind.OFFER or question.job_id is None:
+            return False
+        if self.worker is None:
+            return False
+        status = self.session.scalar(
+            select(Offer.status)
+            .where(Offer.worker_id == self.worker.id, Offer.job_id == question.job_id)
+            .order_by(Offer.id.desc())
+            .limit(1)
+        )
+        return status in (OfferStatus.CANCELLED, OfferStatus.EXPIRED)
 
     @cached_property
     def offer_waiting(self) -> bool:

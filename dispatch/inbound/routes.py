@@ -202,14 +202,20 @@ def feature(handle: FeatureHandler) -> Handler:
 
 def _follow_up_answer(inbound: Inbound) -> bool:
     """A bare digit answers a follow-up only when no offer asked since still waits for its answer (else
-    `1` is the offer's); a repeat of an answered one, only when no offer waits nor was texted lately."""
+    `1` is the offer's), nor is it a digit offers take (`1`, `2`) while the offer asked since closed
+    without the worker's answer (filled by others a minute before, or lapsed): the worker is answering
+    the last text they got; read as the follow-up's, that `2` (no) would be "partly paid" and open a
+    wage case. A digit no offer takes (`3`: not paid), or any digit once the worker answered the offer,
+    is the follow-up's. A repeat of an answered one: only when no
+    offer waits nor was texted lately."""
     question = inbound.question
     offer_asked = question is not None and question.kind == QuestionKind.OFFER
     if inbound.worker is None:
         asked = follow_up_replies.Asked(open=True, repeat=True)
     else:
+        offers_word = offer_answer_without_code(inbound) and inbound.asked_offer_unanswered
         asked = follow_up_replies.Asked(
-            open=not (offer_asked and inbound.offer_waiting),
+            open=not (offer_asked and (inbound.offer_waiting or offers_word)),
             repeat=not offer_asked and not inbound.offer_waiting,
         )
     return follow_up_replies.handle_follow_up_reply(

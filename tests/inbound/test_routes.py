@@ -13,7 +13,20 @@ from sqlalchemy import select
 
 from dispatch.inbound.handling import handle_inbound
 from dispatch.inbound.routes import ROUTES
-from dispatch.models import Contact, Job, Message, Offer, OfferStatus, QuestionKind, WageCase, Worker
+from dispatch.models import (
+    Contact,
+    FollowUp,
+    FollowUpParty,
+    Job,
+    JobStatus,
+    Message,
+    Offer,
+    OfferStatus,
+    PaidAnswer,
+    QuestionKind,
+    WageCase,
+    Worker,
+)
 from dispatch.sms.parser import parse
 from dispatch.sms.services import store_inbound
 from tests.factories import Market, commit
@@ -216,6 +229,32 @@ def test_an_offer_closed_by_others_gives_the_follow_up_its_bare_answers_back(
     assert question_of(session, worker.phone) == QuestionKind.OFFER
     assert routed(runtime, "3", worker.phone)[0] == "follow-up answer (1 5)"
     assert session.scalar(select(WageCase.id).where(WageCase.worker_id == worker.id)) is not None
+
+
+def test_a_no_to_an_offer_filled_a_minute_before_is_not_read_as_partly_paid(
+    runtime, session, client, clock, market: Market
+) -> None:
+    """Found by a 7-day simulated run: follow-up asked, an offer texted, the job filled by others, then
+    the worker's bare `2` (no, to the offer). Read as the follow-up's it was "partly paid" and opened a
+    wage case against an employer who had paid, and the worker's `325 1 4` after it was kept as part."""
+    worker = market.worker()
+    asked_to_follow_up(runtime, session, client, clock, market, worker)
+    job = offered(runtime, session, market, worker, work_date=DAY + timedelta(days=5))
+    offer = session.scalar(select(Offer).where(Offer.job_id == job.id, Offer.worker_id == worker.id))
+    offer.status, offer.job.status = OfferStatus.CANCELLED, JobStatus.FILLED  # filled by others
+    commit(runtime, session)
+    assert routed(runtime, "2", worker.phone)[0] == "late or closed offer answer (1)"
+    assert routed(runtime, "1", worker.phone)[0] == "late or closed offer answer (1)"
+    session.expire_all()
+    follow_up = session.scalar(
+        select(FollowUp).where(FollowUp.worker_id == worker.id, FollowUp.party == FollowUpParty.WORKER)
+    )
+    assert (follow_up.paid, follow_up.stars) == (None, None)
+    assert session.scalar(select(WageCase.id).where(WageCase.worker_id == worker.id)) is None
+    # Two numbers are no offer's answer: the follow-up's, as before.
+    assert routed(runtime, "1 4", worker.phone)[0] == "follow-up answer (1 5)"
+    session.expire_all()
+    assert (follow_up.paid, follow_up.stars) == (PaidAnswer.FULL, 4)
 
 
 def test_a_late_yes_to_a_lapsed_offer_is_the_offers_not_a_follow_up_repeat(
