@@ -115,6 +115,9 @@ def test_a_job_taken_by_phone_is_matched_and_its_offers_show(live_server: LiveSe
 
     page.get_by_role("link", name="电话登记用工").click()
     expect(page.get_by_role("heading", name="电话登记用工")).to_be_visible()
+    # htmx (a deferred script) listens for the change once the page has loaded: a number typed before
+    # is never looked up (seen in CI under load).
+    page.wait_for_load_state("load")
     phone = page.get_by_label("手机号")
     phone.fill("13912345678")
     phone.press("Tab")  # leaving the field looks the number up (htmx, on change)
