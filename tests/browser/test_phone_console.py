@@ -268,6 +268,7 @@ def test_twilio_mode_loads_the_voice_sdk_under_the_policy(
     monkeypatch.setattr(live_server.runtime, "settings", replace(live_server.runtime.settings, **keys))
     signed_in(live_server, page, "phone4")
     expect(page.locator("#phone-bar")).to_have_attribute("data-phone-mode", "twilio")
+    page.wait_for_load_state("load")  # the SDK is a deferred script: run by the load event (CI under load)
     assert page.evaluate("typeof window.Twilio.Device") == "function"
     assert page.evaluate("typeof window.OfflineDevice") == "undefined"
     token = page.evaluate("fetch('/console/phone/token').then(function (r) { return r.json(); })")

@@ -127,7 +127,11 @@ def _invite_on(runtime, session, client, market: Market, clock, day: int, name: 
     """A new worker, on NOW + `day`, passes a job of their own to the stranger's number."""
     clock.move_to(NOW + timedelta(days=day))
     forwarder = market.worker(name=name, language="zh")
-    job = offered(runtime, session, market, forwarder, work_date=(NOW + timedelta(days=day + 2)).date())
+    # Two places: a first wave of 6, so every worker made so far is offered. With one place (a wave of
+    # 3), the new worker tied on the fairness factor with those offered 90 days ago, and which of them
+    # made the wave was the database's order (failed once in CI).
+    when = (NOW + timedelta(days=day + 2)).date()
+    job = offered(runtime, session, market, forwarder, work_date=when, headcount=2)
     text_in(client, f"转 {job.code} {national(STRANGER)}", sender=forwarder.phone)
     forward = forwards(session)[-1]
     if forward.outcome != ForwardOutcome.INVITED:
