@@ -40,6 +40,12 @@ def quiet_window(now: datetime | None = None) -> str:
     return f"{local - timedelta(hours=2):%H:%M}-{local + timedelta(hours=2):%H:%M}"
 
 
+def evening_outside_quiet(now: datetime | None = None) -> str:
+    """A reminder time three hours from now, market time: outside quiet_window's four hours."""
+    local = (now or datetime.now(ZoneInfo(MARKET_TIMEZONE))).astimezone(ZoneInfo(MARKET_TIMEZONE))
+    return f"{local + timedelta(hours=3):%H:%M}"
+
+
 class Stack:
     def __init__(self, repo: Path, base: Path) -> None:
         self.repo = repo
@@ -99,6 +105,9 @@ class Stack:
             TWILIO_HTTP_TIMEOUT="3",
             CONFIG_DIR=str(self.repo / "config"),
             QUIET_HOURS=quiet_window(),
+            # Outside the quiet window whatever the hour (the settings refuse an evening reminder that
+            # would wait for the morning: a run at 17:00 market time failed on the default 19:00).
+            REMINDER_EVENING_TIME=evening_outside_quiet(),
             # Diagnostics only: the logs of a process killed by a fault must not die in its buffers.
             PYTHONUNBUFFERED="1",
         )
