@@ -86,6 +86,10 @@ for _child in (
 def register_console(app: Flask) -> None:
     app.register_blueprint(bp)
     app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
+    # The session ends SESSION_LIFETIME after sign-in however busy the agent is, so the cookie is
+    # written only when the session changes. Rewritten on every response, a poll that left before a
+    # form's POST and came back after it put back the cookie it was sent with: the POST's flash lost.
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["ticket_summary"] = ticket_summary
     app.jinja_env.filters["web_url"] = web_url

@@ -119,7 +119,7 @@ def test_a_session_lasts_a_working_day_from_sign_in_however_busy(app, client, ag
     start = datetime(2026, 12, 8, 0, 0, tzinfo=UTC)
     with time_machine.travel(start, tick=False) as clock:
         sign_in(client, agent.username)
-        for _ in range(11):  # busy all day: the cookie is re-issued on every page
+        for _ in range(11):  # busy all day: the session still ends a working day after sign-in
             clock.shift(timedelta(hours=1))
             assert client.get(PAGE).status_code == 200
         clock.move_to(start + SESSION_LIFETIME - timedelta(seconds=1))
@@ -128,6 +128,20 @@ def test_a_session_lasts_a_working_day_from_sign_in_however_busy(app, client, ag
         assert client.get(PAGE).status_code == 302
         sign_in(client, agent.username)
         assert client.get(PAGE).status_code == 200
+
+
+def test_a_poll_that_crosses_a_form_post_does_not_put_its_older_cookie_back(app, client, agent):
+    """The phone bar polls every 5 s. A poll sent before a form's POST and answered after it must not
+    set the cookie it was sent with, or the POST's flash ("乙已签到。") never shows (a CI run saw it)."""
+    sign_in(client, agent.username)
+    assert client.get(PAGE).status_code == 200
+    sent_with_the_poll = cookie_of(client)
+    with client.session_transaction() as flask_session:  # the POST's answer: a flash in the cookie
+        flask_session["_flashes"] = [("success", "乙已签到。")]
+    poll = replay(app, sent_with_the_poll).get("/console/phone/state")
+    assert poll.status_code == 200
+    assert "Set-Cookie" not in poll.headers
+    assert "乙已签到。" in client.get(PAGE).get_data(as_text=True)
 
 
 def test_last_seen_is_written_at_most_once_a_minute(client, agent, session):
