@@ -103,6 +103,12 @@ def wave_target(config: MatchingConfig, timing: in_time.Timing, waves: int, same
     return sizing.wave_target(cfg.target_fill, waves, floor)
 
 
+def owed(standing: budget.Standing, estimate: estimates.Estimate) -> bool:
+    """Offered even when unlikely to make a difference: a worker left idle (再服务) within budget, or one
+    with nothing on record yet (the chance is only the population's guess until they are asked)."""
+    return not standing.over and (standing.idle or estimate.offers == 0)
+
+
 def choose(
     session: Session,
     settings: Settings,
@@ -166,6 +172,8 @@ def choose(
         [chances[c.worker_id].yes_in_time for c in ordered],
         room,
         lapsed=len(late),
+        min_marginal=cfg.min_marginal_yes,
+        owed=[owed(standing[c.worker_id], chances[c.worker_id]) for c in ordered],
     )
     found = [
         dataclasses.replace(
@@ -179,7 +187,7 @@ def choose(
                 },
             ),
         )
-        for candidate in ordered[: sized.offers]
+        for candidate in (ordered[index] for index in sized.picked)
     ]
     recheck = min((o.expires_at for o in late if o.expires_at is not None), default=None)
     return Choice(

@@ -39,6 +39,7 @@ class AdaptiveConfig:
     idle_days: float  # not offered for this long: asked first (再服务)
     cache_minutes: float  # the population's rates and fair shares are reused this long (memo.py)
     late_minutes: float  # an offer that lapsed unanswered this recently may still bring a late yes
+    min_marginal_yes: float  # an offer whose chance of filling a place the wave would not is below this: not sent
 
 
 @dataclass(frozen=True)
@@ -170,5 +171,6 @@ def parse(data: dict[str, Any], source: str = FILE_NAME) -> MatchingConfig:
             idle_days=number("adaptive", "idle_days", 0.01, 365),
             cache_minutes=number("adaptive", "cache_minutes", 0, 24 * 60),
             late_minutes=number("adaptive", "late_minutes", 0, 24 * 60),
+            min_marginal_yes=number("adaptive", "min_marginal_yes", 0, 1),
         ),
     )

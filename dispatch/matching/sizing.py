@@ -8,6 +8,12 @@ has k more waves behind it only needs its own share: 1 - (1 - target)^(1/k), at 
 and a job next week a narrow one aimed at about an even chance. Its yeses are a sum of independent
 yes/no answers with different chances (a Poisson-binomial), worked out exactly: a wave is at most
 `max_size` offers, so the table is small.
+
+An offer is worth its text only if it may fill a place the others would not: its chance of a yes times
+the chance the wave falls short without it. Below `min_marginal` that offer is passed over (a worker
+who never answers, once the record shows it), unless it is the only one the job would have out, or
+the worker is owed an offer (re-service, 再服务). A population that mostly does not answer then gets
+narrow waves that look again when they lapse, not waves of `max_size` that never reach the aim.
 """
 
 from __future__ import annotations
@@ -78,6 +84,8 @@ class Sizing:
     expected_yes: float  # expected yeses: this wave's and those still out
     chance: float  # the chance of at least `remaining` yeses from them
     capped: bool  # the cap (max_size) or the workers in reach stopped it short of the target
+    passed_over: int = 0  # candidates too unlikely to make a difference (min_marginal)
+    picked: tuple[int, ...] = ()  # the chosen candidates' positions in the ranked list
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -90,6 +98,7 @@ class Sizing:
             "expected_yes": round(self.expected_yes, 2),
             "chance": round(self.chance, 3),
             "capped": self.capped,
+            "passed_over": self.passed_over,
         }
 
 
@@ -101,25 +110,38 @@ def choose(
     ranked: Sequence[float],
     room: int,
     lapsed: int = 0,
+    min_marginal: float = 0.0,
+    owed: Sequence[bool] = (),
 ) -> Sizing:
     """Take candidates in rank order (their chances `ranked`) until, with the offers still out
     (`pending`: the open ones, then `lapsed` that lapsed lately), at least `remaining` yeses come
-    with the chance `target`, or `room` offers are taken."""
+    with the chance `target`, or `room` offers are taken. A candidate whose chance times the chance
+    of falling short is below `min_marginal` is passed over, unless `owed` (re-service) or nothing
+    would be out without it."""
     chances = list(pending)
-    taken = 0
+    picked: list[int] = []
+    passed = 0
     chance = chance_at_least(remaining, chances)
-    while chance < target and taken < min(room, len(ranked)):
-        chances.append(ranked[taken])
-        taken += 1
+    for index, p in enumerate(ranked):
+        if chance >= target or len(picked) >= room:
+            break
+        is_owed = index < len(owed) and owed[index]
+        if chances and not is_owed and p * (1 - chance) < min_marginal:
+            passed += 1
+            continue
+        chances.append(p)
+        picked.append(index)
         chance = chance_at_least(remaining, chances)
     return Sizing(
         remaining=remaining,
         waves_left=waves,
         target=target,
-        offers=taken,
+        offers=len(picked),
         still_open=len(pending) - lapsed,
         lapsed=lapsed,
         expected_yes=sum(chances),
         chance=chance,
         capped=chance < target,
+        passed_over=passed,
+        picked=tuple(picked),
     )

@@ -68,6 +68,30 @@ def test_a_worker_who_never_answers_is_asked_last(runtime, session, market: Mark
     assert silent.id not in offered and set(offered) <= {worker.id for worker in others}
 
 
+def test_a_worker_whose_record_says_they_never_answer_is_not_asked_but_a_newcomer_is(
+    runtime, session, market: Market, clock
+) -> None:
+    """Four places for today and not enough likely workers to reach the aim: the wave asks everyone
+    who may make a difference, not the three whose twenty offers all lapsed unanswered (each would
+    add a place with a chance under `min_marginal_yes`). A newcomer, with nothing on record, is
+    asked: the population's guess is all there is until they are."""
+    history = History(session, market)
+    silent = [market.worker() for _ in range(3)]
+    for worker in silent:
+        history.offers(worker, [SILENT] * 20)
+    answering = [market.worker() for _ in range(6)]
+    for worker in answering:
+        history.offers(worker, [YES, NO])
+    newcomer = market.worker()
+    job = start(runtime, session, market, headcount=4, work_date=NOW.date(), start=time(12, 30))
+    offered = {offer.worker_id for offer in offers_of(session, job)}
+    assert offered == {worker.id for worker in (*answering, newcomer)}
+    [wave] = job.matching["waves"]
+    assert wave["sizing"]["capped"] and wave["sizing"]["passed_over"] == len(silent)
+    cfg = matching_config.load(runtime.settings).adaptive
+    assert cfg.min_marginal_yes > 0
+
+
 def test_a_thin_market_widens_the_radius_at_once_when_no_later_wave_fits(
     runtime, session, market: Market, clock
 ) -> None:

@@ -73,6 +73,34 @@ def test_offers_lapsed_lately_count_beside_those_still_open() -> None:
     assert sizing.choose(1, 0.7, 1, [0.5], [0.9], room=30).offers == 1
 
 
+def test_an_offer_unlikely_to_fill_a_place_is_passed_over() -> None:
+    """Three places, chances 0.6, 0.02 (who never answers, on the record), 0.5: the 0.02 would add
+    at most 0.02 of a place and is passed over; the likelier one behind it is still asked."""
+    ranked = [0.6, 0.02, 0.5, 0.03]
+    sized = sizing.choose(3, 0.9, 1, [], ranked, room=30, min_marginal=0.05)
+    assert sized.picked == (0, 2) and sized.offers == 2 and sized.passed_over == 2
+    assert sized.capped and sized.as_json()["passed_over"] == 2
+    assert sized.expected_yes == pytest.approx(1.1)
+    # without the rule every one of them is asked, as before
+    assert sizing.choose(3, 0.9, 1, [], ranked, room=30).picked == (0, 1, 2, 3)
+
+
+def test_the_marginal_rule_weighs_the_chance_the_wave_falls_short() -> None:
+    """0.3 is worth asking while the wave may fall short, not once two 0.95s all but fill one place."""
+    assert sizing.choose(1, 0.999, 1, [], [0.3], room=30, min_marginal=0.05).picked == (0,)
+    sure = sizing.choose(1, 0.9999, 1, [0.95, 0.95], [0.3], room=30, min_marginal=0.05)
+    assert sure.offers == 0 and sure.passed_over == 1  # 0.3 x 0.0025 short: 0.00075 of a place
+
+
+def test_an_owed_offer_and_a_jobs_only_offer_go_however_unlikely() -> None:
+    # nothing out: the first is asked (one offer at a time, not none), however unlikely
+    alone = sizing.choose(1, 0.9, 1, [], [0.01, 0.01], room=30, min_marginal=0.05)
+    assert alone.picked == (0,) and alone.passed_over == 1
+    # owed (re-service, or nothing on record yet): asked whatever their chance
+    owed = sizing.choose(1, 0.9, 1, [0.5], [0.01, 0.01, 0.01], room=30, min_marginal=0.05, owed=[False, True])
+    assert owed.picked == (1,) and owed.passed_over == 2
+
+
 def test_quiet_hours_hold_waves_until_the_morning() -> None:
     """Posted at 20:00 for 09:00 the next day: an hour's wave before quiet hours (21:00-08:00), then
     none until 08:00, and the 08:00 wave would lapse past the lead: one wave, not twelve."""

@@ -63,7 +63,21 @@ def test_a_wave_counting_on_lapsed_offers_says_so(runtime, session, market: Mark
     commit(runtime, session)
     page = agent_client.get(f"/console/jobs/{job.id}").get_data(as_text=True)
     assert "并计入刚过期未答复的3条：迟到的接单仍可占到剩余名额。" in page
-    assert "已计入尚未答复" not in page
+    assert "已计入尚未答复" not in page and "跳过" not in page
     assert console_post(agent_client, "/console/language", {"lang": "en"}).status_code == 302
     english = agent_client.get(f"/console/jobs/{job.id}").get_data(as_text=True)
     assert "And on 3 that lapsed unanswered lately: a late yes still takes a place left." in english
+
+
+def test_a_wave_that_passed_over_the_unlikely_says_so(runtime, session, market: Market, agent_client) -> None:
+    market.worker(site="LZ-TX")
+    job = matched(runtime, session, market, headcount=1)
+    waves = list(job.matching["waves"])
+    waves[0] = {**waves[0], "sizing": {**waves[0]["sizing"], "passed_over": 4}}
+    job.matching = {**job.matching, "waves": waves}
+    commit(runtime, session)
+    page = agent_client.get(f"/console/jobs/{job.id}").get_data(as_text=True)
+    assert "跳过4人：按记录很少回复或接单，发给他们难以多补一个名额。" in page
+    assert console_post(agent_client, "/console/language", {"lang": "en"}).status_code == 302
+    english = agent_client.get(f"/console/jobs/{job.id}").get_data(as_text=True)
+    assert "Passed over 4 who rarely answer or say yes on the record" in english
