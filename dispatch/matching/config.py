@@ -39,7 +39,7 @@ class AdaptiveConfig:
     idle_days: float  # not offered for this long: asked first (再服务)
     cache_minutes: float  # the population's rates and fair shares are reused this long (memo.py)
     late_minutes: float  # an offer that lapsed unanswered this recently may still bring a late yes
-    min_marginal_yes: float  # an offer whose chance of filling a place the wave would not is below this: not sent
+    min_marginal_yes: float  # an offer less likely than this to fill a place the wave would not: not sent
 
 
 @dataclass(frozen=True)
