@@ -174,6 +174,7 @@ def choose(
         lapsed=len(late),
         min_marginal=cfg.min_marginal_yes,
         owed=[owed(standing[c.worker_id], chances[c.worker_id]) for c in ordered],
+        worth=[chances[c.worker_id].yes_at_all for c in ordered],
     )
     found = [
         dataclasses.replace(

@@ -105,6 +105,11 @@ class Estimate:
         return self.in_time * self.yes
 
     @property
+    def yes_at_all(self) -> float:
+        """The chance of a yes, in time or late (a late yes still takes a place that is left)."""
+        return self.answer * self.yes
+
+    @property
     def late_yes(self) -> float:
         """The chance of a yes after all, once the offer lapsed unanswered: answering late among those
         who did not answer in time."""

@@ -9,8 +9,9 @@ and a job next week a narrow one aimed at about an even chance. Its yeses are a 
 yes/no answers with different chances (a Poisson-binomial), worked out exactly: a wave is at most
 `max_size` offers, so the table is small.
 
-An offer is worth its text only if it may fill a place the others would not: its chance of a yes times
-the chance the wave falls short without it. Below `min_marginal` that offer is passed over (a worker
+An offer is worth its text only if it may fill a place the others would not: its chance of a yes (in
+time or late: a late yes still takes a place that is left) times the chance the wave falls short
+without it. Below `min_marginal` that offer is passed over (a worker
 who never answers, once the record shows it), unless it is the only one the job would have out, or
 the worker is owed an offer (re-service, 再服务). A population that mostly does not answer then gets
 narrow waves that look again when they lapse, not waves of `max_size` that never reach the aim.
@@ -112,12 +113,13 @@ def choose(
     lapsed: int = 0,
     min_marginal: float = 0.0,
     owed: Sequence[bool] = (),
+    worth: Sequence[float] = (),
 ) -> Sizing:
     """Take candidates in rank order (their chances `ranked`) until, with the offers still out
     (`pending`: the open ones, then `lapsed` that lapsed lately), at least `remaining` yeses come
-    with the chance `target`, or `room` offers are taken. A candidate whose chance times the chance
-    of falling short is below `min_marginal` is passed over, unless `owed` (re-service) or nothing
-    would be out without it."""
+    with the chance `target`, or `room` offers are taken. A candidate whose chance of a yes at all
+    (`worth`, else its `ranked` chance) times the chance of falling short is below `min_marginal` is
+    passed over, unless `owed` (re-service) or nothing would be out without it."""
     chances = list(pending)
     picked: list[int] = []
     passed = 0
@@ -126,7 +128,8 @@ def choose(
         if chance >= target or len(picked) >= room:
             break
         is_owed = index < len(owed) and owed[index]
-        if chances and not is_owed and p * (1 - chance) < min_marginal:
+        yes = worth[index] if index < len(worth) else p
+        if chances and not is_owed and yes * (1 - chance) < min_marginal:
             passed += 1
             continue
         chances.append(p)
