@@ -66,6 +66,15 @@ class Estimator:
         )
         self.zone = market_zone(settings)
 
+    def late_window(self) -> float:
+        """Minutes a lapsed offer is counted on for a late yes: as long as the record's late answers
+        take (most of them), between `late_minutes` and `late_minutes_max`; `late_minutes` until
+        the record holds enough of them."""
+        learned = self.people.late_answer_minutes
+        if learned is None:
+            return self.cfg.late_minutes
+        return min(max(learned, self.cfg.late_minutes), self.cfg.late_minutes_max)
+
     def chances(
         self, worker_kms: dict[int, float | None], send_at: datetime, wait: timedelta
     ) -> dict[int, estimates.Estimate]:
@@ -133,7 +142,8 @@ def choose(
         now=now,
     )
     estimator = Estimator(session, settings, config, job, now)
-    late = lapsed(session, job, now, cfg.late_minutes)
+    late_window = estimator.late_window()
+    late = lapsed(session, job, now, late_window)
     kms: dict[int, float | None] = {c.worker_id: c.explanation.km for c in shortlist}
     kms.update({offer.worker_id: offer.explanation.get("km") for offer in [*still_open, *late]})
     expiry = in_time.expiry(settings, config, job, timing) - timing.send_at
@@ -194,5 +204,5 @@ def choose(
     return Choice(
         found,
         sized if shortlist or still_open or late else None,
-        None if recheck is None else recheck + timedelta(minutes=cfg.late_minutes),
+        None if recheck is None else recheck + timedelta(minutes=late_window),
     )

@@ -39,6 +39,7 @@ class AdaptiveConfig:
     idle_days: float  # not offered for this long: asked first (再服务)
     cache_minutes: float  # the population's rates and fair shares are reused this long (memo.py)
     late_minutes: float  # an offer that lapsed unanswered this recently may still bring a late yes
+    late_minutes_max: float  # ... or as long as the record's late answers take, up to this
     min_marginal_yes: float  # an offer less likely than this to fill a place the wave would not: not sent
 
 
@@ -171,6 +172,7 @@ def parse(data: dict[str, Any], source: str = FILE_NAME) -> MatchingConfig:
             idle_days=number("adaptive", "idle_days", 0.01, 365),
             cache_minutes=number("adaptive", "cache_minutes", 0, 24 * 60),
             late_minutes=number("adaptive", "late_minutes", 0, 24 * 60),
+            late_minutes_max=number("adaptive", "late_minutes_max", 0, 24 * 60),
             min_marginal_yes=number("adaptive", "min_marginal_yes", 0, 1),
         ),
     )

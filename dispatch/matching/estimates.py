@@ -14,9 +14,10 @@ shortlisted workers' own records (an index lookup per worker on `ix_offer_worker
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, Float, and_, case, cast, extract, func, or_, select
@@ -154,6 +155,9 @@ class Population:
 
     overall: dict[str, float]
     lifts: dict[tuple[str, int], dict[str, float]]  # ("pay"|"km"|"hour", band) -> rate -> lift
+    # Minutes from an offer's lapse within which LATE_SHARE of the late answers came (None: too few
+    # on record): how long a lapsed offer may still bring a yes.
+    late_answer_minutes: float | None = None
 
     def lift(self, rate: str, bands: dict[str, int]) -> float:
         total = 1.0
@@ -196,7 +200,40 @@ def population(session: Session, cfg: AdaptiveConfig, now: datetime, utc_offset_
         key: {rate: smoothed(record, rate, plain[rate], cfg.band_prior_count) / plain[rate] for rate in RATES}
         for key, record in by_band.items()
     }
-    return Population(overall, lifts)
+    return Population(overall, lifts, late_answer_minutes(session, since, now))
+
+
+# The late answers read for their delay: enough to learn from, the latest first; fewer than
+# LATE_SAMPLES and the configured `late_minutes` stands.
+LATE_SAMPLES, LATE_READ, LATE_SHARE = 20, 2000, 0.8
+
+
+def late_answer_minutes(session: Session, since: datetime, now: datetime) -> float | None:
+    """The minutes after an offer lapsed within which LATE_SHARE of the window's late answers came."""
+    rows = session.execute(
+        select(Offer.expires_at, Offer.responded_at)
+        .where(
+            Offer.sent_at >= since,
+            Offer.sent_at < now,
+            Offer.responded_at.is_not(None),
+            Offer.responded_at > Offer.expires_at,
+        )
+        .order_by(Offer.sent_at.desc())
+        .limit(LATE_READ)
+    ).all()
+    if len(rows) < LATE_SAMPLES:
+        return None
+    delays = sorted(
+        (_utc(answered) - _utc(lapsed)).total_seconds() / 60
+        for lapsed, answered in rows
+        if lapsed is not None and answered is not None
+    )
+    return delays[max(0, math.ceil(LATE_SHARE * len(delays)) - 1)]
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes (stored in UTC), PostgreSQL aware ones."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _plain(record: Record, rate: str) -> float | None:

@@ -150,6 +150,33 @@ def test_offers_lapsed_lately_are_counted_on_for_a_late_yes(runtime, session, ma
     assert job.matching["waves"][-1]["sizing"]["lapsed"] == 0
 
 
+def test_lapsed_offers_count_for_as_long_as_the_records_late_answers_take(
+    runtime, session, market: Market, clock
+) -> None:
+    """These workers' late yeses came 90 minutes after the lapse, past `late_minutes`: a lapsed
+    offer is counted on for the record's 90 minutes (at most `late_minutes_max`), so nobody new is
+    asked an hour after the lapse; after 90 minutes the next wave goes."""
+    history = History(session, market)
+    for _ in range(30):
+        worker = market.worker()
+        history.offers(worker, [YES], expiry=10, delay=5)
+        history.offers(worker, [YES], expiry=10, delay=100, pay=310)
+    cfg = matching_config.load(runtime.settings).adaptive
+    assert cfg.late_minutes < 60 < 90 <= cfg.late_minutes_max
+    job = start(runtime, session, market, headcount=1, work_date=NOW.date(), start=time(17, 0))
+    first = offers_of(session, job)
+    assert 0 < len(first) < 30
+
+    clock.shift(timedelta(minutes=10 + 60))
+    run_jobs(runtime, with_scheduler=True)
+    offers = offers_of(session, job)
+    assert len(offers) == len(first) and {o.status for o in offers} == {OfferStatus.EXPIRED}
+
+    clock.shift(timedelta(minutes=31))
+    run_jobs(runtime, with_scheduler=True)
+    assert len(offers_of(session, job)) > len(first)
+
+
 QUIET = {"MATCHING_POLICY": "adaptive", "QUIET_HOURS": "21:00-08:00"}
 
 

@@ -95,7 +95,9 @@ def test_the_marginal_rule_weighs_the_chance_the_wave_falls_short() -> None:
 def test_a_slow_answerer_is_worth_asking_though_unlikely_in_time() -> None:
     """0.02 in time but 0.6 at all (answers late: a late yes still takes a place that is left) is
     asked; 0.02 in time and 0.03 at all (never answers) is not."""
-    sized = sizing.choose(2, 0.9, 1, [], [0.5, 0.02, 0.02], room=30, min_marginal=0.05, worth=[0.7, 0.6, 0.03])
+    sized = sizing.choose(
+        2, 0.9, 1, [], [0.5, 0.02, 0.02], room=30, min_marginal=0.05, worth=[0.7, 0.6, 0.03]
+    )
     assert sized.picked == (0, 1) and sized.passed_over == 1
     assert sized.expected_yes == pytest.approx(0.52)  # the aim is still read on the chances in time
 
