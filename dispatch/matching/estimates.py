@@ -8,8 +8,12 @@ a few unanswered offers move an estimate only so far. The population's rates by 
 and time of day (each band's own record smoothed towards the overall rate) turn that into the rate
 for this offer: the worker's rate times the band's lift over the overall rate, one lift per band.
 
-Two aggregate queries per wave: the population's record grouped by band (a few dozen rows) and the
-shortlisted workers' own records (an index lookup per worker on `ix_offer_worker_status`).
+The population also says how long late answers take (the window's latest 2,000 of them): how long a
+lapsed offer may still bring a yes.
+
+Per wave, the shortlisted workers' own records (an index lookup per worker on
+`ix_offer_worker_status`); the population's record grouped by band (a few dozen rows) and its late
+answers are read again only every `cache_minutes` (adaptive.py).
 """
 
 from __future__ import annotations

@@ -11,10 +11,10 @@ yes/no answers with different chances (a Poisson-binomial), worked out exactly: 
 
 An offer is worth its text only if it may fill a place the others would not: its chance of a yes (in
 time or late: a late yes still takes a place that is left) times the chance the wave falls short
-without it. Below `min_marginal` that offer is passed over (a worker
-who never answers, once the record shows it), unless it is the only one the job would have out, or
-the worker is owed an offer (re-service, 再服务). A population that mostly does not answer then gets
-narrow waves that look again when they lapse, not waves of `max_size` that never reach the aim.
+without it. Below `min_marginal` that offer is passed over (a worker who never answers, once the
+record shows it), unless it is the only one the job would have out, or the worker is owed an offer
+(re-service, 再服务). A population that mostly does not answer then gets narrow waves that look
+again when they lapse, not waves of `max_size` that never reach the aim.
 """
 
 from __future__ import annotations
