@@ -139,6 +139,8 @@ def answers_lost(session: Session, rows: list[FollowUp], record: FollowUpRecord)
     employers = {(codes[r.job_id], r.seq): r for r in rows if r.party == FollowUpParty.EMPLOYER}
     lost = 0
     for key, (paid, stars) in record.answers.items():
+        if key in record.asked_again:
+            continue  # the service asked which job it was for; the run ended before the answer came again
         row = workers.get(key)
         if (
             row is None

@@ -46,6 +46,9 @@ class FollowUpRecord:
     given_back: dict[tuple[str, str], datetime] = field(default_factory=dict)  # confirmed give-backs
     answers: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)  # -> (paid, stars)
     ratings: dict[tuple[str, int], int] = field(default_factory=dict)  # (code, seq) -> stars
+    # Answers the service asked to have again with their job number ("which job?"), not yet sent
+    # again: when the run ends first, the answer is in flight, not lost.
+    asked_again: set[tuple[str, str]] = field(default_factory=set)
 
 
 class FollowUpPeople:
@@ -100,6 +103,7 @@ class FollowUpPeople:
             for code in match.group(1).split("、"):
                 if (plan := self._plans.get((phone, code))) is not None:
                     full = aftercare.Answer(plan.paid, plan.stars, "coded", plan.delay)
+                    self.record.asked_again.add((phone, code))
                     self._later(sent_at, phone, code, full, minutes=1)
         elif kind in NOT_UNDERSTOOD:
             self.behaviour["followup_not_understood"] += 1
@@ -130,6 +134,7 @@ class FollowUpPeople:
 
     def _worker_answers(self, phone: str, code: str, plan: aftercare.Answer) -> None:
         text = aftercare.first_text(plan, code, self._offer_since(phone, code))
+        self.record.asked_again.discard((phone, code))
         if not self.send(phone, text):
             return
         self.behaviour["followup_answers"] += 1

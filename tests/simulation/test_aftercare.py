@@ -183,3 +183,29 @@ def test_the_follow_up_invariants_on_known_rows() -> None:
     assert unwarranted(both, held) == 0
     assert unwarranted([*both, _row(9, FollowUpParty.WORKER, due)], held) == 1  # not a placement held
     assert unwarranted([*both, _row(3, FollowUpParty.EMPLOYER, due)], held) == 1  # asked a day early
+
+
+def test_an_answer_the_service_asked_for_again_is_in_flight_until_sent_again() -> None:
+    """A bare `1 4` with two follow-ups open: the service asks which job (followup.which); the worker
+    says it again with the code a minute later. Until then the answer is in flight: a run that ends
+    in that minute has not lost it (answers_lost skips it); once sent it counts as any other."""
+    market = _market()
+    employer = market.employers[0].phone
+    finder = Phones(market)
+    for index, worker in enumerate(market.workers):
+        _placed(finder, worker.phone, employer, str(500 + index))
+        _ask(finder, worker.phone, employer, str(500 + index))
+    phone, code = next(
+        key for key, plan in finder.people._plans.items() if plan and plan.form == "pair" and plan.paid == 1
+    )
+    phones = Phones(market)
+    _placed(phones, phone, employer, code)
+    _ask(phones, phone, employer, code)
+    phones.run()
+    record = phones.people.record
+    assert (phone, code) in record.answers and not record.asked_again
+    which = render("followup_which_worker", "zh", sig=SIG, codes=[code, "777"])
+    phones.people.reads(phone, "followup.which", which, MORNING + timedelta(hours=3))
+    assert record.asked_again == {(phone, code)}  # told which job; the answer again is planned
+    phones.run()
+    assert phones.sent[-1][1].startswith(f"{code} ") and not record.asked_again
