@@ -60,6 +60,10 @@ class Asked:
 
     open: bool
     repeat: bool
+    # An offer was asked since the follow-up (and answered): a lone `2` may be a late no to an offer,
+    # and read as "partly paid" it would open a wage case against an employer who may have paid. It
+    # must name the job.
+    name_the_job_for_a_wage_answer: bool = False
 
     def allows(self, follow_ups: Sequence[FollowUp]) -> bool:
         return self.open if reading.open_ones(follow_ups) else self.repeat
@@ -130,6 +134,14 @@ def _worker_answer(
         return True
     if follow_up.status == FollowUpStatus.ANSWERED:
         texts.already(session, settings, message, follow_up)
+        return True
+    if (
+        code is None
+        and values == [2]
+        and asked.name_the_job_for_a_wage_answer
+        and texts.missing(follow_up) != "stars"
+    ):
+        texts.which_wage_answer(session, settings, message, follow_up)
         return True
     try:
         if len(values) == 2:

@@ -152,6 +152,11 @@ def which_job(
     return reply(session, settings, inbound, "followup_which_worker", "followup.which", codes=codes)
 
 
+def which_wage_answer(session: Session, settings: Settings, inbound: Message, follow_up: FollowUp) -> Message:
+    """A lone `2` after an offer was asked since the follow-up: "partly paid", or a no to an offer?"""
+    return reply(session, settings, inbound, "followup_which_wage", "followup.which", code=follow_up.job.code)
+
+
 def which_worker(
     session: Session, settings: Settings, inbound: Message, open_ones: Sequence[FollowUp]
 ) -> Message:

@@ -118,6 +118,7 @@ def test_every_follow_up_text_fits(session, runtime, market: Market, language: s
     texts.already(session, settings, worker_in, worker_side)
     texts.retry(session, settings, employer_in, employer_side)
     texts.which_job(session, settings, worker_in, [fu for fu in rows if fu.party == FollowUpParty.WORKER])
+    texts.which_wage_answer(session, settings, worker_in, worker_side)
     texts.which_worker(
         session, settings, employer_in, [fu for fu in rows if fu.party == FollowUpParty.EMPLOYER]
     )
@@ -133,7 +134,7 @@ def test_every_follow_up_text_fits(session, runtime, market: Market, language: s
     sent = session.scalars(
         select(Message).where(Message.direction == Direction.OUTBOUND).order_by(Message.id)
     ).all()
-    assert len(sent) == 20
+    assert len(sent) == 21
     for message in sent:
         assert message.language == language
         assert_fits(message.body, language, settings)
@@ -148,4 +149,4 @@ def test_the_follow_up_templates_are_all_measured() -> None:
     from tests.sms.test_templates import NEEDS
 
     assert {name for name in NEEDS if name.startswith("followup_")} == FOLLOW_UP_TEMPLATES
-    assert len(FOLLOW_UP_TEMPLATES) == 14  # with the block ask's answer and its which
+    assert len(FOLLOW_UP_TEMPLATES) == 15  # with the block ask's answer and its which, and a lone 2's which

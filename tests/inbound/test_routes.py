@@ -257,6 +257,34 @@ def test_a_no_to_an_offer_filled_a_minute_before_is_not_read_as_partly_paid(
     assert (follow_up.paid, follow_up.stars) == (PaidAnswer.FULL, 4)
 
 
+def test_a_lone_2_after_an_offer_was_asked_and_answered_must_name_the_job(
+    runtime, session, client, clock, market: Market
+) -> None:
+    """Found by a 7-day simulated run: follow-up asked 09:00; an offer texted 09:22 and taken ("1 268",
+    full: on standby); a bare `2` 16 seconds later, the worker's late no to an offer of the morning,
+    was read as "partly paid" and opened a wage case against an employer who had paid. Now a lone `2`
+    after an offer asked since the follow-up opens nothing: the worker is asked to name the job."""
+    worker = market.worker()
+    asked = asked_to_follow_up(runtime, session, client, clock, market, worker)
+    job = offered(runtime, session, market, worker, work_date=DAY + timedelta(days=5))
+    assert routed(runtime, f"1 {job.code}", worker.phone)[0] == "offer answer with code (1 123)"
+    assert question_of(session, worker.phone) == QuestionKind.OFFER
+    assert routed(runtime, "2", worker.phone)[0] == "follow-up answer (1 5)"
+    reply = last_reply(session, worker.phone)
+    assert reply.kind == "followup.which" and f"{asked.code} 2" in reply.body
+    session.expire_all()
+    follow_up = session.scalar(
+        select(FollowUp).where(FollowUp.worker_id == worker.id, FollowUp.party == FollowUpParty.WORKER)
+    )
+    assert (follow_up.paid, follow_up.stars) == (None, None)
+    assert session.scalar(select(WageCase.id).where(WageCase.worker_id == worker.id)) is None
+    # Named, it is the follow-up's answer, and the wage case opens.
+    assert routed(runtime, f"{asked.code} 2 4", worker.phone)[0] == "follow-up answer with code (123 1 5)"
+    session.expire_all()
+    assert (follow_up.paid, follow_up.stars) == (PaidAnswer.PART, 4)
+    assert session.scalar(select(WageCase.id).where(WageCase.worker_id == worker.id)) is not None
+
+
 def test_a_late_yes_to_a_lapsed_offer_is_the_offers_not_a_follow_up_repeat(
     runtime, session, client, clock, market: Market
 ) -> None:

@@ -82,6 +82,7 @@ NEEDS: dict[str, set[str]] = {
     "followup_thanks_worker": {"code", "wage"},
     "followup_which_employer": {"pending"},
     "followup_which_side": {"codes", "pending"},
+    "followup_which_wage": {"code"},
     "followup_which_worker": {"codes"},
     "followup_worker": {"code", "date", "trade", "name"},
     "forward_done": {"code", "to_phone", "invited"},
