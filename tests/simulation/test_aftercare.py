@@ -138,16 +138,22 @@ def test_the_people_read_the_services_follow_up_texts_and_answer_as_its_reader_t
     assert people.behaviour["followup_unpaid"] < len(worker_answers) * 0.25
 
 
-def test_step_by_step_the_stars_follow_when_asked_and_an_offer_since_brings_the_code() -> None:
-    market = _market()
+def _one_who_answers(market: Market, wanted) -> tuple[str, str, aftercare.Answer]:  # type: ignore[no-untyped-def]
+    """Every worker placed and asked: the first whose planned answer is `wanted` (phone, code, plan)."""
     employer = market.employers[0].phone
     finder = Phones(market)
     for index, worker in enumerate(market.workers):
         _placed(finder, worker.phone, employer, str(500 + index))
         _ask(finder, worker.phone, employer, str(500 + index))
-    phone, code = next(key for key, plan in finder.people._plans.items() if plan and plan.form == "steps")
-    plan = finder.people._plans[(phone, code)]
-    assert plan is not None
+    return next(
+        (phone, code, plan) for (phone, code), plan in finder.people._plans.items() if plan and wanted(plan)
+    )
+
+
+def test_step_by_step_the_stars_follow_when_asked_and_an_offer_since_brings_the_code() -> None:
+    market = _market()
+    employer = market.employers[0].phone
+    phone, code, plan = _one_who_answers(market, lambda plan: plan.form == "steps")
     phones = Phones(market)  # the same people again (their draws are their own): this worker alone
     _placed(phones, phone, employer, code)
     _ask(phones, phone, employer, code)
@@ -191,13 +197,7 @@ def test_an_answer_the_service_asked_for_again_is_in_flight_until_sent_again() -
     in that minute has not lost it (answers_lost skips it); once sent it counts as any other."""
     market = _market()
     employer = market.employers[0].phone
-    finder = Phones(market)
-    for index, worker in enumerate(market.workers):
-        _placed(finder, worker.phone, employer, str(500 + index))
-        _ask(finder, worker.phone, employer, str(500 + index))
-    phone, code = next(
-        key for key, plan in finder.people._plans.items() if plan and plan.form == "pair" and plan.paid == 1
-    )
+    phone, code, _ = _one_who_answers(market, lambda plan: plan.form == "pair" and plan.paid == 1)
     phones = Phones(market)
     _placed(phones, phone, employer, code)
     _ask(phones, phone, employer, code)
