@@ -60,9 +60,9 @@ class Asked:
 
     open: bool
     repeat: bool
-    # An offer was asked since the follow-up (and answered): a lone `2` may be a late no to an offer,
-    # and read as "partly paid" it would open a wage case against an employer who may have paid. It
-    # must name the job.
+    # A lone `2` while an offer was asked since the follow-up, or an offer of the last hours went
+    # unanswered: it may be a late no to that offer, and read as "partly paid" it would open a wage
+    # case against an employer who may have paid. It must name the job.
     name_the_job_for_a_wage_answer: bool = False
 
     def allows(self, follow_ups: Sequence[FollowUp]) -> bool:

@@ -8,7 +8,7 @@ PostgreSQL round trips).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 
 from sqlalchemy import String, literal, select
@@ -60,6 +60,11 @@ def people_of(session: Session, phone: str) -> People:
     return People(contact=contact, worker=worker, employer=employer, dialogue=dialogue)
 
 
+# People answer an offer hours late (a text read at lunch): a lone `2` this long after an offer they
+# never answered may still be its no.
+UNANSWERED_OFFER_HOURS = 6
+
+
 @dataclass
 class Inbound:
     """One stored inbound text on its way through the router."""
@@ -105,6 +110,19 @@ class Inbound:
             .limit(1)
         )
         return status in (OfferStatus.CANCELLED, OfferStatus.EXPIRED)
+
+    @cached_property
+    def offer_unanswered_lately(self) -> bool:
+        """Whether an offer texted to this worker within UNANSWERED_OFFER_HOURS has had no answer (still
+        waiting, or lapsed): a lone `2` may be its no, however long ago the follow-up was asked."""
+        if self.worker is None:
+            return False
+        query = select(Offer.id).where(
+            Offer.worker_id == self.worker.id,
+            Offer.responded_at.is_(None),
+            Offer.sent_at >= self.now - timedelta(hours=UNANSWERED_OFFER_HOURS),
+        )
+        return self.session.scalar(query.limit(1)) is not None
 
     @cached_property
     def offer_waiting(self) -> bool:

@@ -206,9 +206,9 @@ def _follow_up_answer(inbound: Inbound) -> bool:
     without the worker's answer (filled by others a minute before, or lapsed): the worker is answering
     the last text they got; read as the follow-up's, that `2` (no) would be "partly paid" and open a
     wage case. A digit no offer takes (`3`: not paid), or any digit once the worker answered the offer,
-    is the follow-up's, except a lone `2` ("partly paid": a wage case), which must then name the job (a
-    late no to an older offer looks the same). A repeat of an answered one: only when no offer waits
-    nor was texted lately."""
+    is the follow-up's, except a lone `2` ("partly paid": a wage case), which must name the job while
+    an offer was asked since or one of the last hours went unanswered (a late no to it looks the same).
+    A repeat of an answered one: only when no offer waits nor was texted lately."""
     question = inbound.question
     offer_asked = question is not None and question.kind == QuestionKind.OFFER
     if inbound.worker is None:
@@ -218,11 +218,17 @@ def _follow_up_answer(inbound: Inbound) -> bool:
         asked = follow_up_replies.Asked(
             open=not (offer_asked and (inbound.offer_waiting or offers_word)),
             repeat=not offer_asked and not inbound.offer_waiting,
-            name_the_job_for_a_wage_answer=offer_asked,
+            name_the_job_for_a_wage_answer=_lone_2(inbound)
+            and (offer_asked or inbound.offer_unanswered_lately),
         )
     return follow_up_replies.handle_follow_up_reply(
         inbound.session, inbound.settings, inbound.message, inbound.command, asked
     )
+
+
+def _lone_2(inbound: Inbound) -> bool:
+    numbers = inbound.numbers
+    return numbers is not None and numbers.code is None and numbers.values == [2]
 
 
 def dialogue_answer(inbound: Inbound) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from dispatch.inbound.context import UNANSWERED_OFFER_HOURS
 from dispatch.inbound.handling import handle_inbound
 from dispatch.inbound.routes import ROUTES
 from dispatch.models import (
@@ -282,6 +283,35 @@ def test_a_lone_2_after_an_offer_was_asked_and_answered_must_name_the_job(
     assert routed(runtime, f"{asked.code} 2 4", worker.phone)[0] == "follow-up answer with code (123 1 5)"
     session.expire_all()
     assert (follow_up.paid, follow_up.stars) == (PaidAnswer.PART, 4)
+    assert session.scalar(select(WageCase.id).where(WageCase.worker_id == worker.id)) is not None
+
+
+def test_a_lone_2_while_an_offer_of_the_last_hours_went_unanswered_must_name_the_job(
+    runtime, session, client, clock, market: Market
+) -> None:
+    """Found by a 7-day simulated run: an offer texted 08:50 lapsed unanswered at 09:00, the follow-up
+    was asked at 09:05, and the worker's `2` at 09:48 was their late no to the offer, read as "partly
+    paid". While an offer of the last UNANSWERED_OFFER_HOURS went unanswered, a lone `2` must name the
+    job; past them it is the follow-up's question's again."""
+    worker = market.worker()
+    asked = asked_to_follow_up(runtime, session, client, clock, market, worker)
+    job = offered(runtime, session, market, worker, work_date=DAY + timedelta(days=5))
+    offer = session.scalar(select(Offer).where(Offer.job_id == job.id, Offer.worker_id == worker.id))
+    offer.status = OfferStatus.EXPIRED  # lapsed unanswered
+    contact = session.scalar(select(Contact).where(Contact.phone == worker.phone))
+    contact.question_kind = QuestionKind.FOLLOW_UP  # as when the follow-up was asked after the offer
+    commit(runtime, session)
+    assert routed(runtime, "2", worker.phone)[0] == "the follow-up asked (3, 1 5)"
+    assert last_reply(session, worker.phone).kind == "followup.which"
+    assert session.scalar(select(WageCase.id).where(WageCase.worker_id == worker.id)) is None
+
+    clock.shift(timedelta(hours=UNANSWERED_OFFER_HOURS, minutes=1))
+    assert routed(runtime, "2", worker.phone)[0] == "the follow-up asked (3, 1 5)"
+    session.expire_all()
+    follow_up = session.scalar(
+        select(FollowUp).where(FollowUp.worker_id == worker.id, FollowUp.party == FollowUpParty.WORKER)
+    )
+    assert follow_up.job_id == asked.id and follow_up.paid == PaidAnswer.PART
     assert session.scalar(select(WageCase.id).where(WageCase.worker_id == worker.id)) is not None
 
 
