@@ -153,7 +153,7 @@ def which_job(
 
 
 def which_wage_answer(session: Session, settings: Settings, inbound: Message, follow_up: FollowUp) -> Message:
-    """A lone `2` after an offer was asked since the follow-up: "partly paid", or a no to an offer?"""
+    """A lone `2` while an offer may still be on the worker's mind: "partly paid", or its no?"""
     return reply(session, settings, inbound, "followup_which_wage", "followup.which", code=follow_up.job.code)
 
 
