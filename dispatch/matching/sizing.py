@@ -79,7 +79,6 @@ class Sizing:
     remaining: int
     waves_left: int
     target: float  # the chance this wave (with the offers still out) aims at
-    offers: int  # offers chosen for this wave
     still_open: int  # offers of earlier waves still waiting for an answer
     lapsed: int  # ... and those that lapsed unanswered lately (a late yes still takes a place)
     expected_yes: float  # expected yeses: this wave's and those still out
@@ -87,6 +86,11 @@ class Sizing:
     capped: bool  # the cap (max_size) or the workers in reach stopped it short of the target
     passed_over: int = 0  # candidates too unlikely to make a difference (min_marginal)
     picked: tuple[int, ...] = ()  # the chosen candidates' positions in the ranked list
+
+    @property
+    def offers(self) -> int:
+        """Offers chosen for this wave."""
+        return len(self.picked)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -139,7 +143,6 @@ def choose(
         remaining=remaining,
         waves_left=waves,
         target=target,
-        offers=len(picked),
         still_open=len(pending) - lapsed,
         lapsed=lapsed,
         expected_yes=sum(chances),
